@@ -1,0 +1,28 @@
+"""The ``fitbench`` command. Each command group lives in its own module and registers here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="fitbench",
+    help="Which inference offering is best for MY application? Profile, estimate, measure, compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from . import profile as profile_cmd
+
+    profile_cmd.register(app)
+
+
+def main() -> None:
+    _register()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Shared CLI helpers: one-line errors with exit code 2, option parsing for shapes and lists."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from ..errors import FitbenchError
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``error: message`` on stderr (one line) and exit with ``code``."""
+    sys.stderr.write("error: " + " ".join(str(message).split()) + "\n")
+    raise typer.Exit(code)
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn :class:`FitbenchError` (and a few well-known input errors) into a one-line exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FitbenchError as exc:
+            fail(str(exc), exc.exit_code)
+        except MemoryError:
+            fail("out of memory: the requested shapes are too large for this machine")
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper
+
+
+def parse_inputs(values: list[str] | None) -> dict[str, str]:
+    """``["images=1x3x224x224", ...]`` -> ``{"images": "1x3x224x224"}``."""
+    out: dict[str, str] = {}
+    for item in values or []:
+        name, sep, dims = item.partition("=")
+        if not sep or not name or not dims:
+            raise FitbenchError(f"--input expects NAME=DIMS like images=1x3x224x224, got {item!r}")
+        out[name.strip()] = dims.strip()
+    return out
+
+
+def parse_int_list(value: str | None, what: str) -> list[int]:
+    """``"1,2,4"`` -> ``[1, 2, 4]`` with a clear error."""
+    if value is None or value == "":
+        return []
+    try:
+        out = [int(v) for v in str(value).split(",") if v.strip()]
+    except ValueError:
+        raise FitbenchError(f"{what} expects comma-separated integers like 1,2,4, got {value!r}") from None
+    if any(v <= 0 for v in out):
+        raise FitbenchError(f"{what} values must be positive, got {value!r}")
+    return out
+
+
+def parse_resolution(value: str | None) -> tuple[int, int] | None:
+    """``"1920x1080"`` (width x height, as cameras state it) -> ``(height, width)``."""
+    if not value:
+        return None
+    parts = value.lower().split("x")
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise FitbenchError(f"--resolution expects WIDTHxHEIGHT like 1920x1080, got {value!r}") from None
+    if w <= 0 or h <= 0:
+        raise FitbenchError(f"--resolution dims must be positive, got {value!r}")
+    return h, w

@@ -1,0 +1,95 @@
+"""Matrix products: Gemm, MatMul (batched, broadcast, 1-D operands) and Einsum."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .registry import CostContext, GemmShape, OpCost, Uncostable, register
+
+
+def matmul_macs(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, GemmShape]:
+    """numpy.matmul semantics: 1-D operands are promoted, leading dims broadcast.
+
+    MACs = prod(broadcast batch dims) x M x N x K.
+    """
+    a2 = (1,) + tuple(a) if len(a) == 1 else tuple(a)
+    b2 = tuple(b) + (1,) if len(b) == 1 else tuple(b)
+    m, k = a2[-2], a2[-1]
+    k2, n = b2[-2], b2[-1]
+    if k != k2:
+        raise Uncostable(f"MatMul inner dims differ: {list(a)} @ {list(b)}")
+    ba, bb = a2[:-2], b2[:-2]
+    rank = max(len(ba), len(bb))
+    ba = (1,) * (rank - len(ba)) + ba
+    bb = (1,) * (rank - len(bb)) + bb
+    batch = math.prod(max(x, y) for x, y in zip(ba, bb))
+    g = GemmShape(batch=batch, m=m, n=n, k=k)
+    return g.macs, g
+
+
+@register("MatMul")
+def matmul(ctx: CostContext) -> OpCost:
+    """MatMul(A, B): MACs = batch x M x N x K (broadcast batch)."""
+    macs, g = matmul_macs(ctx.in_shape(0), ctx.in_shape(1))
+    return OpCost(rule="matmul", macs=macs, gemms=(g,))
+
+
+@register("Gemm")
+def gemm(ctx: CostContext) -> OpCost:
+    """Gemm(A, B, C) = alpha*A'B' + beta*C: MACs = M x N x K; other_ops = M x N when C is given."""
+    a, b = ctx.in_shape(0), ctx.in_shape(1)
+    m, k = (a[1], a[0]) if ctx.attr("transA", 0) else (a[0], a[1])
+    n = b[0] if ctx.attr("transB", 0) else b[1]
+    g = GemmShape(batch=1, m=m, n=n, k=k)
+    other = m * n if ctx.has_input(2) else 0
+    return OpCost(rule="gemm", macs=g.macs, other_ops=other, gemms=(g,))
+
+
+_EINSUM_TERM = re.compile(r"^[A-Za-z.]*$")
+
+
+@register("Einsum")
+def einsum(ctx: CostContext) -> OpCost:
+    """Einsum with explicit letters (no ellipsis).
+
+    Two operands: MACs = product of the sizes of every distinct index (each combination is one
+    multiply-accumulate). One operand (transpose, trace, sum): no MACs, other_ops = input elements.
+    More operands: costed as a left-to-right chain of pairwise contractions.
+    """
+    eq = str(ctx.attr("equation", "")).replace(" ", "")
+    lhs, _, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if "." in eq or not all(_EINSUM_TERM.match(t) for t in terms):
+        raise Uncostable(f"Einsum equation {eq!r} with ellipsis is not supported")
+    shapes = [ctx.in_shape(i) for i in range(len(terms))]
+    sizes: dict[str, int] = {}
+    for term, shape in zip(terms, shapes):
+        if len(term) != len(shape):
+            raise Uncostable(f"Einsum term {term!r} does not match shape {list(shape)}")
+        for letter, d in zip(term, shape):
+            sizes[letter] = max(sizes.get(letter, 1), d)
+    if len(terms) == 1:
+        return OpCost(rule="einsum", other_ops=math.prod(shapes[0]))
+    if not rhs and "->" not in eq:
+        counts: dict[str, int] = {}
+        for t in terms:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
+    macs = 0
+    gemms = []
+    current = terms[0]
+    for idx, term in enumerate(terms[1:], start=1):
+        letters = set(current) | set(term)
+        later = set(rhs).union(*[set(t) for t in terms[idx + 1:]])
+        out = [c for c in letters if c in later]
+        step = math.prod(sizes[c] for c in letters)
+        macs += step
+        contracted = math.prod(sizes[c] for c in letters if c not in later)
+        shared_kept = math.prod(sizes[c] for c in out if c in current and c in term)
+        m = math.prod(sizes[c] for c in out if c in current and c not in term)
+        n = math.prod(sizes[c] for c in out if c in term and c not in current)
+        gemms.append(GemmShape(batch=shared_kept, m=m, n=n, k=contracted))
+        current = "".join(sorted(out))
+    return OpCost(rule="einsum", macs=macs, gemms=tuple(gemms))

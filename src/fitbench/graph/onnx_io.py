@@ -1,0 +1,405 @@
+"""Load an ONNX model, bind the user's shapes, run ONNX shape inference, build the IR.
+
+Weight bytes are never read: the file is parsed with ``load_external_data=False`` and only the
+dims of initializers are used, so a model with 10 GB of external weights profiles from its graph.
+External-data locations must stay inside the model's own folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+
+from ..errors import ModelLoadError, ShapeError
+from .ir import Graph, Model, Node, Tensor
+
+INT64_MAX = 2**63 - 1
+SMALL_CONSTANT_ELEMENTS = 1024
+
+
+def _dtype_name(elem_type: int) -> str:
+    if elem_type == onnx.TensorProto.BFLOAT16:
+        return "bfloat16"
+    if elem_type == 0:
+        return "undefined"
+    try:
+        return str(np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)))
+    except Exception:  # noqa: BLE001 - exotic types (float8, int4) keep their ONNX name
+        return onnx.TensorProto.DataType.Name(elem_type).lower()
+
+
+# ---------------------------------------------------------------- reading files
+
+def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
+    """Parse an ONNX file without its external weight bytes; return it and the file's sha256."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelLoadError(f"model file not found: {p}")
+    if p.is_dir():
+        raise ModelLoadError(f"model path is a folder, not an ONNX file: {p}")
+    data = p.read_bytes()
+    if not data:
+        raise ModelLoadError(f"model file is empty: {p}")
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and friends
+        raise ModelLoadError(f"{p} is not a valid ONNX file (corrupt or truncated protobuf: {exc})") from None
+    if not model.HasField("graph") or (len(model.graph.node) == 0 and len(model.graph.output) == 0):
+        raise ModelLoadError(f"{p} is not a valid ONNX file (no graph found)")
+    check_external_data(model, p.parent)
+    return model, hashlib.sha256(data).hexdigest()
+
+
+def _iter_graph_tensors(graph: onnx.GraphProto):
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                yield attr.t
+            elif attr.type == onnx.AttributeProto.GRAPH:
+                yield from _iter_graph_tensors(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from _iter_graph_tensors(g)
+
+
+def check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
+    """Refuse external-data locations that escape the model's folder (``../``, absolute, links)."""
+    root = base_dir.resolve()
+    for tensor in _iter_graph_tensors(model.graph):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), None)
+        if not location:
+            raise ModelLoadError(f"initializer {tensor.name!r} has external data without a location")
+        target = (root / location).resolve()
+        if os.path.isabs(location) or not target.is_relative_to(root):
+            raise ModelLoadError(
+                f"initializer {tensor.name!r}: external data location {location!r} escapes the model's folder {root}"
+            )
+
+
+# ---------------------------------------------------------------- graph checks
+
+def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[onnx.NodeProto]:
+    """Return nodes in execution order; error on a cycle or an input nobody produces."""
+    available = set(outer_names)
+    available.update(i.name for i in graph.input)
+    available.update(t.name for t in graph.initializer)
+    available.add("")
+    producers: dict[str, int] = {}
+    for idx, node in enumerate(graph.node):
+        for out in node.output:
+            if out:
+                producers[out] = idx
+    outer_refs = _subgraph_outer_refs
+    deps: list[set[int]] = []
+    for node in graph.node:
+        needed = set(node.input) | outer_refs(node)
+        d = set()
+        for name in needed:
+            if name in producers:
+                d.add(producers[name])
+            elif name not in available:
+                raise ShapeError(
+                    f"node {node.name or node.op_type!r} ({node.op_type}) reads {name!r}, which no node, "
+                    "graph input or initializer produces"
+                )
+        deps.append(d)
+    order: list[int] = []
+    state = [0] * len(graph.node)  # 0 new, 1 on stack, 2 done
+    for start in range(len(graph.node)):
+        if state[start]:
+            continue
+        stack = [(start, iter(sorted(deps[start])))]
+        state[start] = 1
+        while stack:
+            idx, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[idx] = 2
+                order.append(idx)
+            elif state[nxt] == 1:
+                n = graph.node[nxt]
+                raise ShapeError(f"the graph has a cycle through node {n.name or n.op_type!r} ({n.op_type})")
+            elif state[nxt] == 0:
+                state[nxt] = 1
+                stack.append((nxt, iter(sorted(deps[nxt]))))
+    return [graph.node[i] for i in order]
+
+
+def _subgraph_outer_refs(node: onnx.NodeProto) -> set[str]:
+    """Names a node's subgraphs read from the enclosing scope."""
+    refs: set[str] = set()
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
+        for g in graphs:
+            local = {i.name for i in g.input} | {t.name for t in g.initializer}
+            for n in g.node:
+                local.update(n.output)
+            for n in g.node:
+                refs.update(x for x in n.input if x and x not in local)
+                refs.update(r for r in _subgraph_outer_refs(n) if r not in local)
+    return refs
+
+
+# ---------------------------------------------------------------- shape binding
+
+def _parse_dims(dims: Sequence[int] | str, what: str) -> tuple[int, ...]:
+    if isinstance(dims, str):
+        parts = dims.lower().replace(",", "x").split("x")
+        try:
+            dims = [int(p) for p in parts if p.strip()]
+        except ValueError:
+            raise ShapeError(f"{what}: dims must be integers like 1x3x224x224, got {dims!r}") from None
+    out = tuple(int(d) for d in dims)
+    for d in out:
+        if d <= 0:
+            raise ShapeError(f"{what}: every dim must be a positive integer, got {list(out)}")
+    if math.prod(out) > INT64_MAX:
+        raise ShapeError(f"{what}: the shape {list(out)} has more than 2^63-1 elements")
+    return out
+
+
+def bind_shapes(
+    model: onnx.ModelProto,
+    inputs: Mapping[str, Sequence[int] | str] | None = None,
+    batch: int | None = None,
+    dims: Mapping[str, int] | None = None,
+) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int]:
+    """Bind graph-input shapes and run strict ONNX shape inference.
+
+    Precedence: an explicit ``inputs[name]`` shape, then ``batch`` for the leading dim of every
+    input whose leading dim is symbolic or 1, then ``dims`` for named symbolic dims. A symbolic dim
+    left unbound is an error naming each one. Returns the inferred model, the bound input shapes
+    and the batch (leading dim of the first input).
+    """
+    inputs = dict(inputs or {})
+    dims = dict(dims or {})
+    if batch is not None and int(batch) <= 0:
+        raise ShapeError(f"--batch must be a positive integer, got {batch}")
+    model = onnx.ModelProto.FromString(model.SerializeToString()) if model.ByteSize() < 2**31 - 1 else model
+    graph = model.graph
+    init_names = {t.name for t in graph.initializer}
+    graph_inputs = [i for i in graph.input if i.name not in init_names]
+    known = {i.name for i in graph_inputs}
+    for name in inputs:
+        if name not in known:
+            raise ShapeError(f"--input {name}: the model has no such input; its inputs are {sorted(known)}")
+
+    # symbolic-dim names bound by batch (so other inputs sharing the name follow)
+    bound: dict[str, tuple[int, ...]] = {}
+    unbound: list[str] = []
+    changed = False
+    for inp in graph_inputs:
+        ttype = inp.type.tensor_type
+        if not ttype.HasField("shape"):
+            if inp.name not in inputs:
+                raise ShapeError(f"input {inp.name!r} has no shape in the model; give it with --input {inp.name}=DIMS")
+            ttype.shape.SetInParent()
+        cur = list(ttype.shape.dim)
+        if inp.name in inputs:
+            new = _parse_dims(inputs[inp.name], f"--input {inp.name}")
+            if cur and len(new) != len(cur):
+                raise ShapeError(f"--input {inp.name}: the model's input has rank {len(cur)}, got {len(new)} dims")
+            if batch is not None and len(new) > 0:
+                new = (int(batch),) + new[1:]
+        else:
+            new_list: list[int] = []
+            for pos, d in enumerate(cur):
+                if d.HasField("dim_value") and d.dim_value > 0:
+                    value = d.dim_value
+                    if pos == 0 and batch is not None and value == 1:
+                        value = int(batch)
+                    new_list.append(value)
+                elif pos == 0 and batch is not None:
+                    new_list.append(int(batch))
+                elif d.dim_param and d.dim_param in dims:
+                    new_list.append(int(dims[d.dim_param]))
+                else:
+                    label = d.dim_param or "?"
+                    unbound.append(f"{inp.name}[{pos}] ({label})")
+                    new_list.append(1)
+            new = _parse_dims(new_list, f"input {inp.name}")
+        old = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in cur)
+        if old != new:
+            changed = True
+            ttype.shape.ClearField("dim")
+            for v in new:
+                ttype.shape.dim.add().dim_value = v
+        bound[inp.name] = new
+    if unbound:
+        raise ShapeError(
+            "unbound dynamic dims: " + ", ".join(unbound) + "; bind them with --input NAME=DIMS or --batch N"
+        )
+    if changed:
+        # stale shapes recorded at export time would contradict the new binding
+        del graph.value_info[:]
+        for out in graph.output:
+            if out.type.tensor_type.HasField("shape"):
+                out.type.tensor_type.ClearField("shape")
+    try:
+        inferred = shape_inference.infer_shapes(model, check_type=False, strict_mode=True, data_prop=True)
+    except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
+        raise ShapeError(f"shape inference failed: {exc}") from None
+    first = next(iter(bound.values()), ())
+    return inferred, bound, (first[0] if first else 1)
+
+
+# ---------------------------------------------------------------- IR construction
+
+def _value_shape(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...] | None, str]:
+    tt = vi.type.tensor_type
+    dtype = _dtype_name(tt.elem_type)
+    if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+        return None, dtype
+    shape = []
+    for d in tt.shape.dim:
+        if d.HasField("dim_value") and d.dim_value >= 0:
+            shape.append(int(d.dim_value))
+        else:
+            return None, dtype
+    return tuple(shape), dtype
+
+
+def _attr_value(attr: onnx.AttributeProto):
+    if attr.type == onnx.AttributeProto.TENSOR:
+        return attr.t
+    if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+        return None
+    value = helper.get_attribute_value(attr)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list) and value and isinstance(value[0], bytes):
+        return [v.decode("utf-8", "replace") for v in value]
+    return value
+
+
+def _constant_node_tensor(node: onnx.NodeProto) -> tuple[tuple[int, ...], str, np.ndarray | None]:
+    for attr in node.attribute:
+        if attr.name == "value":
+            t = attr.t
+            arr = None
+            if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+                arr = numpy_helper.to_array(t)
+            return tuple(int(d) for d in t.dims), _dtype_name(t.data_type), arr
+        v = helper.get_attribute_value(attr)
+        arr = np.asarray(v)
+        if attr.name in ("value_float", "value_floats"):
+            arr = arr.astype(np.float32)
+        elif attr.name in ("value_int", "value_ints"):
+            arr = arr.astype(np.int64)
+        return tuple(arr.shape), str(arr.dtype), arr
+    return (), "float32", None
+
+
+def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = None) -> Graph:
+    """Build the typed IR of one (sub)graph from an inferred GraphProto."""
+    outer = dict(outer or {})
+    tensors: dict[str, Tensor] = dict(outer)
+    constant_values: dict[str, np.ndarray] = {}
+    for t in graph.initializer:
+        tensors[t.name] = Tensor(t.name, tuple(int(d) for d in t.dims), _dtype_name(t.data_type), True)
+        if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+            try:
+                constant_values[t.name] = numpy_helper.to_array(t)
+            except Exception:  # noqa: BLE001 - an initializer whose bytes are absent
+                pass
+    for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+        if vi.name in tensors and tensors[vi.name].constant:
+            continue
+        shape, dtype = _value_shape(vi)
+        prev = tensors.get(vi.name)
+        if prev is not None and prev.shape is not None and shape is None:
+            continue
+        tensors[vi.name] = Tensor(vi.name, shape, dtype, False)
+    ordered = _topological_nodes(graph, set(outer))
+    nodes: list[Node] = []
+    used_names: set[str] = set()
+    for idx, n in enumerate(ordered):
+        name = n.name or f"{n.op_type}_{idx}"
+        if name in used_names:
+            name = f"{name}_{idx}"
+        used_names.add(name)
+        if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+            shape, dtype, arr = _constant_node_tensor(n)
+            tensors[n.output[0]] = Tensor(n.output[0], shape, dtype, True)
+            if arr is not None:
+                constant_values[n.output[0]] = arr
+        for out in n.output:
+            if out and out not in tensors:
+                tensors[out] = Tensor(out, None, "undefined", False)
+        subgraphs: dict[str, Graph] = {}
+        for attr in n.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                subgraphs[attr.name] = build_graph(attr.g, tensors)
+        nodes.append(
+            Node(
+                name=name,
+                op_type=n.op_type,
+                domain=n.domain or "",
+                inputs=tuple(n.input),
+                outputs=tuple(n.output),
+                attributes={a.name: _attr_value(a) for a in n.attribute},
+                subgraphs=subgraphs,
+            )
+        )
+    own = {k: v for k, v in tensors.items() if k not in outer or v is not outer.get(k)}
+    init_names = {t.name for t in graph.initializer}
+    return Graph(
+        name=graph.name or "graph",
+        nodes=nodes,
+        tensors={**outer, **own},
+        inputs=[i.name for i in graph.input if i.name not in init_names],
+        outputs=[o.name for o in graph.output],
+        constant_values=constant_values,
+    )
+
+
+def _check_shapes(graph: Graph) -> None:
+    for t in graph.tensors.values():
+        if t.shape is None:
+            continue
+        if any(d < 0 for d in t.shape):
+            raise ShapeError(f"tensor {t.name!r} has a negative dim {list(t.shape)}")
+        if math.prod(t.shape) > INT64_MAX:
+            raise ShapeError(f"tensor {t.name!r} with shape {list(t.shape)} has more than 2^63-1 elements")
+    for node in graph.nodes:
+        if node.op_type != "Reshape" or not node.inputs:
+            continue
+        src, dst = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
+        if src and dst and src.elements is not None and dst.elements is not None and src.elements != dst.elements:
+            raise ShapeError(
+                f"node {node.name!r} (Reshape) produces {list(dst.shape)} from {list(src.shape)}: a constant shape "
+                "in the graph pins a dim (often the batch); the model cannot run at these input shapes"
+            )
+
+
+def load_model(
+    source: str | os.PathLike | onnx.ModelProto,
+    inputs: Mapping[str, Sequence[int] | str] | None = None,
+    batch: int | None = None,
+    dims: Mapping[str, int] | None = None,
+    name: str | None = None,
+) -> Model:
+    """Read (if a path), bind shapes, infer, and build the :class:`Model` IR."""
+    if isinstance(source, onnx.ModelProto):
+        proto = source
+        sha = hashlib.sha256(proto.SerializeToString()).hexdigest()
+        src_name = name or proto.graph.name or "model"
+    else:
+        proto, sha = read_model_file(source)
+        src_name = name or str(source)
+    inferred, bound, bound_batch = bind_shapes(proto, inputs, batch, dims)
+    graph = build_graph(inferred.graph)
+    _check_shapes(graph)
+    opset = next((o.version for o in inferred.opset_import if o.domain in ("", "ai.onnx")), 0)
+    return Model(source=src_name, sha256=sha, opset=int(opset), graph=graph, input_shapes=bound, batch=bound_batch)
