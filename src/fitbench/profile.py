@@ -8,7 +8,8 @@ Conventions
   consumes, except inputs used only as shapes, axes or indices; a tensor shared by several nodes
   counts once (at its first consumer). ``weight_bytes`` uses the weight precision for float
   tensors and the native size for integer tensors (already-quantized weights stay 1 byte).
-* **Activations** = every non-constant tensor, graph inputs included; float tensors take the
+* **Activations** = every non-constant tensor, graph inputs included (tensors computed from
+  constants only, such as a dequantised kernel, are folded by runtimes and are neither); float tensors take the
   activation precision, integer tensors their native size. *Largest activation* = the largest
   single tensor; *peak live* = the maximum, over the execution order, of the bytes of tensors alive
   at once (a tensor lives from the step that produces it to its last consumer; graph inputs from
@@ -187,14 +188,38 @@ def _shapes(graph: Graph, names) -> list[list[int] | None]:
     return out
 
 
+_NONDETERMINISTIC = ("RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli")
+
+
+def constant_derived(graph: Graph) -> set[str]:
+    """Tensors computed from constants only (e.g. ``DequantizeLinear(int8 kernel)``, ``Cast(fp16 W)``).
+
+    A runtime folds them once: they are neither activations (nothing flows through them per
+    inference) nor extra weights (the constants they come from are counted where the graph reads
+    them, at their stored size).
+    """
+    derived: set[str] = set()
+    for node in graph.nodes:
+        if node.subgraphs or node.op_type in _NONDETERMINISTIC or node.op_type == "Constant":
+            continue
+        ins = [x for x in node.inputs if x]
+        if ins and all(graph.is_constant(x) or x in derived for x in ins):
+            derived.update(o for o in node.outputs if o)
+    return derived
+
+
 class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
 
-    def cost_graph(self, graph: Graph) -> tuple[list[LayerCost], dict[tuple[str, str], UncostedOp]]:
+    def cost_graph(
+        self, graph: Graph, seen_weights: set[str] | None = None
+    ) -> tuple[list[LayerCost], dict[tuple[str, str], UncostedOp]]:
+        """Cost every node; ``seen_weights`` (shared across subgraphs) makes a weight count once."""
         layers: list[LayerCost] = []
         uncosted: dict[tuple[str, str], UncostedOp] = {}
-        seen_weights: set[str] = set()
+        seen_weights = set() if seen_weights is None else seen_weights
+        derived = constant_derived(graph)
         for node in graph.nodes:
             ctx = CostContext(node, graph)
             ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
@@ -214,7 +239,7 @@ class _Coster:
             weights = weight_bytes = act_in = 0
             for i, name in enumerate(node.inputs):
                 t = graph.tensor(name)
-                if t is None:
+                if t is None or name in derived:
                     continue
                 if t.constant:
                     if i in non_weight or name in seen_weights or node.op_type == "Constant":
@@ -224,8 +249,15 @@ class _Coster:
                     weight_bytes += _tensor_bytes(t, self.wp)
                 else:
                     act_in += _tensor_bytes(t, self.ap)
+            for sub in node.subgraphs.values():
+                # parameters read inside a body (its own or from the enclosing scope) belong to this node
+                sub_layers, _ = self.cost_graph(sub, seen_weights)
+                weights += sum(x.weights for x in sub_layers)
+                weight_bytes += sum(x.weight_bytes for x in sub_layers)
             act_out = sum(
-                _tensor_bytes(graph.tensor(o), self.ap) for o in node.outputs if o and not graph.is_constant(o)
+                _tensor_bytes(graph.tensor(o), self.ap)
+                for o in node.outputs
+                if o and not graph.is_constant(o) and o not in derived
             )
             if cost is None:
                 key = (node.domain, node.op_type)
@@ -265,6 +297,7 @@ class _Coster:
 def _liveness(graph: Graph, prec: Precision) -> tuple[int, TensorRef | None, int]:
     """Return (peak live bytes, largest tensor, sum of all activation bytes)."""
     steps = len(graph.nodes)
+    derived = constant_derived(graph)
     start: dict[str, int] = {}
     end: dict[str, int] = {}
     for name in graph.inputs:
@@ -275,7 +308,7 @@ def _liveness(graph: Graph, prec: Precision) -> tuple[int, TensorRef | None, int
             if name in start:
                 end[name] = max(end[name], step)
         for name in node.outputs:
-            if name and not graph.is_constant(name):
+            if name and not graph.is_constant(name) and name not in derived:
                 start.setdefault(name, step)
                 end.setdefault(name, step)
     for name in graph.outputs:

@@ -1,7 +1,8 @@
 """Fused attention ops. (Attention written as MatMul/Softmax is costed by those rules.)
 
 * ONNX ``Attention`` (opset 23): Q [B, Hq, Sq, D] (or 3-D [B, Sq, Hq*D] with ``q_num_heads``),
-  K [B, Hkv, Skv, D], V [B, Hkv, Skv, Dv]. MACs = B*Hq*Sq*Skv*D (Q K^T) + B*Hq*Sq*Skv*Dv (P V).
+  K [B, Hkv, Skv, D], V [B, Hkv, Skv, Dv]. MACs = B*Hq*Sq*Skv*D (Q K^T) + B*Hq*Sq*Skv*Dv (P V),
+  where Skv includes the ``past_key`` length when given (a decode step attends over past + new).
   other_ops = 4 per score (scale, exp, sum, divide).
 * ``com.microsoft.Attention``: input [B, S, Din], weights [Din, Hq+Hk+Hv], num_heads.
   MACs = B*S*Din*(Hq+Hk+Hv) (projection) + B*S*S*Hq (scores) + B*S*S*Hv (context).
@@ -30,11 +31,13 @@ def onnx_attention(ctx: CostContext) -> OpCost:
         skv, dv = k[1], v[2] // kvh
     else:
         raise Uncostable(f"Attention query of rank {len(q)}")
+    if ctx.has_input(4):  # past_key [B, Hkv, past, D]: the new queries attend over past + new keys
+        skv += ctx.in_shape(4)[2]
     scores = b * hq * sq * skv
     g1 = GemmShape(batch=b * hq, m=sq, n=skv, k=d)
     g2 = GemmShape(batch=b * hq, m=sq, n=dv, k=skv)
     return OpCost(rule="attention", macs=g1.macs + g2.macs, other_ops=4 * scores, gemms=(g1, g2),
-                  non_weight_inputs=frozenset({3}))
+                  non_weight_inputs=frozenset({3, 6}))
 
 
 @register("Attention", domain="com.microsoft")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 
 from .registry import CostContext, GemmShape, OpCost, Uncostable, register
 
@@ -46,23 +45,42 @@ def gemm(ctx: CostContext) -> OpCost:
     return OpCost(rule="gemm", macs=g.macs, other_ops=other, gemms=(g,))
 
 
-_EINSUM_TERM = re.compile(r"^[A-Za-z.]*$")
+_ELLIPSIS = "..."
+
+
+def _expand_ellipsis(terms: list[str], rhs: str | None, shapes: list[tuple[int, ...]]) -> tuple[list[str], str | None]:
+    """Replace ``...`` by private letters, right-aligned like numpy broadcasting."""
+    ranks = [len(s) - (len(t) - len(_ELLIPSIS)) for t, s in zip(terms, shapes) if _ELLIPSIS in t]
+    n_ell = max(ranks, default=0)
+    if n_ell < 0:
+        raise Uncostable("Einsum ellipsis covers a negative number of dims")
+    pool = [chr(0x3B1 + i) for i in range(n_ell)]  # greek letters never appear in an ONNX equation
+    out_terms = []
+    for t, s in zip(terms, shapes):
+        if _ELLIPSIS in t:
+            k = len(s) - (len(t) - len(_ELLIPSIS))
+            t = t.replace(_ELLIPSIS, "".join(pool[n_ell - k:]))
+        out_terms.append(t)
+    if rhs is not None:
+        rhs = rhs.replace(_ELLIPSIS, "".join(pool))
+    return out_terms, rhs
 
 
 @register("Einsum")
 def einsum(ctx: CostContext) -> OpCost:
-    """Einsum with explicit letters (no ellipsis).
+    """Einsum, including ``...`` (numpy broadcasting of the leading dims).
 
     Two operands: MACs = product of the sizes of every distinct index (each combination is one
     multiply-accumulate). One operand (transpose, trace, sum): no MACs, other_ops = input elements.
     More operands: costed as a left-to-right chain of pairwise contractions.
     """
     eq = str(ctx.attr("equation", "")).replace(" ", "")
-    lhs, _, rhs = eq.partition("->")
+    lhs, arrow, rhs_text = eq.partition("->")
     terms = lhs.split(",")
-    if "." in eq or not all(_EINSUM_TERM.match(t) for t in terms):
-        raise Uncostable(f"Einsum equation {eq!r} with ellipsis is not supported")
     shapes = [ctx.in_shape(i) for i in range(len(terms))]
+    terms, rhs = _expand_ellipsis(terms, rhs_text if arrow else None, shapes)
+    if not all(c.isalpha() for t in terms for c in t):
+        raise Uncostable(f"Einsum equation {eq!r} is malformed")
     sizes: dict[str, int] = {}
     for term, shape in zip(terms, shapes):
         if len(term) != len(shape):
@@ -71,12 +89,13 @@ def einsum(ctx: CostContext) -> OpCost:
             sizes[letter] = max(sizes.get(letter, 1), d)
     if len(terms) == 1:
         return OpCost(rule="einsum", other_ops=math.prod(shapes[0]))
-    if not rhs and "->" not in eq:
+    if rhs is None:
         counts: dict[str, int] = {}
         for t in terms:
             for c in t:
                 counts[c] = counts.get(c, 0) + 1
-        rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
+        ell = "".join(c for c in sizes if not c.isascii())
+        rhs = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c.isascii()))
     macs = 0
     gemms = []
     current = terms[0]

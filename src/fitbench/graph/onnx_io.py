@@ -301,11 +301,16 @@ def _constant_node_tensor(node: onnx.NodeProto) -> tuple[tuple[int, ...], str, n
     return (), "float32", None
 
 
-def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = None) -> Graph:
-    """Build the typed IR of one (sub)graph from an inferred GraphProto."""
+def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = None,
+                outer_values: Mapping[str, np.ndarray] | None = None) -> Graph:
+    """Build the typed IR of one (sub)graph from an inferred GraphProto.
+
+    A subgraph sees the enclosing scope: its ``tensors`` and ``constant_values`` include the outer
+    ones (so a nested Loop can read a trip count defined outside it).
+    """
     outer = dict(outer or {})
     tensors: dict[str, Tensor] = dict(outer)
-    constant_values: dict[str, np.ndarray] = {}
+    constant_values: dict[str, np.ndarray] = dict(outer_values or {})
     for t in graph.initializer:
         tensors[t.name] = Tensor(t.name, tuple(int(d) for d in t.dims), _dtype_name(t.data_type), True)
         if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
@@ -340,7 +345,7 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
         subgraphs: dict[str, Graph] = {}
         for attr in n.attribute:
             if attr.type == onnx.AttributeProto.GRAPH:
-                subgraphs[attr.name] = build_graph(attr.g, tensors)
+                subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
         nodes.append(
             Node(
                 name=name,
