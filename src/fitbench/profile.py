@@ -353,7 +353,8 @@ def profile_model(
     peak, largest, act_total = _liveness(model.graph, ap)
     macs = sum(x.macs or 0 for x in layers)
     elig_macs = sum(x.macs or 0 for x in layers if x.winograd_eligible)
-    elig_weights = sum(x.weights for x in layers if x.winograd_eligible)
+    # kernel elements of eligible convs (Cout x Cin x 3 x 3 = gemm n x k); biases do not grow
+    elig_weights = sum(g.batch * g.n * g.k for x in layers if x.winograd_eligible for g in x.gemms)
     weights = sum(x.weights for x in layers)
     frac = elig_macs / macs if macs else 0.0
     op_mix: dict[str, int] = defaultdict(int)

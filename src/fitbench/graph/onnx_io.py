@@ -222,6 +222,11 @@ def bind_shapes(
                     new_list.append(value)
                 elif pos == 0 and batch is not None:
                     new_list.append(int(batch))
+                elif d.HasField("dim_value"):
+                    raise ShapeError(
+                        f"input {inp.name}[{pos}] is {d.dim_value} in the model: dims must be positive; "
+                        f"bind the shape with --input {inp.name}=DIMS"
+                    )
                 elif d.dim_param and d.dim_param in dims:
                     new_list.append(int(dims[d.dim_param]))
                 else:

@@ -1,0 +1,137 @@
+"""Shape binding: --input, --batch (symbolic and static-1 exports), --dim, and the errors."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+from conftest import conv_net, init, layer, make_model, vi
+from onnx import helper
+
+from fitbench.errors import ShapeError
+from fitbench.profile import profile
+
+
+def conv_net_macs(n, h, w):
+    """conv_net(): 3->8 3x3 stride 2, then 8->16 3x3 stride 2, 'same' padding."""
+    h1, w1 = (h + 1) // 2, (w + 1) // 2
+    h2, w2 = (h1 + 1) // 2, (w1 + 1) // 2
+    return n * 8 * h1 * w1 * 3 * 9 + n * 16 * h2 * w2 * 8 * 9
+
+
+def test_input_binds_every_dim():
+    prof = profile(conv_net(), inputs={"x": "2x3x32x48"})
+    assert prof.conditions.input_shapes == {"x": [2, 3, 32, 48]}
+    assert prof.conditions.batch == 2
+    assert layer(prof, "conv0").output_shapes == [[2, 8, 16, 24]]
+    assert prof.totals.macs == conv_net_macs(2, 32, 48)
+
+
+def test_input_accepts_a_tuple():
+    assert profile(conv_net(), inputs={"x": (1, 3, 8, 8)}).totals.macs == conv_net_macs(1, 8, 8)
+
+
+def test_batch_and_named_dims():
+    prof = profile(conv_net(), batch=4, dims={"H": 16, "W": 8})
+    assert prof.conditions.input_shapes == {"x": [4, 3, 16, 8]}
+    assert prof.totals.macs == conv_net_macs(4, 16, 8)
+
+
+def test_static_batch_one_export_rebinds_to_eight():
+    static = conv_net(batch=1, h=16, w=16)
+    one, eight = profile(static), profile(static, batch=8)
+    assert one.conditions.batch == 1 and eight.conditions.batch == 8
+    assert eight.conditions.input_shapes == {"x": [8, 3, 16, 16]}
+    assert eight.totals.macs == 8 * one.totals.macs == conv_net_macs(8, 16, 16)
+    assert layer(eight, "relu1").output_shapes == [[8, 16, 4, 4]]
+
+
+def test_static_export_with_stale_value_info_rebinds():
+    # exporters record intermediate shapes; they must not contradict the new batch
+    m = conv_net(batch=1, h=16, w=16)
+    m.graph.value_info.append(vi("c0", [1, 8, 8, 8]))
+    m.graph.output[0].CopyFrom(vi("r1", [1, 16, 4, 4]))
+    prof = profile(m, batch=8)
+    assert layer(prof, "conv0").output_shapes == [[8, 8, 8, 8]]
+    assert prof.totals.macs == conv_net_macs(8, 16, 16)
+
+
+def test_flatten_with_minus_one_follows_the_batch():
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Reshape", ["c", "shape"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "fc"], ["y"], name="fc", transB=1),
+    ]
+    inits = [init("w", [4, 3, 1, 1]), init("shape", [2], "int64", [-1, 4 * 8 * 8]), init("fc", [10, 256])]
+    prof = profile(make_model(nodes, [vi("x", [1, 3, 8, 8])], ["y"], inits), batch=8)
+    assert layer(prof, "fc").macs == 8 * 10 * 256
+
+
+def test_reshape_constant_pinning_the_batch_names_the_node():
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Reshape", ["c", "shape"], ["f"], name="pinned_reshape"),
+    ]
+    inits = [init("w", [4, 3, 1, 1]), init("shape", [2], "int64", [1, 4 * 8 * 8])]
+    m = make_model(nodes, [vi("x", [1, 3, 8, 8])], ["f"], inits)
+    assert profile(m).totals.macs == 4 * 64 * 3
+    with pytest.raises(ShapeError, match="pinned_reshape"):
+        profile(m, batch=8)
+
+
+def test_unbound_dims_are_named_each():
+    with pytest.raises(ShapeError) as err:
+        profile(conv_net())
+    msg = str(err.value)
+    for dim in ("x[0] (N)", "x[2] (H)", "x[3] (W)"):
+        assert dim in msg
+    with pytest.raises(ShapeError, match=r"x\[2\] \(H\)") as err:
+        profile(conv_net(), batch=2, dims={"W": 8})
+    assert "(W)" not in str(err.value)
+
+
+def test_batch_binds_every_input_sharing_the_batch():
+    node = helper.make_node("Add", ["a", "b"], ["y"], name="add")
+    prof = profile(make_model([node], [vi("a", ["batch", 4]), vi("b", ["batch", 4])], ["y"]), batch=3)
+    assert prof.conditions.input_shapes == {"a": [3, 4], "b": [3, 4]}
+    assert layer(prof, "add").other_ops == 3 * 4
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"inputs": {"nope": "1x3x8x8"}}, "no such input"),
+        ({"inputs": {"x": "1x3x8"}}, "rank 4"),
+        ({"inputs": {"x": "1x0x8x8"}}, "positive"),
+        ({"inputs": {"x": "1x-3x8x8"}}, "positive"),
+        ({"inputs": {"x": "1xAx8x8"}}, "integers"),
+        ({"batch": 0, "dims": {"H": 8, "W": 8}}, "positive"),
+        ({"inputs": {"x": f"1x3x{2**32}x{2**32}"}}, "2\\^63-1"),
+    ],
+)
+def test_bad_bindings(kwargs, match):
+    with pytest.raises(ShapeError, match=match):
+        profile(conv_net(), **kwargs)
+
+
+@pytest.mark.parametrize("dim", [0, -3])
+def test_non_positive_dim_in_the_model_is_an_error(dim):
+    m = make_model([helper.make_node("Relu", ["x"], ["y"], name="r")], [vi("x", [1, dim, 4])], ["y"])
+    with pytest.raises(ShapeError, match=f"x\\[1\\] is {dim}"):
+        profile(m)
+    # the user can still bind it
+    assert profile(m, inputs={"x": "1x5x4"}).totals.other_ops == 5 * 4
+
+
+def test_huge_shape_profiles_analytically_without_allocating():
+    m = conv_net(batch=1, h=100000, w=100000)
+    tracemalloc.start()
+    try:
+        prof = profile(m)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert prof.totals.macs == conv_net_macs(1, 100000, 100000)
+    assert prof.totals.largest_activation_bytes == 3 * 100000 * 100000 * 4  # the input itself: 120 GB in fp32
+    assert layer(prof, "conv0").output_activation_bytes == 8 * 50000 * 50000 * 4
+    assert peak < 50 * 2**20  # nothing of the tensors' size was allocated

@@ -1,0 +1,134 @@
+"""Weights (what counts as a parameter), activations, liveness / peak and the Winograd figures."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import init, layer, make_model, vi
+from onnx import helper, numpy_helper
+
+from fitbench.profile import WINOGRAD_F2, WINOGRAD_F4, profile
+
+# ------------------------------------------------------------------ weights
+
+
+def test_initializers_and_constant_nodes_count_shape_inputs_do_not():
+    kernel = numpy_helper.from_array(__import__("numpy").zeros((4, 3, 3, 3), "float32"), "k")
+    shape = numpy_helper.from_array(__import__("numpy").array([0, -1], "int64"), "s")
+    nodes = [
+        helper.make_node("Constant", [], ["w"], name="const_w", value=kernel),
+        helper.make_node("Constant", [], ["shape"], name="const_shape", value=shape),
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1] * 4),
+        helper.make_node("Reshape", ["c", "shape"], ["r"], name="flatten"),
+        helper.make_node("Unsqueeze", ["r", "axes"], ["u"], name="unsq"),
+    ]
+    inits = [init("b", [4]), init("axes", [1], "int64", [1])]
+    prof = profile(make_model(nodes, [vi("x", [2, 3, 8, 8])], ["u"], inits))
+    assert layer(prof, "conv").weights == 4 * 3 * 9 + 4  # Constant-node kernel + initializer bias
+    assert layer(prof, "flatten").weights == 0  # a shape
+    assert layer(prof, "unsq").weights == 0  # axes
+    assert layer(prof, "const_w").weights == 0  # counted where it is consumed, not where it is made
+    assert prof.totals.weights == 4 * 27 + 4
+    assert prof.totals.weight_bytes == (4 * 27 + 4) * 4
+
+
+def test_shared_weight_counts_once():
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["a"], name="mm1"),
+        helper.make_node("MatMul", ["a", "w"], ["b"], name="mm2"),  # the same tied weight
+    ]
+    prof = profile(make_model(nodes, [vi("x", [2, 8])], ["b"], [init("w", [8, 8])]))
+    assert prof.totals.weights == 8 * 8
+    assert layer(prof, "mm1").weights + layer(prof, "mm2").weights == 8 * 8
+    assert prof.totals.macs == 2 * (2 * 8 * 8)
+
+
+def test_embedding_table_is_a_weight_its_indices_are_not():
+    nodes = [helper.make_node("Gather", ["table", "ids"], ["e"], name="embed")]
+    prof = profile(make_model(nodes, [vi("ids", [2, 5], "int64")], ["e"], [init("table", [100, 16])]))
+    emb = layer(prof, "embed")
+    assert emb.weights == 100 * 16
+    assert emb.output_shapes == [[2, 5, 16]]
+    assert emb.input_activation_bytes == 2 * 5 * 8  # int64 ids keep their native 8 bytes
+
+
+def test_cast_of_fp16_weights_is_not_an_activation():
+    nodes = [
+        helper.make_node("Cast", ["w16"], ["w32"], name="cast_w", to=1),
+        helper.make_node("MatMul", ["x", "w32"], ["y"], name="mm"),
+    ]
+    prof = profile(make_model(nodes, [vi("x", [4, 8])], ["y"], [init("w16", [8, 8], "float16")]))
+    assert prof.totals.weights == 64
+    assert prof.totals.activation_bytes == (4 * 8 + 4 * 8) * 4  # x and y only
+
+
+# ------------------------------------------------------------------ liveness
+
+
+def liveness_graph():
+    """x[1,1000] -> a = x W1 [2000] -> b = a W2 [500] -> c = concat(a, b) [2500] -> y = c W3 [10]."""
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["a"], name="mm_a"),
+        helper.make_node("MatMul", ["a", "w2"], ["b"], name="mm_b"),
+        helper.make_node("Concat", ["a", "b"], ["c"], name="cat", axis=1),
+        helper.make_node("MatMul", ["c", "w3"], ["y"], name="mm_y"),
+    ]
+    inits = [init("w1", [1000, 2000]), init("w2", [2000, 500]), init("w3", [2500, 10])]
+    return make_model(nodes, [vi("x", [1, 1000])], ["y"], inits)
+
+
+@pytest.mark.parametrize("prec,per", [("fp32", 4), ("fp16", 2), ("int8", 1)])
+def test_peak_live_on_a_hand_built_graph(prec, per):
+    prof = profile(liveness_graph(), precision=prec)
+    x, a, b, c, y = 1000 * per, 2000 * per, 500 * per, 2500 * per, 10 * per
+    # step 0: x,a   step 1: a,b   step 2: a,b,c (a and b die after the concat)   step 3: c,y
+    assert prof.totals.peak_live_activation_bytes == max(x + a, a + b, a + b + c, c + y) == a + b + c
+    assert prof.totals.largest_activation_bytes == c
+    assert prof.totals.largest_activation_tensor.name == "c"
+    assert prof.totals.largest_activation_tensor.shape == [1, 2500]
+    assert prof.totals.activation_bytes == x + a + b + c + y
+
+
+def test_graph_input_stays_live_until_its_last_use():
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="r1"),
+        helper.make_node("Relu", ["a"], ["b"], name="r2"),
+        helper.make_node("Relu", ["b"], ["c"], name="r3"),
+        helper.make_node("Add", ["x", "c"], ["y"], name="skip"),
+    ]
+    prof = profile(make_model(nodes, [vi("x", [1, 100])], ["y"]))
+    t = 100 * 4
+    # x is alive through every step; each step holds x, the step's input and its output
+    assert prof.totals.peak_live_activation_bytes == 3 * t
+
+
+# ------------------------------------------------------------------ Winograd
+
+
+def test_winograd_figures():
+    nodes = [
+        helper.make_node("Conv", ["x", "wa", "ba"], ["a"], name="conv3x3", pads=[1] * 4),
+        helper.make_node("Conv", ["a", "wb", "bb"], ["y"], name="conv1x1"),
+    ]
+    inits = [init("wa", [8, 8, 3, 3]), init("ba", [8]), init("wb", [4, 8, 1, 1]), init("bb", [4])]
+    prof = profile(make_model(nodes, [vi("x", [1, 8, 16, 16])], ["y"], inits))
+    t = prof.totals
+    eligible = 8 * 256 * 8 * 9
+    other = 4 * 256 * 8
+    f = eligible / (eligible + other)
+    assert t.winograd_eligible_macs == eligible
+    assert t.winograd_mac_fraction == pytest.approx(f)
+    assert t.winograd_speedup_f2 == pytest.approx(1 / ((1 - f) + f / 2.25))
+    assert t.winograd_speedup_f4 == pytest.approx(1 / ((1 - f) + f / 4))
+    # only the 3x3 kernel grows (16/9 for F(2x2,3x3)); biases and other layers do not
+    total_weights = 8 * 8 * 9 + 8 + 4 * 8 + 4
+    assert t.winograd_eligible_weights == 8 * 8 * 9
+    assert t.winograd_weight_growth_f2 == pytest.approx((total_weights + 8 * 8 * 9 * (16 / 9 - 1)) / total_weights)
+    assert (WINOGRAD_F2, WINOGRAD_F4) == (9 * 4 / 16, 9 * 16 / 36)
+
+
+def test_no_eligible_conv_means_no_speedup():
+    prof = profile(make_model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [vi("x", [2, 8])], ["y"],
+                              [init("w", [8, 8])]))
+    t = prof.totals
+    assert (t.winograd_eligible_macs, t.winograd_mac_fraction) == (0, 0.0)
+    assert t.winograd_speedup_f2 == t.winograd_speedup_f4 == t.winograd_weight_growth_f2 == 1.0
