@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
 
 import onnx
 
-from .errors import FitbenchError
+from .errors import FitbenchError, UnknownNameError
 from .graph.ir import Model
 from .graph.onnx_io import load_model
 
@@ -48,13 +50,23 @@ def resolve_model(
     if _looks_like_path(text):
         _no_zoo_params(zoo_params, "an ONNX file")
         return load_model(text, inputs, batch, dims), {}
-    from . import zoo
-
+    zoo = _zoo_module()
+    if zoo is None:
+        raise UnknownNameError(
+            f"{text!r} is not a file, and no model zoo is installed to look the name up; give a path to an ONNX file"
+        )
     built = zoo.build(text, batch=batch or 1, **zoo_params)
     m = load_model(built.proto, inputs, None, dims, name=built.name)
     m.notes.extend(built.notes)
     m.tags["kind"] = "zoo"
     return m, dict(built.params)
+
+
+def _zoo_module():
+    """``fitbench.zoo`` when it is installed (it raises UnknownNameError with a suggestion), else None."""
+    if importlib.util.find_spec("fitbench.zoo") is None:
+        return None
+    return importlib.import_module("fitbench.zoo")
 
 
 def _no_zoo_params(params: dict, what: str) -> None:

@@ -169,6 +169,18 @@ def _parse_dims(dims: Sequence[int] | str, what: str) -> tuple[int, ...]:
     return out
 
 
+def _name_nodes(graph: onnx.GraphProto) -> None:
+    """Give every unnamed node the name ``<op_type>_<index>`` (kept unique)."""
+    used = {n.name for n in graph.node if n.name}
+    for idx, node in enumerate(graph.node):
+        if not node.name:
+            name = f"{node.op_type}_{idx}"
+            while name in used:
+                name += "_"
+            node.name = name
+            used.add(name)
+
+
 def bind_shapes(
     model: onnx.ModelProto,
     inputs: Mapping[str, Sequence[int] | str] | None = None,
@@ -188,6 +200,8 @@ def bind_shapes(
         raise ShapeError(f"--batch must be a positive integer, got {batch}")
     model = onnx.ModelProto.FromString(model.SerializeToString()) if model.ByteSize() < 2**31 - 1 else model
     graph = model.graph
+    # name unnamed nodes so that inference errors and layers say which node (same names as the IR)
+    _name_nodes(graph)
     init_names = {t.name for t in graph.initializer}
     graph_inputs = [i for i in graph.input if i.name not in init_names]
     known = {i.name for i in graph_inputs}
