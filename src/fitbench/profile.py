@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import __version__
-from .costs import CostContext, GemmShape, Uncostable, lookup
+from .costs import CostContext, GemmShape, OpCost, Uncostable, lookup
 from .costs.data import DATA_MOVEMENT
 from .errors import UncostedOpError
 from .graph.ir import Graph, Model, Tensor
@@ -208,6 +208,52 @@ def constant_derived(graph: Graph) -> set[str]:
     return derived
 
 
+def _names_read_by_subgraphs(graph: Graph) -> set[str]:
+    names: set[str] = set()
+    for node in graph.nodes:
+        for sub in node.subgraphs.values():
+            for inner in sub.nodes:
+                names.update(inner.inputs)
+            names |= _names_read_by_subgraphs(sub)
+    return names
+
+
+def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[str]:
+    """Tensors used only as shapes, axes, indices or initial states, directly or through other ops.
+
+    A tensor is shape-only when it has consumers and every one either reads it at a non-weight
+    position (``OpCost.non_weight_inputs``: Reshape's shape, Unsqueeze's axes, an LSTM's initial
+    state...) or produces shape-only tensors only (the ``Concat``/``Unsqueeze`` chains exporters
+    build shapes with). Constants that are shape-only are not weights.
+    """
+    consumers: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for idx, node in enumerate(graph.nodes):
+        for pos, name in enumerate(node.inputs):
+            if name:
+                consumers[name].append((idx, pos))
+    pinned = set(graph.outputs) | _names_read_by_subgraphs(graph)
+    shape_only: set[str] = set()
+    outputs_shape_only = [False] * len(graph.nodes)
+
+    def decide(name: str) -> bool:
+        uses = consumers.get(name)
+        return bool(uses) and name not in pinned and all(
+            pos in non_weights[idx] or outputs_shape_only[idx] for idx, pos in uses
+        )
+
+    for idx in range(len(graph.nodes) - 1, -1, -1):
+        node = graph.nodes[idx]
+        outs = [o for o in node.outputs if o]
+        for o in outs:
+            if decide(o):
+                shape_only.add(o)
+        outputs_shape_only[idx] = bool(outs) and not graph.nodes[idx].subgraphs and all(o in shape_only for o in outs)
+    for name, t in graph.tensors.items():
+        if t.constant and name not in shape_only and decide(name):
+            shape_only.add(name)
+    return shape_only
+
+
 class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
@@ -220,29 +266,20 @@ class _Coster:
         uncosted: dict[tuple[str, str], UncostedOp] = {}
         seen_weights = set() if seen_weights is None else seen_weights
         derived = constant_derived(graph)
-        for node in graph.nodes:
-            ctx = CostContext(node, graph)
-            ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
-            rule = lookup(node.domain, node.op_type)
-            reason = ""
-            cost = None
-            if rule is None:
-                reason = "no cost rule for this op"
-            else:
-                try:
-                    cost = rule(ctx)
-                except Uncostable as exc:
-                    reason = str(exc)
-                except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:
-                    reason = f"malformed node ({type(exc).__name__}: {exc})"
-            non_weight = cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
+        costs: list[tuple[OpCost | None, str]] = [self._cost_node(node, graph) for node in graph.nodes]
+        non_weights = [
+            cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
+            for node, (cost, _) in zip(graph.nodes, costs)
+        ]
+        shape_only = shape_only_tensors(graph, non_weights)
+        for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
             weights = weight_bytes = act_in = 0
             for i, name in enumerate(node.inputs):
                 t = graph.tensor(name)
                 if t is None or name in derived:
                     continue
                 if t.constant:
-                    if i in non_weight or name in seen_weights or node.op_type == "Constant":
+                    if i in non_weight or name in shape_only or name in seen_weights:
                         continue
                     seen_weights.add(name)
                     weights += t.elements or 0
@@ -286,6 +323,20 @@ class _Coster:
                 )
             )
         return layers, uncosted
+
+    def _cost_node(self, node, graph: Graph) -> tuple[OpCost | None, str]:
+        """Run the node's rule: (cost, "") or (None, why it is uncosted)."""
+        rule = lookup(node.domain, node.op_type)
+        if rule is None:
+            return None, "no cost rule for this op"
+        ctx = CostContext(node, graph)
+        ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
+        try:
+            return rule(ctx), ""
+        except Uncostable as exc:
+            return None, str(exc)
+        except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:
+            return None, f"malformed node ({type(exc).__name__}: {exc})"
 
     def cost_subgraph(self, graph: Graph) -> tuple[int, int, list[str]]:
         layers, uncosted = self.cost_graph(graph)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -89,15 +91,38 @@ def layer(prof, name: str):
 
 
 def run_cli(*args: str, env_extra: dict[str, str] | None = None, cwd: str | None = None):
-    """Run ``python -m fitbench.cli.app ARGS`` in a real subprocess; return CompletedProcess."""
-    import os
+    """Run ``python -m fitbench.cli.app ARGS`` in a real subprocess; return the CompletedProcess.
 
+    ``env_extra["PYTHONPATH"]`` is prepended to the path that finds this checkout's ``src``.
+    """
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([SRC, *(env_extra or {}).pop("PYTHONPATH", "").split(os.pathsep)]).rstrip(
-        os.pathsep)
-    env.update(env_extra or {})
+    extra = dict(env_extra or {})
+    paths = [p for p in (extra.pop("PYTHONPATH", ""), SRC, env.get("PYTHONPATH", "")) if p]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env.update(extra)
     return subprocess.run([sys.executable, "-m", "fitbench.cli.app", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=120)
+                          env=env, cwd=cwd, timeout=300)
+
+
+@functools.cache
+def _cli_app():
+    from fitbench.cli.app import _register, app
+
+    _register()
+    return app
+
+
+def invoke_cli(*args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process with typer's CliRunner: (exit code, stdout, stderr).
+
+    An exception that escapes the command (a bug: the user would see a traceback) is re-raised.
+    """
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(_cli_app(), list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

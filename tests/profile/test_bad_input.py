@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from conftest import conv_net, init, make_model, run_cli, vi
+from conftest import conv_net, init, invoke_cli, make_model, run_cli, vi
 from onnx import TensorProto, helper
 
 from fitbench.errors import ModelLoadError, UnknownNameError
@@ -151,15 +151,26 @@ def bad_inputs(tmp_path_factory):
     return _files(tmp_path_factory.mktemp("bad"))
 
 
+def check_one_line(code: int, stdout: str, stderr: str, expected: str) -> None:
+    assert code == 2, (stdout, stderr)
+    assert "Traceback" not in stderr and "Traceback" not in stdout
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+
+
 @pytest.mark.parametrize("case", list(EXPECT))
 def test_bad_input_one_line_exit_2(bad_inputs, case):
+    """In-process (typer's CliRunner): an escaping exception fails the test."""
+    check_one_line(*invoke_cli(*bad_inputs[case]), EXPECT[case])
+
+
+@pytest.mark.parametrize("case", ["missing-file", "random-bytes", "cycle", "unknown-zoo-name", "strict-uncosted"])
+def test_bad_input_in_a_real_process(bad_inputs, case):
+    """The same through ``python -m fitbench.cli.app``: nothing else reaches stderr."""
     result = run_cli(*bad_inputs[case])
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert EXPECT[case] in lines[0]
+    check_one_line(result.returncode, result.stdout, result.stderr, EXPECT[case])
 
 
 def test_huge_shape_model_via_cli(tmp_path):

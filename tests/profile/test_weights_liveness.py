@@ -132,3 +132,33 @@ def test_no_eligible_conv_means_no_speedup():
     t = prof.totals
     assert (t.winograd_eligible_macs, t.winograd_mac_fraction) == (0, 0.0)
     assert t.winograd_speedup_f2 == t.winograd_speedup_f4 == t.winograd_weight_growth_f2 == 1.0
+
+
+def test_constants_that_only_build_shapes_are_not_weights():
+    # the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chain PyTorch exports for x.view(x.size(0), -1)
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"], name="shape"),
+        helper.make_node("Gather", ["s", "zero"], ["n"], name="gather", axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes"], ["n1"], name="unsqueeze"),
+        helper.make_node("Concat", ["n1", "minus_one"], ["target"], name="concat", axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["flat"], name="reshape"),
+        helper.make_node("MatMul", ["flat", "w"], ["y"], name="fc"),
+    ]
+    inits = [init("zero", [], "int64", 0), init("axes", [1], "int64", [0]), init("minus_one", [1], "int64", [-1]),
+             init("w", [12, 5])]
+    prof = profile(make_model(nodes, [vi("x", [2, 3, 4])], ["y"], inits))
+    assert layer(prof, "concat").weights == 0
+    assert prof.totals.weights == 12 * 5
+    assert layer(prof, "fc").macs == 2 * 12 * 5
+
+
+def test_initial_states_are_not_weights():
+    h = 4
+    nodes = [
+        helper.make_node("Expand", ["zeros", "state_shape"], ["h0"], name="expand_h0"),
+        helper.make_node("GRU", ["x", "W", "R", "", "", "h0"], ["y"], name="gru", hidden_size=h),
+    ]
+    inits = [init("zeros", [1, 1, h]), init("state_shape", [3], "int64", [1, 2, h]), init("W", [1, 3 * h, 5]),
+             init("R", [1, 3 * h, h])]
+    prof = profile(make_model(nodes, [vi("x", [6, 2, 5])], ["y"], inits))
+    assert prof.totals.weights == 3 * h * 5 + 3 * h * h

@@ -29,5 +29,5 @@ def recurrent(ctx: CostContext) -> OpCost:
     per_step = act_per_h * hidden + (bias_per_h * hidden if ctx.has_input(3) else 0)
     other = dirs * seq * batch * per_step
     g = GemmShape(batch=dirs * seq, m=batch, n=gates * hidden, k=inp + hidden)
-    # sequence_lens (4) and initial states are not weights
-    return OpCost(rule=op.lower(), macs=macs, other_ops=other, gemms=(g,), non_weight_inputs=frozenset({4}))
+    # sequence_lens (4) and the initial states (5, and 6 for LSTM) are not parameters
+    return OpCost(rule=op.lower(), macs=macs, other_ops=other, gemms=(g,), non_weight_inputs=frozenset({4, 5, 6}))

@@ -1,0 +1,70 @@
+"""PyTorch input: nn.Module (API) and package.module:factory (API and CLI), same IR as ONNX."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from conftest import run_cli
+
+from fitbench.profile import profile
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+FACTORY = textwrap.dedent(
+    """
+    import torch.nn as nn
+
+    def build():
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2, padding=1))
+    """
+)
+
+
+def net_macs(n: int, h: int, w: int) -> int:
+    return n * 8 * h * w * 3 * 9 + n * 4 * (h // 2) * (w // 2) * 8 * 9
+
+
+def test_module_with_example_inputs():
+    module = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2, padding=1))
+    prof = profile(module, example_inputs=torch.zeros(1, 3, 32, 32))
+    assert prof.totals.macs == net_macs(1, 32, 32)
+    assert prof.totals.weights == sum(p.numel() for p in module.parameters())
+    assert prof.model.path is None and prof.model.name == "Sequential"
+
+
+def test_module_with_input_shapes_and_rebatch():
+    module = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2, padding=1))
+    prof = profile(module, inputs={"x": "1x3x16x16"}, batch=4)
+    assert prof.conditions.input_shapes == {"x": [4, 3, 16, 16]}
+    assert prof.totals.macs == net_macs(4, 16, 16)
+
+
+def test_bidirectional_lstm_from_torch():
+    seq, batch, inp, hidden = 7, 2, 5, 4
+    module = nn.LSTM(inp, hidden, bidirectional=True)
+    prof = profile(module, example_inputs=torch.zeros(seq, batch, inp))
+    lstm = [x for x in prof.layers if x.op_type == "LSTM"]
+    assert len(lstm) == 1
+    assert lstm[0].macs == 2 * seq * batch * 4 * hidden * (inp + hidden)
+    # the exporter's zero initial states are not parameters
+    assert prof.totals.weights == sum(p.numel() for p in module.parameters())
+
+
+def test_factory_from_the_api_and_the_cli(tmp_path, monkeypatch):
+    pkg = tmp_path / "mypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text(FACTORY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    prof = profile("mypkg.mod:build", inputs={"x": "1x3x32x32"})
+    assert prof.totals.macs == net_macs(1, 32, 32)
+    result = run_cli("profile", "mypkg.mod:build", "--input", "x=2x3x32x32", "--format", "json",
+                     env_extra={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["totals"]["macs"] == net_macs(2, 32, 32)
+    assert data["conditions"]["input_shapes"] == {"x": [2, 3, 32, 32]}
+    assert data["model"]["name"] == "mypkg.mod:build"
