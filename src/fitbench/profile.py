@@ -257,6 +257,7 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
 class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
+        self.derived: dict[int, set[str]] = {}  # id(graph) -> constant_derived(graph)
 
     def cost_graph(
         self, graph: Graph, seen_weights: set[str] | None = None
@@ -265,7 +266,9 @@ class _Coster:
         layers: list[LayerCost] = []
         uncosted: dict[tuple[str, str], UncostedOp] = {}
         seen_weights = set() if seen_weights is None else seen_weights
-        derived = constant_derived(graph)
+        derived = self.derived.get(id(graph))
+        if derived is None:
+            derived = self.derived[id(graph)] = constant_derived(graph)
         costs: list[tuple[OpCost | None, str]] = [self._cost_node(node, graph) for node in graph.nodes]
         non_weights = [
             cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
@@ -345,10 +348,10 @@ class _Coster:
         return macs, other, [u.op_type for u in uncosted.values()]
 
 
-def _liveness(graph: Graph, prec: Precision) -> tuple[int, TensorRef | None, int]:
+def _liveness(graph: Graph, prec: Precision, derived: set[str] | None = None) -> tuple[int, TensorRef | None, int]:
     """Return (peak live bytes, largest tensor, sum of all activation bytes)."""
     steps = len(graph.nodes)
-    derived = constant_derived(graph)
+    derived = constant_derived(graph) if derived is None else derived
     start: dict[str, int] = {}
     end: dict[str, int] = {}
     for name in graph.inputs:
@@ -401,7 +404,7 @@ def profile_model(
     if strict and uncosted:
         listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
         raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
-    peak, largest, act_total = _liveness(model.graph, ap)
+    peak, largest, act_total = _liveness(model.graph, ap, coster.derived.get(id(model.graph)))
     macs = sum(x.macs or 0 for x in layers)
     elig_macs = sum(x.macs or 0 for x in layers if x.winograd_eligible)
     # kernel elements of eligible convs (Cout x Cin x 3 x 3 = gemm n x k); biases do not grow

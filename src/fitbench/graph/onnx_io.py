@@ -7,9 +7,11 @@ External-data locations must stay inside the model's own folder.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,6 +26,7 @@ INT64_MAX = 2**63 - 1
 SMALL_CONSTANT_ELEMENTS = 1024
 
 
+@functools.cache
 def _dtype_name(elem_type: int) -> str:
     if elem_type == onnx.TensorProto.BFLOAT16:
         return "bfloat16"
@@ -37,8 +40,23 @@ def _dtype_name(elem_type: int) -> str:
 
 # ---------------------------------------------------------------- reading files
 
-def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
-    """Parse an ONNX file without its external weight bytes; return it and the file's sha256."""
+class _Sha256:
+    """sha256 of a byte string, computed in a thread (hashlib releases the GIL on large data)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._digest = ""
+        self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
+        self._thread.start()
+
+    def _run(self, data: bytes) -> None:
+        self._digest = hashlib.sha256(data).hexdigest()
+
+    def hexdigest(self) -> str:
+        self._thread.join()
+        return self._digest
+
+
+def _read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, _Sha256]:
     p = Path(path)
     if not p.exists():
         raise ModelLoadError(f"model file not found: {p}")
@@ -47,6 +65,7 @@ def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
     data = p.read_bytes()
     if not data:
         raise ModelLoadError(f"model file is empty: {p}")
+    sha = _Sha256(data)  # overlaps with parsing, shape inference and costing
     try:
         model = onnx.load_model_from_string(data)
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and friends
@@ -54,7 +73,13 @@ def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
     if not model.HasField("graph") or (len(model.graph.node) == 0 and len(model.graph.output) == 0):
         raise ModelLoadError(f"{p} is not a valid ONNX file (no graph found)")
     check_external_data(model, p.parent)
-    return model, hashlib.sha256(data).hexdigest()
+    return model, sha
+
+
+def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
+    """Parse an ONNX file without its external weight bytes; return it and the file's sha256."""
+    model, sha = _read_model_file(path)
+    return model, sha.hexdigest()
 
 
 def _iter_graph_tensors(graph: onnx.GraphProto):
@@ -169,6 +194,44 @@ def _parse_dims(dims: Sequence[int] | str, what: str) -> tuple[int, ...]:
     return out
 
 
+def _stub(t: onnx.TensorProto) -> onnx.TensorProto:
+    return onnx.TensorProto(name=t.name, dims=t.dims, data_type=t.data_type)
+
+
+def _skeleton(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[onnx.TensorProto]]:
+    """A copy of ``model`` without the bytes of its large initializers, for binding and inference.
+
+    Initializers with more than ``SMALL_CONSTANT_ELEMENTS`` elements (or external data) become
+    graph inputs of the same type and shape, so shape inference sees them without their bytes (and
+    serialising the model for inference is cheap, even past protobuf's 2 GB limit). Small constants
+    (shapes, axes, trip counts) keep their values. Returns the skeleton and data-less stubs of the
+    moved initializers. The caller's model is not modified.
+    """
+    src = model.graph
+    graph = onnx.GraphProto(name=src.name, doc_string=src.doc_string)
+    graph.node.extend(src.node)
+    graph.input.extend(src.input)
+    graph.output.extend(src.output)
+    graph.value_info.extend(src.value_info)
+    graph.sparse_initializer.extend(src.sparse_initializer)
+    listed = {i.name for i in src.input}
+    stubs: list[onnx.TensorProto] = []
+    for t in src.initializer:
+        if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+            graph.initializer.append(t)
+            continue
+        stubs.append(_stub(t))
+        if t.name not in listed:
+            graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    skeleton = onnx.ModelProto(ir_version=model.ir_version, producer_name=model.producer_name,
+                               producer_version=model.producer_version, domain=model.domain,
+                               model_version=model.model_version)
+    skeleton.opset_import.extend(model.opset_import)
+    skeleton.functions.extend(model.functions)
+    skeleton.graph.CopyFrom(graph)
+    return skeleton, stubs
+
+
 def _name_nodes(graph: onnx.GraphProto) -> None:
     """Give every unnamed node the name ``<op_type>_<index>`` (kept unique)."""
     used = {n.name for n in graph.node if n.name}
@@ -198,11 +261,11 @@ def bind_shapes(
     dims = dict(dims or {})
     if batch is not None and int(batch) <= 0:
         raise ShapeError(f"--batch must be a positive integer, got {batch}")
-    model = onnx.ModelProto.FromString(model.SerializeToString()) if model.ByteSize() < 2**31 - 1 else model
+    model, stubs = _skeleton(model)
     graph = model.graph
     # name unnamed nodes so that inference errors and layers say which node (same names as the IR)
     _name_nodes(graph)
-    init_names = {t.name for t in graph.initializer}
+    init_names = {t.name for t in graph.initializer} | {t.name for t in stubs}
     graph_inputs = [i for i in graph.input if i.name not in init_names]
     known = {i.name for i in graph_inputs}
     for name in inputs:
@@ -269,6 +332,12 @@ def bind_shapes(
         inferred = shape_inference.infer_shapes(model, check_type=False, strict_mode=True, data_prop=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
         raise ShapeError(f"shape inference failed: {exc}") from None
+    # the large initializers come back as data-less stubs (dims and type only)
+    stub_names = {t.name for t in stubs}
+    kept = [i for i in inferred.graph.input if i.name not in stub_names]
+    del inferred.graph.input[:]
+    inferred.graph.input.extend(kept)
+    inferred.graph.initializer.extend(stubs)
     first = next(iter(bound.values()), ())
     return inferred, bound, (first[0] if first else 1)
 
@@ -420,10 +489,12 @@ def load_model(
         sha = hashlib.sha256(proto.SerializeToString()).hexdigest()
         src_name = name or proto.graph.name or "model"
     else:
-        proto, sha = read_model_file(source)
+        proto, hasher = _read_model_file(source)
         src_name = name or str(source)
     inferred, bound, bound_batch = bind_shapes(proto, inputs, batch, dims)
     graph = build_graph(inferred.graph)
     _check_shapes(graph)
+    if not isinstance(source, onnx.ModelProto):
+        sha = hasher.hexdigest()
     opset = next((o.version for o in inferred.opset_import if o.domain in ("", "ai.onnx")), 0)
     return Model(source=src_name, sha256=sha, opset=int(opset), graph=graph, input_shapes=bound, batch=bound_batch)
