@@ -113,3 +113,15 @@ def test_static_model_from_the_cli_path_has_name_and_json_is_plain(tmp_path):
     data = json.loads(stdout)
     assert data["model"]["name"] == str(path)
     assert data["uncosted"] == []
+
+
+def test_cli_binds_input_batch_and_dims(tmp_path):
+    path = tmp_path / "sym.onnx"
+    path.write_bytes(conv_net().SerializeToString())  # x: [N, 3, H, W]
+    code, stdout, stderr = invoke_cli("profile", str(path), "--batch", "2", "--dim", "H=8", "--dim", "W=12", "-f",
+                                      "json")
+    assert (code, stderr) == (0, "")
+    assert json.loads(stdout)["conditions"]["input_shapes"] == {"x": [2, 3, 8, 12]}
+    code, stdout, _ = invoke_cli("profile", str(path), "--input", "x=1x3x32x32", "-f", "json")
+    assert json.loads(stdout)["conditions"]["input_shapes"] == {"x": [1, 3, 32, 32]}
+    assert json.loads(stdout)["totals"]["macs"] == 8 * 16 * 16 * 3 * 9 + 16 * 8 * 8 * 8 * 9

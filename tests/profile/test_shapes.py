@@ -135,3 +135,63 @@ def test_huge_shape_profiles_analytically_without_allocating():
     assert prof.totals.largest_activation_bytes == 3 * 100000 * 100000 * 4  # the input itself: 120 GB in fp32
     assert layer(prof, "conv0").output_activation_bytes == 8 * 50000 * 50000 * 4
     assert peak < 50 * 2**20  # nothing of the tensors' size was allocated
+
+
+def test_reshape_folding_the_batch_into_a_later_dim_names_the_reshape():
+    # a batch-1 export flattens with the constant shape [1, -1]: at batch 8 the Gemm after it fails
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Reshape", ["c", "shape"], ["f"], name="flatten_pinned"),
+        helper.make_node("Gemm", ["f", "fc"], ["y"], name="fc", transB=1),
+    ]
+    inits = [init("w", [4, 3, 1, 1]), init("shape", [2], "int64", [1, -1]), init("fc", [10, 256])]
+    m = make_model(nodes, [vi("x", [1, 3, 8, 8])], ["y"], inits)
+    assert layer(profile(m), "fc").macs == 10 * 256
+    with pytest.raises(ShapeError, match="flatten_pinned"):
+        profile(m, batch=8)
+
+
+def test_reshape_keeping_elements_but_pinning_the_batch_names_the_reshape():
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["y"], name="merge_batch"),
+             helper.make_node("Relu", ["y"], ["z"], name="relu")]
+    m = make_model(nodes, [vi("x", [1, 3, 4])], ["z"], [init("shape", [2], "int64", [1, -1])])
+    with pytest.raises(ShapeError, match="merge_batch"):
+        profile(m, batch=8)
+
+
+def test_batch_binds_a_named_batch_dim_wherever_it_appears():
+    node = helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")
+    prof = profile(make_model([node], [vi("a", ["N", 3]), vi("b", [3, "N"])], ["y"]), batch=4)
+    assert prof.conditions.input_shapes == {"a": [4, 3], "b": [3, 4]}
+    assert layer(prof, "mm").macs == 4 * 3 * 4
+
+
+def test_batch_that_no_input_takes_is_an_error():
+    m = make_model([helper.make_node("Relu", ["x"], ["y"], name="r")], [vi("x", [4, 3])], ["y"])
+    assert profile(m, batch=4).conditions.batch == 4
+    with pytest.raises(ShapeError, match="--batch 8"):
+        profile(m, batch=8)
+
+
+def test_batch_overrides_the_leading_dim_of_an_explicit_input():
+    prof = profile(conv_net(), inputs={"x": "1x3x16x16"}, batch=8)
+    assert prof.conditions.input_shapes == {"x": [8, 3, 16, 16]}
+    assert prof.conditions.batch == 8
+
+
+def test_the_callers_model_is_not_modified():
+    m = conv_net(batch=1, h=16, w=16)
+    before = m.SerializeToString()
+    profile(m, batch=8)
+    assert m.SerializeToString() == before
+
+
+def test_initializers_listed_as_graph_inputs_are_weights_not_inputs():
+    # IR version 3 style: every initializer is also a graph input
+    m = conv_net(batch=1, h=16, w=16)
+    for t in m.graph.initializer:
+        m.graph.input.append(vi(t.name, list(t.dims)))
+    prof = profile(m, batch=2)
+    assert prof.conditions.input_shapes == {"x": [2, 3, 16, 16]}
+    assert prof.totals.weights == 8 * 3 * 9 + 8 + 16 * 8 * 9 + 16
+    assert prof.totals.macs == conv_net_macs(2, 16, 16)

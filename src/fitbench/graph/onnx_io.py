@@ -252,10 +252,12 @@ def bind_shapes(
 ) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int]:
     """Bind graph-input shapes and run strict ONNX shape inference.
 
-    Precedence: an explicit ``inputs[name]`` shape, then ``batch`` for the leading dim of every
-    input whose leading dim is symbolic or 1, then ``dims`` for named symbolic dims. A symbolic dim
-    left unbound is an error naming each one. Returns the inferred model, the bound input shapes
-    and the batch (leading dim of the first input).
+    ``inputs[name]`` gives an input's whole shape; ``batch`` then sets the leading dim of every
+    input whose leading dim is symbolic or 1 (explicit ``inputs`` shapes included), and the name of
+    a symbolic leading dim everywhere it appears; ``dims`` binds named symbolic dims. A symbolic
+    dim left unbound is an error naming each one; ``batch`` that no input takes is an error.
+    Returns the inferred model, the bound input shapes and the batch (``batch`` when given, else
+    the leading dim of the first input).
     """
     inputs = dict(inputs or {})
     dims = dict(dims or {})
@@ -272,7 +274,12 @@ def bind_shapes(
         if name not in known:
             raise ShapeError(f"--input {name}: the model has no such input; its inputs are {sorted(known)}")
 
-    # symbolic-dim names bound by batch (so other inputs sharing the name follow)
+    # the symbolic name of a leading dim bound by --batch binds that name everywhere else too
+    if batch is not None:
+        for inp in graph_inputs:
+            d0 = inp.type.tensor_type.shape.dim
+            if d0 and d0[0].dim_param:
+                dims.setdefault(d0[0].dim_param, int(batch))
     bound: dict[str, tuple[int, ...]] = {}
     unbound: list[str] = []
     changed = False
@@ -318,6 +325,10 @@ def bind_shapes(
             for v in new:
                 ttype.shape.dim.add().dim_value = v
         bound[inp.name] = new
+    if batch is not None and bound and not any(v and v[0] == int(batch) for v in bound.values()):
+        listing = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in bound.items())
+        raise ShapeError(f"--batch {batch}: no input has a symbolic or size-1 leading dim to bind ({listing}); "
+                         "give the shapes with --input NAME=DIMS")
     if unbound:
         raise ShapeError(
             "unbound dynamic dims: " + ", ".join(unbound) + "; bind them with --input NAME=DIMS or --batch N"
@@ -331,7 +342,8 @@ def bind_shapes(
     try:
         inferred = shape_inference.infer_shapes(model, check_type=False, strict_mode=True, data_prop=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
-        raise ShapeError(f"shape inference failed: {exc}") from None
+        pin = _find_batch_pin(model, int(batch)) if batch is not None and changed else None
+        raise ShapeError((f"{pin}. " if pin else "") + f"shape inference failed: {exc}") from None
     # the large initializers come back as data-less stubs (dims and type only)
     stub_names = {t.name for t in stubs}
     kept = [i for i in inferred.graph.input if i.name not in stub_names]
@@ -339,7 +351,7 @@ def bind_shapes(
     inferred.graph.input.extend(kept)
     inferred.graph.initializer.extend(stubs)
     first = next(iter(bound.values()), ())
-    return inferred, bound, (first[0] if first else 1)
+    return inferred, bound, (int(batch) if batch is not None else (first[0] if first else 1))
 
 
 # ---------------------------------------------------------------- IR construction
@@ -457,7 +469,22 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
     )
 
 
-def _check_shapes(graph: Graph) -> None:
+def _reshape_pin(node_name: str, src: Sequence[int] | None, dst: Sequence[int] | None, shape_value,
+                 batch: int | None) -> str | None:
+    """Why this Reshape cannot run at the bound shapes, or None."""
+    if src is None or dst is None:
+        return None
+    if math.prod(src) != math.prod(dst):
+        return (f"node {node_name!r} (Reshape) produces {list(dst)} from {list(src)}: a constant shape in the graph "
+                "pins a dim (often the batch); the model cannot run at these input shapes")
+    literal_one = shape_value is not None and shape_value.size > 0 and int(shape_value.reshape(-1)[0]) == 1
+    if batch and batch > 1 and literal_one and src and dst and src[0] == batch and dst[0] == 1:
+        return (f"node {node_name!r} (Reshape) folds the batch of {batch} into {list(dst)} (its constant shape "
+                f"starts with 1): the graph pins the batch to 1; export the model with a dynamic batch")
+    return None
+
+
+def _check_shapes(graph: Graph, batch: int | None = None) -> None:
     for t in graph.tensors.values():
         if t.shape is None:
             continue
@@ -466,14 +493,35 @@ def _check_shapes(graph: Graph) -> None:
         if math.prod(t.shape) > INT64_MAX:
             raise ShapeError(f"tensor {t.name!r} with shape {list(t.shape)} has more than 2^63-1 elements")
     for node in graph.nodes:
-        if node.op_type != "Reshape" or not node.inputs:
+        if node.op_type != "Reshape" or len(node.inputs) < 2:
             continue
         src, dst = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
-        if src and dst and src.elements is not None and dst.elements is not None and src.elements != dst.elements:
-            raise ShapeError(
-                f"node {node.name!r} (Reshape) produces {list(dst.shape)} from {list(src.shape)}: a constant shape "
-                "in the graph pins a dim (often the batch); the model cannot run at these input shapes"
-            )
+        why = _reshape_pin(node.name, src.shape if src else None, dst.shape if dst else None,
+                           graph.constant_values.get(node.inputs[1]), batch)
+        if why:
+            raise ShapeError(why)
+
+
+def _find_batch_pin(model: onnx.ModelProto, batch: int) -> str | None:
+    """After strict inference failed at a re-bound batch: a Reshape that pins the batch, if any."""
+    try:
+        partial = shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+    except Exception:  # noqa: BLE001 - best effort only
+        return None
+    graph = partial.graph
+    shapes = {}
+    for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+        shapes[vi.name] = _value_shape(vi)[0]
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer if math.prod(t.dims) <= 64}
+    for n in graph.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            values[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    for n in graph.node:
+        if n.op_type == "Reshape" and len(n.input) > 1:
+            why = _reshape_pin(n.name, shapes.get(n.input[0]), shapes.get(n.output[0]), values.get(n.input[1]), batch)
+            if why:
+                return why
+    return None
 
 
 def load_model(
@@ -493,7 +541,7 @@ def load_model(
         src_name = name or str(source)
     inferred, bound, bound_batch = bind_shapes(proto, inputs, batch, dims)
     graph = build_graph(inferred.graph)
-    _check_shapes(graph)
+    _check_shapes(graph, bound_batch if batch is not None else None)
     if not isinstance(source, onnx.ModelProto):
         sha = hasher.hexdigest()
     opset = next((o.version for o in inferred.opset_import if o.domain in ("", "ai.onnx")), 0)
