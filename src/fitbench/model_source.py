@@ -41,7 +41,7 @@ def resolve_model(
     if torch_io.is_torch_module(model) or (isinstance(model, str) and ":" in model and not _looks_like_path(model)):
         _no_zoo_params(zoo_params, "a PyTorch module")
         module = torch_io.load_factory(model) if isinstance(model, str) else model
-        proto = torch_io.export_module(module, example_inputs, inputs)
+        proto = torch_io.export_module(module, example_inputs, inputs, batch=batch)
         name = model if isinstance(model, str) else type(model).__name__
         m = load_model(proto, None, batch, dims, name=name)
         m.tags["kind"] = "torch"

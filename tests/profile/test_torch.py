@@ -68,3 +68,42 @@ def test_factory_from_the_api_and_the_cli(tmp_path, monkeypatch):
     assert data["totals"]["macs"] == net_macs(2, 32, 32)
     assert data["conditions"]["input_shapes"] == {"x": [2, 3, 32, 32]}
     assert data["model"]["name"] == "mypkg.mod:build"
+
+
+class AttentionBlock(nn.Module):
+    """Self-attention + MLP written with reshapes (the exporter bakes the batch into them)."""
+
+    def __init__(self, d: int = 32, heads: int = 4, ff: int = 64) -> None:
+        super().__init__()
+        self.d, self.heads = d, heads
+        self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.up, self.down = nn.Linear(d, ff), nn.Linear(ff, d)
+
+    def forward(self, tokens):
+        b, n, d = tokens.shape
+        q, k, v = self.qkv(tokens).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        a = (q @ k.transpose(-1, -2)).softmax(-1) @ v
+        x = tokens + self.out(a.transpose(1, 2).reshape(b, n, d))
+        return x + self.down(torch.relu(self.up(x)))
+
+
+def test_attention_block_macs_and_rebatch():
+    d, ff, s = 32, 64, 10
+    block = AttentionBlock(d, 4, ff)
+    one = profile(block, example_inputs=torch.zeros(1, s, d))
+    # projections q,k,v and out: 4 d^2 per token; scores and context: 2 s d per token; MLP: 2 d ff per token
+    per_sample = 4 * s * d * d + 2 * s * s * d + 2 * s * d * ff
+    assert one.totals.macs == per_sample
+    assert one.uncosted == []
+    eight = profile(block, example_inputs=torch.zeros(1, s, d), batch=8)
+    assert eight.conditions.input_shapes == {"tokens": [8, s, d]}
+    assert eight.totals.macs == 8 * per_sample
+
+
+def test_bad_dims_for_a_torch_factory(tmp_path, monkeypatch):
+    from fitbench.errors import ShapeError
+
+    (tmp_path / "facmod.py").write_text(FACTORY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ShapeError, match="integers"):
+        profile("facmod:build", inputs={"x": "1xAx32x32"})

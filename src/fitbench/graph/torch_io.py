@@ -7,6 +7,7 @@ raises a clear :class:`~fitbench.errors.ModelLoadError`.
 from __future__ import annotations
 
 import importlib
+import inspect
 import io
 import warnings
 from collections.abc import Mapping, Sequence
@@ -47,13 +48,31 @@ def load_factory(spec: str):
     return module
 
 
+def _forward_names(module, count: int) -> list[str]:
+    """The names of ``module.forward``'s first ``count`` parameters (``input_<i>`` where unknown)."""
+    try:
+        params = [p.name for p in inspect.signature(module.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"input_{i}" for i in range(count)]
+
+
 def export_module(
     module,
     example_inputs=None,
     input_shapes: Mapping[str, Sequence[int]] | Sequence[Sequence[int]] | None = None,
     opset: int = 17,
+    batch: int | None = None,
 ) -> onnx.ModelProto:
-    """Export ``module`` in eval mode at the example inputs (or zeros of ``input_shapes``)."""
+    """Export ``module`` in eval mode at the example inputs (or zeros of ``input_shapes``).
+
+    With ``batch`` the export runs at that batch (the first example row repeated): the exporter
+    bakes the example's batch into Reshape constants, so a graph exported at batch 1 often cannot
+    be re-bound to another batch afterwards.
+    """
+    from .onnx_io import _parse_dims
+
     torch = _torch()
     names: list[str] | None = None
     if example_inputs is None:
@@ -62,15 +81,21 @@ def export_module(
         if isinstance(input_shapes, Mapping):
             names = list(input_shapes)
             shapes = list(input_shapes.values())
+            labels = [f"--input {n}" for n in names]
         else:
             shapes = list(input_shapes)
-        parsed = []
-        for s in shapes:
-            dims = [int(d) for d in s.lower().split("x")] if isinstance(s, str) else [int(d) for d in s]
-            parsed.append(dims)
-        example_inputs = tuple(torch.zeros(*d) for d in parsed)
+            labels = [f"input {i}" for i in range(len(shapes))]
+        example_inputs = tuple(torch.zeros(*_parse_dims(s, label)) for s, label in zip(shapes, labels))
     if not isinstance(example_inputs, tuple):
         example_inputs = (example_inputs,)
+    if batch is not None:
+        if int(batch) <= 0:
+            raise ShapeError(f"--batch must be a positive integer, got {batch}")
+        example_inputs = tuple(
+            x[:1].repeat_interleave(int(batch), dim=0) if isinstance(x, torch.Tensor) and x.ndim > 0 else x
+            for x in example_inputs
+        )
+    names = names or _forward_names(module, len(example_inputs))
     module = module.eval()
     buf = io.BytesIO()
     try:
