@@ -195,3 +195,37 @@ def test_initializers_listed_as_graph_inputs_are_weights_not_inputs():
     assert prof.conditions.input_shapes == {"x": [2, 3, 16, 16]}
     assert prof.totals.weights == 8 * 3 * 9 + 8 + 16 * 8 * 9 + 16
     assert prof.totals.macs == conv_net_macs(2, 16, 16)
+
+
+def dynamic_heads_model():
+    """x.reshape(B, S, 3, 4, C // 12) computed from x.shape, as dynamic-axes exports of attention do.
+
+    ONNX's own data propagation stops at the Div, so the profile folds the shape arithmetic itself.
+    """
+    nodes = [helper.make_node("Shape", ["x"], ["shape"], name="shape")]
+    for i, dim in enumerate("nsc"):
+        nodes.append(helper.make_node("Gather", ["shape", f"i{i}"], [dim], name=f"gather_{dim}", axis=0))
+    nodes += [
+        helper.make_node("Div", ["c", "twelve"], ["hd"], name="head_dim"),
+        *[helper.make_node("Unsqueeze", [v, "axes0"], [f"u{v}"], name=f"unsq_{v}") for v in ("n", "s", "hd")],
+        helper.make_node("Concat", ["un", "us", "three", "four", "uhd"], ["target"], name="target", axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["r"], name="split_heads"),
+        helper.make_node("Transpose", ["r"], ["t"], name="to_heads", perm=[2, 0, 3, 1, 4]),
+        helper.make_node("Gather", ["t", "i0"], ["q"], name="q", axis=0),
+        helper.make_node("Gather", ["t", "i1"], ["k"], name="k", axis=0),
+        helper.make_node("Transpose", ["k"], ["kt"], name="kT", perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"], name="scores"),
+    ]
+    inits = [init("i0", [], "int64", 0), init("i1", [], "int64", 1), init("i2", [], "int64", 2),
+             init("twelve", [], "int64", 12), init("axes0", [1], "int64", [0]), init("three", [1], "int64", [3]),
+             init("four", [1], "int64", [4])]
+    return make_model(nodes, [vi("x", ["batch", "seq", 96])], ["scores"], inits)
+
+
+def test_shape_arithmetic_onnx_cannot_propagate_is_folded():
+    prof = profile(dynamic_heads_model(), batch=2, dims={"seq": 10})
+    assert prof.uncosted == []
+    assert layer(prof, "split_heads").output_shapes == [[2, 10, 3, 4, 96 // 12]]
+    assert layer(prof, "scores").macs == 2 * 4 * 10 * 10 * (96 // 12)
+    # the shape nodes are still layers of the profile (zero cost), in their order
+    assert [x.name for x in prof.layers][:2] == ["shape", "gather_n"]

@@ -107,3 +107,16 @@ def test_bad_dims_for_a_torch_factory(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ShapeError, match="integers"):
         profile("facmod:build", inputs={"x": "1xAx32x32"})
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_dynamic_axes_export_of_attention_profiles_at_any_batch(tmp_path):
+    d, ff, s = 32, 64, 10
+    block = AttentionBlock(d, 4, ff).eval()
+    path = tmp_path / "block.onnx"
+    torch.onnx.export(block, (torch.zeros(1, s, d),), str(path), dynamo=False, input_names=["tokens"],
+                      dynamic_axes={"tokens": {0: "batch", 1: "seq"}}, opset_version=17)
+    per_sample = 4 * s * d * d + 2 * s * s * d + 2 * s * d * ff
+    prof = profile(path, batch=4, dims={"seq": s})
+    assert prof.uncosted == []
+    assert prof.totals.macs == 4 * per_sample

@@ -21,6 +21,7 @@ from onnx import helper, numpy_helper, shape_inference
 
 from ..errors import ModelLoadError, ShapeError
 from .ir import Graph, Model, Node, Tensor
+from .shape_values import fold_shape_values
 
 INT64_MAX = 2**63 - 1
 SMALL_CONSTANT_ELEMENTS = 1024
@@ -344,6 +345,7 @@ def bind_shapes(
     except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
         pin = _find_batch_pin(model, int(batch)) if batch is not None and changed else None
         raise ShapeError((f"{pin}. " if pin else "") + f"shape inference failed: {exc}") from None
+    inferred = _fold_and_reinfer(model, inferred)
     # the large initializers come back as data-less stubs (dims and type only)
     stub_names = {t.name for t in stubs}
     kept = [i for i in inferred.graph.input if i.name not in stub_names]
@@ -500,6 +502,75 @@ def _check_shapes(graph: Graph, batch: int | None = None) -> None:
                            graph.constant_values.get(node.inputs[1]), batch)
         if why:
             raise ShapeError(why)
+
+
+def _inferred_shapes(graph: onnx.GraphProto) -> dict[str, tuple[int, ...] | None]:
+    return {vi.name: _value_shape(vi)[0] for vi in [*graph.input, *graph.value_info, *graph.output]}
+
+
+def _missing_shapes(graph: onnx.GraphProto, shapes: Mapping[str, tuple[int, ...] | None]) -> bool:
+    return any(o and shapes.get(o) is None for n in graph.node for o in n.output)
+
+
+def _small_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    """Values of the small initializers and Constant nodes (shapes, axes, indices)."""
+    values: dict[str, np.ndarray] = {}
+    for t in graph.initializer:
+        if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+            values[t.name] = numpy_helper.to_array(t)
+    for n in graph.node:
+        if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+            _, _, arr = _constant_node_tensor(n)
+            if arr is not None:
+                values[n.output[0]] = arr
+    return values
+
+
+def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, rounds: int = 4) -> onnx.ModelProto:
+    """Where inference left tensors without shapes, fold the shape arithmetic and infer again.
+
+    The returned model keeps the skeleton's nodes (every node stays a layer); only the shapes
+    come from inference on a copy whose folded tensors are constants.
+    """
+    shapes = _inferred_shapes(inferred.graph)
+    if not _missing_shapes(skeleton.graph, shapes):
+        return inferred
+    known = _small_values(skeleton.graph)
+    folded: dict[str, np.ndarray] = {}
+    best = inferred
+    for _ in range(rounds):
+        new = fold_shape_values(skeleton.graph.node, {**known, **folded}, shapes)
+        if not new:
+            break
+        folded.update(new)
+        trial = onnx.ModelProto()
+        trial.CopyFrom(skeleton)
+        drop = [all(o in folded for o in n.output if o) for n in trial.graph.node]
+        kept = [n for n, d in zip(trial.graph.node, drop) if not d]
+        removed_outputs = {o for n, d in zip(trial.graph.node, drop) if d for o in n.output if o}
+        del trial.graph.node[:]
+        trial.graph.node.extend(kept)
+        trial.graph.initializer.extend(numpy_helper.from_array(folded[o], o) for o in removed_outputs)
+        try:
+            result = shape_inference.infer_shapes(trial, check_type=False, strict_mode=True, data_prop=True)
+        except Exception:  # noqa: BLE001 - keep what the plain inference gave
+            break
+        shapes = _inferred_shapes(result.graph)
+        for o in removed_outputs:
+            arr = folded[o]
+            shapes[o] = tuple(arr.shape)
+            result.graph.value_info.append(helper.make_tensor_value_info(
+                o, helper.np_dtype_to_tensor_dtype(arr.dtype), list(arr.shape)))
+        folded_names = {t.name for t in trial.graph.initializer} & removed_outputs
+        inits = [t for t in result.graph.initializer if t.name not in folded_names]
+        del result.graph.initializer[:]
+        result.graph.initializer.extend(inits)
+        del result.graph.node[:]
+        result.graph.node.extend(skeleton.graph.node)
+        best = result
+        if not _missing_shapes(skeleton.graph, shapes):
+            break
+    return best
 
 
 def _find_batch_pin(model: onnx.ModelProto, batch: int) -> str | None:
