@@ -111,6 +111,8 @@ def _files(tmp: Path) -> dict[str, list[str]]:
         "bad-format": ["profile", str(tmp / "ok.onnx"), "--format", "xml"],
         "bad-dim": ["profile", str(tmp / "unbound.onnx"), "--dim", "batch=two"],
         "factory-not-importable": ["profile", "no_such_pkg.models:build"],
+        "unwritable-output": ["profile", str(tmp / "ok.onnx"), "-f", "json", "-o", str(tmp / "no" / "dir" / "p.json")],
+        "unwritable-table": ["profile", str(tmp / "ok.onnx"), "-o", str(tmp / "no" / "dir" / "p.txt")],
     }
 
 
@@ -143,6 +145,8 @@ EXPECT = {
     "bad-format": "--format",
     "bad-dim": "--dim",
     "factory-not-importable": "no_such_pkg",
+    "unwritable-output": "cannot write",
+    "unwritable-table": "cannot write",
 }
 
 

@@ -125,3 +125,10 @@ def test_cli_binds_input_batch_and_dims(tmp_path):
     code, stdout, _ = invoke_cli("profile", str(path), "--input", "x=1x3x32x32", "-f", "json")
     assert json.loads(stdout)["conditions"]["input_shapes"] == {"x": [1, 3, 32, 32]}
     assert json.loads(stdout)["totals"]["macs"] == 8 * 16 * 16 * 3 * 9 + 16 * 8 * 8 * 8 * 9
+
+
+def test_table_to_a_file(model_file, tmp_path):
+    out = tmp_path / "table.txt"
+    code, stdout, _ = invoke_cli("profile", str(model_file), "--batch", "1", "-o", str(out))
+    assert code == 0 and stdout == ""
+    assert "Top 3 layers by MACs" in out.read_text()

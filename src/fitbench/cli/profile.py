@@ -59,9 +59,14 @@ def profile_cmd(
         _emit(prof.to_json(), output)
     elif fmt == "csv":
         _emit(prof.to_dataframe().to_csv(index=False), output)
+    elif output:
+        try:
+            with open(output, "w") as fh:
+                render_profile(prof, Console(file=fh, width=160), top)
+        except OSError as exc:
+            raise FitbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
-        console = Console(file=open(output, "w") if output else sys.stdout, width=160)  # noqa: SIM115
-        render_profile(prof, console, top)
+        render_profile(prof, Console(file=sys.stdout, width=160), top)
 
 
 def _auto(v: str):
@@ -75,7 +80,12 @@ def _auto(v: str):
 
 def _emit(text: str, output: Path | None) -> None:
     if output:
-        output.write_text(text)
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            from ..errors import FitbenchError
+
+            raise FitbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
