@@ -40,6 +40,11 @@ def unnamed_bad_matmul_model():
     return m
 
 
+def twice_produced_model():
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="first"), helper.make_node("Neg", ["x"], ["y"], name="second")]
+    return make_model(nodes, [vi("x", [1, 4])], ["y"])
+
+
 def relu_model(shape):
     return make_model([helper.make_node("Relu", ["x"], ["y"], name="r")], [vi("x", shape)], ["y"])
 
@@ -69,6 +74,7 @@ def _files(tmp: Path) -> dict[str, list[str]]:
     (tmp / "folder.onnx").mkdir()
     write(tmp / "cycle.onnx", cycle_model())
     write(tmp / "ghost.onnx", ghost_model())
+    write(tmp / "twice.onnx", twice_produced_model())
     write(tmp / "infer.onnx", bad_matmul_model())
     write(tmp / "infer_unnamed.onnx", unnamed_bad_matmul_model())
     write(tmp / "negative.onnx", relu_model([1, -3, 4]))
@@ -91,6 +97,7 @@ def _files(tmp: Path) -> dict[str, list[str]]:
         "no-graph": ["profile", str(tmp / "no_graph.onnx")],
         "cycle": ["profile", str(tmp / "cycle.onnx")],
         "input-never-produced": ["profile", str(tmp / "ghost.onnx")],
+        "tensor-produced-twice": ["profile", str(tmp / "twice.onnx")],
         "shape-inference-failure": ["profile", str(tmp / "infer.onnx")],
         "shape-inference-failure-unnamed-node": ["profile", str(tmp / "infer_unnamed.onnx")],
         "negative-dim": ["profile", str(tmp / "negative.onnx")],
@@ -125,6 +132,7 @@ EXPECT = {
     "no-graph": "no graph",
     "cycle": "cycle through node",
     "input-never-produced": "'add_ghost'",
+    "tensor-produced-twice": "'y' is produced twice",
     "shape-inference-failure": "mm_bad",
     "shape-inference-failure-unnamed-node": "MatMul_0",
     "negative-dim": "x[1] is -3",

@@ -350,3 +350,13 @@ def test_node_with_unknown_shape_is_uncosted_with_reason():
     assert set(kinds) == {"Mystery", "Conv"}
     assert "unknown" in kinds["Conv"].reason
     assert layer(prof, "conv").weights == 4 * 3 * 9  # weights are still counted
+
+
+@pytest.mark.parametrize(
+    "op,x,w",
+    [("Conv", [1, 3, 8, 8], [4, 5, 3, 3]), ("ConvTranspose", [1, 3, 8, 8], [5, 4, 3, 3])],
+)
+def test_conv_whose_kernel_does_not_match_the_input_channels_is_uncosted(op, x, w):
+    prof = profile(single_op(op, x, {"w": w}))
+    assert layer(prof, "op").macs is None
+    assert "channels" in prof.uncosted[0].reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .registry import CostContext, GemmShape, OpCost, register
+from .registry import CostContext, GemmShape, OpCost, Uncostable, register
 
 
 def conv_macs(batch: int, out_channels: int, out_spatial: tuple[int, ...], in_channels_per_group: int,
@@ -30,13 +30,15 @@ def conv_like(ctx: CostContext, x: int, w: int, bias: int | None, rule: str) -> 
     kernel = tuple(ws[2:])
     n, cout, out_sp = ys[0], ys[1], tuple(ys[2:])
     cin_g = ws[1]
+    if xs[1] != cin_g * group:
+        raise Uncostable(f"input has {xs[1]} channels but the kernel {list(ws)} with group {group} expects "
+                         f"{cin_g * group}")
     macs = conv_macs(n, cout, out_sp, cin_g, kernel)
     nd = len(kernel)
     strides = ctx.attr("strides") or [1] * nd
     dil = ctx.attr("dilations") or [1] * nd
     other = math.prod(ys) if bias is not None and ctx.has_input(bias) else 0
     gemm = GemmShape(batch=group, m=n * math.prod(out_sp), n=cout // group, k=cin_g * math.prod(kernel))
-    del xs
     return OpCost(rule=rule, macs=macs, other_ops=other, gemms=(gemm,),
                   winograd_eligible=winograd_eligible(kernel, strides, dil, group), kernel=kernel)
 
@@ -60,6 +62,8 @@ def conv_transpose(ctx: CostContext) -> OpCost:
     group = int(ctx.attr("group", 1))
     n, cin, in_sp = xs[0], xs[1], tuple(xs[2:])
     cout_g, kernel = ws[1], tuple(ws[2:])
+    if cin != ws[0]:
+        raise Uncostable(f"input has {cin} channels but the kernel {list(ws)} expects {ws[0]}")
     macs = n * cin * math.prod(in_sp) * cout_g * math.prod(kernel)
     other = math.prod(ys) if ctx.has_input(2) else 0
     gemm = GemmShape(batch=group, m=n * math.prod(in_sp), n=cout_g * math.prod(kernel), k=cin // group)

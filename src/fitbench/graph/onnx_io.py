@@ -120,11 +120,19 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
     available.update(i.name for i in graph.input)
     available.update(t.name for t in graph.initializer)
     available.add("")
+    own = {i.name for i in graph.input} | {t.name for t in graph.initializer}
     producers: dict[str, int] = {}
     for idx, node in enumerate(graph.node):
         for out in node.output:
-            if out:
-                producers[out] = idx
+            if not out:
+                continue
+            if out in producers or out in own:
+                first = graph.node[producers[out]].name if out in producers else "a graph input or initializer"
+                raise ShapeError(
+                    f"tensor {out!r} is produced twice: by {first!r} and by node {node.name or node.op_type!r}; "
+                    "an ONNX graph assigns every tensor once"
+                )
+            producers[out] = idx
     outer_refs = _subgraph_outer_refs
     deps: list[set[int]] = []
     for node in graph.node:
