@@ -208,13 +208,21 @@ def constant_derived(graph: Graph) -> set[str]:
     return derived
 
 
+def _names_read_in(graph: Graph) -> set[str]:
+    """Every tensor name the nodes of ``graph`` (and their bodies) read."""
+    names: set[str] = set()
+    for node in graph.nodes:
+        names.update(node.inputs)
+        for sub in node.subgraphs.values():
+            names |= _names_read_in(sub)
+    return names
+
+
 def _names_read_by_subgraphs(graph: Graph) -> set[str]:
     names: set[str] = set()
     for node in graph.nodes:
         for sub in node.subgraphs.values():
-            for inner in sub.nodes:
-                names.update(inner.inputs)
-            names |= _names_read_by_subgraphs(sub)
+            names |= _names_read_in(sub)
     return names
 
 
@@ -358,7 +366,10 @@ def _liveness(graph: Graph, prec: Precision, derived: set[str] | None = None) ->
         start[name] = 0
         end[name] = 0
     for step, node in enumerate(graph.nodes):
-        for name in node.inputs:
+        reads = list(node.inputs)
+        for sub in node.subgraphs.values():  # a body reading an outer tensor keeps it alive
+            reads.extend(_names_read_in(sub))
+        for name in reads:
             if name in start:
                 end[name] = max(end[name], step)
         for name in node.outputs:

@@ -162,3 +162,19 @@ def test_initial_states_are_not_weights():
              init("R", [1, 3 * h, h])]
     prof = profile(make_model(nodes, [vi("x", [6, 2, 5])], ["y"], inits))
     assert prof.totals.weights == 3 * h * 5 + 3 * h * h
+
+
+def test_a_tensor_read_inside_a_loop_body_stays_live_through_the_loop():
+    body = helper.make_graph(
+        [helper.make_node("Add", ["xin", "a"], ["xo"], name="body_add"),  # reads `a` from the outer scope
+         helper.make_node("Identity", ["cin"], ["cout"], name="body_cond")],
+        "body", [vi("i", [], "int64"), vi("cin", [], "bool"), vi("xin", [1, 1000])],
+        [vi("cout", [], "bool"), vi("xo", [1, 1000])])
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu"),
+             helper.make_node("Loop", ["M", "", "x"], ["y"], name="loop", body=body)]
+    m = make_model(nodes, [vi("x", [1, 1000])], [vi("y", [1, 1000])], [init("M", [], "int64", 2)])
+    prof = profile(m)
+    t = 1000 * 4
+    assert layer(prof, "loop").other_ops == 2 * 1000
+    # step 1 (the loop) holds x, a (read by the body) and y
+    assert prof.totals.peak_live_activation_bytes == 3 * t
