@@ -22,6 +22,7 @@ from onnx import helper, numpy_helper, shape_inference
 from ..errors import ModelLoadError, ShapeError
 from .ir import Graph, Model, Node, Tensor
 from .shape_values import fold_shape_values
+from .wire import strip_large_initializers
 
 INT64_MAX = 2**63 - 1
 SMALL_CONSTANT_ELEMENTS = 1024
@@ -41,34 +42,67 @@ def _dtype_name(elem_type: int) -> str:
 
 # ---------------------------------------------------------------- reading files
 
-class _Sha256:
-    """sha256 of a byte string, computed in a thread (hashlib releases the GIL on large data)."""
+class _ReadAndHash:
+    """Read a file into memory once and sha256 it in a background thread.
 
-    def __init__(self, data: bytes) -> None:
+    The thread reads the whole file (``data`` is ready as soon as the read ends), then hashes it;
+    hashlib releases the GIL while it hashes, so hashing overlaps parsing, shape inference and
+    costing in the caller's thread.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.data = bytearray(path.stat().st_size)
         self._digest = ""
-        self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
+        self._error: OSError | None = None
+        self._read = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
 
-    def _run(self, data: bytes) -> None:
-        self._digest = hashlib.sha256(data).hexdigest()
+    def _run(self, path: Path) -> None:
+        view = memoryview(self.data)
+        try:
+            with open(path, "rb") as fh:
+                got = 0
+                while got < len(view):
+                    n = fh.readinto(view[got:])
+                    if not n:
+                        break
+                    got += n
+            del self.data[got:]  # the file shrank meanwhile: keep what was read
+        except OSError as exc:
+            self._error = exc
+        finally:
+            self._read.set()
+        self._digest = hashlib.sha256(view[: len(self.data)]).hexdigest()
+
+    def wait_read(self) -> memoryview:
+        self._read.wait()
+        if self._error is not None:
+            raise ModelLoadError(f"cannot read the model file: {self._error}")
+        return memoryview(self.data)
 
     def hexdigest(self) -> str:
         self._thread.join()
         return self._digest
 
 
-def _read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, _Sha256]:
+def _read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, _ReadAndHash]:
     p = Path(path)
     if not p.exists():
         raise ModelLoadError(f"model file not found: {p}")
     if p.is_dir():
         raise ModelLoadError(f"model path is a folder, not an ONNX file: {p}")
-    data = p.read_bytes()
-    if not data:
+    if p.stat().st_size == 0:
         raise ModelLoadError(f"model file is empty: {p}")
-    sha = _Sha256(data)  # overlaps with parsing, shape inference and costing
+    sha = _ReadAndHash(p)  # hashing overlaps parsing, shape inference and costing
+    data = sha.wait_read()
     try:
-        model = onnx.load_model_from_string(data)
+        model = onnx.ModelProto()
+        try:
+            # parse the graph without the bytes of large initializers (they are never needed)
+            model.ParseFromString(strip_large_initializers(data, SMALL_CONSTANT_ELEMENTS))
+        except Exception:  # noqa: BLE001 - malformed: let protobuf parse it all and say what is wrong
+            model.ParseFromString(data)
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and friends
         raise ModelLoadError(f"{p} is not a valid ONNX file (corrupt or truncated protobuf: {exc})") from None
     if not model.HasField("graph") or (len(model.graph.node) == 0 and len(model.graph.output) == 0):
@@ -203,10 +237,6 @@ def _parse_dims(dims: Sequence[int] | str, what: str) -> tuple[int, ...]:
     return out
 
 
-def _stub(t: onnx.TensorProto) -> onnx.TensorProto:
-    return onnx.TensorProto(name=t.name, dims=t.dims, data_type=t.data_type)
-
-
 def _skeleton(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[onnx.TensorProto]]:
     """A copy of ``model`` without the bytes of its large initializers, for binding and inference.
 
@@ -217,7 +247,13 @@ def _skeleton(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[onnx.Tensor
     moved initializers. The caller's model is not modified.
     """
     src = model.graph
-    graph = onnx.GraphProto(name=src.name, doc_string=src.doc_string)
+    skeleton = onnx.ModelProto(ir_version=model.ir_version, producer_name=model.producer_name,
+                               producer_version=model.producer_version, domain=model.domain,
+                               model_version=model.model_version)
+    skeleton.opset_import.extend(model.opset_import)
+    skeleton.functions.extend(model.functions)
+    graph = skeleton.graph
+    graph.name = src.name
     graph.node.extend(src.node)
     graph.input.extend(src.input)
     graph.output.extend(src.output)
@@ -226,18 +262,13 @@ def _skeleton(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[onnx.Tensor
     listed = {i.name for i in src.input}
     stubs: list[onnx.TensorProto] = []
     for t in src.initializer:
-        if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+        dims = list(t.dims)
+        if math.prod(dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
             graph.initializer.append(t)
             continue
-        stubs.append(_stub(t))
+        stubs.append(onnx.TensorProto(name=t.name, dims=dims, data_type=t.data_type))
         if t.name not in listed:
-            graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
-    skeleton = onnx.ModelProto(ir_version=model.ir_version, producer_name=model.producer_name,
-                               producer_version=model.producer_version, domain=model.domain,
-                               model_version=model.model_version)
-    skeleton.opset_import.extend(model.opset_import)
-    skeleton.functions.extend(model.functions)
-    skeleton.graph.CopyFrom(graph)
+            graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, dims))
     return skeleton, stubs
 
 

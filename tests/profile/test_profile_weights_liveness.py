@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import init, layer, make_model, vi
 from onnx import helper, numpy_helper
+from profile_builders import init, layer, make_model, vi
 
 from fitbench.profile import WINOGRAD_F2, WINOGRAD_F4, profile
 

@@ -7,8 +7,8 @@ are other_ops, never MACs.
 from __future__ import annotations
 
 import pytest
-from conftest import init, layer, make_model, single_op, vi
 from onnx import helper
+from profile_builders import init, layer, make_model, single_op, vi
 
 from fitbench.errors import UncostedOpError
 from fitbench.profile import profile

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
-from conftest import conv_net, init, layer, make_model, vi
 from onnx import helper
+from profile_builders import conv_net, init, layer, make_model, vi
 
 from fitbench.errors import ShapeError
 from fitbench.profile import profile

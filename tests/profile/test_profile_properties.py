@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from conftest import init, layer, make_model, vi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import helper
+from profile_builders import init, layer, make_model, vi
 
 from fitbench.profile import profile
 

@@ -1,4 +1,4 @@
-"""Fixtures for the profile tests: tiny ONNX graphs built in code (no weights are downloaded)."""
+"""Builders for the profile tests: tiny ONNX graphs made in code (no weights are downloaded), CLI runners."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -123,15 +122,3 @@ def invoke_cli(*args: str) -> tuple[int, str, str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def save(tmp_path):
-    """save(model, name) -> path of the model written to tmp_path."""
-
-    def _save(model: onnx.ModelProto, name: str = "model.onnx") -> Path:
-        path = tmp_path / name
-        onnx.save_model(model, path)
-        return path
-
-    return _save

@@ -6,7 +6,7 @@ import json
 import textwrap
 
 import pytest
-from conftest import run_cli
+from profile_builders import run_cli
 
 from fitbench.profile import profile
 

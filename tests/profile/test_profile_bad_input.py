@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from conftest import conv_net, init, invoke_cli, make_model, run_cli, vi
 from onnx import TensorProto, helper
+from profile_builders import conv_net, init, invoke_cli, make_model, run_cli, vi
 
 from fitbench.errors import ModelLoadError, UnknownNameError
 from fitbench.profile import profile

@@ -8,8 +8,8 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import conv_net, init, invoke_cli, make_model, vi
 from onnx import helper
+from profile_builders import conv_net, init, invoke_cli, make_model, vi
 
 from fitbench.profile import profile
 
