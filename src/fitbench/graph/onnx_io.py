@@ -43,15 +43,14 @@ def _dtype_name(elem_type: int) -> str:
 # ---------------------------------------------------------------- reading files
 
 class _ReadAndHash:
-    """Read a file into memory once and sha256 it in a background thread.
+    """Read a file into memory once, then sha256 it, in a background thread.
 
-    The thread reads the whole file (``data`` is ready as soon as the read ends), then hashes it;
-    hashlib releases the GIL while it hashes, so hashing overlaps parsing, shape inference and
-    costing in the caller's thread.
+    ``wait_read()`` returns the bytes as soon as the read ends; hashlib releases the GIL while it
+    hashes, so hashing overlaps parsing, shape inference and costing in the caller's thread.
     """
 
     def __init__(self, path: Path) -> None:
-        self.data = bytearray(path.stat().st_size)
+        self.data = b""
         self._digest = ""
         self._error: OSError | None = None
         self._read = threading.Event()
@@ -59,27 +58,20 @@ class _ReadAndHash:
         self._thread.start()
 
     def _run(self, path: Path) -> None:
-        view = memoryview(self.data)
         try:
             with open(path, "rb") as fh:
-                got = 0
-                while got < len(view):
-                    n = fh.readinto(view[got:])
-                    if not n:
-                        break
-                    got += n
-            del self.data[got:]  # the file shrank meanwhile: keep what was read
+                self.data = fh.read()
         except OSError as exc:
             self._error = exc
         finally:
             self._read.set()
-        self._digest = hashlib.sha256(view[: len(self.data)]).hexdigest()
+        self._digest = hashlib.sha256(self.data).hexdigest()
 
-    def wait_read(self) -> memoryview:
+    def wait_read(self) -> bytes:
         self._read.wait()
         if self._error is not None:
-            raise ModelLoadError(f"cannot read the model file: {self._error}")
-        return memoryview(self.data)
+            raise ModelLoadError(f"cannot read the model file: {self._error.strerror or self._error}")
+        return self.data
 
     def hexdigest(self) -> str:
         self._thread.join()
@@ -398,17 +390,17 @@ def bind_shapes(
 # ---------------------------------------------------------------- IR construction
 
 def _value_shape(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...] | None, str]:
+    """(static shape or None, dtype name) of a value info."""
     tt = vi.type.tensor_type
     dtype = _dtype_name(tt.elem_type)
-    if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+    if not tt.HasField("shape"):
         return None, dtype
-    shape = []
-    for d in tt.shape.dim:
-        if d.HasField("dim_value") and d.dim_value >= 0:
-            shape.append(int(d.dim_value))
-        else:
+    dims = tt.shape.dim
+    shape = tuple(d.dim_value for d in dims)
+    if 0 in shape or any(v < 0 for v in shape):  # 0: symbolic or unknown (dim_value unset) -- check exactly
+        if not all(d.HasField("dim_value") and d.dim_value >= 0 for d in dims):
             return None, dtype
-    return tuple(shape), dtype
+    return shape, dtype
 
 
 def _attr_value(attr: onnx.AttributeProto):
