@@ -360,3 +360,20 @@ def test_conv_whose_kernel_does_not_match_the_input_channels_is_uncosted(op, x, 
     prof = profile(single_op(op, x, {"w": w}))
     assert layer(prof, "op").macs is None
     assert "channels" in prof.uncosted[0].reason
+
+
+@pytest.mark.parametrize("opset", [9, 11, 13, 18, 21])
+def test_any_opset_onnx_loads(opset):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1] * 4),
+             helper.make_node("Relu", ["c"], ["r"], name="relu")]
+    inits = [init("w", [4, 3, 3, 3])]
+    if opset == 9:  # Upsample (removed in opset 10) takes its scales as an input here
+        nodes.append(helper.make_node("Upsample", ["r", "scales"], ["y"], name="up", mode="nearest"))
+        inits.append(init("scales", [4], value=[1, 1, 2, 2]))
+    prof = profile(make_model(nodes, [vi("x", ["N", 3, 8, 8])], ["y" if opset == 9 else "r"], inits, opset=opset),
+                   batch=2)
+    assert prof.model.opset == opset
+    assert prof.totals.macs == 2 * 4 * 64 * 3 * 9
+    assert prof.uncosted == []
+    if opset == 9:
+        assert layer(prof, "up").other_ops == 2 * 4 * 16 * 16
