@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
+import onnx
 import pytest
 from onnx import helper
 from profile_builders import conv_net, init, layer, make_model, vi
@@ -229,3 +230,15 @@ def test_shape_arithmetic_onnx_cannot_propagate_is_folded():
     assert layer(prof, "scores").macs == 2 * 4 * 10 * 10 * (96 // 12)
     # the shape nodes are still layers of the profile (zero cost), in their order
     assert [x.name for x in prof.layers][:2] == ["shape", "gather_n"]
+
+
+def test_dims_only_small_initializers_do_not_break_folding():
+    # model builders (the zoo) emit initializers with dims only; folding must skip their values
+    m = dynamic_heads_model()
+    nodes = list(m.graph.node)
+    nodes.append(helper.make_node("Add", ["scores", "bias"], ["out"], name="add_bias"))
+    bias = onnx.TensorProto(name="bias", dims=[10], data_type=onnx.TensorProto.FLOAT)  # no data
+    m2 = make_model(nodes, [vi("x", ["batch", "seq", 96])], ["out"], [*m.graph.initializer, bias])
+    prof = profile(m2, batch=2, dims={"seq": 10})
+    assert layer(prof, "add_bias").other_ops == 2 * 4 * 10 * 10
+    assert layer(prof, "add_bias").weights == 10

@@ -447,10 +447,9 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
     for t in graph.initializer:
         tensors[t.name] = Tensor(t.name, tuple(int(d) for d in t.dims), _dtype_name(t.data_type), True)
         if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
-            try:
-                constant_values[t.name] = numpy_helper.to_array(t)
-            except Exception:  # noqa: BLE001 - an initializer whose bytes are absent
-                pass
+            arr = _array_or_none(t)
+            if arr is not None:
+                constant_values[t.name] = arr
     for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
         if vi.name in tensors and tensors[vi.name].constant:
             continue
@@ -548,13 +547,27 @@ def _small_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
     values: dict[str, np.ndarray] = {}
     for t in graph.initializer:
         if math.prod(t.dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
-            values[t.name] = numpy_helper.to_array(t)
+            arr = _array_or_none(t)
+            if arr is not None:
+                values[t.name] = arr
     for n in graph.node:
         if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
-            _, _, arr = _constant_node_tensor(n)
+            try:
+                _, _, arr = _constant_node_tensor(n)
+            except Exception:  # noqa: BLE001 - a Constant without readable data
+                arr = None
             if arr is not None:
                 values[n.output[0]] = arr
     return values
+
+
+def _array_or_none(t: onnx.TensorProto) -> np.ndarray | None:
+    """The value of a small tensor, or None when its data is absent (dims-only tensors)."""
+    try:
+        arr = numpy_helper.to_array(t)
+    except Exception:  # noqa: BLE001 - no data, or data that does not match the dims
+        return None
+    return arr if arr.size == math.prod(t.dims) else None
 
 
 def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, rounds: int = 4) -> onnx.ModelProto:
@@ -614,10 +627,7 @@ def _find_batch_pin(model: onnx.ModelProto, batch: int) -> str | None:
     shapes = {}
     for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
         shapes[vi.name] = _value_shape(vi)[0]
-    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer if math.prod(t.dims) <= 64}
-    for n in graph.node:
-        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
-            values[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    values = _small_values(graph)
     for n in graph.node:
         if n.op_type == "Reshape" and len(n.input) > 1:
             why = _reshape_pin(n.name, shapes.get(n.input[0]), shapes.get(n.output[0]), values.get(n.input[1]), batch)
