@@ -377,3 +377,15 @@ def test_any_opset_onnx_loads(opset):
     assert prof.uncosted == []
     if opset == 9:
         assert layer(prof, "up").other_ops == 2 * 4 * 16 * 16
+
+
+def test_ms_multi_head_attention_with_bias():
+    b, s, length, hidden, heads = 1, 4, 6, 8, 2
+    node = helper.make_node("MultiHeadAttention", ["q", "k", "v", "bias"], ["y"], name="mha", domain="com.microsoft",
+                            num_heads=heads)
+    m = make_model([node], [vi("q", [b, s, hidden]), vi("k", [b, length, hidden]), vi("v", [b, length, hidden])],
+                   ["y"], [init("bias", [3 * hidden])], extra_opsets={"com.microsoft": 1})
+    mha = layer(profile(m), "mha")
+    assert mha.macs == 2 * b * s * length * hidden
+    assert mha.other_ops == b * s * hidden + 2 * b * length * hidden + 4 * b * heads * s * length
+    assert mha.weights == 3 * hidden

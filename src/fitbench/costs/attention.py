@@ -8,7 +8,8 @@
   MACs = B*S*Din*(Hq+Hk+Hv) (projection) + B*S*S*Hq (scores) + B*S*S*Hv (context).
   other_ops = projection bias adds + 4 per score.
 * ``com.microsoft.MultiHeadAttention``: query [B, S, Hq], key [B, L, Hq], value [B, L, Hv]
-  (already projected). MACs = B*S*L*Hq + B*S*L*Hv; other_ops = 4 per score.
+  (already projected). MACs = B*S*L*Hq + B*S*L*Hv; other_ops = 4 per score, plus the q/k/v bias
+  adds when ``bias`` is given. Masks and past key/value inputs are not weights.
 """
 
 from __future__ import annotations
@@ -65,4 +66,6 @@ def ms_multi_head_attention(ctx: CostContext) -> OpCost:
     length, hv = k[1], v[2]
     qk = GemmShape(batch=b * heads, m=s, n=length, k=hq // heads)
     pv = GemmShape(batch=b * heads, m=s, n=hv // heads, k=length)
-    return OpCost(rule="attention", macs=qk.macs + pv.macs, other_ops=4 * b * heads * s * length, gemms=(qk, pv))
+    bias = b * s * hq + b * length * (hq + hv) if ctx.has_input(3) else 0  # q, k and v bias adds
+    return OpCost(rule="attention", macs=qk.macs + pv.macs, other_ops=bias + 4 * b * heads * s * length,
+                  gemms=(qk, pv), non_weight_inputs=frozenset({4, 5, 6, 7}))
