@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,11 @@ def test_factory_that_is_not_a_module(tmp_path, monkeypatch):
     with pytest.raises(ModelLoadError, match="did not give a torch.nn.Module"):
         profile("notamodel:build")
 
+
+
+def test_external_data_that_cannot_be_read_is_never_opened(tmp_path):
+    (tmp_path / "weights.bin").mkdir()  # opening it as a file would fail: proof it is never read
+    path = write(tmp_path / "m.onnx", external_model("weights.bin"))
+    prof = profile(path)
+    assert prof.totals.weights == 4 * 3 * 3 * 3
+    assert prof.model.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
