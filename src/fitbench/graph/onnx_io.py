@@ -1,8 +1,11 @@
 """Load an ONNX model, bind the user's shapes, run ONNX shape inference, build the IR.
 
-Weight bytes are never read: the file is parsed with ``load_external_data=False`` and only the
-dims of initializers are used, so a model with 10 GB of external weights profiles from its graph.
-External-data locations must stay inside the model's own folder.
+Weight bytes are never needed: external data files are never opened (a model with 10 GB of
+external weights profiles from its graph), embedded initializers above ``SMALL_CONSTANT_ELEMENTS``
+are dropped from the wire format before parsing (:mod:`fitbench.graph.wire`), and shape
+inference runs on a skeleton whose large initializers are typed graph inputs. Only small
+constants (shapes, axes, trip counts) are read. The file's sha256 is computed while it is
+processed. External-data locations must stay inside the model's own folder.
 """
 
 from __future__ import annotations
