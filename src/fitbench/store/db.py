@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from . import migrations, schema
-from .record import ResultRecord, StoreError, jsonable, utcnow
+from .record import ResultRecord, StoreError, _aware, jsonable, utcnow
 
 DEFAULT_PATH = Path("~/.fitbench/results.db")
 ENV_VAR = "FITBENCH_DB"
@@ -286,8 +286,8 @@ class Store:
                 "ok": int(n_ok or 0),
                 "failed": int(n_failed or 0),
                 "created_at": info.created_at if info else None,
-                "first_started": first,
-                "last_finished": last,
+                "first_started": _aware(first),
+                "last_finished": _aware(last),
             })  # fmt: skip
         return out
 

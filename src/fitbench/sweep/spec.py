@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import SpecError
+from ..errors import FitbenchError, SpecError
 from ..precision import Precision
 from .points import Point, known_kinds
 
@@ -136,9 +136,9 @@ class SweepSpec(BaseModel):
             data["kinds"] = data.pop("kind")
         return data
 
-    _wrap = field_validator(
-        "kinds", "models", "batch", "precision", "hardware", "runtime", "scenario", mode="before"
-    )(_listify)
+    _wrap = field_validator("kinds", "models", "batch", "precision", "hardware", "runtime", "scenario", mode="before")(
+        _listify
+    )
 
     @field_validator("batch")
     @classmethod
@@ -150,7 +150,10 @@ class SweepSpec(BaseModel):
     @field_validator("precision")
     @classmethod
     def _precisions(cls, value: list[str]) -> list[str]:
-        return [Precision.parse(p).value for p in value]
+        try:
+            return [Precision.parse(p).value for p in value]
+        except FitbenchError as exc:  # pydantic reports ValueError; keep the one-line message
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:
