@@ -11,16 +11,16 @@ import signal
 import time
 from pathlib import Path
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
-
 from fitbench.sweep import Outcome, register_kind
 
 
 def conv_chain(path: Path, layers: int, channels: int) -> Path:
     """``layers`` x (Conv 3x3 pad 1, ``channels`` -> ``channels``, no bias; Relu) on a 3-channel input whose
     first conv maps 3 -> channels. Input ``x`` is [N, 3, H, W] with N, H, W symbolic."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     nodes, inits, prev, cin = [], [], "x", 3
