@@ -143,10 +143,14 @@ def test_estimate_kind_profiles_once_and_passes_the_batch(tmp_path, chains, monk
         return Est(profile.totals.macs, batch, hw)
 
     monkeypatch.setitem(sys.modules, "fitbench.hardware.estimator", types.SimpleNamespace(estimate=estimate))
-    monkeypatch.setitem(sys.modules, "fitbench.hardware.spec",
-                        types.SimpleNamespace(load_hardware=lambda name: {"macs_per_s": {"fast": 1e12, "slow": 1e9}[name]}))  # fmt: skip
-    spec = parse_sweep({"name": "e", "kinds": "estimate", "models": [{"path": str(chains[0]), "inputs": [{"x": "1x3x8x8"}]}],
-                        "batch": [1, 2, 4], "precision": ["int8"], "hardware": ["fast", "slow"]})  # fmt: skip
+    speeds = {"fast": 1e12, "slow": 1e9}
+    hw_module = types.SimpleNamespace(load_hardware=lambda name: {"macs_per_s": speeds[name]})
+    monkeypatch.setitem(sys.modules, "fitbench.hardware.spec", hw_module)
+    model = {"path": str(chains[0]), "inputs": [{"x": "1x3x8x8"}]}
+    spec = parse_sweep(
+        {"name": "e", "kinds": "estimate", "models": [model], "batch": [1, 2, 4], "precision": ["int8"],
+         "hardware": ["fast", "slow"]}
+    )  # fmt: skip
     ex = LocalExecutor()
     s = run_sweep(spec, tmp_path / "r.db", executor=ex)
     assert (s.ok, ex.ctx.profile_calls) == (3 * 2, 1)

@@ -49,8 +49,9 @@ def test_grid_size(spec, expected):
 
 
 def test_point_key_is_sha256_of_canonical_definition(model_file, tmp_path):
-    spec = load_sweep(write(tmp_path, {"kinds": "estimate", "models": [{"path": "chain.onnx",
-                      "inputs": [{"x": "1x3x8x8"}]}], "batch": 2, "precision": "int8", "hardware": "edge-npu"}))  # fmt: skip
+    model = {"path": "chain.onnx", "inputs": [{"x": "1x3x8x8"}]}
+    data = {"kinds": "estimate", "models": [model], "batch": 2, "precision": "int8", "hardware": "edge-npu"}
+    spec = load_sweep(write(tmp_path, data))
     (point,) = spec.expand()
     sha = hashlib.sha256(model_file.read_bytes()).hexdigest()
     definition = {
