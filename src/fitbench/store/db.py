@@ -226,14 +226,16 @@ class Store:
         with self.engine.connect() as conn:
             return [ResultRecord.from_mapping(r._mapping) for r in conn.execute(stmt)]
 
-    def query(self, limit: int | None = None, **where: Any) -> list[ResultRecord]:
-        """Results matching every ``column=value`` (a list/tuple value means "any of"), oldest first.
+    def query(self, limit: int | None = None, newest_first: bool = False, **where: Any) -> list[ResultRecord]:
+        """Results matching every ``column=value`` (a list/tuple value means "any of"), oldest first
+        (``newest_first=True``: the newest first, so that ``limit`` keeps the latest).
 
         Filterable columns: kind, model, model_sha256, batch, precision, hardware, runtime, status,
         sweep_id, point_key, node, id.
         """
         t = schema.results
-        stmt = sa.select(*[t.c[n] for n in ResultRecord.FIELDS]).where(*self._where(where)).order_by(t.c.id)
+        order = t.c.id.desc() if newest_first else t.c.id
+        stmt = sa.select(*[t.c[n] for n in ResultRecord.FIELDS]).where(*self._where(where)).order_by(order)
         if limit is not None:
             stmt = stmt.limit(int(limit))
         return self._rows(stmt)
