@@ -26,9 +26,13 @@ def _root(
 
 
 def _register() -> None:
+    from . import estimate as estimate_cmd
+    from . import hw as hw_cmd
     from . import profile as profile_cmd
 
     profile_cmd.register(app)
+    hw_cmd.register(app)
+    estimate_cmd.register(app)
 
 
 def main() -> None:
