@@ -6,7 +6,6 @@ import pytest
 
 from fitbench.profile import profile
 
-
 # ------------------------------------------------------------------ zoo profiles (once per session)
 
 def _zoo_profile(name: str, **params):

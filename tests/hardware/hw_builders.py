@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from fitbench.profile import profile
@@ -32,8 +31,9 @@ def conv_model(cin: int = 64, cout: int = 64, hw: int | tuple[int, int] = 56, k:
         nodes.append(helper.make_node("Relu", [last], ["r"], name="relu"))
         last = "r"
     ho, wo = -(-h // stride), -(-w // stride)
-    graph = helper.make_graph(nodes, "one_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, cin, h, w])],
-                              [helper.make_tensor_value_info(last, TensorProto.FLOAT, [batch, cout, ho, wo])], inits)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, cin, h, w])
+    y = helper.make_tensor_value_info(last, TensorProto.FLOAT, [batch, cout, ho, wo])
+    graph = helper.make_graph(nodes, "one_conv", [x], [y], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
@@ -43,8 +43,9 @@ def residual_model(c: int = 16, hw: int = 8) -> onnx.ModelProto:
     nodes = [helper.make_node("Conv", ["x", "W"], ["y"], name="conv"),
              helper.make_node("Add", ["y", "x"], ["s"], name="add"),
              helper.make_node("Relu", ["s"], ["r"], name="relu")]
-    graph = helper.make_graph(nodes, "residual", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
-                              [helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, c, hw, hw])], [weight])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])
+    r = helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, c, hw, hw])
+    graph = helper.make_graph(nodes, "residual", [x], [r], [weight])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 

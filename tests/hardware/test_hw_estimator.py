@@ -151,12 +151,12 @@ def test_sub_batch_avoids_spilling_a_large_batch(c64):
 def test_passes_take_the_cheaper_of_weight_slices_and_activation_strips():
     p = prof(conv_model(256, 256, 32, 3))
     S = 256 * 1024
-    W, I, O = 256 * 256 * 9, 256 * 32 * 32, 256 * 32 * 32
-    strip = 3 * I // 32 + O // 32                      # kernel rows of the input + one output row
+    W, act_in, act_out = 256 * 256 * 9, 256 * 32 * 32, 256 * 32 * 32
+    strip = 3 * act_in // 32 + act_out // 32                      # kernel rows of the input + one output row
     slices = math.ceil(W / (S - strip))               # (a) weight slices, input re-read per slice
-    traffic_a = W + slices * I + O
-    strips = math.ceil((I + O) / (S - W // 256))      # (b) activation strips, weights re-read per strip
-    traffic_b = strips * W + I + O
+    traffic_a = W + slices * act_in + act_out
+    strips = math.ceil((act_in + act_out) / (S - W // 256))      # (b) activation strips, weights re-read per strip
+    traffic_b = strips * W + act_in + act_out
     assert (slices, strips) == (3, 3) and traffic_a < traffic_b
     e = estimate(p, spec(sram=S, dram_bandwidth="1 GB/s"))
     pt = e.point(1)

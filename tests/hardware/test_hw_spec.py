@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from hw_builders import spec
 
 from fitbench.errors import SpecError, UnknownNameError
 from fitbench.hardware.spec import HardwareSpec, catalog, load_hardware
 from fitbench.hardware.units import parse_quantity
-
-from hw_builders import spec
 
 
 @pytest.mark.parametrize("text, kind, expected", [

@@ -376,7 +376,8 @@ def _param_arrays(cols: dict[str, Any]) -> dict[str, np.ndarray]:
                 try:
                     arr = np.vectorize(lambda s: WINOGRAD_CODES[str(s)], otypes=[float])(arr)
                 except KeyError as exc:
-                    raise SpecError(f"column 'winograd' values must be {', '.join(WINOGRAD_CODES)}; got {exc}") from None
+                    allowed = ", ".join(WINOGRAD_CODES)
+                    raise SpecError(f"column 'winograd' values must be {allowed}; got {exc}") from None
         elif key == "array_mapping":
             arr = np.asarray(v)
             if arr.dtype.kind in "UO":
@@ -400,7 +401,7 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     has_array = P["array_rows"] > 0
     rows = np.where(has_array, P["array_rows"], 1.0)
     cols = np.where(has_array, P["array_cols"], 1.0)
-    units = np.where(has_array, np.maximum(P["macs_per_cycle"] / (rows * cols), 1.0), 1.0)
+    units = np.where(has_array, np.maximum(np.floor(P["macs_per_cycle"] / (rows * cols)), 1.0), 1.0)
     # --- compute: per-gemm cycles, summed per layer
     g_wino = wino[:, t.g_layer]                               # (S, G)
     k = np.where(P["array_mapping"] > 0, t.g_k_direct[None, :], t.g_k_im2col[None, :])
@@ -421,8 +422,8 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     # --- weights (stored form) and activations
     W = t.w_b[None, :] + np.where((wmode == 1) & t.elig[None, :], t.w_elig_b[None, :] * (growth - 1.0), 0.0)
     A = (t.in_b + t.out_b)[None, :] * B
-    I = t.in_b[None, :] * B
-    O = t.out_b[None, :] * B
+    act_in = t.in_b[None, :] * B
+    act_out = t.out_b[None, :] * B
     u = t.u_b[None, :]
     # resident plan
     w_tot = W.sum(axis=1, keepdims=True)
@@ -434,7 +435,7 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     slice_budget = S - u
     p_w = np.where(slice_budget > 0, np.maximum(np.ceil(W / np.where(slice_budget > 0, slice_budget, 1.0)), 1.0),
                    np.inf)
-    ta_w, ta_a = W, p_w * I + O
+    ta_w, ta_a = W, p_w * act_in + act_out
     strip_budget = S - t.w_unit[None, :]
     p_i = np.where(strip_budget > 0, np.maximum(np.ceil(A / np.where(strip_budget > 0, strip_budget, 1.0)), 1.0),
                    np.inf)
