@@ -140,3 +140,17 @@ def test_d_expanded_weights_can_stop_fitting_on_chip(resnet50_v1):
     dram = estimate(resnet50_v1, hw, winograd="expanded-in-dram").point(1)
     assert chip.weights_resident and chip.dram_weight_bytes_per_inference == 0
     assert not dram.weights_resident and dram.dram_weight_bytes_per_inference > w
+
+
+# the worked example of docs/estimator.md ----------------------------------------------------------
+
+def test_rank_flip_between_benchmark_and_application(resnet50, yolov3_1080p):
+    """The vendor benchmark (ResNet-50, batch 32) and the application (YOLOv3 1920x1080, batch 1) rank two
+    catalog chips in opposite orders: the slow-DRAM NPU wins the benchmark by batching away its weight
+    loading, but the application's 67 MB activations spill through its 4.3 GB/s DRAM."""
+    bench = {hw: estimate(resnet50, hw, batch=32).point(32).throughput_ips
+             for hw in ("edge-npu-slow-dram", "nvdla-nv-large")}
+    app = {hw: estimate(yolov3_1080p, hw, batch=1).point(1) for hw in ("edge-npu-slow-dram", "nvdla-nv-large")}
+    assert bench["edge-npu-slow-dram"] > 1.2 * bench["nvdla-nv-large"]
+    assert app["nvdla-nv-large"].throughput_ips > 1.1 * app["edge-npu-slow-dram"].throughput_ips
+    assert app["edge-npu-slow-dram"].bound_share["activations"] > 0.5
