@@ -310,3 +310,50 @@ def test_estimate_many_fills_columns_from_a_base_spec(c64):
         estimate_many(c64, {"sram": sram})
     with pytest.raises(SpecError, match="missing"):
         estimate_many(c64, {"sram_bytes": sram})
+
+
+def test_per_sample_figures_do_not_depend_on_the_profiled_batch():
+    one = estimate(prof(conv_model(64, 64, 28, 3, bn=True)), spec(sram="128 KiB", dram_bandwidth="1 GB/s"),
+                   batch=[1, 4])
+    four = estimate(prof(conv_model(64, 64, 28, 3, bn=True, batch=4)), spec(sram="128 KiB", dram_bandwidth="1 GB/s"),
+                    batch=[1, 4])
+    for b in (1, 4):
+        assert four.point(b).latency_s == pytest.approx(one.point(b).latency_s)
+        assert four.point(b).dram_bytes_per_inference == pytest.approx(one.point(b).dram_bytes_per_inference)
+
+
+def test_uncosted_layers_are_reported_not_timed():
+    from onnx import TensorProto, helper
+
+    model = conv_model(8, 8, 8, 3)
+    model.graph.node.append(helper.make_node("Mystery", ["y"], ["z"], name="mystery", domain="custom.ops"))
+    model.graph.output[0].CopyFrom(helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 8, 8, 8]))
+    model.opset_import.append(helper.make_opsetid("custom.ops", 1))
+    e = estimate(prof(model), spec())
+    assert e.uncosted == ["mystery (Mystery)"]
+    assert any("1 uncosted layer" in n and "mystery" in n for n in e.notes)
+    assert [x.name for x in e.point(1).layers] == ["conv"]
+
+
+def test_spec_round_trips_through_its_dict():
+    from fitbench.hardware.spec import load_hardware
+
+    for s in catalog():
+        again = load_hardware({k: v for k, v in s.to_dict().items()})
+        assert again.spec_hash() == s.spec_hash()
+
+
+@pytest.mark.parametrize("model", [conv_model(64, 64, 56, 3, bn=True, relu=True), residual_model(64, 28),
+                                   conv_model(256, 256, 16, 3)])
+def test_more_sram_or_bandwidth_never_slows_a_model_down(model):
+    """Every traffic term is non-increasing in SRAM and every time in bandwidth: so is the latency."""
+    p = prof(model)
+    sram = np.geomspace(16 * 1024, 64 * 2**20, 40)
+    bw = np.geomspace(1e8, 1e12, 15)
+    grid = np.array([(s, b) for b in bw for s in sram])
+    df = estimate_many(p, {"sram_bytes": grid[:, 0], "dram_bandwidth": grid[:, 1]}, batch=[1, 8],
+                       base=spec(vector_ops_per_cycle=64, array="32x32"))
+    for b in (1, 8):
+        lat = df[df.batch == b].latency_s.to_numpy().reshape(len(bw), len(sram))
+        assert np.all(np.diff(lat, axis=1) <= lat[:, 1:] * 1e-12)    # along SRAM
+        assert np.all(np.diff(lat, axis=0) <= lat[1:, :] * 1e-12)    # along bandwidth
