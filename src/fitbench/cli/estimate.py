@@ -101,7 +101,7 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
                   "" if p.energy_j_per_inference is None else f"{p.energy_j_per_inference * 1e3:.3g}")
     console.print(t)
     first = next((p for p in est.points if p.feasible), None)
-    if first is None:
+    if first is None or (top <= 0 and not all_layers):
         return
     layers = first.layers if all_layers else sorted(first.layers, key=lambda x: -x.time_s)[:top]
     lt = Table(title=f"{'All' if all_layers else f'Slowest {len(layers)}'} layers at batch {first.batch}")

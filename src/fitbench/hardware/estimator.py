@@ -577,7 +577,8 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
                      + ", ".join(table.uncosted[:5]) + (" ..." if len(table.uncosted) > 5 else ""))
     params = spec_params(spec, prec, winograd)
     P = _param_arrays(params)
-    points = [_point(table, spec, P, int(b), prec) for b in batches]
+    cache: dict[int, dict[str, np.ndarray]] = {}
+    points = [_point(table, spec, P, int(b), prec, cache) for b in batches]
     c = profile.conditions
     conditions = {
         **(asdict(c) if hasattr(c, "__dataclass_fields__") else dict(c)),
@@ -589,11 +590,18 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
                     conditions=conditions, points=points, notes=notes, uncosted=list(table.uncosted))
 
 
-def _point(t: LayerTable, spec: HardwareSpec, P: dict[str, np.ndarray], batch: int, prec: str) -> EstimatePoint:
-    _, chosen = _evaluate_best(t, P, batch)
-    sub = int(chosen[0])
+def _point(t: LayerTable, spec: HardwareSpec, P: dict[str, np.ndarray], batch: int, prec: str,
+           cache: dict[int, dict[str, np.ndarray]]) -> EstimatePoint:
+    """One batch size: evaluate every sub-batch (cached across the batches of one call), keep the fastest."""
+    sub, best = 1, math.inf
+    for b in sub_batches(batch):
+        if b not in cache:
+            cache[b] = _evaluate(t, P, b, detail=True)
+        total = float(cache[b]["latency"][0]) * batch / b
+        if total < best:
+            sub, best = b, total
     reps = batch / sub
-    r = _evaluate(t, P, sub, detail=True)
+    r = cache[sub]
     lat = float(r["latency"][0]) * reps
     reason = ""
     if spec.max_batch is not None and batch > spec.max_batch:
