@@ -39,8 +39,8 @@ both share the DRAM (sum). A chip without DRAM cannot run a plan that needs DRAM
 
 **Layer time** = ``max(compute, memory)`` when the spec overlaps compute and transfers, else the sum.
 The layer's *bound* is the largest of compute, weight-transfer and activation-transfer time.
-``latency(B) = sum of layer times``; ``throughput = B / latency``. Known simplifications: the graph's
-input and output transfers are not counted; a spilled layer reads its input and writes its output even
+``latency(B) = sum of layer times``; ``throughput = B / latency``. Known simplifications: only the two
+whole-model plans are tried (no partial residency); the graph's input and output transfers are not counted; a spilled layer reads its input and writes its output even
 when its neighbour kept that tensor on chip (the errors of two neighbours roughly cancel); batch
 ``B > max_batch`` is infeasible.
 
