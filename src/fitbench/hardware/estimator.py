@@ -40,9 +40,9 @@ both share the DRAM (sum). A chip without DRAM cannot run a plan that needs DRAM
 **Layer time** = ``max(compute, memory)`` when the spec overlaps compute and transfers, else the sum.
 The layer's *bound* is the largest of compute, weight-transfer and activation-transfer time.
 ``latency(B) = sum of layer times``; ``throughput = B / latency``. Known simplifications: only the two
-whole-model plans are tried (no partial residency); the graph's input and output transfers are not counted; a spilled layer reads its input and writes its output even
-when its neighbour kept that tensor on chip (the errors of two neighbours roughly cancel); batch
-``B > max_batch`` is infeasible.
+whole-model plans are tried (no partial residency); the graph's input and output transfers are not
+counted; a spilled layer reads its input and writes its output even when its neighbour kept that tensor
+on chip (the errors of two neighbours roughly cancel); batch ``B > max_batch`` is infeasible.
 
 **Sub-batches.** A batch of ``B`` runs as ``B / b`` sub-batches of the size ``b`` (1, a power of two
 dividing ``B``, or ``B``) that finishes the whole batch soonest — a scheduler would not make a chip
