@@ -17,6 +17,9 @@ def _register() -> None:
     from . import profile as profile_cmd
 
     profile_cmd.register(app)
+    from . import zoo as zoo_cmd
+
+    zoo_cmd.register(app)
 
 
 def main() -> None:
