@@ -56,7 +56,8 @@ def _mhsa(g: GraphBuilder, x: str, d: int, heads: int, name: str, q: str = "q", 
 
 # ------------------------------------------------------------------ ViT-B/16
 
-@register_model("vit-b16", family="transformer", source="Dosovitskiy et al. 2020 (arXiv:2010.11929); torchvision vit_b_16",
+@register_model("vit-b16", family="transformer",
+                source="Dosovitskiy et al. 2020 (arXiv:2010.11929); torchvision vit_b_16",
                 description="ViT-B/16", default_input="1x3x224x224",
                 defaults={"resolution": (224, 224), "classes": 1000}, param_help={"classes": "output classes"})
 def vit_b16(g: GraphBuilder, p: dict, notes: list) -> None:

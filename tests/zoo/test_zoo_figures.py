@@ -7,14 +7,14 @@ torchvision GFLOPS = MACs. Parameters follow PyTorch (trainable tensors; BN runn
 buffers). The graph's constant weights = parameters + BN running statistics (``model.buffers``).
 Activation bytes at INT8 = elements x 1 byte, batch 1.
 
-Figures come from the profile engine (``counting.count`` = ``fitbench.profile.profile`` totals),
-cross-checked against an independent counter (``counting.count_rules``) in the last test.
+Figures come from the profile engine (``zoo_counting.count`` = ``fitbench.profile.profile`` totals),
+cross-checked against an independent counter (``zoo_counting.count_rules``) in the last test.
 """
 
 from __future__ import annotations
 
 import pytest
-from counting import count, count_rules
+from zoo_counting import count, count_rules
 
 from fitbench import zoo
 from fitbench.zoo.resnet import main_path_totals
