@@ -236,3 +236,22 @@ def test_profile_engine_agrees_with_an_independent_count(name):
     # the profile counts a shared constant once (GPT-2's tied embedding, shared scalar constants)
     assert a.weights <= b.weights
     assert a.weights - m.parameters - m.buffers in range(0, 8)  # only scalar constants (1/sqrt(dh), GELU's)
+
+
+def test_profile_by_zoo_name_records_params_and_letterbox():
+    # the path `fitbench profile yolov3 --resolution 1920x1080` takes
+    from fitbench.profile import profile
+
+    p = profile("yolov3", resolution=(1080, 1920), precision="int8")
+    assert p.conditions.input_shapes == {"input": [1, 3, 1088, 1920]}
+    assert "letterboxed 1920x1080 to 1920x1088 (darknet pads to a multiple of 32)" in p.conditions.notes
+    assert p.totals.largest_activation_bytes == 32 * 1088 * 1920
+    assert p.totals.macs == count(zoo.build("yolov3", resolution=(1080, 1920)).proto).macs
+
+
+def test_main_path_totals_reads_a_profile_directly():
+    from fitbench.profile import profile
+
+    p = profile("resnet50-v1")
+    assert main_path_totals(p) == main_path_totals(count_rules(zoo.build("resnet50-v1").proto))
+    assert main_path_totals(p)["layers"] == 50
