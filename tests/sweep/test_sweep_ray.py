@@ -40,12 +40,14 @@ def _comparable(r):
 def test_ray_gives_the_same_results_as_local(ray_cluster, tmp_path):
     for c in (4, 8):
         sweep_kinds.conv_chain(tmp_path / f"chain{c}.onnx", layers=3, channels=c)
-    data = {"name": "same", "kinds": ["profile", "synthetic"], "batch": [1, 2, 4], "precision": ["int8", "fp32"],
+    data = {"name": "same", "kinds": ["profile", "estimate", "synthetic"], "batch": [1, 2, 4],
+            "precision": ["int8", "fp16"], "hardware": ["edge-npu-slow-dram", "nvidia-t4"],
             "models": [{"path": f"chain{c}.onnx", "inputs": [{"x": "1x3x16x16"}]} for c in (4, 8)]}  # fmt: skip
     spec = parse_sweep(data, base_dir=tmp_path)
     local = run_sweep(spec, tmp_path / "local.db")
     remote = run_sweep(spec, tmp_path / "ray.db", executor=RayExecutor(chunk_size=2))
-    assert (local.ok, remote.ok, remote.failed) == (2 * 2 * 3 * 2, 2 * 2 * 3 * 2, 0)
+    n = 2 * 3 * 2 * (1 + 2 + 1)  # models x batches x precisions x (profile + 2 hardware + synthetic)
+    assert (local.ok, remote.ok, remote.failed) == (n, n, 0)
     a = {r.point_key: r for r in open_store(tmp_path / "local.db").query()}
     b = {r.point_key: r for r in open_store(tmp_path / "ray.db").query()}
     assert a.keys() == b.keys()

@@ -239,19 +239,26 @@ def run_profile(point: Point, ctx: PointContext) -> Outcome:
 
 
 def run_estimate(point: Point, ctx: PointContext) -> Outcome:
-    """Estimate the model on the point's hardware. The profile is taken once per (model, shapes,
-    precision) at batch 1 and the estimator scales it to the point's batch (``batch=[B]``)."""
+    """Estimate the model on the point's hardware with :func:`fitbench.hardware.estimator.estimate`.
+
+    The profile is taken once per (model, shapes, precision) at batch 1 (the estimator works from
+    per-sample figures and scales to the batch it is given) and shared by every batch and hardware.
+    Metrics: the estimate at the point's batch (latency_s, throughput_ips, bound, DRAM bytes, ...), its
+    notes and uncosted layers; per-layer rows only with ``options: {estimate: {layers: true}}``.
+    ``options.estimate.winograd`` is passed on (auto | on | off | a storage mode).
+    """
     from ..hardware.estimator import estimate
 
     prof = ctx.profile(point, batch=1)
     hw = ctx.hardware(point)
-    result = estimate(prof, hw, batch=[point.batch])
-    d = _without_layers(result.to_dict(), bool(point.options.get("layers")))
-    pd = prof.to_dict()
-    conditions = {"model": pd["model"], "profile": pd["conditions"], "hardware": dict(point.hardware or {})}
-    if isinstance(d.get("conditions"), dict):
-        conditions["estimate"] = d.pop("conditions")
-    return Outcome(point.model_name, prof.model.sha256, conditions, d)
+    kwargs = {"winograd": point.options["winograd"]} if "winograd" in point.options else {}
+    result = estimate(prof, hw, batch=[point.batch], **kwargs)
+    d = result.to_dict(layers=bool(point.options.get("layers")))
+    (figures,) = d["points"]
+    metrics = {**figures, "notes": d.get("notes", []), "uncosted": d.get("uncosted", [])}
+    conditions = {**d.get("conditions", {}), "model": d.get("model"), "hardware_spec": d.get("hardware"),
+                  "profile_batch": prof.conditions.batch, "batch": point.batch}  # fmt: skip
+    return Outcome(point.model_name, prof.model.sha256, conditions, metrics)
 
 
 def run_measure(point: Point, ctx: PointContext) -> Outcome:
