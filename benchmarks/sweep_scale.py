@@ -1,9 +1,10 @@
 """Points per second of a 10,000-point estimate sweep: local executor vs Ray on local workers.
 
-    PYTHONPATH=src python benchmarks/sweep_scale.py [--points 10000] [--db URL] [--cpus N]
+    PYTHONPATH=src python benchmarks/sweep_scale.py [--batches 100] [--db URL] [--cpus N]
 
-Grid: 10 model variants (conv chains of 4..20 layers built here, 2 input sizes each) x 50 batches x
-4 precisions x 5 hardware = 10,000 estimate points, each written to the database in its own transaction.
+Grid: 10 model variants (conv chains of 4..20 layers built here, 2 input sizes each) x 100 batches x
+2 precisions (int8, fp16) x 5 catalog hardware specs = 10,000 estimate points, each written to the
+database in its own transaction by the driver.
 Both runs use the same grid and a fresh database; Ray's cluster start is timed separately and excluded
 from its points/s. The script checks that both runs stored identical metrics.
 
@@ -29,6 +30,7 @@ from fitbench.store import open_store  # noqa: E402
 from fitbench.sweep import Outcome, PointKind, parse_sweep, run_sweep  # noqa: E402
 from fitbench.sweep.executors.ray import RayExecutor, start_local_ray  # noqa: E402
 
+CATALOG_HW = ["edge-npu-slow-dram", "edge-large-sram", "all-on-chip", "nvidia-t4", "nvidia-a100-40gb"]
 # stand-in hardware: (MAC/s, DRAM bytes/s) - only used without the real estimator
 STAND_IN_HW = {"npu-a": (4e12, 17e9), "npu-b": (26e12, 60e9), "sram-chip": (10e12, 200e9),
                "gpu-like": (300e12, 2e12), "cpu-like": (1e12, 50e9)}  # fmt: skip
@@ -66,10 +68,10 @@ def conv_chain(path: Path, layers: int, channels: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batches", type=int, default=50, help="batch sizes 1..N (50 -> 10,000 points)")
+    ap.add_argument("--batches", type=int, default=100, help="batch sizes 1..N (100 -> 10,000 points)")
     ap.add_argument("--db", default=None, help="database URL (default: a SQLite file in a temp dir per run)")
     ap.add_argument("--cpus", type=int, default=os.cpu_count(), help="Ray CPUs")
-    ap.add_argument("--hardware", default=None, help="comma-separated hardware names for the real estimator")
+    ap.add_argument("--hardware", default=",".join(CATALOG_HW), help="comma-separated catalog names (real estimator)")
     args = ap.parse_args()
 
     try:
@@ -80,9 +82,9 @@ def main() -> None:
     try:
         for layers in (4, 8, 12, 16, 20):
             conv_chain(tmp / f"chain{layers}.onnx", layers, 16)
-        hardware = args.hardware.split(",") if args.hardware else list(STAND_IN_HW)
+        hardware = args.hardware.split(",") if real else list(STAND_IN_HW)
         data = {"kinds": "estimate", "batch": list(range(1, args.batches + 1)),
-                "precision": ["int8", "fp16", "bf16", "fp32"], "hardware": hardware,
+                "precision": ["int8", "fp16"], "hardware": hardware,
                 "models": [{"path": f"chain{n}.onnx", "inputs": [{"x": "1x3x64x64"}, {"x": "1x3x128x128"}]}
                            for n in (4, 8, 12, 16, 20)]}  # fmt: skip
         kinds = None if real else {"estimate": PointKind("estimate", stand_in_estimate)}
