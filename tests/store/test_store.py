@@ -146,6 +146,8 @@ def test_to_dataframe_flattens_metrics_and_conditions(db_url):
     assert list(df["batch"]) == [1, 2]
     assert list(df["metrics.latency_s"]) == [0.5 * 1, 0.5 * 2]
     assert list(df["conditions.input_shapes.images"])[0] == [1, 3, 1080, 1920]
+    one = store.query(batch=2)[0].to_dataframe()
+    assert one.loc[0, "metrics.latency_s"] == 0.5 * 2 and one.loc[0, "batch"] == 2
 
 
 def test_non_finite_and_numpy_values_are_stored_safely(db_url):

@@ -41,6 +41,14 @@ def _open(db: str | None):
     return open_store(db)
 
 
+def _fmt_model(r) -> str:
+    """The model name plus its sweep variant (zoo parameters, input sizes) when the row has one."""
+    model = (r.conditions.get("point") or {}).get("model") or {}
+    extra = [f"{k}={v}" for k, v in sorted((model.get("params") or {}).items())]
+    extra += [f"{k}={v}" for k, v in (model.get("inputs") or {}).items()]
+    return " ".join([r.model, *extra])
+
+
 def _fmt_metric(r) -> str:
     m = r.metrics
     for key in ("throughput", "latency_s", "macs"):
@@ -81,9 +89,9 @@ def _list(filters, where, db, limit, sweeps) -> None:
     table = Table("id", "kind", "model", "batch", "precision", "hardware / runtime", "status", "metric", "sweep",
                   "node")  # fmt: skip
     for r in rows:
-        table.add_row(str(r.id), r.kind, r.model, str(r.batch or ""), r.precision or "", r.hardware or r.runtime or "",
-                      r.status if r.status == "ok" else f"[red]{r.status}[/]", _fmt_metric(r), r.sweep_id or "",
-                      r.node or "")  # fmt: skip
+        status = r.status if r.status == "ok" else f"[red]{r.status}[/]"
+        table.add_row(str(r.id), r.kind, _fmt_model(r), str(r.batch or ""), r.precision or "",
+                      r.hardware or r.runtime or "", status, _fmt_metric(r), r.sweep_id or "", r.node or "")  # fmt: skip
     console.print(table)
     console.print(f"{len(rows)} of {total} results in {store.location}")
 

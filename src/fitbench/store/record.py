@@ -148,6 +148,12 @@ class ResultRecord:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
 
+    def to_dataframe(self) -> Any:
+        """One-row pandas DataFrame, ``metrics.*`` and ``conditions.*`` flattened (pandas imported lazily)."""
+        import pandas as pd
+
+        return pd.json_normalize([self.to_dict()], sep=".")
+
     @classmethod
     def from_mapping(cls, row: Any) -> ResultRecord:
         return cls(**{name: row[name] for name in cls.FIELDS})
