@@ -91,7 +91,8 @@ def _list(filters, where, db, limit, sweeps) -> None:
     for r in rows:
         status = r.status if r.status == "ok" else f"[red]{r.status}[/]"
         table.add_row(str(r.id), r.kind, _fmt_model(r), str(r.batch or ""), r.precision or "",
-                      r.hardware or r.runtime or "", status, _fmt_metric(r), r.sweep_id or "", r.node or "")  # fmt: skip
+                      r.hardware or r.runtime or "", status, _fmt_metric(r), r.sweep_id or "",
+                      r.node or "")  # fmt: skip
     console.print(table)
     console.print(f"{len(rows)} of {total} results in {store.location}")
 
