@@ -54,6 +54,8 @@ def run_synthetic(point, ctx) -> Outcome:
         raise RuntimeError("flag file present")
     if point.model_name.startswith("fail"):
         raise ValueError(f"synthetic failure of {point.model_name}")
+    if point.model_name.startswith("soft-fail"):  # the engine reports a failed run, with partial data
+        return Outcome(point.model_name, None, {"pid": os.getpid()}, {"partial": 1}, cause="engine said no")
     if point.model_name.startswith("crash"):
         os._exit(3)
     if opts.get("sigint_at_batch") == point.batch:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+import types
 
 import pytest
 import sweep_kinds
@@ -73,12 +75,16 @@ def test_resume_skips_ok_points_and_retry_failed_reruns_failed(tmp_path):
 
 
 def test_failed_engine_is_recorded_and_the_sweep_goes_on(tmp_path):
-    spec = parse_sweep({"name": "f", "kinds": "synthetic", "models": ["ok1", "fail-me", "ok2"], "batch": [1, 2]})
+    spec = parse_sweep(
+        {"name": "f", "kinds": "synthetic", "models": ["ok1", "fail-me", "ok2", "soft-fail"], "batch": [1, 2]}
+    )
     s = run_sweep(spec, tmp_path / "r.db")
-    assert (s.ok, s.failed) == (4, 2)
-    failed = open_store(tmp_path / "r.db").query(status="failed")
-    assert {r.model for r in failed} == {"fail-me"}
-    assert all(r.cause == "ValueError: synthetic failure of fail-me" for r in failed)
+    assert (s.ok, s.failed) == (4, 4)
+    store = open_store(tmp_path / "r.db")
+    raised = store.query(status="failed", model="fail-me")
+    assert len(raised) == 2 and all(r.cause == "ValueError: synthetic failure of fail-me" for r in raised)
+    reported = store.query(status="failed", model="soft-fail")  # a failure the engine reports keeps its data
+    assert [(r.cause, r.metrics) for r in reported] == [("engine said no", {"partial": 1})] * 2
 
 
 def test_ctrl_c_keeps_finished_points_and_discards_the_running_one(tmp_path):
@@ -152,3 +158,40 @@ def test_estimate_sweep_equals_direct_estimates_and_profiles_once(tmp_path, chai
     # the throughput at batch B is B / latency (the estimator's convention), checked on the stored rows
     for r in rows:
         assert r.metrics["throughput_ips"] == pytest.approx(r.batch / r.metrics["latency_s"])
+
+
+def test_measure_kind_passes_the_point_to_the_engine(tmp_path, monkeypatch):
+    """The measure kind's plumbing, with a stand-in engine (the real one is tested with the measure engine)."""
+    calls = []
+
+    class Result:
+        def __init__(self, kw):
+            failed = kw["runtime"] == "broken-rt"
+            self.d = {"status": "failed" if failed else "ok", "cause": "runtime crashed" if failed else None,
+                      "throughput": 100.0 * kw["batch"],
+                      "conditions": {"model_sha256": "f" * 64, "threads": 1}}  # fmt: skip
+
+        def to_dict(self, include_logs=True):
+            return dict(self.d, logs=include_logs)
+
+    def measure(model, *, batch, runtime, scenario, precision="fp32", quick=False, **kw):
+        calls.append(dict(model=model, batch=batch, runtime=runtime, scenario=scenario, precision=precision,
+                          quick=quick, **kw))  # fmt: skip
+        return Result(calls[-1])
+
+    monkeypatch.setitem(sys.modules, "fitbench.measure", types.SimpleNamespace(measure=measure))
+    model = {"zoo": "resnet50", "params": {"resolution": [64, 64]}}
+    spec = parse_sweep({"name": "m", "kinds": "measure", "models": [model], "batch": [1, 4], "precision": "fp16", "runtime": ["onnxruntime", "broken-rt"],
+                        "scenario": "offline", "options": {"measure": {"timeout_s": 60}}})  # fmt: skip
+    s = run_sweep(spec, tmp_path / "r.db")
+    assert (s.ok, s.failed) == (2, 2)
+    assert sorted((c["batch"], c["runtime"]) for c in calls) == [(1, "broken-rt"), (1, "onnxruntime"),
+                                                                   (4, "broken-rt"), (4, "onnxruntime")]  # fmt: skip
+    passed = {(c["model"], c["resolution"], c["precision"], c["scenario"], c["quick"], c["timeout_s"]) for c in calls}
+    assert passed == {("resnet50", (64, 64), "fp16", "offline", True, 60)}
+    rows = {(r.batch, r.runtime): r for r in open_store(tmp_path / "r.db").query(sweep_id="m")}
+    ok = rows[(4, "onnxruntime")]
+    assert (ok.status, ok.metrics["throughput"], ok.metrics["logs"], ok.model_sha256) == ("ok", 400.0, False, "f" * 64)
+    assert ok.conditions["threads"] == 1
+    bad = rows[(1, "broken-rt")]
+    assert (bad.status, bad.cause, bad.metrics["throughput"]) == ("failed", "runtime crashed", 100.0)

@@ -110,6 +110,7 @@ class Outcome:
     model_sha256: str | None
     conditions: dict[str, Any]
     metrics: dict[str, Any]
+    cause: str | None = None  # set when the engine reports a failed run (its data is kept)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def run_point(point: Point, kind: PointKind, ctx: PointContext, sweep_id: str) -
     started, t0 = utcnow(), time.perf_counter()
     try:
         out = kind.run(point, ctx)
-        status, cause = "ok", None
+        status, cause = ("failed", out.cause) if out.cause else ("ok", None)
     except Exception as exc:  # an engine failure is a result of the point, not of the sweep
         out = Outcome(point.model_name, point.model.get("sha256"), {}, {})
         status, cause = "failed", f"{type(exc).__name__}: {exc}"
@@ -262,12 +263,16 @@ def run_estimate(point: Point, ctx: PointContext) -> Outcome:
 
 
 def run_measure(point: Point, ctx: PointContext) -> Outcome:
-    """Measure the model with the point's runtime and scenario (``measure(..., quick=...)``)."""
+    """Measure the model with the point's runtime, scenario, batch and precision via
+    :func:`fitbench.measure.measure` (``quick=True`` unless the options say otherwise; every other
+    ``options.measure`` key is passed on, e.g. ``timeout_s``, ``threads``, ``device``). The engine runs
+    the measurement in its own child process; a run it reports as failed is stored as failed, with its
+    cause and whatever figures it has."""
     from ..errors import MeasurementError
     from ..measure import measure
 
     source, kwargs = point.engine_source()
-    opts = {k: v for k, v in point.options.items() if k not in ("timeout_s", "layers")}
+    opts = {k: v for k, v in point.options.items() if k != "layers"}
     params = inspect.signature(measure).parameters
     if "precision" in params:
         kwargs["precision"] = point.precision
@@ -275,13 +280,20 @@ def run_measure(point: Point, ctx: PointContext) -> Outcome:
         raise MeasurementError(f"measure() takes no precision; cannot measure at {point.precision}")
     result = measure(source, batch=point.batch, runtime=point.runtime, scenario=point.scenario,
                      **{"quick": True, **opts}, **kwargs)  # fmt: skip
-    d = result.to_dict()
-    conditions = d.pop("conditions", {}) if isinstance(d.get("conditions"), dict) else {}
-    model = d.get("model") if isinstance(d.get("model"), dict) else {}
-    sha = model.get("sha256") or conditions.get("model_sha256") or point.model.get("sha256")
-    return Outcome(point.model_name, sha, conditions, d)
+    if "include_logs" in inspect.signature(result.to_dict).parameters:
+        d = result.to_dict(include_logs=False)
+    else:
+        d = result.to_dict()
+    conditions = d.pop("conditions", None) or {}
+    sha = conditions.get("model_sha256") or point.model.get("sha256")
+    cause = None
+    if d.get("status") not in (None, "ok"):
+        cause = d.get("cause") or f"measurement status {d.get('status')!r}"
+    return Outcome(point.model_name, sha, conditions, d, cause=cause)
 
 
 register_kind("profile", run_profile)
 register_kind("estimate", run_estimate)
-register_kind("measure", run_measure, isolated=True, exclusive=True)
+# measure() isolates each run in its own child process itself; the local executor runs points one at a
+# time, and on Ray ``exclusive`` keeps measurements to one per node.
+register_kind("measure", run_measure, exclusive=True)

@@ -1,6 +1,7 @@
-"""Local executor: points run in this process, one after another, except *isolated* kinds
-(measurements), which run each in a fresh child process (spawned), one at a time, so a crashing runtime
-cannot take the sweep down and two measurements never disturb each other.
+"""Local executor: points run in this process, one after another - so two measurements never run at
+once. Kinds registered as *isolated* run each point in a fresh child process (spawned), so a crash
+cannot take the sweep down; the built-in ``measure`` kind does not need it because
+:func:`fitbench.measure.measure` already runs every measurement in its own child process.
 
 Ctrl-C: the running point is discarded (an isolated child is killed) and ``KeyboardInterrupt``
 propagates; every point finished before is already committed.
