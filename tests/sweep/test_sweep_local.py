@@ -181,8 +181,9 @@ def test_measure_kind_passes_the_point_to_the_engine(tmp_path, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "fitbench.measure", types.SimpleNamespace(measure=measure))
     model = {"zoo": "resnet50", "params": {"resolution": [64, 64]}}
-    spec = parse_sweep({"name": "m", "kinds": "measure", "models": [model], "batch": [1, 4], "precision": "fp16", "runtime": ["onnxruntime", "broken-rt"],
-                        "scenario": "offline", "options": {"measure": {"timeout_s": 60}}})  # fmt: skip
+    spec = parse_sweep({"name": "m", "kinds": "measure", "models": [model], "batch": [1, 4], "precision": "fp16",
+                        "runtime": ["onnxruntime", "broken-rt"], "scenario": "offline",
+                        "options": {"measure": {"timeout_s": 60}}})  # fmt: skip
     s = run_sweep(spec, tmp_path / "r.db")
     assert (s.ok, s.failed) == (2, 2)
     assert sorted((c["batch"], c["runtime"]) for c in calls) == [(1, "broken-rt"), (1, "onnxruntime"),
