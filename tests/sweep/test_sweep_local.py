@@ -129,6 +129,11 @@ def test_profile_cache_profiles_each_model_once_per_precision(tmp_path, chains):
     assert ctx.profile_calls == 2 and len(profiles) == 2
     assert {ctx.profile(pt).conditions.batch for pt in points} == {1, 2, 4}  # at the point's batch
     assert ctx.profile_calls == 2 + 2 * 2  # batches 2 and 4 are new, batch 1 was cached
+    bad = Point("estimate", {"name": "nope", "zoo": "no-such-zoo-model", "params": {}}, 1, "int8")
+    for _ in range(3):  # a model that cannot be profiled is tried once; every point needing it fails
+        with pytest.raises(Exception, match="no-such-zoo-model"):
+            ctx.profile(bad)
+    assert ctx.profile_calls == 2 + 2 * 2 + 1
 
 
 def test_estimate_sweep_equals_direct_estimates_and_profiles_once(tmp_path, chains):

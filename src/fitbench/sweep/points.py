@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from .. import __version__
@@ -162,17 +162,21 @@ class PointContext:
         """The profile of ``point``'s model at ``batch`` (default: the point's) and precision, cached."""
         batch = point.batch if batch is None else batch
         key = canonical_json([{k: v for k, v in point.model.items() if k != "name"}, batch, point.precision])
-        if key in self._profiles:
-            self._profiles.move_to_end(key)
-            return self._profiles[key]
-        from ..profile import profile
+        if key not in self._profiles:
+            from ..profile import profile
 
-        source, kwargs = point.engine_source()
-        result = profile(source, batch=batch, precision=point.precision, **kwargs)
-        self.profile_calls += 1
-        self._profiles[key] = result
-        if len(self._profiles) > self.max_profiles:
-            self._profiles.popitem(last=False)
+            source, kwargs = point.engine_source()
+            self.profile_calls += 1
+            try:
+                self._profiles[key] = profile(source, batch=batch, precision=point.precision, **kwargs)
+            except Exception as exc:  # a model that cannot be profiled fails every point that needs it, once
+                self._profiles[key] = exc
+            if len(self._profiles) > self.max_profiles:
+                self._profiles.popitem(last=False)
+        self._profiles.move_to_end(key)
+        result = self._profiles[key]
+        if isinstance(result, Exception):
+            raise result
         return result
 
     def hardware(self, point: Point) -> Any:
@@ -185,6 +189,7 @@ class PointContext:
         return self._hardware[ref]
 
 
+@lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
     return {"fitbench": __version__, "python": platform.python_version(), "platform": platform.platform()}
 
