@@ -29,9 +29,10 @@ def app():
 def grid(tmp_path):
     for c in (4, 8):
         sweep_kinds.conv_chain(tmp_path / f"chain{c}.onnx", layers=2, channels=c)
+    (tmp_path / "broken.onnx").write_bytes(b"not an onnx model")
     data = {"name": "cli", "kinds": "profile", "batch": [1, 2], "precision": ["int8", "fp32"],
             "models": [{"path": f"chain{c}.onnx", "label": f"c{c}", "inputs": [{"x": "1x3x8x8"}]} for c in (4, 8)]
-            + ["missing-zoo-model"]}  # fmt: skip
+            + ["broken.onnx"]}  # fmt: skip
     path = tmp_path / "grid.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -49,7 +50,7 @@ def test_dry_run_prints_grid_and_size(app, grid):
 def test_sweep_then_results(app, grid, tmp_path):
     db = str(tmp_path / "r.db")
     res = runner.invoke(app, ["sweep", str(grid), "--db", db, "-q"])
-    assert res.exit_code == 1  # the missing zoo model's points failed; they are stored with their cause
+    assert res.exit_code == 1  # the broken model's points failed; they are stored with their cause
     assert "12 points, 0 already stored, ran 12 (8 ok, 4 failed)" in res.stdout
     again = runner.invoke(app, ["sweep", str(grid), "--db", db, "-q"])
     assert again.exit_code == 2 and "use --resume" in again.stderr and again.stderr.count("\n") == 1
@@ -87,6 +88,8 @@ def test_sweep_then_results(app, grid, tmp_path):
     [
         (["sweep", "nope.yaml"], "sweep file not found: nope.yaml"),
         (["sweep", "GRID", "--executor", "dask"], "--executor must be local or ray"),
+        (["sweep", "HWTYPO", "--dry-run"], "hardware 'edge-npu-slow-drma': unknown hardware"),
+        (["sweep", "ZOOTYPO", "--dry-run"], "unknown zoo model 'yolov33'; did you mean 'yolov3'"),
         (["results", "show", "999", "--db", "DB"], "no result with id 999"),
         (["results", "list", "--db", "DB", "colour=red"], "cannot filter on 'colour'"),
         (["results", "list", "--db", "DB", "--where", "batch"], "filters are KEY=VALUE"),
@@ -96,7 +99,14 @@ def test_sweep_then_results(app, grid, tmp_path):
     ],
 )
 def test_bad_input_is_one_line_exit_2(app, grid, tmp_path, args, message):
-    args = [str(grid) if a == "GRID" else str(tmp_path / "r.db") if a == "DB" else a for a in args]
+    typos = {
+        "HWTYPO": {"kinds": "estimate", "models": ["yolov3"], "hardware": ["edge-npu-slow-drma"]},
+        "ZOOTYPO": {"kinds": "profile", "models": ["yolov33"]},
+    }
+    for name, data in typos.items():
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+    subst = {"GRID": str(grid), "DB": str(tmp_path / "r.db"), **{k: str(tmp_path / f"{k}.yaml") for k in typos}}
+    args = [subst.get(a, a) for a in args]
     res = runner.invoke(app, args)
     assert res.exit_code == 2
     assert message in res.stderr and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1

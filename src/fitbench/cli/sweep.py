@@ -36,7 +36,7 @@ def sweep_cmd(
     Exit status: 0 when every point that ran is ok, 1 when some failed (they are stored with their cause),
     130 on Ctrl-C (finished points stay; run again with --resume).
     """
-    from ..sweep.runner import SweepError, SweepInterrupted, describe, plan, run_sweep
+    from ..sweep.runner import SweepError, SweepInterrupted, check_names, describe, plan, run_sweep
     from ..sweep.spec import load_sweep
 
     if executor not in ("local", "ray"):
@@ -44,6 +44,7 @@ def sweep_cmd(
     if address and executor != "ray":
         raise SweepError("--address is for --executor ray")
     spec = load_sweep(file)
+    check_names(spec)
     if dry_run:
         points = spec.expand()
         todo = points
@@ -62,7 +63,7 @@ def sweep_cmd(
         return
     try:
         summary = run_sweep(spec, db, executor=executor, address=address, resume=resume,
-                            retry_failed=retry_failed, progress=not quiet)  # fmt: skip
+                            retry_failed=retry_failed, progress=not quiet, check=False)  # fmt: skip
     except SweepInterrupted as exc:
         s = exc.summary
         fail(f"interrupted: {s.ran} points of sweep {s.sweep_id!r} stored in this run, the running one "

@@ -104,6 +104,27 @@ class _StoringReporter:
             self.bar.stop()
 
 
+def check_names(spec: SweepSpec) -> None:
+    """Fail early, with one line, on a hardware spec or zoo model that does not exist (rather than storing
+    thousands of failed points). Factories (``pkg.mod:fn``) and files are checked when they run."""
+    from ..errors import SpecError
+
+    if "estimate" in spec.kinds:
+        from ..hardware.spec import load_hardware
+
+        for hw in spec._hardware():
+            try:
+                load_hardware(hw.get("path") or hw["name"])
+            except FitbenchError as exc:
+                raise SpecError(f"hardware {hw['name']!r}: {exc}") from None
+    zoo_names = {m.zoo for m in spec.models if m.zoo is not None and ":" not in m.zoo}
+    if zoo_names and set(spec.kinds) & {"profile", "estimate", "measure"}:  # the kinds that build zoo models
+        from .. import zoo
+
+        for name in sorted(zoo_names):
+            zoo.get(name)
+
+
 def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool) -> tuple[list[Point], list[Point]]:
     """``(all points, points to run)`` after checking what the database already holds."""
     points = spec.expand()
@@ -143,13 +164,17 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool = False,
     kinds: dict[str, PointKind] | None = None,
+    check: bool = True,
 ) -> SweepSummary:
     """Run ``spec`` (a :class:`SweepSpec` or a YAML path) into ``db`` (a Store, URL, path or the default).
 
     Raises :class:`SweepInterrupted` on Ctrl-C (finished points are stored, the database is consistent).
+    ``check``: first verify that hardware names and zoo models exist (:func:`check_names`).
     """
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec)
+    if check:
+        check_names(spec)
     store = db if isinstance(db, Store) else open_store(db)
     points, todo = plan(spec, store, resume, retry_failed)
     used = {p.kind for p in todo}
