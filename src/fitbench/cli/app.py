@@ -26,9 +26,19 @@ def _root(
 
 
 def _register() -> None:
+    from . import estimate as estimate_cmd
+    from . import hw as hw_cmd
     from . import profile as profile_cmd
+    from . import results as results_cmd
+    from . import sweep as sweep_cmd
+    from . import zoo as zoo_cmd
 
     profile_cmd.register(app)
+    zoo_cmd.register(app)
+    hw_cmd.register(app)
+    estimate_cmd.register(app)
+    sweep_cmd.register(app)
+    results_cmd.register(app)
 
 
 def main() -> None:
