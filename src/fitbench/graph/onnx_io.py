@@ -162,10 +162,12 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
                     "an ONNX graph assigns every tensor once"
                 )
             producers[out] = idx
-    outer_refs = _subgraph_outer_refs
     deps: list[set[int]] = []
+    graph_attr = (_A.GRAPH, _A.GRAPHS)
     for node in graph.node:
-        needed = set(node.input) | outer_refs(node)
+        needed = set(node.input)
+        if any(a.type in graph_attr for a in node.attribute):
+            needed |= _subgraph_outer_refs(node)
         d = set()
         for name in needed:
             if name in producers:
@@ -176,6 +178,8 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
                     "graph input or initializer produces"
                 )
         deps.append(d)
+    if all(all(d < idx for d in ds) for idx, ds in enumerate(deps)):
+        return list(graph.node)  # already in execution order (the usual case)
     order: list[int] = []
     state = [0] * len(graph.node)  # 0 new, 1 on stack, 2 done
     for start in range(len(graph.node)):
@@ -406,8 +410,20 @@ def _value_shape(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...] | None, str]:
     return shape, dtype
 
 
+_A = onnx.AttributeProto
+
+
 def _attr_value(attr: onnx.AttributeProto):
-    if attr.type == onnx.AttributeProto.TENSOR:
+    kind = attr.type
+    if kind == _A.INTS:  # the common cases first, without onnx.helper's generic path
+        return list(attr.ints)
+    if kind == _A.INT:
+        return attr.i
+    if kind == _A.FLOAT:
+        return attr.f
+    if kind == _A.STRING:
+        return attr.s.decode("utf-8", "replace")
+    if kind == _A.TENSOR:
         return attr.t
     if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
         return None
