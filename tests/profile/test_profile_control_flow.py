@@ -122,3 +122,22 @@ def test_loop_body_with_unknown_op_is_uncosted():
     prof = profile(m)
     assert layer(prof, "loop").macs is None
     assert "Mystery" in prof.uncosted[0].reason
+
+
+def test_loop_outputs_get_shapes_so_that_later_layers_are_costed():
+    # the body returns the state with the shape it received, and a per-iteration scan output
+    nodes = [helper.make_node("MatMul", ["xin", "wb"], ["xo"], name="body_mm"),
+             helper.make_node("Identity", ["xo"], ["scan_out"], name="body_copy"),
+             helper.make_node("Identity", ["cin"], ["cout"], name="body_cond")]
+    body = helper.make_graph(nodes, "body", [vi("i", [], "int64"), vi("cin", [], "bool"), vi("xin", [2, 4])],
+                             [vi("cout", [], "bool"), vi("xo", [2, 4]), vi("scan_out", [2, 4])])
+    outer = [helper.make_node("Loop", ["M", "", "x"], ["state", "stacked"], name="loop", body=body),
+             helper.make_node("MatMul", ["state", "wb"], ["after"], name="after_loop"),
+             helper.make_node("Relu", ["stacked"], ["stacked_relu"], name="relu_stacked")]
+    m = make_model(outer, [vi("x", [2, 4])], ["after", "stacked_relu"], [init("M", [], "int64", 5),
+                                                                        init("wb", [4, 4])])
+    prof = profile(m)
+    assert layer(prof, "loop").output_shapes == [[2, 4], [5, 2, 4]]
+    assert layer(prof, "after_loop").macs == MM
+    assert layer(prof, "relu_stacked").other_ops == 5 * 2 * 4
+    assert prof.uncosted == []

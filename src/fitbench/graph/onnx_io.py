@@ -383,6 +383,7 @@ def bind_shapes(
     except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
         pin = _find_batch_pin(model, int(batch)) if batch is not None and changed else None
         raise ShapeError((f"{pin}. " if pin else "") + f"shape inference failed: {exc}") from None
+    inferred = _loop_output_hints(model, inferred)
     inferred = _fold_and_reinfer(model, inferred)
     # the large initializers come back as data-less stubs (dims and type only)
     stub_names = {t.name for t in stubs}
@@ -587,6 +588,56 @@ def _array_or_none(t: onnx.TensorProto) -> np.ndarray | None:
     except Exception:  # noqa: BLE001 - no data, or data that does not match the dims
         return None
     return arr if arr.size == math.prod(t.dims) else None
+
+
+def _loop_output_hints(skeleton: onnx.ModelProto, inferred: onnx.ModelProto) -> onnx.ModelProto:
+    """Give Loop outputs the shapes ONNX inference leaves out, then infer again.
+
+    ONNX does not give a loop-carried output a shape (it could change between iterations). When the
+    body returns the state with the shape it received, the output keeps that shape; a scan output
+    of a loop with a constant trip count M is [M, *body output]. The hints are added to the
+    skeleton's value_info (the skeleton is this module's private copy).
+    """
+    loops = [n for n in inferred.graph.node if n.op_type == "Loop" and n.domain in ("", "ai.onnx")]
+    if not loops:
+        return inferred
+    shapes = _inferred_shapes(inferred.graph)
+    for t in inferred.graph.initializer:
+        shapes.setdefault(t.name, tuple(t.dims))
+    values = _small_values(inferred.graph)
+    hints = []
+    for node in loops:
+        body = next((a.g for a in node.attribute if a.name == "body"), None)
+        if body is None:
+            continue
+        body_shapes = _inferred_shapes(body)
+        carried = len(node.input) - 2
+        trip = values.get(node.input[0]) if node.input and node.input[0] else None
+        for k, out in enumerate(node.output):
+            if not out or shapes.get(out) is not None or k + 1 >= len(body.output):
+                continue
+            body_out = body.output[k + 1]
+            out_shape = body_shapes.get(body_out.name)
+            elem = body_out.type.tensor_type.elem_type
+            if out_shape is None or not elem:
+                continue
+            if k < carried:
+                if shapes.get(node.input[2 + k]) != out_shape:
+                    continue
+                shape = list(out_shape)
+            elif trip is not None and trip.size == 1:
+                shape = [int(trip.reshape(-1)[0]), *out_shape]
+            else:
+                continue
+            hints.append(helper.make_tensor_value_info(out, elem, shape))
+    if not hints:
+        return inferred
+    skeleton.graph.value_info.extend(hints)
+    try:
+        return shape_inference.infer_shapes(skeleton, check_type=False, strict_mode=True, data_prop=True)
+    except Exception:  # noqa: BLE001 - keep what the plain inference gave
+        del skeleton.graph.value_info[len(skeleton.graph.value_info) - len(hints):]
+        return inferred
 
 
 def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, rounds: int = 4) -> onnx.ModelProto:
