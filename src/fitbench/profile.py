@@ -285,10 +285,12 @@ class _Coster:
         shape_only = shape_only_tensors(graph, non_weights)
         for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
             weights = weight_bytes = act_in = 0
+            read: set[str] = set()
             for i, name in enumerate(node.inputs):
                 t = graph.tensor(name)
-                if t is None or name in derived:
-                    continue
+                if t is None or name in derived or name in read:
+                    continue  # a tensor read twice by one node (Add(x, x)) is one input
+                read.add(name)
                 if t.constant:
                     if i in non_weight or name in shape_only or name in seen_weights:
                         continue

@@ -178,3 +178,10 @@ def test_a_tensor_read_inside_a_loop_body_stays_live_through_the_loop():
     assert layer(prof, "loop").other_ops == 2 * 1000
     # step 1 (the loop) holds x, a (read by the body) and y
     assert prof.totals.peak_live_activation_bytes == 3 * t
+
+
+def test_a_tensor_read_twice_by_one_node_is_one_input():
+    prof = profile(make_model([helper.make_node("Mul", ["x", "x"], ["y"], name="square")], [vi("x", [3, 5])], ["y"]))
+    sq = layer(prof, "square")
+    assert sq.input_activation_bytes == 3 * 5 * 4
+    assert sq.other_ops == 3 * 5
