@@ -120,3 +120,34 @@ def test_dynamic_axes_export_of_attention_profiles_at_any_batch(tmp_path):
     prof = profile(path, batch=4, dims={"seq": s})
     assert prof.uncosted == []
     assert prof.totals.macs == 4 * per_sample
+
+
+class MixedNet(nn.Module):
+    """Strided, dilated+grouped, depthwise, transposed and 1-D convolutions, then a Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.c2 = nn.Conv2d(16, 32, 3, padding=2, dilation=2, groups=4)
+        self.dw = nn.Conv2d(32, 32, 5, padding=2, groups=32, bias=False)
+        self.up = nn.ConvTranspose2d(32, 8, 4, stride=2, padding=1)
+        self.c3 = nn.Conv1d(8, 12, 3)
+        self.fc = nn.Linear(12 * 30, 10)
+
+    def forward(self, x):
+        x = self.up(self.dw(torch.relu(self.c2(torch.relu(self.c1(x))))))
+        return self.fc(self.c3(x.mean(dim=2)).flatten(1))
+
+
+@pytest.mark.parametrize("build,shape", [(MixedNet, (2, 3, 32, 32)), (lambda: AttentionBlock(32, 4, 64), (3, 10, 32))],
+                         ids=["mixed-convs", "attention-block"])
+def test_macs_agree_with_pytorch_flop_counter(build, shape):
+    """A second, independent method: PyTorch's FlopCounterMode (2 FLOPs per MAC) on the same module."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module, x = build().eval(), torch.zeros(*shape)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(x)
+    prof = profile(module, example_inputs=x)
+    assert prof.uncosted == []
+    assert 2 * prof.totals.macs == counter.get_total_flops()
