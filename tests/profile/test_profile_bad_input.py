@@ -82,6 +82,9 @@ def _files(tmp: Path) -> dict[str, list[str]]:
     write(tmp / "zero.onnx", relu_model([1, 0, 4]))
     write(tmp / "unbound.onnx", relu_model(["batch", "seq", 4]))
     write(tmp / "overflow.onnx", relu_model([2**31, 2**31, 2**31]))
+    expand = helper.make_node("Expand", ["x", "s"], ["y"], name="blowup")
+    write(tmp / "overflow_inside.onnx",
+          make_model([expand], [vi("x", [1, 1])], ["y"], [init("s", [3], "int64", [2**31, 2**31, 2**31])]))
     write(tmp / "ok.onnx", relu_model([1, 4]))
     write(tmp / "unknown_op.onnx", unknown_op_model())
     write(tmp / "escape.onnx", external_model("../outside.bin"))
@@ -107,6 +110,7 @@ def _files(tmp: Path) -> dict[str, list[str]]:
         "negative-batch": ["profile", str(tmp / "ok.onnx"), "--batch", "-2"],
         "unbound-dims": ["profile", str(tmp / "unbound.onnx")],
         "overflow-in-model": ["profile", str(tmp / "overflow.onnx")],
+        "overflow-inside-the-graph": ["profile", str(tmp / "overflow_inside.onnx")],
         "overflow-bound": ["profile", str(tmp / "unbound.onnx"), "--input", f"x={2**32}x{2**32}x4"],
         "external-data-escapes": ["profile", str(tmp / "escape.onnx")],
         "external-data-absolute": ["profile", str(tmp / "absolute.onnx")],
@@ -143,6 +147,7 @@ EXPECT = {
     "unbound-dims": "x[0] (batch), x[1] (seq)",
     "overflow-in-model": "2^63-1",
     "overflow-bound": "2^63-1",
+    "overflow-inside-the-graph": "2^63-1",
     "external-data-escapes": "escapes the model's folder",
     "external-data-absolute": "escapes the model's folder",
     "external-data-symlink-out": "escapes the model's folder",
