@@ -97,36 +97,98 @@ def measure(
         command = command_line()
     results = []
     for b in batches:
-        results.append(_measure_one(
-            model, batch=None if b is None else int(b), rt=rt, runtime_version=runtime_version, device=dev,
-            scenario=sc, threads=threads, precision=precision, target_latency_ms=target_latency_ms,
-            server_qps=server_qps, percentile=pct, samples_per_query=int(samples_per_query), quick=quick,
-            cfg=cfg, timeout_s=timeout_s, memory_limit_bytes=memory_limit_bytes, inputs=inputs,
-            input_files=input_files, seed=seed, compile=compile, include_h2d=include_h2d, dims=dims, name=name,
-            command=command, zoo_params=zoo_params,
-        ))
+        results.append(
+            _measure_one(
+                model,
+                batch=None if b is None else int(b),
+                rt=rt,
+                runtime_version=runtime_version,
+                device=dev,
+                scenario=sc,
+                threads=threads,
+                precision=precision,
+                target_latency_ms=target_latency_ms,
+                server_qps=server_qps,
+                percentile=pct,
+                samples_per_query=int(samples_per_query),
+                quick=quick,
+                cfg=cfg,
+                timeout_s=timeout_s,
+                memory_limit_bytes=memory_limit_bytes,
+                inputs=inputs,
+                input_files=input_files,
+                seed=seed,
+                compile=compile,
+                include_h2d=include_h2d,
+                dims=dims,
+                name=name,
+                command=command,
+                zoo_params=zoo_params,
+            )
+        )
     return results if isinstance(batch, (list, tuple)) else results[0]
 
 
-def _measure_one(model, *, batch, rt, runtime_version, device, scenario, threads, precision, target_latency_ms,
-                 server_qps, percentile, samples_per_query, quick, cfg, timeout_s, memory_limit_bytes, inputs,
-                 input_files, seed, compile, include_h2d, dims, name, command, zoo_params) -> MeasureResult:
+def _measure_one(
+    model,
+    *,
+    batch,
+    rt,
+    runtime_version,
+    device,
+    scenario,
+    threads,
+    precision,
+    target_latency_ms,
+    server_qps,
+    percentile,
+    samples_per_query,
+    quick,
+    cfg,
+    timeout_s,
+    memory_limit_bytes,
+    inputs,
+    input_files,
+    seed,
+    compile,
+    include_h2d,
+    dims,
+    name,
+    command,
+    zoo_params,
+) -> MeasureResult:
     from .isolate import run_isolated
     from .memory import guard
     from .prepare import prepare_onnx, prepare_torch
 
     if rt == "onnxruntime":
-        prep = prepare_onnx(model, batch=batch, inputs=inputs, input_files=input_files, dims=dims, name=name,
-                            zoo_params=zoo_params)
+        prep = prepare_onnx(
+            model,
+            batch=batch,
+            inputs=inputs,
+            input_files=input_files,
+            dims=dims,
+            name=name,
+            zoo_params=zoo_params,
+        )
         from .runtimes.onnxruntime import check_precision
 
         run_precision = check_precision(precision, prep.dtypes)
     else:
-        prep = prepare_torch(model, batch=batch, inputs=inputs, input_files=input_files, name=name, seed=seed,
-                             zoo_params=zoo_params)
+        prep = prepare_torch(
+            model,
+            batch=batch,
+            inputs=inputs,
+            input_files=input_files,
+            name=name,
+            seed=seed,
+            zoo_params=zoo_params,
+        )
         run_precision = precision
     try:
-        limit = guard(prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes)
+        limit = guard(
+            prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes
+        )
         search = scenario == "server" and target_latency_ms is not None
         runs = SERVER_TRIALS if search else 1
         count = cfg["min_count"]
@@ -136,34 +198,71 @@ def _measure_one(model, *, batch, rt, runtime_version, device, scenario, threads
             timeout_s = 120.0 + 3 * (cfg["warmup_s"] + runs * (cfg["min_duration_s"] + 5))
         max_duration = max(cfg["min_duration_s"] * 2, (timeout_s * 0.8 - cfg["warmup_s"] - 30) / runs, 1.0)
         job = {
-            "runtime": rt, "device": device, "threads": threads, "precision": precision, "compile": compile,
-            "include_h2d": include_h2d, "scenario": scenario, "seed": seed, "shapes": prep.shapes,
-            "dtypes": prep.dtypes, "input_files": dict(input_files) if input_files else None,
-            "warmup_count": cfg["warmup_count"], "warmup_s": cfg["warmup_s"], "max_duration_s": max_duration,
-            "settings": {"min_count": count, "min_duration_s": cfg["min_duration_s"],
-                         "max_duration_s": max_duration, "samples_per_query": samples_per_query},
-            "target_latency_ms": target_latency_ms, "server_qps": server_qps, "percentile": percentile,
+            "runtime": rt,
+            "device": device,
+            "threads": threads,
+            "precision": precision,
+            "compile": compile,
+            "include_h2d": include_h2d,
+            "scenario": scenario,
+            "seed": seed,
+            "shapes": prep.shapes,
+            "dtypes": prep.dtypes,
+            "input_files": dict(input_files) if input_files else None,
+            "warmup_count": cfg["warmup_count"],
+            "warmup_s": cfg["warmup_s"],
+            "max_duration_s": max_duration,
+            "settings": {
+                "min_count": count,
+                "min_duration_s": cfg["min_duration_s"],
+                "max_duration_s": max_duration,
+                "samples_per_query": samples_per_query,
+            },
+            "target_latency_ms": target_latency_ms,
+            "server_qps": server_qps,
+            "percentile": percentile,
             **prep.job_model,
         }
         outcome = run_isolated(job, timeout_s=timeout_s, memory_limit_bytes=limit)
     finally:
         prep.cleanup()
     conditions = {
-        "model_name": prep.name, "model_sha256": prep.sha256,
+        "model_name": prep.name,
+        "model_sha256": prep.sha256,
         "input_shapes": {k: list(v) for k, v in prep.shapes.items()},
-        "input_dtypes": prep.dtypes, "batch_requested": batch, "precision": run_precision,
-        "runtime": rt, "runtime_version": runtime_version, "device": device,
-        "threads_requested": threads, "scenario": scenario, "quick": quick,
-        "settings": {**cfg, "min_count_effective": job["settings"]["min_count"],
-                     "max_duration_s": max_duration, "timeout_s": timeout_s, "samples_per_query":
-                     samples_per_query if scenario == "multi-stream" else None, "seed": seed,
-                     "input_source": "npy files" if input_files else "synthetic (seeded)"},
-        "memory_estimate": prep.estimate, "memory_limit_bytes": limit,
-        "child_peak_rss_bytes": outcome.peak_rss_bytes, "command": command, "notes": prep.notes,
+        "input_dtypes": prep.dtypes,
+        "batch_requested": batch,
+        "precision": run_precision,
+        "runtime": rt,
+        "runtime_version": runtime_version,
+        "device": device,
+        "threads_requested": threads,
+        "scenario": scenario,
+        "quick": quick,
+        "settings": {
+            **cfg,
+            "min_count_effective": job["settings"]["min_count"],
+            "max_duration_s": max_duration,
+            "timeout_s": timeout_s,
+            "samples_per_query": samples_per_query if scenario == "multi-stream" else None,
+            "seed": seed,
+            "input_source": "npy files" if input_files else "synthetic (seeded)",
+        },
+        "memory_estimate": prep.estimate,
+        "memory_limit_bytes": limit,
+        "child_peak_rss_bytes": outcome.peak_rss_bytes,
+        "command": command,
+        "notes": prep.notes,
         "percentile_method": "nearest-rank",
     }
-    common = {"model": prep.name, "batch": batch or _first_dim(prep.shapes), "runtime": rt, "device": device,
-              "precision": run_precision, "conditions": conditions}
+    common = {
+        "model": prep.name,
+        "batch": batch or _first_dim(prep.shapes),
+        "runtime": rt,
+        "device": device,
+        "precision": run_precision,
+        "conditions": conditions,
+    }
     if not outcome.ok:
         return failed(scenario, outcome.cause or "unknown failure", wall_s=outcome.wall_s, **common)
     return _build_result(outcome.data, scenario, common, target_latency_ms, percentile, cfg, seed)
@@ -181,20 +280,35 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
     batch = next((int(s[0]) if s else 1 for s in fed.values()), common["batch"])
     common = dict(common, batch=batch)
     cond = common["conditions"]
-    cond.update({"batch": batch, "fed_shapes": fed, "fed_dtypes": info.get("fed_dtypes"),
-                 "providers": info.get("providers"), "threads": info.get("threads"),
-                 "runtime_info": info, **data["host"]})
+    cond.update(
+        {
+            "batch": batch,
+            "fed_shapes": fed,
+            "fed_dtypes": info.get("fed_dtypes"),
+            "providers": info.get("providers"),
+            "threads": info.get("threads"),
+            "runtime_info": info,
+            **data["host"],
+        }
+    )
     warm = data["warmup_ns"]
     warmup = WarmupInfo(
-        first_run_ms=data["first_run_ns"] / 1e6, count=len(warm), duration_s=data["warmup_s"],
+        first_run_ms=data["first_run_ns"] / 1e6,
+        count=len(warm),
+        duration_s=data["warmup_s"],
         median_ms=(sorted(warm)[len(warm) // 2] / 1e6) if warm else None,
-        requested_count=cfg["warmup_count"], requested_s=cfg["warmup_s"],
+        requested_count=cfg["warmup_count"],
+        requested_s=cfg["warmup_s"],
     )
     server = None
     if data.get("server") is not None and target_latency_ms is not None:
         srv = data["server"]
-        server = ServerSearch(target_latency_ms=float(target_latency_ms), percentile=percentile,
-                              peak_qps=srv["peak_qps"], trials=[ServerTrial(**t) for t in srv["trials"]])
+        server = ServerSearch(
+            target_latency_ms=float(target_latency_ms),
+            percentile=percentile,
+            peak_qps=srv["peak_qps"],
+            trials=[ServerTrial(**t) for t in srv["trials"]],
+        )
     rec = data.get("record")
     warnings: list[str] = []
     if rec is None:
@@ -210,7 +324,9 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
     lg = rec["loadgen"]
     if lg.get("result_validity") and lg["result_validity"] != "VALID":
         reasons = [ln.strip() for ln in lg.get("summary_log", "").splitlines() if ": NO" in ln]
-        warnings.append("LoadGen result " + lg["result_validity"] + (": " + "; ".join(reasons) if reasons else ""))
+        warnings.append(
+            "LoadGen result " + lg["result_validity"] + (": " + "; ".join(reasons) if reasons else "")
+        )
     if rec["samples"] < cfg["min_count"]:
         warnings.append(f"only {rec['samples']} samples completed (< min count {cfg['min_count']})")
     wall = rec["wall_s"]
@@ -219,8 +335,18 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
     if scenario == "server" and data.get("server", {}).get("qps") is not None:
         cond["server_qps"] = data["server"]["qps"]
     return MeasureResult(
-        scenario=scenario, status="ok", latency=stats, warmup=warmup, throughput=throughput, queries_per_s=qps,
-        samples=rec["samples"], items=rec["samples"] * batch, wall_s=wall, server=server, warnings=warnings,
-        loadgen=lg, latencies_ms=lat_ms, **common,
+        scenario=scenario,
+        status="ok",
+        latency=stats,
+        warmup=warmup,
+        throughput=throughput,
+        queries_per_s=qps,
+        samples=rec["samples"],
+        items=rec["samples"] * batch,
+        wall_s=wall,
+        server=server,
+        warnings=warnings,
+        loadgen=lg,
+        latencies_ms=lat_ms,
+        **common,
     )
-

@@ -46,7 +46,9 @@ def gpu_info() -> dict[str, Any] | None:
     try:
         out = subprocess.run(
             ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10,
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -55,8 +57,13 @@ def gpu_info() -> dict[str, Any] | None:
     gpus = []
     for line in out.stdout.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]
-        gpus.append({"name": parts[0], "driver": parts[1] if len(parts) > 1 else None,
-                     "memory": parts[2] if len(parts) > 2 else None})
+        gpus.append(
+            {
+                "name": parts[0],
+                "driver": parts[1] if len(parts) > 1 else None,
+                "memory": parts[2] if len(parts) > 2 else None,
+            }
+        )
     return {"gpus": gpus}
 
 
@@ -81,8 +88,15 @@ def blas_info() -> Any:
 
 def thread_env() -> dict[str, str]:
     """Environment variables that steer thread pools (recorded, never changed)."""
-    keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-            "KMP_AFFINITY", "GOMP_CPU_AFFINITY", "CUDA_VISIBLE_DEVICES")
+    keys = (
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "OPENBLAS_CORETYPE",
+        "KMP_AFFINITY",
+        "GOMP_CPU_AFFINITY",
+        "CUDA_VISIBLE_DEVICES",
+    )
     return {k: os.environ[k] for k in keys if k in os.environ}
 
 

@@ -71,7 +71,10 @@ def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: i
         with open(err_path, "wb") as err:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "fitbench.measure.worker", job_path, out_path],
-                stdout=subprocess.DEVNULL, stderr=err, env=_env(), start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=_env(),
+                start_new_session=True,
             )
             proc = psutil.Process(popen.pid)
             cause = None
@@ -84,8 +87,10 @@ def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: i
                 rss = _rss(proc)
                 peak = max(peak, rss)
                 if memory_limit_bytes and rss > memory_limit_bytes:
-                    cause = (f"out of memory: the child used {rss / 2**30:.2f} GiB, over the memory guard of "
-                             f"{memory_limit_bytes / 2**30:.2f} GiB; killed")
+                    cause = (
+                        f"out of memory: the child used {rss / 2**30:.2f} GiB, over the memory guard of "
+                        f"{memory_limit_bytes / 2**30:.2f} GiB; killed"
+                    )
                 elif elapsed > timeout_s:
                     cause = f"timed out after {timeout_s:g} s (the runtime hung or is too slow); killed"
                 if cause:
@@ -103,10 +108,13 @@ def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: i
         if code < 0:
             name = _signal_name(-code)
             hint = " (likely out of memory: the kernel's OOM killer)" if -code == signal.SIGKILL else ""
-            return ChildOutcome(False, None, f"the runtime crashed: killed by {name}{hint}{stderr_tail}", wall, peak)
+            return ChildOutcome(
+                False, None, f"the runtime crashed: killed by {name}{hint}{stderr_tail}", wall, peak
+            )
         if data is None:
-            return ChildOutcome(False, None, f"the child exited with code {code} and no result{stderr_tail}", wall,
-                                peak)
+            return ChildOutcome(
+                False, None, f"the child exited with code {code} and no result{stderr_tail}", wall, peak
+            )
         if not data.get("ok"):
             return ChildOutcome(False, data, data.get("error") or "measurement failed", wall, peak)
         return ChildOutcome(True, data, None, wall, peak)

@@ -51,8 +51,12 @@ def estimate_onnx(model) -> dict[str, int]:
     weights = sum(_bytes(t) for t in g.tensors.values() if t.constant)
     inputs = sum(_bytes(g.tensor(n)) for n in g.inputs)
     peak = peak_live_bytes(g)
-    return {"weight_bytes": weights, "peak_activation_bytes": peak, "input_bytes": inputs,
-            "estimate_bytes": 2 * weights + 2 * peak + inputs + RUNTIME_ALLOWANCE}
+    return {
+        "weight_bytes": weights,
+        "peak_activation_bytes": peak,
+        "input_bytes": inputs,
+        "estimate_bytes": 2 * weights + 2 * peak + inputs + RUNTIME_ALLOWANCE,
+    }
 
 
 def available_bytes() -> int:

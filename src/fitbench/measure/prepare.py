@@ -81,8 +81,16 @@ def _shape_request(batch: int | None, inputs: Mapping | None, input_files: Mappi
     return shapes, batch
 
 
-def prepare_onnx(model: Any, *, batch: int | None, inputs: Mapping | None, input_files: Mapping | None,
-                 dims: Mapping | None, name: str | None, zoo_params: Mapping) -> Prepared:
+def prepare_onnx(
+    model: Any,
+    *,
+    batch: int | None,
+    inputs: Mapping | None,
+    input_files: Mapping | None,
+    dims: Mapping | None,
+    name: str | None,
+    zoo_params: Mapping,
+) -> Prepared:
     import onnx
 
     from ..graph import onnx_io
@@ -94,7 +102,9 @@ def prepare_onnx(model: Any, *, batch: int | None, inputs: Mapping | None, input
         proto, src_name = model, name or model.graph.name or "model"
     elif _is_path_like(model):
         if zoo_params:
-            raise MeasurementError(f"zoo parameters {sorted(zoo_params)} apply to zoo names, not to an ONNX file")
+            raise MeasurementError(
+                f"zoo parameters {sorted(zoo_params)} apply to zoo names, not to an ONNX file"
+            )
         proto, _sha = onnx_io.read_model_file(model)
         path, src_name = str(model), name or str(model)
     else:
@@ -103,16 +113,22 @@ def prepare_onnx(model: Any, *, batch: int | None, inputs: Mapping | None, input
     shapes_req, bind_batch = _shape_request(batch, inputs, input_files)
     if input_files:
         inp.check_declared(_declared_dims(proto), {k: v for k, v in shapes_req.items() if k in input_files})
-    ir = onnx_io.load_model(path or proto, inputs=shapes_req or None, batch=bind_batch, dims=dims, name=src_name)
+    ir = onnx_io.load_model(
+        path or proto, inputs=shapes_req or None, batch=bind_batch, dims=dims, name=src_name
+    )
     declared = _declared_dims(proto)
     needs_rebind = any(
         isinstance(d, int) and d > 0 and d != b
-        for n, ds in declared.items() if n in ir.input_shapes for d, b in zip(ds, ir.input_shapes[n])
+        for n, ds in declared.items()
+        if n in ir.input_shapes
+        for d, b in zip(ds, ir.input_shapes[n], strict=False)
     )
     if path is None or needs_rebind:
         if needs_rebind and _has_external(proto):
-            raise MeasurementError("this model stores weights as external data and declares fixed input dims "
-                                   "that differ from the requested shapes; export it with dynamic dims")
+            raise MeasurementError(
+                "this model stores weights as external data and declares fixed input dims "
+                "that differ from the requested shapes; export it with dynamic dims"
+            )
         run_proto = onnx_io.bind_shapes(proto, ir.input_shapes)[0] if needs_rebind else proto
         fd, tmp = tempfile.mkstemp(prefix="fitbench-model-", suffix=".onnx")
         os.close(fd)
@@ -120,12 +136,21 @@ def prepare_onnx(model: Any, *, batch: int | None, inputs: Mapping | None, input
         temp.append(tmp)
         path = tmp
         if needs_rebind:
-            notes.append("input dims rebound from the declared ones: " + str({k: list(v) for k, v in
-                                                                            ir.input_shapes.items()}))
+            notes.append(
+                "input dims rebound from the declared ones: "
+                + str({k: list(v) for k, v in ir.input_shapes.items()})
+            )
     dtypes = {n: ir.graph.tensor(n).dtype for n in ir.input_shapes}
-    return Prepared(name=src_name, sha256=ir.sha256, shapes=dict(ir.input_shapes), dtypes=dtypes,
-                    job_model={"model_path": path}, estimate=estimate_onnx(ir), notes=notes + list(ir.notes),
-                    temp_files=temp)
+    return Prepared(
+        name=src_name,
+        sha256=ir.sha256,
+        shapes=dict(ir.input_shapes),
+        dtypes=dtypes,
+        job_model={"model_path": path},
+        estimate=estimate_onnx(ir),
+        notes=notes + list(ir.notes),
+        temp_files=temp,
+    )
 
 
 def _build_zoo(name: str, batch: int | None, zoo_params: Mapping):
@@ -138,8 +163,16 @@ def _build_zoo(name: str, batch: int | None, zoo_params: Mapping):
     return zm.proto, getattr(zm, "name", name), notes
 
 
-def prepare_torch(model: Any, *, batch: int | None, inputs: Mapping | None, input_files: Mapping | None,
-                  name: str | None, seed: int, zoo_params: Mapping) -> Prepared:
+def prepare_torch(
+    model: Any,
+    *,
+    batch: int | None,
+    inputs: Mapping | None,
+    input_files: Mapping | None,
+    name: str | None,
+    seed: int,
+    zoo_params: Mapping,
+) -> Prepared:
     from .runtimes import torch_models
 
     b = batch
@@ -154,20 +187,28 @@ def prepare_torch(model: Any, *, batch: int | None, inputs: Mapping | None, inpu
         resolution = params.pop("resolution", None)
         shapes = torch_models.input_shapes(model, batch=b or 1, resolution=resolution)
         if input_files:
-            raise MeasurementError("input files with a torch zoo model are not supported; use synthetic inputs")
+            raise MeasurementError(
+                "input files with a torch zoo model are not supported; use synthetic inputs"
+            )
         key = f"fitbench.measure.runtimes.torch_models:{model}:{shapes}:{sorted(params.items())}:seed={seed}"
         notes.append("torch zoo builder with random seeded weights; sha256 hashes the builder spec")
         return Prepared(
-            name=name or model, sha256=hashlib.sha256(key.encode()).hexdigest(), shapes=shapes,
+            name=name or model,
+            sha256=hashlib.sha256(key.encode()).hexdigest(),
+            shapes=shapes,
             dtypes={"input": "float32"},
-            job_model={"torch_model": {"zoo": model, "batch": b or 1, "resolution": resolution, "params": params}},
-            estimate={"estimate_bytes": RUNTIME_ALLOWANCE + 4 * _prod(shapes["input"])}, notes=notes,
+            job_model={
+                "torch_model": {"zoo": model, "batch": b or 1, "resolution": resolution, "params": params}
+            },
+            estimate={"estimate_bytes": RUNTIME_ALLOWANCE + 4 * _prod(shapes["input"])},
+            notes=notes,
         )
     try:
         import torch
     except ImportError:
-        raise MeasurementError("runtime 'torch' is not installed here; install it with: "
-                               "pip install 'fitbench[torch]'") from None
+        raise MeasurementError(
+            "runtime 'torch' is not installed here; install it with: pip install 'fitbench[torch]'"
+        ) from None
     if not isinstance(model, torch.nn.Module):
         raise MeasurementError(
             "torch runtime needs a zoo model with a torch builder or an nn.Module (ONNX files run on "
@@ -191,10 +232,14 @@ def prepare_torch(model: Any, *, batch: int | None, inputs: Mapping | None, inpu
     if input_files:
         dtypes = {k: str(__import__("numpy").load(p, mmap_mode="r").dtype) for k, p in input_files.items()}
     return Prepared(
-        name=name or type(model).__name__, sha256=hashlib.sha256(blob).hexdigest(), shapes=shapes, dtypes=dtypes,
+        name=name or type(model).__name__,
+        sha256=hashlib.sha256(blob).hexdigest(),
+        shapes=shapes,
+        dtypes=dtypes,
         job_model={"torch_model": {"pickle_path": tmp}},
         estimate={"weight_bytes": params_bytes, "estimate_bytes": 2 * params_bytes + RUNTIME_ALLOWANCE},
-        notes=["sha256 hashes the pickled nn.Module"], temp_files=[tmp],
+        notes=["sha256 hashes the pickled nn.Module"],
+        temp_files=[tmp],
     )
 
 

@@ -83,9 +83,19 @@ def parse_detail_log(text: str) -> dict[str, Any]:
         except ValueError:
             continue
         key = rec.get("key", "")
-        if key.startswith("result_") or key.startswith("early_stopping") or key in (
-            "generated_query_count", "effective_min_query_count", "effective_target_qps",
-            "effective_min_duration_ms", "effective_samples_per_query", "loadgen_version", "num_errors",
+        if (
+            key.startswith("result_")
+            or key.startswith("early_stopping")
+            or key
+            in (
+                "generated_query_count",
+                "effective_min_query_count",
+                "effective_target_qps",
+                "effective_min_duration_ms",
+                "effective_samples_per_query",
+                "loadgen_version",
+                "num_errors",
+            )
         ):
             figures[key] = rec.get("value")
     return figures
@@ -115,8 +125,13 @@ def _run(lg, settings_obj, issue, flush, log_prefix: str) -> dict[str, Any]:
     for line in summary.splitlines():
         if line.strip().startswith("Result is"):
             valid = line.split(":", 1)[1].strip()
-    return {"summary_log": summary, "detail_log": detail, "figures": parse_detail_log(detail),
-            "result_validity": valid, "name": log_prefix}
+    return {
+        "summary_log": summary,
+        "detail_log": detail,
+        "figures": parse_detail_log(detail),
+        "result_validity": valid,
+        "name": log_prefix,
+    }
 
 
 def _read(path: str) -> str:
@@ -226,8 +241,9 @@ def offline(call: Callable[[], Any], s: Settings) -> RunRecord:
     return RunRecord(lat, len(lat), 1, (span[1] - span[0]) / 1e9, logs)
 
 
-def server(call: Callable[[], Any], s: Settings, qps: float, target_latency_ms: float | None,
-           percentile: int = 99) -> RunRecord:
+def server(
+    call: Callable[[], Any], s: Settings, qps: float, target_latency_ms: float | None, percentile: int = 99
+) -> RunRecord:
     """One server run: Poisson arrivals at ``qps``; one worker thread serves the queue in order."""
     lg = _lg()
     pc = time.perf_counter_ns
@@ -270,8 +286,9 @@ def server(call: Callable[[], Any], s: Settings, qps: float, target_latency_ms: 
     return RunRecord(lat, len(lat), len(lat), wall, logs)
 
 
-def server_search(call: Callable[[], Any], s: Settings, target_latency_ms: float, *, percentile: int,
-                  max_trials: int = 6) -> tuple[float | None, list[dict[str, Any]], RunRecord | None]:
+def server_search(
+    call: Callable[[], Any], s: Settings, target_latency_ms: float, *, percentile: int, max_trials: int = 6
+) -> tuple[float | None, list[dict[str, Any]], RunRecord | None]:
     """Bisect the Poisson arrival rate for the highest QPS whose latency percentile meets the bound.
 
     The search starts at the calibrated capacity (1 / latency of one inference); a trial meets the
@@ -291,8 +308,16 @@ def server_search(call: Callable[[], Any], s: Settings, target_latency_ms: float
         value_ms = nearest_rank([x / 1e6 for x in rec.latencies_ns], percentile) if rec.latencies_ns else None
         ok = value_ms is not None and value_ms <= target_latency_ms
         achieved = rec.samples / rec.wall_s if rec.wall_s > 0 else 0.0
-        trials.append({"target_qps": qps, "achieved_qps": achieved, "latency_ms": value_ms,
-                       "percentile": percentile, "count": rec.samples, "meets_bound": ok})
+        trials.append(
+            {
+                "target_qps": qps,
+                "achieved_qps": achieved,
+                "latency_ms": value_ms,
+                "percentile": percentile,
+                "count": rec.samples,
+                "meets_bound": ok,
+            }
+        )
         if ok:
             lo, best, best_qps = qps, rec, qps
         else:

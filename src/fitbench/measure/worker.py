@@ -41,21 +41,33 @@ def _make_runner(job: dict[str, Any]):
     if job["runtime"] == "onnxruntime":
         from .runtimes.onnxruntime import OrtRunner
 
-        return OrtRunner(job["model_path"], device=job["device"], threads=job["threads"],
-                         include_h2d=job["include_h2d"])
+        return OrtRunner(
+            job["model_path"], device=job["device"], threads=job["threads"], include_h2d=job["include_h2d"]
+        )
     from .runtimes.torch import TorchRunner
 
     spec = job["torch_model"]
     if "zoo" in spec:
         from .runtimes.torch_models import build
 
-        module, _ = build(spec["zoo"], batch=spec["batch"], resolution=spec.get("resolution"),
-                          seed=job["seed"], **spec.get("params", {}))
+        module, _ = build(
+            spec["zoo"],
+            batch=spec["batch"],
+            resolution=spec.get("resolution"),
+            seed=job["seed"],
+            **spec.get("params", {}),
+        )
     else:
         with open(spec["pickle_path"], "rb") as f:
             module = pickle.load(f)
-    return TorchRunner(module, device=job["device"], threads=job["threads"], precision=job["precision"],
-                       compile=job["compile"], include_h2d=job["include_h2d"])
+    return TorchRunner(
+        module,
+        device=job["device"],
+        threads=job["threads"],
+        precision=job["precision"],
+        compile=job["compile"],
+        include_h2d=job["include_h2d"],
+    )
 
 
 def _inputs(job: dict[str, Any]):
@@ -84,20 +96,32 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     first_ns = pc() - t0
     warm: list[int] = []
     w_start = time.perf_counter()
-    while (len(warm) < job["warmup_count"] or time.perf_counter() - w_start < job["warmup_s"]) \
-            and time.monotonic() < deadline:
+    while (
+        len(warm) < job["warmup_count"] or time.perf_counter() - w_start < job["warmup_s"]
+    ) and time.monotonic() < deadline:
         t0 = pc()
         call()
         warm.append(pc() - t0)
     warm_s = time.perf_counter() - w_start
     calib = sorted(warm)[len(warm) // 2] if warm else first_ns
     st = job["settings"]
-    settings = sc.Settings(min_count=st["min_count"], min_duration_s=st["min_duration_s"],
-                           max_duration_s=st["max_duration_s"], expected_latency_s=calib / 1e9,
-                           samples_per_query=st["samples_per_query"], seed=job["seed"])
+    settings = sc.Settings(
+        min_count=st["min_count"],
+        min_duration_s=st["min_duration_s"],
+        max_duration_s=st["max_duration_s"],
+        expected_latency_s=calib / 1e9,
+        samples_per_query=st["samples_per_query"],
+        seed=job["seed"],
+    )
     scenario = job["scenario"]
-    out: dict[str, Any] = {"ok": True, "first_run_ns": first_ns, "warmup_ns": warm, "warmup_s": warm_s,
-                           "calibrated_latency_ns": calib, "server": None}
+    out: dict[str, Any] = {
+        "ok": True,
+        "first_run_ns": first_ns,
+        "warmup_ns": warm,
+        "warmup_s": warm_s,
+        "calibrated_latency_ns": calib,
+        "server": None,
+    }
     if scenario == "single-stream":
         rec = sc.single_stream(call, settings)
     elif scenario == "multi-stream":

@@ -54,8 +54,14 @@ def runtime_status() -> list[dict[str, Any]]:
     """One row per runtime: installed?, version, providers / devices, and how to install it."""
     rows = []
     for key, (module, extra) in RUNTIMES.items():
-        row: dict[str, Any] = {"runtime": key, "available": False, "version": None, "devices": [],
-                               "providers": [], "install": extra}
+        row: dict[str, Any] = {
+            "runtime": key,
+            "available": False,
+            "version": None,
+            "devices": [],
+            "providers": [],
+            "install": extra,
+        }
         try:
             mod = importlib.import_module(module)
         except ImportError:

@@ -19,8 +19,15 @@ _PRECISION_DTYPE = {"fp32": np.float32, "fp16": np.float16, "float32": np.float3
 class OrtRunner:
     """An inference session plus the facts to record about it."""
 
-    def __init__(self, model_path: str, *, device: str = "cpu", threads: int | None = None,
-                 inter_threads: int | None = None, include_h2d: bool = True) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        inter_threads: int | None = None,
+        include_h2d: bool = True,
+    ) -> None:
         import onnxruntime as ort
 
         self.ort = ort
@@ -32,9 +39,10 @@ class OrtRunner:
         elif device.startswith("cuda"):
             if "CUDAExecutionProvider" not in available:
                 raise MeasurementError(
-                    "onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu and use a CUDA machine"
+                    "onnxruntime has no CUDAExecutionProvider here; "
+                    "install onnxruntime-gpu and use a CUDA machine"
                 )
-            providers = (["TensorrtExecutionProvider"] if "TensorrtExecutionProvider" in available else [])
+            providers = ["TensorrtExecutionProvider"] if "TensorrtExecutionProvider" in available else []
             providers += ["CUDAExecutionProvider", "CPUExecutionProvider"]
         else:
             raise MeasurementError(f"onnxruntime: unsupported device {device!r}")
@@ -52,9 +60,16 @@ class OrtRunner:
             raise MeasurementError(f"onnxruntime could not load the model: {exc}") from None
 
     def input_dtypes(self) -> dict[str, str]:
-        m = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
-             "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int8)": "int8",
-             "tensor(uint8)": "uint8", "tensor(bool)": "bool"}
+        m = {
+            "tensor(float)": "float32",
+            "tensor(float16)": "float16",
+            "tensor(double)": "float64",
+            "tensor(int64)": "int64",
+            "tensor(int32)": "int32",
+            "tensor(int8)": "int8",
+            "tensor(uint8)": "uint8",
+            "tensor(bool)": "bool",
+        }
         return {i.name: m.get(i.type, i.type) for i in self.session.get_inputs()}
 
     def make_call(self, arrays: Mapping[str, np.ndarray]) -> Callable[[], Any]:
@@ -96,7 +111,9 @@ class OrtRunner:
 def check_precision(precision: str, input_dtypes: Mapping[str, str]) -> str:
     """The precision ORT will run at: the model's float input dtype; a mismatching flag is an error."""
     floats = {d for d in input_dtypes.values() if d.startswith("float")}
-    actual = {"float32": "fp32", "float16": "fp16", "float64": "fp64"}.get(next(iter(sorted(floats)), ""), None)
+    actual = {"float32": "fp32", "float16": "fp16", "float64": "fp64"}.get(
+        next(iter(sorted(floats)), ""), None
+    )
     want = str(precision).lower()
     if want == "int8":
         return "int8 (as quantized in the model)"

@@ -19,13 +19,23 @@ _DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
 class TorchRunner:
-    def __init__(self, module: Any, *, device: str = "cpu", threads: int | None = None, precision: str = "fp32",
-                 compile: bool = False, include_h2d: bool = True) -> None:
+    def __init__(
+        self,
+        module: Any,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        precision: str = "fp32",
+        compile: bool = False,
+        include_h2d: bool = True,
+    ) -> None:
         import torch
 
         self.torch = torch
         if precision not in _DTYPES:
-            raise MeasurementError(f"torch runtime supports precision {', '.join(_DTYPES)}; got {precision!r}")
+            raise MeasurementError(
+                f"torch runtime supports precision {', '.join(_DTYPES)}; got {precision!r}"
+            )
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MeasurementError("torch has no CUDA device here (torch.cuda.is_available() is False)")
         if threads:
@@ -95,11 +105,13 @@ class TorchRunner:
         }
         if self.device.type == "cuda":
             idx = self.device.index or 0
-            d.update({
-                "gpu_name": torch.cuda.get_device_name(idx),
-                "cuda_version": torch.version.cuda,
-                "cudnn_version": torch.backends.cudnn.version(),
-                "h2d_in_timer": self.include_h2d,
-                "gpu_timing": "torch.cuda.synchronize() after every call; host perf_counter_ns",
-            })
+            d.update(
+                {
+                    "gpu_name": torch.cuda.get_device_name(idx),
+                    "cuda_version": torch.version.cuda,
+                    "cudnn_version": torch.backends.cudnn.version(),
+                    "h2d_in_timer": self.include_h2d,
+                    "gpu_timing": "torch.cuda.synchronize() after every call; host perf_counter_ns",
+                }
+            )
         return d

@@ -40,8 +40,10 @@ def resnet50(num_classes: int = 1000):
             super().__init__()
             cout = width * 4
             self.body = nn.Sequential(
-                conv_bn(nn, cin, width, 1), conv_bn(nn, width, width, 3, stride),
-                nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout),
+                conv_bn(nn, cin, width, 1),
+                conv_bn(nn, width, width, 3, stride),
+                nn.Conv2d(width, cout, 1, bias=False),
+                nn.BatchNorm2d(cout),
             )
             self.down = None
             if stride != 1 or cin != cout:
@@ -91,7 +93,9 @@ def yolov3(num_classes: int = 80):
 
     def head_block(cin, c):
         # five alternating 1x1 / 3x3 convs; the branch leaves after the fifth
-        return nn.Sequential(cbl(cin, c, 1), cbl(c, 2 * c, 3), cbl(2 * c, c, 1), cbl(c, 2 * c, 3), cbl(2 * c, c, 1))
+        return nn.Sequential(
+            cbl(cin, c, 1), cbl(c, 2 * c, 3), cbl(2 * c, c, 1), cbl(c, 2 * c, 3), cbl(2 * c, c, 1)
+        )
 
     class YOLOv3(nn.Module):
         def __init__(self) -> None:
@@ -124,7 +128,10 @@ def yolov3(num_classes: int = 80):
 def tiny_convnet(num_classes: int = 10):
     torch, nn = _torch()
     return nn.Sequential(
-        conv_bn(nn, 3, 8, 3, 2), conv_bn(nn, 8, 16, 3, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        conv_bn(nn, 3, 8, 3, 2),
+        conv_bn(nn, 8, 16, 3, 2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
         nn.Linear(16, num_classes),
     )
 
@@ -141,8 +148,9 @@ def has_builder(name: str) -> bool:
     return str(name).lower() in BUILDERS
 
 
-def build(name: str, *, batch: int = 1, resolution: tuple[int, int] | None = None, seed: int = 0,
-          **params: Any):
+def build(
+    name: str, *, batch: int = 1, resolution: tuple[int, int] | None = None, seed: int = 0, **params: Any
+):
     """Build ``(module, {"input": (B, C, H, W)})`` for a torch zoo model (random seeded weights)."""
     key = str(name).lower()
     if key not in BUILDERS:
@@ -171,7 +179,9 @@ def conv_linear_macs(module, input_shape: tuple[int, ...]) -> int:
         elif isinstance(mod, nn.Linear):
             total += out.numel() * mod.in_features
 
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    handles = [
+        m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     try:
         meta = module.to("meta")
         with torch.no_grad():
