@@ -13,6 +13,18 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="print the fitbench version and exit"),
+) -> None:
+    """Which inference offering is best for MY application?"""
+    if version:
+        from .. import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
 def _register() -> None:
     from . import profile as profile_cmd
 

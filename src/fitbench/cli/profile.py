@@ -1,0 +1,123 @@
+"""``fitbench profile``: what does my model demand at my shapes?"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .common import parse_inputs, parse_resolution, user_errors
+from .render import shape, si, size
+
+
+def register(app: typer.Typer) -> None:
+    app.command("profile")(profile_cmd)
+
+
+@user_errors
+def profile_cmd(
+    model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
+    input: list[str] | None = typer.Option(None, "--input", "-i", help="NAME=DIMS, e.g. images=1x3x1080x1920"),
+    batch: int | None = typer.Option(None, "--batch", "-b", help="bind the leading (batch) dim"),
+    dim: list[str] | None = typer.Option(None, "--dim", help="bind a named symbolic dim: NAME=VALUE"),
+    precision: str = typer.Option("fp32", "--precision", "-p", help="int8 | fp16 | bf16 | fp32"),
+    weight_precision: str | None = typer.Option(None, help="weights' precision (default: --precision)"),
+    activation_precision: str | None = typer.Option(None, help="activations' precision (default: --precision)"),
+    resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
+    seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
+    param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
+    strict: bool = typer.Option(False, help="fail when any op has no cost rule"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
+    top: int = typer.Option(25, help="table format: show the N costliest layers"),
+) -> None:
+    """Per-layer and total MACs, weights, activations and Winograd figures at the bound shapes."""
+    from ..errors import FitbenchError
+    from ..profile import profile
+
+    dims = {}
+    for item in dim or []:
+        k, _, v = item.partition("=")
+        if not v.strip().isdigit():
+            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
+        dims[k] = int(v)
+    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
+    for item in param or []:
+        k, _, v = item.partition("=")
+        if not k or not v:
+            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
+        zoo_params[k.replace("-", "_")] = _auto(v)
+    if fmt not in ("table", "json", "csv"):
+        raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
+    prof = profile(model, inputs=parse_inputs(input), batch=batch, dims=dims or None, precision=precision,
+                   weight_precision=weight_precision, activation_precision=activation_precision, strict=strict,
+                   **zoo_params)
+    if fmt == "json":
+        _emit(prof.to_json(), output)
+    elif fmt == "csv":
+        _emit(prof.to_dataframe().to_csv(index=False), output)
+    else:
+        console = Console(file=open(output, "w") if output else sys.stdout, width=160)  # noqa: SIM115
+        render_profile(prof, console, top)
+
+
+def _auto(v: str):
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def render_profile(prof, console: Console, top: int = 25) -> None:
+    t, c = prof.totals, prof.conditions
+    console.print(f"[bold]{prof.model.name}[/]  sha256 {prof.model.sha256[:12]}  opset {prof.model.opset}")
+    shapes = ", ".join(f"{k}={shape(v)}" for k, v in c.input_shapes.items())
+    console.print(f"inputs {shapes}  batch {c.batch}  weights {c.weight_precision}  activations "
+                  f"{c.activation_precision}")
+    for note in c.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    summary = Table(title="Totals", show_header=False)
+    largest = t.largest_activation_tensor
+    rows = [
+        ("MACs", f"{si(t.macs)}  ({t.macs:,})"),
+        ("FLOPs (2 x MACs)", si(t.flops)),
+        ("other ops", si(t.other_ops)),
+        ("weights", f"{si(t.weights)}  ({size(t.weight_bytes)})"),
+        ("largest activation", f"{size(t.largest_activation_bytes)}  {largest.name if largest else ''} "
+                               f"{shape(largest.shape) if largest else ''}"),
+        ("peak live activations", size(t.peak_live_activation_bytes)),
+        ("Winograd-eligible MACs", f"{t.winograd_mac_fraction:.1%}"),
+        ("Winograd speed-up F(2x2,3x3) / F(4x4,3x3)", f"{t.winograd_speedup_f2:.2f}x / {t.winograd_speedup_f4:.2f}x"),
+        ("weight growth, F(2x2) stored expanded", f"{t.winograd_weight_growth_f2:.2f}x"),
+        ("layers / uncosted", f"{t.layer_count} / {t.uncosted_count}"),
+        ("op mix", ", ".join(f"{k} {v}" for k, v in list(t.op_mix.items())[:8])),
+    ]
+    for k, v in rows:
+        summary.add_row(k, v)
+    console.print(summary)
+    layers = sorted(prof.layers, key=lambda x: -(x.macs or 0))[:top]
+    table = Table(title=f"Top {len(layers)} layers by MACs")
+    for col in ("layer", "op", "output", "MACs", "other", "weights", "out bytes", "Wino", "rule"):
+        table.add_column(col, overflow="fold")
+    for x in layers:
+        out = x.output_shapes[0] if x.output_shapes else None
+        table.add_row(x.name, x.op_type, shape(out), si(x.macs), si(x.other_ops), si(x.weights),
+                      size(x.output_activation_bytes), "yes" if x.winograd_eligible else "", x.rule)
+    console.print(table)
+    if prof.uncosted:
+        console.print("[bold red]Uncosted ops (not counted in the totals):[/]")
+        for u in prof.uncosted:
+            names = ", ".join(u.nodes[:5]) + (" ..." if len(u.nodes) > 5 else "")
+            console.print(f"  {u.op_type} x{u.count}: {u.reason} [{names}]")

@@ -1,0 +1,27 @@
+"""Human-readable number formatting shared by the CLI renderers."""
+
+from __future__ import annotations
+
+
+def si(value: float | int | None, unit: str = "") -> str:
+    """1234567 -> '1.23 M' (decimal prefixes)."""
+    if value is None:
+        return "—"
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {prefix}{unit}"
+    return f"{value:g} {unit}".rstrip()
+
+
+def size(value: float | int | None) -> str:
+    """Bytes with binary prefixes: 802816 -> '784.0 KiB'."""
+    if value is None:
+        return "—"
+    for factor, prefix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(value) >= factor:
+            return f"{value / factor:.1f} {prefix}"
+    return f"{int(value)} B"
+
+
+def shape(dims) -> str:
+    return "—" if dims is None else "x".join(str(d) for d in dims)

@@ -1,0 +1,83 @@
+"""PyTorch input: export an ``nn.Module`` to ONNX (TorchScript exporter) and use the same IR.
+
+torch is an optional extra (``pip install fitbench[torch]``); importing this module without it
+raises a clear :class:`~fitbench.errors.ModelLoadError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import warnings
+from collections.abc import Mapping, Sequence
+
+import onnx
+
+from ..errors import ModelLoadError, ShapeError
+
+
+def _torch():
+    try:
+        return importlib.import_module("torch")
+    except ImportError:
+        raise ModelLoadError("PyTorch input needs torch: pip install 'fitbench[torch]'") from None
+
+
+def is_torch_module(obj) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.nn.Module)
+
+
+def load_factory(spec: str):
+    """Import ``"package.module:factory"`` and call the factory (or return the module instance)."""
+    mod_name, _, attr = spec.partition(":")
+    try:
+        mod = importlib.import_module(mod_name)
+    except ImportError as exc:
+        raise ModelLoadError(f"cannot import {mod_name!r} for {spec!r}: {exc}") from None
+    try:
+        obj = getattr(mod, attr)
+    except AttributeError:
+        raise ModelLoadError(f"{mod_name!r} has no attribute {attr!r}") from None
+    module = obj() if callable(obj) and not is_torch_module(obj) else obj
+    if not is_torch_module(module):
+        raise ModelLoadError(f"{spec!r} did not give a torch.nn.Module (got {type(module).__name__})")
+    return module
+
+
+def export_module(
+    module,
+    example_inputs=None,
+    input_shapes: Mapping[str, Sequence[int]] | Sequence[Sequence[int]] | None = None,
+    opset: int = 17,
+) -> onnx.ModelProto:
+    """Export ``module`` in eval mode at the example inputs (or zeros of ``input_shapes``)."""
+    torch = _torch()
+    names: list[str] | None = None
+    if example_inputs is None:
+        if not input_shapes:
+            raise ShapeError("a PyTorch module needs example inputs or input shapes (--input NAME=DIMS)")
+        if isinstance(input_shapes, Mapping):
+            names = list(input_shapes)
+            shapes = list(input_shapes.values())
+        else:
+            shapes = list(input_shapes)
+        parsed = []
+        for s in shapes:
+            dims = [int(d) for d in s.lower().split("x")] if isinstance(s, str) else [int(d) for d in s]
+            parsed.append(dims)
+        example_inputs = tuple(torch.zeros(*d) for d in parsed)
+    if not isinstance(example_inputs, tuple):
+        example_inputs = (example_inputs,)
+    module = module.eval()
+    buf = io.BytesIO()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, example_inputs, buf, dynamo=False, opset_version=opset,
+                              input_names=names, do_constant_folding=True)
+    except Exception as exc:  # noqa: BLE001 - exporter errors are user-model errors
+        raise ModelLoadError(f"torch.onnx.export failed: {' '.join(str(exc).split())[:300]}") from None
+    return onnx.load_model_from_string(buf.getvalue())

@@ -1,0 +1,63 @@
+"""Turn whatever the user named (path, ONNX proto, zoo name, torch module, "pkg.mod:fn") into a Model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from .errors import FitbenchError
+from .graph.ir import Model
+from .graph.onnx_io import load_model
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.endswith(".onnx") or os.sep in text or Path(text).exists()
+
+
+def resolve_model(
+    model: Any,
+    inputs: dict | None = None,
+    batch: int | None = None,
+    dims: dict | None = None,
+    example_inputs: Any = None,
+    **zoo_params: Any,
+) -> tuple[Model, dict[str, Any]]:
+    """Return the bound :class:`Model` and the parameters that built it (zoo parameters)."""
+    from .graph import torch_io
+
+    zoo_params = {k: v for k, v in zoo_params.items() if v is not None}
+    if isinstance(model, Model):
+        return model, {}
+    if isinstance(model, onnx.ModelProto):
+        _no_zoo_params(zoo_params, "an ONNX model")
+        m = load_model(model, inputs, batch, dims)
+        m.tags["kind"] = "memory"
+        return m, {}
+    if torch_io.is_torch_module(model) or (isinstance(model, str) and ":" in model and not _looks_like_path(model)):
+        _no_zoo_params(zoo_params, "a PyTorch module")
+        module = torch_io.load_factory(model) if isinstance(model, str) else model
+        proto = torch_io.export_module(module, example_inputs, inputs)
+        name = model if isinstance(model, str) else type(model).__name__
+        m = load_model(proto, None, batch, dims, name=name)
+        m.tags["kind"] = "torch"
+        return m, {}
+    text = os.fspath(model)
+    if _looks_like_path(text):
+        _no_zoo_params(zoo_params, "an ONNX file")
+        return load_model(text, inputs, batch, dims), {}
+    from . import zoo
+
+    built = zoo.build(text, batch=batch or 1, **zoo_params)
+    m = load_model(built.proto, inputs, None, dims, name=built.name)
+    m.notes.extend(built.notes)
+    m.tags["kind"] = "zoo"
+    return m, dict(built.params)
+
+
+def _no_zoo_params(params: dict, what: str) -> None:
+    if params:
+        names = ", ".join(f"--{k.replace('_', '-')}" for k in params)
+        raise FitbenchError(f"{names} applies to zoo models only, not to {what}; use --input NAME=DIMS")

@@ -1,0 +1,384 @@
+"""Profile a model at the application's real shapes: per-layer and total costs.
+
+Conventions
+-----------
+* **MAC** = one multiply-accumulate; **FLOPs** = 2 x MACs. Bias, BN, activations, pooling,
+  element-wise, softmax and normalisation are ``other_ops`` (see :mod:`fitbench.costs`).
+* **Weights** = elements of every constant tensor (initializers and ``Constant`` outputs) a node
+  consumes, except inputs used only as shapes, axes or indices; a tensor shared by several nodes
+  counts once (at its first consumer). ``weight_bytes`` uses the weight precision for float
+  tensors and the native size for integer tensors (already-quantized weights stay 1 byte).
+* **Activations** = every non-constant tensor, graph inputs included; float tensors take the
+  activation precision, integer tensors their native size. *Largest activation* = the largest
+  single tensor; *peak live* = the maximum, over the execution order, of the bytes of tensors alive
+  at once (a tensor lives from the step that produces it to its last consumer; graph inputs from
+  step 0, graph outputs to the end).
+* **Winograd F(m x m, 3 x 3)** applies to 2-D convolutions with a 3x3 kernel, stride 1, dilation
+  1, group 1. With eligible MAC fraction f and per-layer reduction r = 9m^2/(m+2)^2 (2.25 for m=2,
+  4 for m=4) the Amdahl speed-up is 1/((1-f) + f/r). Storing eligible kernels expanded grows them
+  by (m+2)^2/9 (16/9 for m=2); ``winograd_weight_growth_f2`` is the whole model's weight growth.
+* Ops without a rule, and nodes a rule cannot cost, are listed in ``uncosted`` (their ``macs`` and
+  ``other_ops`` are ``None``) and never counted as zero; ``strict=True`` makes them an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import __version__
+from .costs import CostContext, GemmShape, Uncostable, lookup
+from .costs.data import DATA_MOVEMENT
+from .errors import UncostedOpError
+from .graph.ir import Graph, Model, Tensor
+from .precision import Precision
+
+WINOGRAD_F2 = 9 * 2**2 / (2 + 2) ** 2  # 2.25
+WINOGRAD_F4 = 9 * 4**2 / (4 + 2) ** 2  # 4.0
+WINOGRAD_GROWTH_F2 = (2 + 2) ** 2 / 9  # 16/9
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    path: str | None
+    sha256: str
+    opset: int
+
+
+@dataclass
+class Conditions:
+    """Everything the numbers depend on."""
+
+    input_shapes: dict[str, list[int]]
+    batch: int
+    weight_precision: str
+    activation_precision: str
+    fitbench_version: str = __version__
+    notes: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TensorRef:
+    name: str
+    shape: list[int]
+    bytes: int
+
+
+@dataclass
+class LayerCost:
+    """One node. ``macs``/``other_ops`` are ``None`` when the node is uncosted."""
+
+    name: str
+    op_type: str
+    input_shapes: list[list[int] | None]
+    output_shapes: list[list[int] | None]
+    macs: int | None
+    other_ops: int | None
+    weights: int
+    weight_bytes: int
+    input_activation_bytes: int
+    output_activation_bytes: int
+    winograd_eligible: bool
+    rule: str
+    gemms: list[GemmShape] = field(default_factory=list)
+    kernel: list[int] = field(default_factory=list)
+    domain: str = ""
+
+    @property
+    def flops(self) -> int | None:
+        return None if self.macs is None else 2 * self.macs
+
+
+@dataclass
+class UncostedOp:
+    op_type: str
+    domain: str
+    count: int
+    nodes: list[str]
+    reason: str
+
+
+@dataclass
+class Totals:
+    """Whole-model totals at the bound batch (MACs, elements and bytes as in the module doc)."""
+
+    macs: int
+    flops: int
+    other_ops: int
+    weights: int
+    weight_bytes: int
+    activation_bytes: int
+    largest_activation_bytes: int
+    largest_activation_tensor: TensorRef | None
+    peak_live_activation_bytes: int
+    winograd_eligible_macs: int
+    winograd_eligible_weights: int
+    winograd_mac_fraction: float
+    winograd_speedup_f2: float
+    winograd_speedup_f4: float
+    winograd_weight_growth_f2: float
+    layer_count: int
+    uncosted_count: int
+    op_mix: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Profile:
+    model: ModelInfo
+    conditions: Conditions
+    totals: Totals
+    layers: list[LayerCost]
+    uncosted: list[UncostedOp]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON schema documented in the README."""
+        d = asdict(self)
+        for layer in d["layers"]:
+            layer["flops"] = None if layer["macs"] is None else 2 * layer["macs"]
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_dataframe(self):
+        """One row per layer (pandas is imported lazily)."""
+        import pandas as pd
+
+        rows = []
+        for layer in self.layers:
+            row = asdict(layer)
+            row.pop("gemms")
+            row["input_shapes"] = json.dumps(row["input_shapes"])
+            row["output_shapes"] = json.dumps(row["output_shapes"])
+            row["kernel"] = "x".join(str(k) for k in row["kernel"])
+            row["flops"] = layer.flops
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def per_sample(self, value: int | float) -> float:
+        """Divide a batch total by the profile's batch."""
+        return value / max(self.conditions.batch, 1)
+
+
+def amdahl_speedup(fraction: float, reduction: float) -> float:
+    """1 / ((1 - f) + f / r)."""
+    return 1.0 / ((1.0 - fraction) + fraction / reduction)
+
+
+# ------------------------------------------------------------------ engine
+
+def _tensor_bytes(t: Tensor | None, prec: Precision) -> int:
+    if t is None or t.shape is None:
+        return 0
+    per = prec.bytes if t.is_float else t.native_bytes_per_element
+    return math.prod(t.shape) * per
+
+
+def _shapes(graph: Graph, names) -> list[list[int] | None]:
+    out = []
+    for n in names:
+        t = graph.tensor(n)
+        out.append(None if t is None or t.shape is None else list(t.shape))
+    return out
+
+
+class _Coster:
+    def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
+        self.wp, self.ap = weight_prec, act_prec
+
+    def cost_graph(self, graph: Graph) -> tuple[list[LayerCost], dict[tuple[str, str], UncostedOp]]:
+        layers: list[LayerCost] = []
+        uncosted: dict[tuple[str, str], UncostedOp] = {}
+        seen_weights: set[str] = set()
+        for node in graph.nodes:
+            ctx = CostContext(node, graph)
+            ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
+            rule = lookup(node.domain, node.op_type)
+            reason = ""
+            cost = None
+            if rule is None:
+                reason = "no cost rule for this op"
+            else:
+                try:
+                    cost = rule(ctx)
+                except Uncostable as exc:
+                    reason = str(exc)
+                except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:
+                    reason = f"malformed node ({type(exc).__name__}: {exc})"
+            non_weight = cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
+            weights = weight_bytes = act_in = 0
+            for i, name in enumerate(node.inputs):
+                t = graph.tensor(name)
+                if t is None:
+                    continue
+                if t.constant:
+                    if i in non_weight or name in seen_weights or node.op_type == "Constant":
+                        continue
+                    seen_weights.add(name)
+                    weights += t.elements or 0
+                    weight_bytes += _tensor_bytes(t, self.wp)
+                else:
+                    act_in += _tensor_bytes(t, self.ap)
+            act_out = sum(
+                _tensor_bytes(graph.tensor(o), self.ap) for o in node.outputs if o and not graph.is_constant(o)
+            )
+            if cost is None:
+                key = (node.domain, node.op_type)
+                entry = uncosted.setdefault(key, UncostedOp(node.op_type, node.domain, 0, [], reason))
+                entry.count += 1
+                entry.nodes.append(node.name)
+                if reason not in entry.reason.split("; "):
+                    entry.reason += "; " + reason
+            layers.append(
+                LayerCost(
+                    name=node.name,
+                    op_type=node.op_type,
+                    domain=node.domain,
+                    input_shapes=_shapes(graph, node.inputs),
+                    output_shapes=_shapes(graph, node.outputs),
+                    macs=None if cost is None else int(cost.macs),
+                    other_ops=None if cost is None else int(cost.other_ops),
+                    weights=int(weights),
+                    weight_bytes=int(weight_bytes),
+                    input_activation_bytes=int(act_in),
+                    output_activation_bytes=int(act_out),
+                    winograd_eligible=bool(cost and cost.winograd_eligible),
+                    rule="uncosted" if cost is None else cost.rule,
+                    gemms=list(cost.gemms) if cost else [],
+                    kernel=list(cost.kernel) if cost else [],
+                )
+            )
+        return layers, uncosted
+
+    def cost_subgraph(self, graph: Graph) -> tuple[int, int, list[str]]:
+        layers, uncosted = self.cost_graph(graph)
+        macs = sum(layer.macs or 0 for layer in layers)
+        other = sum(layer.other_ops or 0 for layer in layers)
+        return macs, other, [u.op_type for u in uncosted.values()]
+
+
+def _liveness(graph: Graph, prec: Precision) -> tuple[int, TensorRef | None, int]:
+    """Return (peak live bytes, largest tensor, sum of all activation bytes)."""
+    steps = len(graph.nodes)
+    start: dict[str, int] = {}
+    end: dict[str, int] = {}
+    for name in graph.inputs:
+        start[name] = 0
+        end[name] = 0
+    for step, node in enumerate(graph.nodes):
+        for name in node.inputs:
+            if name in start:
+                end[name] = max(end[name], step)
+        for name in node.outputs:
+            if name and not graph.is_constant(name):
+                start.setdefault(name, step)
+                end.setdefault(name, step)
+    for name in graph.outputs:
+        if name in start:
+            end[name] = max(steps - 1, 0)
+    delta = [0] * (steps + 1)
+    largest: TensorRef | None = None
+    total = 0
+    for name, s in start.items():
+        t = graph.tensor(name)
+        b = _tensor_bytes(t, prec)
+        total += b
+        delta[s] += b
+        delta[end[name] + 1] -= b
+        if t is not None and t.shape is not None and (largest is None or b > largest.bytes):
+            largest = TensorRef(name, list(t.shape), b)
+    peak = live = 0
+    for step in range(steps + 1):
+        live += delta[step]
+        peak = max(peak, live)
+    return peak, largest, total
+
+
+def profile_model(
+    model: Model,
+    precision: str | Precision = "fp32",
+    weight_precision: str | Precision | None = None,
+    activation_precision: str | Precision | None = None,
+    strict: bool = False,
+    params: dict[str, Any] | None = None,
+) -> Profile:
+    """Profile an already-loaded :class:`~fitbench.graph.ir.Model`."""
+    base = Precision.parse(precision)
+    wp = Precision.parse(weight_precision) if weight_precision else base
+    ap = Precision.parse(activation_precision) if activation_precision else base
+    coster = _Coster(wp, ap)
+    layers, uncosted_map = coster.cost_graph(model.graph)
+    uncosted = list(uncosted_map.values())
+    if strict and uncosted:
+        listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
+        raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
+    peak, largest, act_total = _liveness(model.graph, ap)
+    macs = sum(x.macs or 0 for x in layers)
+    elig_macs = sum(x.macs or 0 for x in layers if x.winograd_eligible)
+    elig_weights = sum(x.weights for x in layers if x.winograd_eligible)
+    weights = sum(x.weights for x in layers)
+    frac = elig_macs / macs if macs else 0.0
+    op_mix: dict[str, int] = defaultdict(int)
+    for x in layers:
+        op_mix[x.op_type] += 1
+    totals = Totals(
+        macs=macs,
+        flops=2 * macs,
+        other_ops=sum(x.other_ops or 0 for x in layers),
+        weights=weights,
+        weight_bytes=sum(x.weight_bytes for x in layers),
+        activation_bytes=act_total,
+        largest_activation_bytes=largest.bytes if largest else 0,
+        largest_activation_tensor=largest,
+        peak_live_activation_bytes=peak,
+        winograd_eligible_macs=elig_macs,
+        winograd_eligible_weights=elig_weights,
+        winograd_mac_fraction=frac,
+        winograd_speedup_f2=amdahl_speedup(frac, WINOGRAD_F2),
+        winograd_speedup_f4=amdahl_speedup(frac, WINOGRAD_F4),
+        winograd_weight_growth_f2=(weights + elig_weights * (WINOGRAD_GROWTH_F2 - 1)) / weights if weights else 1.0,
+        layer_count=len(layers),
+        uncosted_count=sum(u.count for u in uncosted),
+        op_mix=dict(sorted(op_mix.items(), key=lambda kv: -kv[1])),
+    )
+    conditions = Conditions(
+        input_shapes={k: list(v) for k, v in model.input_shapes.items()},
+        batch=model.batch,
+        weight_precision=wp.value,
+        activation_precision=ap.value,
+        notes=list(model.notes),
+        params=dict(params or {}),
+    )
+    path = None if model.tags.get("kind") in ("zoo", "memory", "torch") else model.source
+    info = ModelInfo(name=model.source, path=path, sha256=model.sha256, opset=model.opset)
+    return Profile(model=info, conditions=conditions, totals=totals, layers=layers, uncosted=uncosted)
+
+
+def profile(
+    model,
+    inputs: dict | None = None,
+    batch: int | None = None,
+    precision: str | Precision = "fp32",
+    weight_precision: str | Precision | None = None,
+    activation_precision: str | Precision | None = None,
+    strict: bool = False,
+    dims: dict[str, int] | None = None,
+    example_inputs=None,
+    **zoo_params: Any,
+) -> Profile:
+    """Profile ``model`` at the given shapes, batch and precision.
+
+    ``model`` is an ONNX path, an ``onnx.ModelProto``, a zoo name (``"yolov3"``, with zoo
+    parameters such as ``resolution=(1080, 1920)`` or ``seq_len=384``), a PyTorch ``nn.Module``
+    (with ``example_inputs`` or ``inputs`` shapes) or a ``"package.module:factory"`` string.
+    """
+    from .model_source import resolve_model
+
+    loaded, params = resolve_model(model, inputs=inputs, batch=batch, dims=dims, example_inputs=example_inputs,
+                                   **zoo_params)
+    return profile_model(loaded, precision, weight_precision, activation_precision, strict, params=params)
