@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import FAST
+from measure_fast import FAST
 
 zoo = pytest.importorskip("fitbench.zoo")
 
