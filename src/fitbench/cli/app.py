@@ -26,9 +26,15 @@ def _root(
 
 
 def _register() -> None:
+    from . import estimate as estimate_cmd
+    from . import hw as hw_cmd
     from . import profile as profile_cmd
+    from . import zoo as zoo_cmd
 
     profile_cmd.register(app)
+    zoo_cmd.register(app)
+    hw_cmd.register(app)
+    estimate_cmd.register(app)
     from . import run as run_cmd
 
     run_cmd.register(app)
