@@ -53,18 +53,19 @@ def test_caller_goes_on_after_a_failure(conv_path, monkeypatch):
 
 
 def test_memory_guard_refuses_before_starting(matmul_path):
-    # 256x256 fp32 weights = 262144 B; the estimate (5 x weights + 2 x activations + inputs + 200 MiB) > 100 MiB
+    # 256x256 fp32 weights = 262144 B; the estimate (5 x weights + 4 x activations + inputs + 200 MiB) > 100 MiB
     with pytest.raises(MeasurementError, match=r"needs about 0\.\d+ GiB .* only 0\.10 GiB is allowed"):
         measure(matmul_path, batch=1, memory_limit_bytes=100 * 2**20, **FAST)
 
 
 def test_memory_estimate_arithmetic(matmul_path):
     from fitbench.graph.onnx_io import load_model
-    from fitbench.measure.memory import RUNTIME_ALLOWANCE, WEIGHT_FACTOR, estimate_onnx
+    from fitbench.measure.memory import ACTIVATION_FACTOR, RUNTIME_ALLOWANCE, WEIGHT_FACTOR, estimate_onnx
 
     est = estimate_onnx(load_model(matmul_path, batch=8))
     weights = 256 * 256 * 4
     x = y = 8 * 256 * 4              # input and output both live during the MatMul
     assert est["weight_bytes"] == weights
     assert est["peak_activation_bytes"] == x + y
-    assert est["estimate_bytes"] == WEIGHT_FACTOR * weights + 2 * (x + y) + x + RUNTIME_ALLOWANCE
+    assert (WEIGHT_FACTOR, ACTIVATION_FACTOR, RUNTIME_ALLOWANCE) == (5, 4, 200 * 2**20)
+    assert est["estimate_bytes"] == WEIGHT_FACTOR * weights + ACTIVATION_FACTOR * (x + y) + x + RUNTIME_ALLOWANCE
