@@ -315,12 +315,21 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
             peak_qps=srv["peak_qps"],
             trials=[ServerTrial(**t) for t in srv["trials"]],
         )
+    if server is not None and server.trials and all(t.meets_bound for t in server.trials):
+        server_note = (
+            f"peak QPS is a lower bound: every rate tried (up to {server.trials[-1].target_qps:.6g}/s) met "
+            f"p{percentile} <= {target_latency_ms} ms"
+        )
+    else:
+        server_note = None
     rec = data.get("record")
     warnings: list[str] = []
     if rec is None:
         res = MeasureResult(scenario=scenario, status="ok", warmup=warmup, server=server, **common)
         res.warnings.append(f"no arrival rate met p{percentile} <= {target_latency_ms} ms")
         return res
+    if server_note:
+        warnings.append(server_note)
     lat_ms = [x / 1e6 for x in rec["latencies_ns"]]
     if not lat_ms:
         return failed(scenario, "LoadGen completed no queries", warmup=warmup, **common)

@@ -324,10 +324,10 @@ def server_search(
         else:
             hi = qps
         if hi is None:
-            nxt = min(qps * 1.5, 1.2 * capacity) if qps < 1.2 * capacity else None
+            nxt = qps * 1.5  # no failure yet: keep raising the rate
         else:
             nxt = (lo + hi) / 2 if lo > 0 else qps / 4
-        if nxt is None or (hi is not None and lo > 0 and (hi - lo) / hi < 0.05):
+        if hi is not None and lo > 0 and (hi - lo) / hi < 0.05:
             break
         qps = nxt
     return best_qps, trials, best
