@@ -47,6 +47,11 @@ def test_single_stream(conv_path):
     assert r.samples >= FAST["min_count"] and r.wall_s >= FAST["min_duration_s"] * 0.95
     # single-stream runs queries back to back: wall >= sum of the per-query latencies
     assert r.wall_s * 1e3 >= sum(r.latencies_ms)
+    # ... and exactly: wall = every query's latency + every turnaround between queries
+    assert len(r.gaps_us) == r.samples - 1 and min(r.gaps_us) > 0
+    assert r.wall_s * 1e3 == pytest.approx(sum(r.latencies_ms) + sum(r.gaps_us) / 1e3, rel=1e-9)
+    assert len(r.to_dict(include_samples=True)["latencies_ms"]) == r.samples
+    assert "latencies_ms" not in r.to_dict()
     assert r.loadgen["result_validity"] == "VALID"
     # LoadGen's own count and median (issue to completion, its overhead included) agree with ours
     figs = r.loadgen["figures"]
