@@ -70,3 +70,18 @@ def test_torch_compile_minimal():
     r = measure("tiny-convnet", runtime="torch", compile=True, **{**FAST, "timeout_s": 300})
     assert r.ok, r.cause
     assert r.conditions["runtime_info"]["mode"] == "torch.compile"
+
+
+def test_user_module_on_onnxruntime_is_exported():
+    net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU())
+    r = measure(net, inputs={"x": (1, 64)}, batch=3, **FAST)
+    assert r.ok, r.cause
+    assert r.runtime == "onnxruntime" and r.conditions["fed_shapes"] == {"x": [3, 64]}
+    assert any("torch.onnx.export" in n for n in r.conditions["notes"])
+
+
+def test_factory_spec_on_torch():
+    spec = "fitbench.measure.runtimes.torch_models:tiny_convnet"
+    r = measure(spec, runtime="torch", inputs={"x": (1, 3, 32, 32)}, batch=2, **FAST)
+    assert r.ok, r.cause
+    assert r.model == spec and r.conditions["fed_shapes"] == {"x": [2, 3, 32, 32]}

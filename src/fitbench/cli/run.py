@@ -52,7 +52,7 @@ def _input_files(values: list[str] | None) -> dict[str, str]:
 
 @user_errors
 def run_cmd(
-    model: str = typer.Argument(..., help="ONNX file or zoo name (fitbench zoo list)"),
+    model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
     input: list[str] | None = typer.Option(None, "--input", "-i", help="NAME=DIMS, e.g. images=1x3x720x1280"),
     input_file: list[str] | None = typer.Option(None, "--input-file", help="NAME=PATH.npy: feed this array"),
     batch: str | None = typer.Option(None, "--batch", "-b", help="batch size(s), e.g. 1,2,4 (one run each)"),

@@ -49,6 +49,31 @@ def _is_path_like(model: Any) -> bool:
     return False
 
 
+def _is_factory(model: Any) -> bool:
+    """``"package.module:factory"`` (a callable returning an nn.Module, or a module instance)."""
+    return isinstance(model, str) and ":" in model and not _is_path_like(model)
+
+
+def _is_torch_module(model: Any) -> bool:
+    from ..graph import torch_io
+
+    return torch_io.is_torch_module(model)
+
+
+def _module_shapes(batch: int | None, inputs: Mapping | None, input_files: Mapping | None) -> dict:
+    """Input shapes of an nn.Module: from ``inputs`` (leading dim replaced by ``batch``) or .npy files."""
+    shapes_req, bind_batch = _shape_request(batch, inputs, input_files)
+    if not shapes_req:
+        raise ShapeError("a PyTorch module needs its input shapes: inputs={'x': (1, 3, 224, 224)} or input_files")
+    shapes = {}
+    for k, v in shapes_req.items():
+        dims = tuple(int(d) for d in (v.lower().split("x") if isinstance(v, str) else v))
+        if bind_batch is not None and dims:
+            dims = (int(bind_batch),) + dims[1:]
+        shapes[k] = dims
+    return shapes
+
+
 def _declared_dims(proto) -> dict[str, list]:
     init = {t.name for t in proto.graph.initializer}
     out = {}
@@ -100,7 +125,16 @@ def prepare_onnx(
     notes: list[str] = []
     temp: list[str] = []
     path: str | None = None
-    if isinstance(model, onnx.ModelProto):
+    if _is_factory(model) or _is_torch_module(model):
+        from ..graph import torch_io
+
+        module = torch_io.load_factory(model) if isinstance(model, str) else model
+        src_name = name or (model if isinstance(model, str) else type(module).__name__)
+        shapes = _module_shapes(batch, inputs, input_files)
+        proto = torch_io.export_module(module, None, shapes)
+        notes.append("exported from PyTorch with torch.onnx.export (opset 17) at the requested shapes")
+        inputs, batch = None, None
+    elif isinstance(model, onnx.ModelProto):
         proto, src_name = model, name or model.graph.name or "model"
     elif _is_path_like(model):
         if zoo_params:
@@ -179,6 +213,11 @@ def prepare_torch(
 
     b = batch
     notes: list[str] = []
+    if _is_factory(model):
+        from ..graph import torch_io
+
+        name = name or model
+        model = torch_io.load_factory(model)
     if isinstance(model, str) and not _is_path_like(model):
         if not torch_models.has_builder(model):
             raise UnknownNameError(
@@ -216,15 +255,7 @@ def prepare_torch(
             "torch runtime needs a zoo model with a torch builder or an nn.Module (ONNX files run on "
             "--runtime onnxruntime; onnx2torch is not used)"
         )
-    shapes_req, bind_batch = _shape_request(b, inputs, input_files)
-    if not shapes_req:
-        raise ShapeError("an nn.Module needs its input shapes: inputs={'x': (1, 3, 224, 224)} or input_files")
-    shapes = {}
-    for k, v in shapes_req.items():
-        dims = tuple(int(d) for d in (v.lower().split("x") if isinstance(v, str) else v))
-        if bind_batch is not None and dims:
-            dims = (int(bind_batch),) + dims[1:]
-        shapes[k] = dims
+    shapes = _module_shapes(b, inputs, input_files)
     try:  # cloudpickle (if installed) also ships classes defined in __main__ or a notebook, by value
         import cloudpickle
 
