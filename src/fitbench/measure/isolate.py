@@ -144,12 +144,20 @@ def _kill(popen: subprocess.Popen) -> None:
         pass
 
 
-def _tail(path: str, lines: int = 3) -> str:
+def _tail(path: str, lines: int = 2) -> str:
+    """A short excerpt of the child's stderr: for a fatal signal, faulthandler's headline and the
+    innermost Python frame; otherwise the last lines."""
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace").strip()
     except OSError:
         return ""
     if not text:
         return ""
-    last = [ln.strip() for ln in text.splitlines() if ln.strip()][-lines:]
-    return " | stderr: " + " / ".join(last)
+    rows = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    fatal = next((i for i, ln in enumerate(rows) if ln.startswith("Fatal Python error")), None)
+    if fatal is not None:
+        frame = next((ln for ln in rows[fatal:] if ln.startswith("File ")), None)
+        picked = [rows[fatal]] + ([f"innermost frame: {frame}"] if frame else [])
+    else:
+        picked = rows[-lines:]
+    return " | stderr: " + " / ".join(picked)
