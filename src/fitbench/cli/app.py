@@ -39,6 +39,9 @@ def _register() -> None:
     estimate_cmd.register(app)
     sweep_cmd.register(app)
     results_cmd.register(app)
+    from . import run as run_cmd
+
+    run_cmd.register(app)
 
 
 def main() -> None:
