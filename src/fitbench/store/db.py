@@ -1,0 +1,294 @@
+"""The results database: one interface over SQLite (default, a file) and PostgreSQL (by URL).
+
+Writes
+------
+:meth:`Store.put` writes one result in its own transaction. A sweep point (``sweep_id`` + ``point_key``)
+is stored at most once: ``INSERT ... ON CONFLICT (sweep_id, point_key) DO UPDATE ... WHERE status <>
+'ok'``. So a retry replaces a *failed* row (``attempts`` + 1) but never an ``ok`` one: a second ``ok`` for
+the same point (a retried Ray task, two sweeps racing) keeps the first and returns its id, and a failed
+run never deletes or overwrites stored data. Concurrent writers are serialised by the database (SQLite:
+WAL journal, ``BEGIN IMMEDIATE`` and a busy timeout; PostgreSQL: the unique index), so nothing is lost
+and nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from . import migrations, schema
+from .record import ResultRecord, StoreError, jsonable, utcnow
+
+DEFAULT_PATH = Path("~/.fitbench/results.db")
+ENV_VAR = "FITBENCH_DB"
+_SQLITE_BUSY_TIMEOUT_S = 60
+
+
+def default_location() -> str:
+    """``$FITBENCH_DB`` when set, else ``~/.fitbench/results.db``."""
+    return os.environ.get(ENV_VAR) or str(DEFAULT_PATH.expanduser())
+
+
+def normalise_url(url_or_path: str | os.PathLike[str] | None) -> sa.URL:
+    """A path, ``sqlite:///...`` or ``postgresql://...`` -> a SQLAlchemy URL with the driver we use.
+
+    ``postgresql://`` and ``postgres://`` select the psycopg 3 driver (``postgresql+psycopg://``).
+    """
+    text = str(url_or_path) if url_or_path is not None else default_location()
+    text = text.strip()
+    if not text:
+        raise StoreError("empty database location")
+    if text == ":memory:":
+        return sa.make_url("sqlite://")
+    if "://" not in text:
+        path = Path(text).expanduser()
+        if path.is_dir():
+            raise StoreError(f"database path {text!r} is a directory; give a file like {text}/results.db")
+        return sa.URL.create("sqlite", database=str(path.resolve()))
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text[len("postgres://"):]
+    try:
+        url = sa.make_url(text)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"bad database URL {text!r}: {exc}") from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        if url.drivername != "postgresql+psycopg":
+            url = url.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise StoreError(f"unsupported database {backend!r}: use a file path, sqlite:///PATH or postgresql://...")
+    return url
+
+
+def _make_engine(url: sa.URL) -> sa.Engine:
+    if url.get_backend_name() == "sqlite":
+        memory = url.database in (None, "", ":memory:")
+        if not memory:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            poolclass=sa.pool.StaticPool if memory else sa.pool.NullPool,
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's own is broken for DDL)
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")  # durable against process kills, fast commits
+            cur.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            # writers take the lock up front: no deadlock-prone read->write upgrade between processes
+            write = conn.get_execution_options().get("fitbench_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+
+
+def open_store(url_or_path: str | os.PathLike[str] | None = None) -> Store:
+    """Open (creating and migrating if needed) the results database.
+
+    ``None`` -> ``$FITBENCH_DB`` or ``~/.fitbench/results.db``; a path -> SQLite file; ``sqlite:///PATH``;
+    ``postgresql://user[:pw]@host[:port]/db`` -> PostgreSQL through psycopg 3.
+    """
+    return Store(normalise_url(url_or_path))
+
+
+class Store:
+    """Results database. Use :func:`open_store`. Thread-safe; safe to share between processes by URL."""
+
+    def __init__(self, url: sa.URL) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+        self._writer = self.engine.execution_options(fitbench_write=True)
+        try:
+            self.schema_version = migrations.migrate(self.engine)
+        except sa.exc.OperationalError as exc:
+            self.engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(f"cannot open results database {self.location}: {reason}") from None
+        self._insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
+
+    # ---------------------------------------------------------------- basics
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def location(self) -> str:
+        """The URL without its password (safe to print)."""
+        return self.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.location!r})"
+
+    # ---------------------------------------------------------------- writes
+    def put(self, record: ResultRecord) -> int:
+        """Store ``record`` in one transaction and return its id (see the module doc for retries)."""
+        t = schema.results
+        row = {name: getattr(record, name) for name in ResultRecord.FIELDS if name != "id"}
+        now = utcnow()
+        row["created_at"] = row["updated_at"] = now
+        with self._writer.begin() as conn:
+            if record.sweep_id is None:
+                return int(conn.execute(sa.insert(t).values(row).returning(t.c.id)).scalar_one())
+            ins = self._insert(t).values(row)
+            update = {c: ins.excluded[c] for c in row if c not in ("sweep_id", "point_key", "created_at")}
+            update["attempts"] = t.c.attempts + 1
+            stmt = ins.on_conflict_do_update(
+                index_elements=[t.c.sweep_id, t.c.point_key], set_=update, where=t.c.status != "ok"
+            ).returning(t.c.id)
+            rid = conn.execute(stmt).scalar_one_or_none()
+            if rid is None:  # an ok row exists for this point: it stays as it is
+                rid = conn.execute(
+                    sa.select(t.c.id).where(t.c.sweep_id == record.sweep_id, t.c.point_key == record.point_key)
+                ).scalar_one()
+            return int(rid)
+
+    def register_sweep(self, sweep_id: str, spec: dict[str, Any], n_points: int, source: str | None = None) -> None:
+        """Record (or update) a sweep's spec and size."""
+        t = schema.sweeps
+        now = utcnow()
+        row = {"sweep_id": sweep_id, "spec": jsonable(spec), "n_points": int(n_points), "source": source,
+               "created_at": now, "updated_at": now}  # fmt: skip
+        ins = self._insert(t).values(row)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[t.c.sweep_id],
+            set_={"spec": ins.excluded.spec, "n_points": ins.excluded.n_points, "source": ins.excluded.source,
+                  "updated_at": ins.excluded.updated_at},  # fmt: skip
+        )
+        with self._writer.begin() as conn:
+            conn.execute(stmt)
+
+    # ---------------------------------------------------------------- reads
+    def _where(self, where: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+        t = schema.results
+        clauses = []
+        for key, value in where.items():
+            if key not in schema.FILTERS:
+                raise StoreError(f"cannot filter on {key!r}; use one of: {', '.join(schema.FILTERS)}")
+            col = t.c[key]
+            if value is None:
+                clauses.append(col.is_(None))
+            elif isinstance(value, (list, tuple, set, frozenset)):
+                clauses.append(col.in_([self._coerce(key, v) for v in value]))
+            else:
+                clauses.append(col == self._coerce(key, value))
+        return clauses
+
+    @staticmethod
+    def _coerce(key: str, value: Any) -> Any:
+        kind = schema.FILTERS[key]
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise StoreError(f"{key} expects {kind.__name__}, got {value!r}") from None
+
+    def _rows(self, stmt: sa.Select) -> list[ResultRecord]:
+        with self.engine.connect() as conn:
+            return [ResultRecord.from_mapping(r._mapping) for r in conn.execute(stmt)]
+
+    def query(self, limit: int | None = None, **where: Any) -> list[ResultRecord]:
+        """Results matching every ``column=value`` (a list/tuple value means "any of"), oldest first.
+
+        Filterable columns: kind, model, model_sha256, batch, precision, hardware, runtime, status,
+        sweep_id, point_key, node, id.
+        """
+        t = schema.results
+        stmt = sa.select(*[t.c[n] for n in ResultRecord.FIELDS]).where(*self._where(where)).order_by(t.c.id)
+        if limit is not None:
+            stmt = stmt.limit(int(limit))
+        return self._rows(stmt)
+
+    def count(self, **where: Any) -> int:
+        t = schema.results
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(t).where(*self._where(where))).scalar())
+
+    def get(self, result_id: int) -> ResultRecord | None:
+        found = self.query(id=result_id)
+        return found[0] if found else None
+
+    def get_by_point(self, sweep_id: str, point_key: str) -> ResultRecord | None:
+        found = self.query(sweep_id=sweep_id, point_key=point_key)
+        return found[0] if found else None
+
+    def point_statuses(self, sweep_id: str) -> dict[str, str]:
+        """``{point_key: status}`` of every stored point of a sweep (what ``--resume`` needs)."""
+        t = schema.results
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.point_key, t.c.status).where(t.c.sweep_id == sweep_id))
+            return {k: s for k, s in rows}
+
+    def list_sweeps(self) -> list[dict[str, Any]]:
+        """One dict per sweep: sweep_id, n_points (planned), ok, failed, stored, created_at, first/last."""
+        t, s = schema.results, schema.sweeps
+        ok = sa.func.sum(sa.case((t.c.status == "ok", 1), else_=0))
+        failed = sa.func.sum(sa.case((t.c.status == "failed", 1), else_=0))
+        stmt = (
+            sa.select(t.c.sweep_id, sa.func.count(), ok, failed, sa.func.min(t.c.started_at),
+                      sa.func.max(t.c.finished_at))  # fmt: skip
+            .where(t.c.sweep_id.is_not(None))
+            .group_by(t.c.sweep_id)
+        )
+        with self.engine.connect() as conn:
+            counts = {r[0]: r[1:] for r in conn.execute(stmt)}
+            planned = {r.sweep_id: r for r in conn.execute(sa.select(s.c.sweep_id, s.c.n_points, s.c.created_at))}
+        out = []
+        for sweep_id in sorted(set(counts) | set(planned)):
+            n, n_ok, n_failed, first, last = counts.get(sweep_id, (0, 0, 0, None, None))
+            info = planned.get(sweep_id)
+            out.append({
+                "sweep_id": sweep_id,
+                "n_points": info.n_points if info else None,
+                "stored": int(n),
+                "ok": int(n_ok or 0),
+                "failed": int(n_failed or 0),
+                "created_at": info.created_at if info else None,
+                "first_started": first,
+                "last_finished": last,
+            })  # fmt: skip
+        return out
+
+    def get_sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        s = schema.sweeps
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(s).where(s.c.sweep_id == sweep_id)).first()
+        return dict(row._mapping) if row else None
+
+    def to_dataframe(self, records: Iterable[ResultRecord] | None = None, **where: Any) -> Any:
+        """Results as a pandas DataFrame: one row per result, the columns of the table plus
+        ``metrics.*`` and ``conditions.*`` flattened (nested keys joined with dots)."""
+        import pandas as pd
+
+        rows = list(records) if records is not None else self.query(**where)
+        if not rows:
+            return pd.DataFrame(columns=list(ResultRecord.FIELDS))
+        flat = []
+        for r in rows:
+            d = {k: v for k, v in r.to_dict().items() if k not in ("metrics", "conditions")}
+            d["started_at"], d["finished_at"] = r.started_at, r.finished_at
+            d.update({"metrics": r.metrics, "conditions": r.conditions})
+            flat.append(d)
+        return pd.json_normalize(flat, sep=".")

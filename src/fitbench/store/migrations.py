@@ -1,0 +1,83 @@
+"""Schema versioning without alembic: an ordered list of migrations and a small version table.
+
+How it works
+------------
+- ``fitbench_schema`` holds one row per applied version (version, description, applied_at).
+- :data:`MIGRATIONS` is the ordered list of steps. Step 1 creates the tables of :mod:`.schema`; each later
+  step (when the schema changes) is a function that alters an existing database from version N-1 to N
+  (``ALTER TABLE ... ADD COLUMN``, a new index, a data fix) and :mod:`.schema` is edited to match.
+- A *fresh* database is created directly at the latest schema (``metadata.create_all``) and stamped with
+  every version; an *existing* one runs the steps it lacks, in order, then is stamped. A database stamped
+  with a version newer than this fitbench knows is refused with a clear error (never modified).
+- Everything happens in one transaction that holds the database's write lock (``BEGIN IMMEDIATE`` on
+  SQLite, ``pg_advisory_xact_lock`` on PostgreSQL, whose DDL is transactional), so two processes opening a
+  new database at once cannot both create it, and a failed step leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import schema
+from .record import StoreError, utcnow
+
+# arbitrary constant: the PostgreSQL advisory lock that serialises schema set-up
+_PG_LOCK_KEY = 0x46_49_54_42  # "FITB"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    upgrade: Callable[[sa.Connection], None]
+
+
+def _create_initial(conn: sa.Connection) -> None:
+    schema.metadata.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "results, sweeps and schema tables with indices", _create_initial),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def current_version(conn: sa.Connection) -> int:
+    if not sa.inspect(conn).has_table(schema.schema_versions.name):
+        return 0
+    return conn.execute(sa.select(sa.func.max(schema.schema_versions.c.version))).scalar() or 0
+
+
+def migrate(engine: sa.Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database at ``engine`` to the latest version; return that version."""
+    latest = migrations[-1].version
+    with engine.execution_options(fitbench_write=True).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        version = current_version(conn)
+        if version > latest:
+            raise StoreError(
+                f"the results database has schema version {version}, newer than this fitbench knows "
+                f"({latest}); upgrade fitbench to use it"
+            )
+        if version == latest:
+            return version
+        fresh = version == 0 and not sa.inspect(conn).has_table(schema.results.name)
+        if fresh:
+            schema.metadata.create_all(conn)
+            pending = list(migrations)
+        else:
+            schema.schema_versions.create(conn, checkfirst=True)
+            pending = [m for m in migrations if m.version > version]
+            for step in pending:
+                step.upgrade(conn)
+        for step in pending:
+            conn.execute(
+                sa.insert(schema.schema_versions).values(
+                    version=step.version, description=step.description, applied_at=utcnow()
+                )
+            )
+        return latest
