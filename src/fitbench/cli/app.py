@@ -29,6 +29,9 @@ def _register() -> None:
     from . import profile as profile_cmd
 
     profile_cmd.register(app)
+    from . import run as run_cmd
+
+    run_cmd.register(app)
 
 
 def main() -> None:
