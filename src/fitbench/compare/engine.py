@@ -188,53 +188,41 @@ def default_input_sizes(res: tuple[int, int]) -> list[tuple[int, int]]:
 
 # ------------------------------------------------------------------ measurement
 
-def _measure(w: Workload, runtime: str, batch: int, quick: bool, precision: str) -> dict[str, Any]:
+def _measure(w: Workload, runtime: str, batch: int, quick: bool) -> dict[str, Any]:
+    """Measure ``w`` at ``batch`` on ``runtime`` (in the model's own precision; ORT never converts)."""
     from ..measure import measure
 
-    res = measure(w.model, batch=batch, runtime=runtime, quick=quick, **w.params)
-    d = res.to_dict() if hasattr(res, "to_dict") else dict(res)
+    res = measure(w.model, inputs=w.inputs, dims=w.dims, batch=batch, runtime=runtime, quick=quick, **w.params)
+    d = res.to_dict(include_samples=True)
+    if d.get("status") != "ok":
+        from ..errors import MeasurementError
+
+        raise MeasurementError(f"measuring {w.describe()} on {runtime} at batch {batch} failed: {d.get('cause')}")
     return _jsonable(d)
 
 
 def figures_from_measurement(d: dict[str, Any], batch: int) -> Figures:
-    """A measurement dict -> :class:`Figures` (latency of one batch; throughput in inferences/s)."""
-    lat = _find(d, ("latency", "p50_s"), ("latency_s", "p50"), ("p50_s",), ("latency_p50_s",), ("median_s",))
-    mean = _find(d, ("latency", "mean_s"), ("mean_s",), ("latency_mean_s",))
-    thr = _find(d, ("throughput_ips",), ("throughput", "ips"), ("throughput",))
-    if isinstance(thr, dict):
-        thr = None
-    if thr is None and (mean or lat):
-        thr = batch / float(mean or lat)
+    """A ``MeasureResult.to_dict()`` -> :class:`Figures` (latency of one query = one batch, in seconds)."""
+    lat = d.get("latency") or {}
+
+    def s(key: str) -> float | None:
+        v = lat.get(key)
+        return None if v is None else float(v) / 1e3
+
+    thr = d.get("throughput")
+    mean = s("mean_ms")
+    if thr is None and mean:
+        thr = batch / mean
     return Figures(
-        batch=batch, latency_s=_num(lat or mean), throughput_ips=_num(thr), method="measured",
-        latency_p50_s=_num(lat), latency_p90_s=_num(_find(d, ("latency", "p90_s"), ("p90_s",))),
-        latency_p99_s=_num(_find(d, ("latency", "p99_s"), ("p99_s",))),
-        samples=_find(d, ("latency", "count"), ("samples",), ("count",), ("n",)),
+        batch=batch, latency_s=s("p50_ms"), throughput_ips=_num(thr), method="measured",
+        latency_p50_s=s("p50_ms"), latency_p90_s=s("p90_ms"), latency_p99_s=s("p99_ms"),
+        samples=lat.get("count"),
     )
 
 
-def _find(d: Any, *paths: tuple[str, ...]) -> Any:
-    for path in paths:
-        cur = d
-        for key in path:
-            if isinstance(cur, dict) and key in cur:
-                cur = cur[key]
-            else:
-                cur = None
-                break
-        if cur is not None:
-            return cur
-    return None
-
-
 def measurement_latencies(d: dict[str, Any]) -> list[float]:
-    """Per-query latencies (seconds) of a measurement dict, when it kept them."""
-    for path in (("latencies_s",), ("latency", "samples_s"), ("latency", "latencies_s"), ("samples_s",),
-                 ("latencies",)):
-        v = _find(d, path)
-        if isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v):
-            return [float(x) for x in v]
-    return []
+    """Per-query latencies in seconds, when the measurement kept them."""
+    return [float(x) / 1e3 for x in d.get("latencies_ms") or []]
 
 
 # ------------------------------------------------------------------ the comparison
@@ -256,6 +244,8 @@ def compare(
     winograd: str = "auto",
     store: Any = None,
     label: str | None = None,
+    also_estimate: list[Any] | tuple[Any, ...] = (),
+    also_measure: list[Any] | tuple[Any, ...] = (),
     **zoo_params: Any,
 ) -> Comparison:
     """Rank every offering on the user's workload and on the baseline; explain every rank flip.
@@ -263,7 +253,10 @@ def compare(
     ``workload`` is a zoo name, an ONNX path/proto or a workload string (``yolov3@1920x1080:batch=1``);
     ``hw`` lists HardwareSpecs, catalog names, YAML paths or ``"catalog:*"``; ``batch`` the workload's
     batch sizes (the first is the one ranked); ``baseline`` the reference workload (default
-    ResNet-50 at 224x224, batch 32). ``store`` (a :class:`fitbench.store.Store` or a URL/path) keeps
+    ResNet-50 at 224x224, batch 32). ``also_estimate`` lists more workload strings estimated on the same
+    hardware (a table, not ranked); ``also_measure`` lists small workloads measured on the first runtime in
+    ``measure_runtimes`` (or ONNX Runtime) to show real latency distributions. ``store`` (a
+    :class:`fitbench.store.Store` or a URL/path) keeps
     every profile, estimate and measurement plus the comparison itself under one sweep id.
     """
     from ..hardware.estimator import estimate
@@ -311,20 +304,20 @@ def compare(
     for rt in measure_runtimes:
         off = Offering(name=f"{rt} (this machine)", kind="runtime", source="measured on this machine")
         for bsz in w.batches:
-            d = _measure(w, rt, bsz, measure_quick, precision)
+            d = _measure(w, rt, bsz, measure_quick)
             measurements.append({"offering": off.name, "role": "workload", "label": w.describe(), "batch": bsz,
                                  "result": d, "latencies_s": measurement_latencies(d)})
             off.workload.append(figures_from_measurement(d, bsz))
         if measure_baseline:
             for bsz in b.batches[:1]:
-                d = _measure(b, rt, bsz, measure_quick, precision)
+                d = _measure(b, rt, bsz, measure_quick)
                 measurements.append({"offering": off.name, "role": "baseline", "label": b.describe(), "batch": bsz,
                                      "result": d, "latencies_s": measurement_latencies(d)})
                 off.baseline.append(figures_from_measurement(d, bsz))
-        off.spec = _jsonable(_find(measurements[-1]["result"], ("conditions",)) or {})
+        off.spec = _jsonable(measurements[-1]["result"].get("conditions") or {})
         offerings.append(off)
-        notes.append(f"{rt} runs {w.describe()} with {precision.upper() if precision else ''} requested; "
-                     "the runtime executes the model's own (float) graph on this CPU, see the card")
+        notes.append(f"{off.name} is measured, not estimated: it runs the model as exported (its own float "
+                     f"precision, not {precision}) on this machine's CPU; the card lists every condition")
 
     # latency vs input size (zoo models with a resolution parameter)
     curve: list[dict[str, Any]] = []
@@ -354,6 +347,10 @@ def compare(
         offerings=offerings, rows=rows, flips=flips, card=card, layers=_layers_table(wprof),
         layer_bounds=layer_bounds, input_size_curve=curve, measurements=measurements, notes=notes,
     )
+    if also_estimate and specs:
+        comp.models = estimate_models(list(also_estimate), specs, precision=precision, winograd=winograd)
+    for item in also_measure:
+        add_measurement(comp, item, runtime=(list(measure_runtimes) or ["onnxruntime"])[0], quick=measure_quick)
     if store is not None:
         save_comparison(comp, store, profiles=[(winfo, wprof), (binfo, bprof)], estimates=estimates)
     return comp
@@ -366,6 +363,13 @@ def _estimate_dict(est: Any) -> dict[str, Any]:
     if "points" in d:
         d["points"] = [{k: v for k, v in p.items() if k != "layers"} for p in d["points"]]
     return _jsonable(d)
+
+
+def point_key(text: str) -> str:
+    """A sweep point key of at most 64 characters (long keys keep a prefix and a digest)."""
+    if len(text) <= 64:
+        return text
+    return text[:47] + "-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def new_sweep_id(comp: Comparison) -> str:
@@ -396,14 +400,16 @@ def save_comparison(comp: Comparison, store: Any, profiles=(), estimates=()) -> 
                 precision=prec, hardware=hw_name,
                 conditions={"role": role, "workload": info, "estimate": {k: v for k, v in est.items()
                                                                           if k != "points"}},
-                metrics=p, sweep_id=sweep_id, point_key=f"estimate/{role}/{hw_name}/b{p.get('batch')}"))
+                metrics=p, sweep_id=sweep_id, point_key=point_key(f"estimate/{role}/{hw_name}/b{p.get('batch')}")))
     for i, m in enumerate(comp.measurements):
-        info = comp.workload if m["role"] == "workload" else comp.baseline
+        info = {"workload": comp.workload, "baseline": comp.baseline}.get(
+            m["role"], {"label": m["label"], "sha256": (m["result"].get("conditions") or {}).get("model_sha256")})
         res = m["result"]
         recs.append(ResultRecord(
             kind="measure", model=info["label"], model_sha256=info["sha256"], batch=m["batch"], precision=prec,
-            runtime=m["offering"], conditions=res.get("conditions", {}) if isinstance(res, dict) else {},
-            metrics=res, sweep_id=sweep_id, point_key=f"measure/{m['role']}/{m['offering']}/b{m['batch']}/{i}"))
+            runtime=str(res.get("runtime") or m["offering"])[:64], conditions=res.get("conditions") or {},
+            metrics=res, sweep_id=sweep_id,
+            point_key=point_key(f"measure/{m['role']}/{m['offering']}/b{m['batch']}/{i}")))
     recs.append(ResultRecord(
         kind="comparison", model=comp.workload["label"], model_sha256=comp.workload["sha256"], batch=comp.rank_batch,
         precision=prec, conditions=comp.card, metrics=comp.to_dict(), sweep_id=sweep_id, point_key="comparison"))
@@ -413,3 +419,49 @@ def save_comparison(comp: Comparison, store: Any, profiles=(), estimates=()) -> 
     for r in recs:
         st.put(r)
     return sweep_id
+
+
+def estimate_models(models: list[Any], hw: Any = ("catalog:*",), precision: str = "int8",
+                    winograd: str = "auto") -> list[dict[str, Any]]:
+    """More workloads on the same hardware: one row per model with throughput and bound per offering.
+
+    ``models`` are workload strings (``"mobilenet-v2@224:batch=1"``); each is estimated at its first batch.
+    """
+    from ..hardware.estimator import estimate
+
+    specs = resolve_hardware(hw)
+    out = []
+    for item in models:
+        w = parse_workload(item) if isinstance(item, str) else item
+        prof = _profile(w, precision)
+        bsz = w.batches[0]
+        row = {"label": w.describe(), "model": prof.model.name, "sha256": prof.model.sha256, "batch": bsz,
+               "input_shapes": prof.conditions.input_shapes,
+               "macs": prof.totals.macs / max(prof.conditions.batch, 1), "weight_bytes": prof.totals.weight_bytes,
+               "largest_activation_bytes": prof.totals.largest_activation_bytes,
+               "throughput": {}, "latency_s": {}, "bound": {}}
+        for spec in specs:
+            p = estimate(prof, spec, batch=[bsz], precision=precision, winograd=winograd).points[0]
+            fig = figures_from_point(p)
+            row["throughput"][spec.name] = fig.throughput_ips
+            row["latency_s"][spec.name] = fig.latency_s
+            row["bound"][spec.name] = fig.dominant_bound
+        out.append(row)
+    return out
+
+
+def add_measurement(comp: Comparison, model: Any, runtime: str = "onnxruntime", quick: bool = True) -> dict[str, Any]:
+    """Measure another (small) model on this machine and attach it to ``comp`` (shown, not ranked).
+
+    ``model`` is a workload string (``"mobilenet-v2@224:batch=1"``); its first batch is measured.
+    """
+    w = parse_workload(model) if isinstance(model, str) else model
+    bsz = w.batches[0]
+    d = _measure(w, runtime, bsz, quick)
+    m = {"offering": f"{runtime} (this machine)", "role": "extra", "label": w.describe(), "batch": bsz,
+         "result": d, "latencies_s": measurement_latencies(d)}
+    comp.measurements.append(m)
+    comp.card.setdefault("measurements", []).append(
+        {"offering": m["offering"], "role": "extra", "batch": bsz, "label": w.describe(),
+         "conditions": d.get("conditions")})
+    return m

@@ -130,11 +130,16 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
     moved = "drops" if row.workload_rank > row.baseline_rank else "rises"
     head = f"{off.name} {moved} from {ordinal(row.baseline_rank)} to {ordinal(row.workload_rank)}"
     tops = "" if row.tops_rank is None else f" (TOPS alone ranks it {ordinal(row.tops_rank)})"
-    if w is None or w.method == "measured" or not w.bound_share:
-        lat = fmt_time(w.latency_s) if w else "?"
-        return "measured", (f"{head}{tops}: measured on this machine, it takes {lat} per batch of {rank_batch} on "
-                            f"{workload_label} against {fmt_time(b.latency_s if b else None)} per batch of "
-                            f"{baseline_batch} on {baseline_label}")
+    if w is not None and w.method == "measured":
+        return "measured", (f"{head}{tops}: measured on this machine, it takes {fmt_time(w.latency_s)} per batch of "
+                            f"{rank_batch} on {workload_label} against {fmt_time(b.latency_s if b else None)} per "
+                            f"batch of {baseline_batch} on {baseline_label}.")
+    if w is None or not w.bound_share:
+        thr_w = w.throughput_ips if w else None
+        thr_b = b.throughput_ips if b else None
+        return "unknown", (f"{head}{tops}: {_num(thr_w)} inferences/s on {workload_label} at batch {rank_batch} "
+                           f"against {_num(thr_b)}/s on {baseline_label} at batch {baseline_batch} (no bound "
+                           "breakdown available).")
     cause = w.dominant_bound or "compute"
     share = w.bound_share.get(cause, 0.0)
     if moved == "drops":
@@ -161,12 +166,12 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
             body = (f"it stays compute-bound on {workload_label} at {fmt_pct(w.mac_utilization)} MAC utilisation "
                     f"({_tops(w.effective_tops)} of {_tops(off.peak_tops)} TOPS){why_others}")
         elif cause == "weights":
-            body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM streams the {fmt_bytes(w.dram_weight_bytes_per_inference)}"
-                    f" of weights per {unit} in {fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}"
+            body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM streams the "
+                    f"{fmt_bytes(w.dram_weight_bytes_per_inference)} of weights per {unit} in {fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}"
                     f"{why_others}")
         else:
-            body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM moves the {fmt_bytes(w.dram_activation_bytes_per_inference)}"
-                    f" of spilled activations per {unit} in "
+            body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM moves the "
+                    f"{fmt_bytes(w.dram_activation_bytes_per_inference)} of spilled activations per {unit} in "
                     f"{fmt_time(_dram_time(w.dram_activation_bytes_per_inference, off))}{why_others}")
     return cause, f"{head}{tops}: {body}."
 
@@ -175,6 +180,10 @@ def _dram_time(nbytes: float | None, off: Offering) -> float | None:
     if nbytes is None or not off.dram_bandwidth:
         return None
     return nbytes / off.dram_bandwidth
+
+
+def _num(x: float | None) -> str:
+    return "?" if x is None else f"{x:.4g}"
 
 
 def _tops(x: float | None) -> str:

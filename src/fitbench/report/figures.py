@@ -38,7 +38,8 @@ def throughput_vs_batch(comp: Comparison) -> dict[str, Any] | None:
             continue
         traces.append({"type": "scatter", "mode": "lines+markers", "name": esc(off.name),
                        "x": [p[0] for p in pts], "y": [p[1] for p in pts],
-                       "line": {"color": PALETTE[i % len(PALETTE)], "dash": "dot" if off.kind == "runtime" else "solid"},
+                       "line": {"color": PALETTE[i % len(PALETTE)],
+                                "dash": "dot" if off.kind == "runtime" else "solid"},
                        "hovertemplate": f"{esc(off.name)}<br>batch %{{x}}: %{{y:.4g}} inf/s<extra></extra>"})
     if not traces:
         return None
@@ -129,7 +130,8 @@ def roofline(comp: Comparison) -> dict[str, Any] | None:
     pts_all = []
     for i, off in enumerate(hw):
         color = PALETTE[i % len(PALETTE)]
-        for which, fb, symbol in (("workload", comp.rank_batch, "circle"), ("baseline", comp.baseline_batch, "diamond")):
+        for which, fb, symbol in (("workload", comp.rank_batch, "circle"),
+                                  ("baseline", comp.baseline_batch, "diamond")):
             f = off.at(which, fb)
             info = getattr(comp, which)
             if f is None or f.effective_tops is None:
