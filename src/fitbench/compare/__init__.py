@@ -18,6 +18,7 @@ from .result import Comparison, Figures, Flip, Offering, RankRow
 from .workload import Workload, parse_workload
 
 __all__ = [
-    "DEFAULT_BASELINE", "add_measurement", "Comparison", "Figures", "Flip", "Offering", "RankRow", "Workload", "build_rows", "compare",
-    "estimate_models", "find_flips", "parse_workload", "rank", "resolve_hardware", "save_comparison",
+    "DEFAULT_BASELINE", "Comparison", "Figures", "Flip", "Offering", "RankRow", "Workload", "add_measurement",
+    "build_rows", "compare", "estimate_models", "find_flips", "parse_workload", "rank", "resolve_hardware",
+    "save_comparison",
 ]

@@ -167,8 +167,8 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"({_tops(w.effective_tops)} of {_tops(off.peak_tops)} TOPS){why_others}")
         elif cause == "weights":
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM streams the "
-                    f"{fmt_bytes(w.dram_weight_bytes_per_inference)} of weights per {unit} in {fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}"
-                    f"{why_others}")
+                    f"{fmt_bytes(w.dram_weight_bytes_per_inference)} of weights per {unit} in "
+                    f"{fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}{why_others}")
         else:
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM moves the "
                     f"{fmt_bytes(w.dram_activation_bytes_per_inference)} of spilled activations per {unit} in "
