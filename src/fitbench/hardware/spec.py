@@ -1,0 +1,371 @@
+"""Hardware specs: what an inference chip offers, read from YAML (validated, units written out).
+
+A spec states where its numbers come from (``source``, required) and marks guesses (``guess: true``
+for the whole spec, or ``guessed: [field, ...]`` for single fields). YAML keys and their units::
+
+    name: edge-npu-slow-dram
+    source: "generic archetype (illustrative numbers)"
+    clock: 1 GHz                      # -> clock_hz
+    macs_per_cycle: {int8: 2048, fp16: 1024}   # or  peak_tops: {int8: 4.1 TOPS}  (TOPS = 2 x MACs/cycle x clock)
+    array: 32x64                      # optional MAC array rows x cols (rows = output channels, cols = reduction
+                                      #   depth); or per precision {int8: 32x64, fp16: 16x64}
+    array_mapping: direct             # direct: columns hold input channels, kernel taps take cycles (NVDLA-like);
+                                      #   im2col: columns hold the whole Cin x kh x kw reduction (GEMM engines)
+    vector_ops_per_cycle: 16          # optional rate of non-MAC element ops (BN, activations, pooling, adds)
+    sram: 2 MiB                       # on-chip buffer for weights + activations -> sram_bytes
+    dram_bandwidth: 8.5 GB/s          # bytes/s; "none" or 0 for a chip without DRAM
+    weight_bandwidth: 4 GB/s          # optional separate weight-load path (runs beside the activation traffic)
+    dram_efficiency: 1.0              # fraction of the DRAM peak the chip sustains (a spec figure, default 1)
+    winograd: none | expanded-in-dram | expanded-on-chip
+    winograd_tile: 2                  # F(2x2,3x3) (2) or F(4x4,3x3) (4)
+    overlap: true                     # compute and transfers overlap (layer time = max) or not (sum)
+    max_batch: 64                     # optional
+    energy: {per_mac: 0.2 pJ, per_sram_byte: 1 pJ, per_dram_byte: 20 pJ, static: 1 W}   # optional
+
+Every problem is one :class:`~fitbench.errors.SpecError` line that names the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from ..errors import SpecError, UnknownNameError
+from ..precision import Precision
+from .units import format_bytes, format_si, parse_quantity
+
+CATALOG_DIR = Path(__file__).parent / "catalog"
+WINOGRAD_MODES = ("none", "expanded-in-dram", "expanded-on-chip")
+PRECISIONS = tuple(p.value for p in Precision)
+
+
+class Energy(BaseModel):
+    """Energy figures: picojoules per MAC / per SRAM byte / per DRAM byte, static watts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pj_per_mac: float = 0.0
+    pj_per_sram_byte: float = 0.0
+    pj_per_dram_byte: float = 0.0
+    static_w: float = 0.0
+
+
+class HardwareSpec(BaseModel):
+    """A validated hardware spec; sizes in bytes, bandwidths in bytes/s, clock in Hz (see module doc)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    source: str
+    description: str = ""
+    kind: Literal["archetype", "public", "custom"] = "custom"
+    guess: bool = False
+    guessed: tuple[str, ...] = ()
+    clock_hz: float
+    macs_per_cycle: dict[str, int]
+    array: dict[str, tuple[int, int]] | None = None
+    array_mapping: Literal["direct", "im2col"] = "direct"
+    vector_ops_per_cycle: float | None = None
+    sram_bytes: int
+    dram_bandwidth: float | None = None
+    weight_bandwidth: float | None = None
+    dram_efficiency: float = 1.0
+    winograd: Literal["none", "expanded-in-dram", "expanded-on-chip"] = "none"
+    winograd_tile: Literal[2, 4] = 2
+    overlap: bool = True
+    max_batch: int | None = None
+    energy: Energy | None = None
+    path: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise SpecError(f"a hardware spec must be a mapping of fields, got {type(data).__name__}")
+        return _normalise(dict(data))
+
+    # ------------------------------------------------------------ derived figures
+    def peak_tops(self, precision: str | Precision) -> float:
+        """Peak TOPS at ``precision``: 2 x MACs/cycle x clock / 1e12 (a MAC is 2 ops)."""
+        return 2.0 * self.mac_rate(precision) / 1e12
+
+    def mac_rate(self, precision: str | Precision) -> float:
+        """Peak MACs per second at ``precision``."""
+        return self.macs_at(precision) * self.clock_hz
+
+    def macs_at(self, precision: str | Precision) -> int:
+        p = Precision.parse(precision).value
+        if p not in self.macs_per_cycle:
+            raise SpecError(f"hardware {self.name!r} has no MAC rate for {p}; it supports: "
+                            f"{', '.join(sorted(self.macs_per_cycle))}")
+        return self.macs_per_cycle[p]
+
+    def array_at(self, precision: str | Precision) -> tuple[int, int] | None:
+        """(rows, cols) of the MAC array at ``precision``, or None when the spec gives no array shape."""
+        if not self.array:
+            return None
+        p = Precision.parse(precision).value
+        return self.array.get(p) or self.array.get("*")
+
+    @property
+    def has_dram(self) -> bool:
+        return bool(self.dram_bandwidth)
+
+    def spec_hash(self) -> str:
+        """sha256 of the spec's canonical JSON (its path excluded): identifies the numbers used."""
+        d = self.model_dump(mode="json", exclude={"path"})
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def summary(self) -> str:
+        """One line: name, peak, SRAM, DRAM, Winograd, source."""
+        peaks = ", ".join(f"{self.peak_tops(p):.3g} TOPS {p}" for p in sorted(self.macs_per_cycle))
+        dram = format_si(self.dram_bandwidth, "B/s") if self.dram_bandwidth else "no DRAM"
+        guess = " [guess]" if self.guess else (" [some guesses]" if self.guessed else "")
+        return (f"{self.name}: {peaks}; SRAM {format_bytes(self.sram_bytes)}; {dram}; winograd {self.winograd}"
+                f"{guess} — {self.source}")
+
+
+# ------------------------------------------------------------------ normalisation of raw YAML
+
+_ALIASES = {"sram": "sram_bytes", "clock": "clock_hz", "frequency": "clock_hz"}
+_ALLOWED = sorted(set(HardwareSpec.model_fields) | set(_ALIASES) | {"peak_tops"})
+
+
+def _normalise(d: dict[str, Any]) -> dict[str, Any]:
+    name = d.get("name")
+    where = f"hardware spec {name!r}: " if name else "hardware spec: "
+    try:
+        return _normalise_fields(d)
+    except SpecError as exc:
+        raise SpecError(where + str(exc)) from None
+
+
+def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
+    for key in list(d):
+        if key in _ALIASES:
+            target = _ALIASES[key]
+            if target in d:
+                raise SpecError(f"give either {key!r} or {target!r}, not both")
+            d[target] = d.pop(key)
+    unknown = [k for k in d if k not in _ALLOWED]
+    if unknown:
+        raise SpecError(f"unknown field {unknown[0]!r}; allowed fields: {', '.join(_ALLOWED)}")
+    for req in ("name", "source"):
+        if not isinstance(d.get(req), str) or not d[req].strip():
+            raise SpecError(f"field {req!r} is required (a non-empty string)")
+    if "clock_hz" not in d:
+        raise SpecError("field 'clock' is required, e.g. clock: 1 GHz")
+    d["clock_hz"] = parse_quantity(d["clock_hz"], "frequency", "clock")
+    if d["clock_hz"] <= 0:
+        raise SpecError("field 'clock' must be positive")
+    d["macs_per_cycle"] = _macs(d)
+    if d.get("array") is not None:
+        d["array"] = _array(d["array"], d["macs_per_cycle"])
+    if "sram_bytes" not in d:
+        raise SpecError("field 'sram' is required, e.g. sram: 8 MiB (0 for none)")
+    d["sram_bytes"] = int(parse_quantity(d["sram_bytes"], "size", "sram"))
+    for key in ("dram_bandwidth", "weight_bandwidth"):
+        v = d.get(key)
+        if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "no", "")):
+            d[key] = None
+        else:
+            bw = parse_quantity(v, "bandwidth", key)
+            d[key] = bw if bw > 0 else None
+    if d.get("weight_bandwidth") and not d.get("dram_bandwidth"):
+        raise SpecError("field 'weight_bandwidth' needs a 'dram_bandwidth' (weights come from DRAM)")
+    eff = d.get("dram_efficiency", 1.0)
+    if isinstance(eff, bool) or not isinstance(eff, (int, float)) or not 0 < eff <= 1:
+        raise SpecError(f"field 'dram_efficiency' must be a number in (0, 1], got {eff!r}")
+    if "winograd" in d:
+        w = d["winograd"]
+        if w is False or w is None:
+            w = "none"
+        if w not in WINOGRAD_MODES:
+            raise SpecError(f"field 'winograd' must be one of {', '.join(WINOGRAD_MODES)}; got {w!r}")
+        d["winograd"] = w
+    if "winograd_tile" in d and d["winograd_tile"] not in (2, 4):
+        raise SpecError(f"field 'winograd_tile' must be 2 (F(2x2,3x3)) or 4 (F(4x4,3x3)); got {d['winograd_tile']!r}")
+    if "array_mapping" in d and d["array_mapping"] not in ("direct", "im2col"):
+        raise SpecError(f"field 'array_mapping' must be direct (array columns hold input channels, kernel taps "
+                        f"take cycles) or im2col (columns hold Cin x kh x kw); got {d['array_mapping']!r}")
+    if "overlap" in d and not isinstance(d["overlap"], bool):
+        raise SpecError(f"field 'overlap' must be true or false; got {d['overlap']!r}")
+    mb = d.get("max_batch")
+    if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int) or mb <= 0):
+        raise SpecError(f"field 'max_batch' must be a positive integer; got {mb!r}")
+    v = d.get("vector_ops_per_cycle")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+        raise SpecError(f"field 'vector_ops_per_cycle' must be a positive number; got {v!r}")
+    if d.get("energy") is not None:
+        d["energy"] = _energy(d["energy"])
+    if "guessed" in d:
+        g = d["guessed"]
+        if not isinstance(g, (list, tuple)) or not all(isinstance(x, str) for x in g):
+            raise SpecError("field 'guessed' must be a list of field names")
+        d["guessed"] = tuple(g)
+    if "kind" in d and d["kind"] not in ("archetype", "public", "custom"):
+        raise SpecError(f"field 'kind' must be one of archetype, public, custom; got {d['kind']!r}")
+    return d
+
+
+def _macs(d: dict[str, Any]) -> dict[str, int]:
+    macs, tops = d.get("macs_per_cycle"), d.pop("peak_tops", None)
+    if macs is not None and tops is not None:
+        raise SpecError("give either 'macs_per_cycle' or 'peak_tops', not both")
+    raw = macs if macs is not None else tops
+    field = "macs_per_cycle" if macs is not None else "peak_tops"
+    if raw is None:
+        raise SpecError("field 'macs_per_cycle' (or 'peak_tops') is required, e.g. macs_per_cycle: {int8: 2048}")
+    if not isinstance(raw, dict) or not raw:
+        raise SpecError(f"field {field!r} must map precisions ({', '.join(PRECISIONS)}) to numbers")
+    out: dict[str, int] = {}
+    for key, value in raw.items():
+        p = str(key).lower()
+        if p not in PRECISIONS:
+            raise SpecError(f"field {field!r}: unknown precision {key!r}; allowed: {', '.join(PRECISIONS)}")
+        if macs is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or value != int(value):
+                raise SpecError(f"field 'macs_per_cycle.{p}' must be a positive integer; got {value!r}")
+            out[p] = int(value)
+        else:
+            t = parse_quantity(value, "tops", f"peak_tops.{p}")
+            if t <= 0:
+                raise SpecError(f"field 'peak_tops.{p}' must be positive")
+            out[p] = max(1, round(t * 1e12 / (2.0 * d["clock_hz"])))
+    return out
+
+
+def _parse_rc(value: Any, field: str) -> tuple[int, int]:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        r, c = value
+    else:
+        parts = str(value).lower().replace(" ", "").split("x")
+        if len(parts) != 2:
+            raise SpecError(f"field {field!r} must be ROWSxCOLS like 32x64; got {value!r}")
+        r, c = parts
+    try:
+        r, c = int(r), int(c)
+    except (TypeError, ValueError):
+        raise SpecError(f"field {field!r} must be ROWSxCOLS like 32x64; got {value!r}") from None
+    if r <= 0 or c <= 0:
+        raise SpecError(f"field {field!r}: rows and cols must be positive; got {value!r}")
+    return r, c
+
+
+def _array(value: Any, macs: dict[str, int]) -> dict[str, tuple[int, int]]:
+    if isinstance(value, dict):
+        out = {}
+        for key, v in value.items():
+            p = str(key).lower()
+            if p not in PRECISIONS:
+                raise SpecError(f"field 'array': unknown precision {key!r}; allowed: {', '.join(PRECISIONS)}")
+            out[p] = _parse_rc(v, f"array.{p}")
+    else:
+        out = {"*": _parse_rc(value, "array")}
+    for p, m in macs.items():
+        rc = out.get(p) or out.get("*")
+        if rc is None:
+            raise SpecError(f"field 'array' gives no shape for {p}; give one per precision or a single RxC")
+        if m % (rc[0] * rc[1]):
+            raise SpecError(f"field 'array': macs_per_cycle.{p} = {m} is not a whole number of {rc[0]}x{rc[1]} "
+                            f"arrays")
+    return out
+
+
+def _energy(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise SpecError("field 'energy' must be a mapping: per_mac, per_sram_byte, per_dram_byte, static")
+    keys = {"per_mac": ("pj_per_mac", "energy"), "per_sram_byte": ("pj_per_sram_byte", "energy"),
+            "per_dram_byte": ("pj_per_dram_byte", "energy"), "static": ("static_w", "power")}
+    out: dict[str, float] = {}
+    for k, v in value.items():
+        if k in keys:
+            target, kind = keys[k]
+            out[target] = parse_quantity(v, kind, f"energy.{k}")
+        elif k in Energy.model_fields:
+            out[k] = float(v)
+        else:
+            raise SpecError(f"field 'energy': unknown key {k!r}; allowed: {', '.join(keys)}")
+    return out
+
+
+# ------------------------------------------------------------------ loading
+
+def _validate(data: dict[str, Any], where: str) -> HardwareSpec:
+    try:
+        return HardwareSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "spec"
+        raise SpecError(f"{where}field {loc!r}: {err.get('msg', 'invalid')}; got {err.get('input')!r}") from None
+
+
+def spec_from_yaml(path: str | Path, label: str | None = None) -> HardwareSpec:
+    """Read and validate one YAML spec; ``label`` replaces the path recorded in the spec."""
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(f"hardware spec file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"hardware spec {p}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"hardware spec {p}: expected a mapping of fields at the top level")
+    data.setdefault("path", label or str(p))
+    try:
+        return _validate(data, f"hardware spec {p}: ")
+    except SpecError as exc:
+        msg = str(exc)
+        raise SpecError(msg if str(p) in msg else f"{p}: {msg}") from None
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> tuple[HardwareSpec, ...]:
+    specs = [spec_from_yaml(f, label=f"catalog:{f.stem}") for f in sorted(CATALOG_DIR.glob("*.yaml"))]
+    for s in specs:
+        if s.path != f"catalog:{s.name}":
+            raise SpecError(f"catalog file {s.path[8:]}.yaml holds spec {s.name!r}; the file must be named after it")
+    return tuple(sorted(specs, key=lambda s: s.name))
+
+
+def catalog() -> list[HardwareSpec]:
+    """The built-in catalog, sorted by name."""
+    return list(_catalog())
+
+
+def catalog_names() -> list[str]:
+    return [s.name for s in _catalog()]
+
+
+def load_hardware(name_or_path: str | Path | dict | HardwareSpec) -> HardwareSpec:
+    """A spec from a catalog name (``"nvdla-nv-large"`` or ``"catalog:nvdla-nv-large"``), a YAML path,
+    a dict of fields, or a :class:`HardwareSpec` (returned as is)."""
+    if isinstance(name_or_path, HardwareSpec):
+        return name_or_path
+    if isinstance(name_or_path, dict):
+        return _validate(_normalise(dict(name_or_path)), "")
+    if isinstance(name_or_path, Path):
+        return spec_from_yaml(name_or_path)
+    text = str(name_or_path).strip()
+    if text.startswith("catalog:"):
+        return _by_name(text[len("catalog:"):])
+    if text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file():
+        return spec_from_yaml(text)
+    return _by_name(text)
+
+
+def _by_name(name: str) -> HardwareSpec:
+    for s in _catalog():
+        if s.name == name:
+            return s
+    raise UnknownNameError(f"unknown hardware {name!r}; catalog: {', '.join(catalog_names())} "
+                           f"(or give a YAML file path)")
+
