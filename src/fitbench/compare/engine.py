@@ -110,6 +110,8 @@ def figures_from_point(p: Any) -> Figures:
         peak_tops=_num(g("peak_tops")), energy_j_per_inference=_num(g("energy_j_per_inference")),
         bound_share={str(k): float(v) for k, v in dict(share).items()},
         weights_resident=g("weights_resident"), activations_spill=g("activations_spill"),
+        feasible=bool(g("feasible") if g("feasible") is not None else True),
+        infeasible_reason=str(g("infeasible_reason") or ""), plan=str(g("plan") or ""),
     )
 
 
@@ -122,7 +124,7 @@ def _layer_bounds(point: Any) -> list[dict[str, Any]]:
             "dram_s": _num(getattr(lay, "dram_s", None)), "utilization": _num(getattr(lay, "utilization", None)),
             "dram_weight_bytes": _num(getattr(lay, "dram_weight_bytes", None)),
             "dram_activation_bytes": _num(getattr(lay, "dram_activation_bytes", None)),
-            "passes": getattr(lay, "passes", None),
+            "passes": getattr(lay, "passes", None), "fused": [str(x) for x in getattr(lay, "fused", None) or []],
         })
     return rows
 

@@ -104,7 +104,24 @@ def find_flips(offerings: list[Offering], rows: list[RankRow], rank_batch: int, 
                                   workload_label, baseline_label, unit)
         flips.append(Flip(offering=r.offering, baseline_rank=r.baseline_rank, workload_rank=r.workload_rank,
                           tops_rank=r.tops_rank, cause=cause, sentence=sentence))
-    flips.sort(key=lambda f: (f.workload_rank, f.offering))
+    # an offering that can run one workload but not the other is the sharpest flip of all
+    for r in rows:
+        if (r.workload_rank is None) == (r.baseline_rank is None):
+            continue
+        off = by_name[r.offering]
+        missing, batch, label = (("workload", rank_batch, workload_label) if r.workload_rank is None
+                                 else ("baseline", baseline_batch, baseline_label))
+        fig = off.at(missing, batch)
+        if fig is None or fig.feasible:
+            continue  # not estimated (e.g. a runtime without a baseline measurement): no claim either way
+        have = r.baseline_rank if missing == "workload" else r.workload_rank
+        where = baseline_label if missing == "workload" else workload_label
+        flips.append(Flip(offering=r.offering, baseline_rank=r.baseline_rank, workload_rank=r.workload_rank,
+                          tops_rank=r.tops_rank, cause="infeasible",
+                          sentence=f"{r.offering} ranks {ordinal(have)} on {where} but cannot run {label} at batch "
+                                   f"{batch}: {fig.infeasible_reason or 'the estimator found no feasible plan'}."))
+    big = 10**9
+    flips.sort(key=lambda f: (f.workload_rank or big, f.offering))
     return flips
 
 

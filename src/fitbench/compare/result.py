@@ -30,6 +30,9 @@ class Figures:
     bound_share: dict[str, float] = field(default_factory=dict)
     weights_resident: bool | None = None
     activations_spill: bool | None = None
+    feasible: bool = True
+    infeasible_reason: str = ""
+    plan: str = ""
     latency_p50_s: float | None = None
     latency_p90_s: float | None = None
     latency_p99_s: float | None = None
@@ -70,14 +73,18 @@ class Flip:
     """An offering whose rank differs between the baseline ranking and the workload ranking."""
 
     offering: str
-    baseline_rank: int
-    workload_rank: int
+    baseline_rank: int | None
+    workload_rank: int | None
     tops_rank: int | None
     cause: str  # "weights" | "activations" | "compute" | "measured" | ...
     sentence: str
 
     @property
     def direction(self) -> str:
+        if self.workload_rank is None:
+            return "drops"
+        if self.baseline_rank is None:
+            return "rises"
         return "drops" if self.workload_rank > self.baseline_rank else "rises"
 
 

@@ -23,6 +23,11 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def colors(comp: Comparison) -> dict[str, str]:
+    """One colour per offering, the same in every plot."""
+    return {o.name: PALETTE[i % len(PALETTE)] for i, o in enumerate(comp.offerings)}
+
+
 def _layout(title: str, **kw: Any) -> dict[str, Any]:
     base = {"title": {"text": esc(title)}, "template": "plotly_white", "height": 420,
             "margin": {"l": 70, "r": 30, "t": 60, "b": 60}, "legend": {"orientation": "v"}}
@@ -32,14 +37,14 @@ def _layout(title: str, **kw: Any) -> dict[str, Any]:
 
 def throughput_vs_batch(comp: Comparison) -> dict[str, Any] | None:
     traces = []
-    for i, off in enumerate(o for o in comp.offerings if o.workload):
+    col = colors(comp)
+    for off in (o for o in comp.offerings if o.workload):
         pts = sorted((f.batch, f.throughput_ips) for f in off.workload if f.throughput_ips is not None)
         if not pts:
             continue
         traces.append({"type": "scatter", "mode": "lines+markers", "name": esc(off.name),
                        "x": [p[0] for p in pts], "y": [p[1] for p in pts],
-                       "line": {"color": PALETTE[i % len(PALETTE)],
-                                "dash": "dot" if off.kind == "runtime" else "solid"},
+                       "line": {"color": col[off.name], "dash": "dot" if off.kind == "runtime" else "solid"},
                        "hovertemplate": f"{esc(off.name)}<br>batch %{{x}}: %{{y:.4g}} inf/s<extra></extra>"})
     if not traces:
         return None
@@ -53,13 +58,14 @@ def latency_vs_input_size(comp: Comparison) -> dict[str, Any] | None:
     if not comp.input_size_curve:
         return None
     traces = []
+    col = colors(comp)
     names = list(dict.fromkeys(c["offering"] for c in comp.input_size_curve))
-    for i, name in enumerate(names):
+    for name in names:
         pts = sorted((c["pixels"], c["latency_s"], f"{c['width']}x{c['height']}") for c in comp.input_size_curve
                      if c["offering"] == name and c["latency_s"] is not None)
         traces.append({"type": "scatter", "mode": "lines+markers", "name": esc(name),
                        "x": [p[0] / 1e6 for p in pts], "y": [p[1] * 1e3 for p in pts], "text": [p[2] for p in pts],
-                       "line": {"color": PALETTE[i % len(PALETTE)]},
+                       "line": {"color": col.get(name, "#888")},
                        "hovertemplate": f"{esc(name)}<br>%{{text}}: %{{y:.4g}} ms<extra></extra>"})
     return {"data": traces, "layout": _layout(
         f"Latency vs input size — {comp.workload['model']} at batch {comp.rank_batch}",
@@ -83,11 +89,12 @@ def per_layer_demand(comp: Comparison) -> dict[str, Any] | None:
          "y": [x["macs"] for x in layers], "text": names, "marker": {"color": "#4c78a8", "size": 5},
          "hovertemplate": "%{text}<br>%{y:.4s} MACs<extra></extra>"},
     ]
+    col = colors(comp)
     srams = sorted({(o.sram_bytes, o.name) for o in comp.offerings if o.sram_bytes}, key=lambda s: s[0])
-    for i, (sram, name) in enumerate(srams):
+    for sram, name in srams:
         traces.append({"type": "scatter", "mode": "lines", "name": esc(f"SRAM {name} ({fmt_bytes(sram)})"),
                        "x": [0, max(idx)], "y": [sram, sram],
-                       "line": {"dash": "dash", "width": 1.5, "color": PALETTE[(i + 4) % len(PALETTE)]},
+                       "line": {"dash": "dash", "width": 1.5, "color": col[name]},
                        "hovertemplate": esc(f"SRAM of {name}: {fmt_bytes(sram)}") + "<extra></extra>"})
     return {"data": traces, "layout": _layout(
         f"Per-layer demand — {comp.workload['label']} (per inference, {comp.precision}); dashed: SRAM sizes",
@@ -128,8 +135,9 @@ def roofline(comp: Comparison) -> dict[str, Any] | None:
     if not hw:
         return None
     pts_all = []
-    for i, off in enumerate(hw):
-        color = PALETTE[i % len(PALETTE)]
+    col = colors(comp)
+    for off in hw:
+        color = col[off.name]
         for which, fb, symbol in (("workload", comp.rank_batch, "circle"),
                                   ("baseline", comp.baseline_batch, "diamond")):
             f = off.at(which, fb)
@@ -143,12 +151,12 @@ def roofline(comp: Comparison) -> dict[str, Any] | None:
     finite = [p[3] for p in pts_all if p[3]]
     cap = max(finite) * 10 if finite else 1e4
     lo = min(finite) / 10 if finite else 1.0
-    for i, off in enumerate(hw):
+    for off in hw:
         ridge = off.peak_tops * 1e12 / off.dram_bandwidth
         xs = [min(lo, ridge / 10), ridge, max(cap, ridge * 10)]
         ys = [min(off.peak_tops, off.dram_bandwidth * x / 1e12) for x in xs]
         traces.append({"type": "scatter", "mode": "lines", "name": esc(f"roof {off.name}"), "x": xs, "y": ys,
-                       "line": {"color": PALETTE[i % len(PALETTE)], "width": 1.5},
+                       "line": {"color": col[off.name], "width": 1.5},
                        "hovertemplate": esc(off.name) + "<br>%{x:.3g} ops/B: %{y:.3g} TOPS<extra></extra>"})
     for off, which, f, intensity, color, symbol in pts_all:
         x = intensity if intensity else cap
@@ -173,11 +181,12 @@ def rank_slope(comp: Comparison) -> dict[str, Any] | None:
         return None
     cols = ["TOPS alone", f"{comp.baseline['label']} b{comp.baseline_batch}",
             f"{comp.workload['label']} b{comp.rank_batch}"]
-    for i, r in enumerate(rows):
+    col = colors(comp)
+    for r in rows:
         ys = [r.tops_rank, r.baseline_rank, r.workload_rank]
         traces.append({"type": "scatter", "mode": "lines+markers+text", "name": esc(r.offering),
                        "x": [esc(c) for c in cols], "y": ys, "text": [ordinal(y) if y else "" for y in ys],
-                       "textposition": "top center", "line": {"color": PALETTE[i % len(PALETTE)], "width": 3},
+                       "textposition": "top center", "line": {"color": col[r.offering], "width": 3},
                        "hovertemplate": esc(r.offering) + "<br>%{x}: %{text}<extra></extra>"})
     return {"data": traces, "layout": _layout(
         "Rankings: what TOPS and the usual benchmark tell you vs your workload", height=400,
@@ -191,11 +200,12 @@ def latency_distributions(comp: Comparison) -> dict[str, Any] | None:
         if not lat:
             continue
         traces.append({"type": "box", "name": esc(f"{m['offering']} · {m['label']} · b{m['batch']}"),
-                       "y": [x * 1e3 for x in lat], "boxpoints": "outliers", "boxmean": True})
+                       "y": [x * 1e3 for x in lat], "boxpoints": False, "boxmean": True})
     if not traces:
         return None
     return {"data": traces, "layout": _layout("Measured latency distributions (per query)",
-                                              yaxis={"title": {"text": "latency (ms)"}}, showlegend=False)}
+                                              yaxis={"title": {"text": "latency (ms, log scale)"}, "type": "log"},
+                                              showlegend=False)}
 
 
 def all_figures(comp: Comparison) -> list[tuple[str, str, dict[str, Any]]]:

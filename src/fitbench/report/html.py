@@ -46,10 +46,33 @@ def _env():
     )
     env.filters.update({
         "bytes": fmt_bytes, "time": fmt_time, "pct": fmt_pct, "ordinal": lambda n: "—" if n is None else ordinal(n),
-        "num": lambda x, d=4: "—" if x is None else f"{x:.{d}g}",
+        "num": fmt_num,
         "tops": lambda x: "—" if x is None else f"{x:.3g}",
     })
+    env.globals["ms"] = lambda v: "—" if v is None else fmt_time(float(v) / 1e3)
     return env
+
+
+def fmt_num(x: float | None, digits: int = 4) -> str:
+    """4 significant digits, thousands separated above 10 000: 58633.0 -> '58,633'."""
+    if x is None:
+        return "—"
+    if abs(x) >= 1e4:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def layer_bound_lookup(comp: Comparison) -> dict[str, dict[str, str]]:
+    """``{offering: {profile layer name: bound}}``; fused layers take the bound of the layer they join."""
+    out: dict[str, dict[str, str]] = {}
+    for off, rows in comp.layer_bounds.items():
+        m: dict[str, str] = {}
+        for r in rows:
+            m[r["name"]] = r["bound"]
+            for name in r.get("fused") or []:
+                m.setdefault(name, r["bound"])
+        out[off] = m
+    return out
 
 
 def _plotlyjs() -> str:
@@ -61,12 +84,12 @@ def _plotlyjs() -> str:
 def top_layers(comp: Comparison, n: int = 25) -> list[dict[str, Any]]:
     """The ``n`` costliest layers by MACs, with their bound on each offering."""
     idx = sorted(range(len(comp.layers)), key=lambda i: -(comp.layers[i]["macs"] or 0))[:n]
+    lookup = layer_bound_lookup(comp)
     out = []
     for i in sorted(idx):
         lay = dict(comp.layers[i])
         lay["index"] = i
-        lay["bounds"] = {name: (rows[i]["bound"] if i < len(rows) else None)
-                         for name, rows in comp.layer_bounds.items()}
+        lay["bounds"] = {name: lookup[name].get(lay["name"]) for name in comp.layer_bounds}
         out.append(lay)
     return out
 

@@ -15,7 +15,9 @@ def _o(n: int | None) -> str:
 
 
 def _n(x: float | None, d: int = 4) -> str:
-    return "—" if x is None else f"{x:.{d}g}"
+    if x is None:
+        return "—"
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.{d}g}"
 
 
 def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
