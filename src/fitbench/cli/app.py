@@ -32,6 +32,13 @@ def _register() -> None:
     from . import run as run_cmd
 
     run_cmd.register(app)
+    from . import compare as compare_cmd
+    from . import demo as demo_cmd
+    from . import report as report_cmd
+
+    compare_cmd.register(app)
+    report_cmd.register(app)
+    demo_cmd.register(app)
 
 
 def main() -> None:

@@ -37,18 +37,29 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
-def print_comparison(comp: Comparison, console: Any = None) -> None:
-    """Rankings, flips and where to look next, as rich tables."""
+def terminal_console():
+    """A rich console that keeps tables readable when the output is piped (no terminal width)."""
+    import sys
+
     from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 150)
+
+
+def print_comparison(comp: Comparison, console: Any = None) -> None:
+    """Rankings, flips and notes, as rich tables."""
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console()
+    console = console or terminal_console()
     head, rows = ranking_rows(comp)
-    t = Table(title=f"{escape(comp.workload['label'])} at batch {comp.rank_batch} vs "
-                    f"{escape(comp.baseline['label'])} at batch {comp.baseline_batch} ({comp.precision})")
-    for i, h in enumerate(head):
-        t.add_column(escape(h), justify="left" if i == 0 or h == "bound" else "right")
+    short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
+             "eff. TOPS", "util.", "bound", "DRAM/inf"]
+    t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
+                    f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
+    for i, h in enumerate(short):
+        t.add_column(escape(h), justify="left" if i == 0 or h == "bound" else "right",
+                     no_wrap=i == 0)
     for row in rows:
         t.add_row(*[escape(c) for c in row])
     console.print(t)
