@@ -38,10 +38,8 @@ def resolve_hardware(hw: Any) -> list[Any]:
             out.extend(catalog())
         elif isinstance(item, str) and item.startswith("catalog:"):
             out.append(load_hardware(item.split(":", 1)[1]))
-        elif isinstance(item, str) or hasattr(item, "__fspath__"):
-            out.append(load_hardware(item))
         else:
-            out.append(item)
+            out.append(load_hardware(item))  # a spec, a dict of fields, a YAML path or a catalog name
     if not out:
         raise FitbenchError("no hardware to compare: give --hw with spec files, catalog names or catalog:*")
     names = [s.name for s in out]
