@@ -39,6 +39,9 @@ def _register() -> None:
     compare_cmd.register(app)
     report_cmd.register(app)
     demo_cmd.register(app)
+    from . import zoo as zoo_cmd
+
+    zoo_cmd.register(app)
 
 
 def main() -> None:

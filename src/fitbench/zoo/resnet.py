@@ -87,8 +87,9 @@ def resnet50(g: GraphBuilder, p: dict, notes: list) -> None:
     _resnet(g, p, [3, 4, 6, 3], bottleneck=True, v15=True)
 
 
-@register_model("resnet50-v1", family="cnn", source=_SRC50.replace("torchvision resnet50 ", "") +
-                "(original v1: stride on the first 1x1)", description="ResNet-50 v1 (original paper)",
+@register_model("resnet50-v1", family="cnn",
+                source="He et al. 2015 (arXiv:1512.03385), original v1: stride on the first 1x1",
+                description="ResNet-50 v1 (original paper)",
                 default_input="1x3x224x224", defaults={"resolution": (224, 224), "classes": 1000},
                 param_help={"classes": "output classes"})
 def resnet50_v1(g: GraphBuilder, p: dict, notes: list) -> None:
