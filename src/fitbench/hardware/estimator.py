@@ -44,6 +44,11 @@ input and output transfers are not counted; a spilled layer reads its input and 
 when its neighbour kept that tensor on chip (the errors of two neighbours roughly cancel); batch
 ``B > max_batch`` is infeasible.
 
+**Sub-batches.** A batch of ``B`` runs as ``B / b`` sub-batches of the size ``b`` (1, a power of two
+dividing ``B``, or ``B``) that finishes the whole batch soonest — a scheduler would not make a chip
+slower per inference by handing it more inputs at once. Weights are streamed once per sub-batch;
+``sub_batch`` reports the choice, and per-layer figures cover the whole batch.
+
 **Totals.** DRAM bytes per inference = traffic / B; bandwidth demand = traffic / latency;
 ``mac_utilization`` = executed (Winograd-effective) MACs per second / peak MAC rate;
 ``effective_tops`` = 2 x the model's dense MACs x throughput / 1e12 (can exceed the peak with Winograd);
@@ -101,6 +106,7 @@ class EstimatePoint:
     """Whole-model figures at one batch (bytes per inference unless named otherwise)."""
 
     batch: int
+    sub_batch: int
     feasible: bool
     latency_s: float | None
     throughput_ips: float | None
@@ -491,6 +497,41 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     return out
 
 
+def sub_batches(batch: int) -> list[int]:
+    """Candidate sub-batch sizes for a batch: 1, the powers of two dividing it, and the batch itself."""
+    out = {1, batch}
+    b = 2
+    while b < batch:
+        if batch % b == 0:
+            out.add(b)
+        b *= 2
+    return sorted(out)
+
+
+def _evaluate_best(t: LayerTable, P: dict[str, np.ndarray], batch: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Evaluate every sub-batch and keep, per spec, the one with the lowest time for the whole batch.
+
+    Returns the figures scaled to the whole batch and the chosen sub-batch per spec."""
+    best = None
+    chosen = None
+    for b in sub_batches(batch):
+        r = _evaluate(t, P, b)
+        reps = batch / b
+        total = r["latency"] * reps
+        if best is None:
+            best, chosen = {k: v for k, v in r.items()}, np.full(total.shape, b)
+            for k in ("latency", "w_traffic", "a_traffic", "eff_macs", "sram_traffic"):
+                best[k] = r[k] * reps
+            continue
+        better = total < best["latency"]
+        for k, v in r.items():
+            scaled = v * reps if k in ("latency", "w_traffic", "a_traffic", "eff_macs", "sram_traffic") else v
+            mask = better if np.ndim(v) == 1 else better[:, None]
+            best[k] = np.where(mask, scaled, best[k])
+        chosen = np.where(better, b, chosen)
+    return best, chosen
+
+
 # ------------------------------------------------------------------ public API
 
 def _precision_scales(profile, precision: str | None) -> tuple[str, float, float, list[str]]:
@@ -548,8 +589,11 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
 
 
 def _point(t: LayerTable, spec: HardwareSpec, P: dict[str, np.ndarray], batch: int, prec: str) -> EstimatePoint:
-    r = _evaluate(t, P, batch, detail=True)
-    lat = float(r["latency"][0])
+    _, chosen = _evaluate_best(t, P, batch)
+    sub = int(chosen[0])
+    reps = batch / sub
+    r = _evaluate(t, P, sub, detail=True)
+    lat = float(r["latency"][0]) * reps
     reason = ""
     if spec.max_batch is not None and batch > spec.max_batch:
         reason = f"batch {batch} exceeds the spec's max_batch {spec.max_batch}"
@@ -557,35 +601,40 @@ def _point(t: LayerTable, spec: HardwareSpec, P: dict[str, np.ndarray], batch: i
         reason = ("the model does not fit on chip and the spec has no DRAM" if not spec.has_dram
                   else "a layer cannot run: its minimal strip does not fit the SRAM")
     feasible = not reason
-    w = float(r["w_traffic"][0])
-    a = float(r["a_traffic"][0])
+    w = float(r["w_traffic"][0]) * reps
+    a = float(r["a_traffic"][0]) * reps
+    eff_total = float(r["eff_macs"][0]) * reps
     peak = spec.peak_tops(prec)
     energy = None
     if spec.energy is not None and feasible:
         e = spec.energy
-        joules = (float(r["eff_macs"][0]) * e.pj_per_mac + float(r["sram_traffic"][0]) * e.pj_per_sram_byte
+        joules = (eff_total * e.pj_per_mac + float(r["sram_traffic"][0]) * reps * e.pj_per_sram_byte
                   + (w + a) * e.pj_per_dram_byte) * 1e-12 + e.static_w * lat
         energy = joules / batch
     layers = []
+    sep = bool(spec.weight_bandwidth)
     for i, name in enumerate(t.names):
+        tw, ta = float(r["tw"][0, i]), float(r["ta"][0, i])
+        p = r["passes"][0, i]
         layers.append(LayerEstimate(
             name=name, op_type=t.op_types[i], macs=int(round(t.macs[i] * batch)),
-            effective_macs=float(r["eff"][0, i]), compute_s=float(r["compute"][0, i]),
-            dram_weight_bytes=float(r["w_l"][0, i]), dram_activation_bytes=float(r["a_l"][0, i]),
-            dram_s=float(max(r["tw"][0, i], r["ta"][0, i]) if spec.weight_bandwidth else r["tw"][0, i] + r["ta"][0, i]),
-            time_s=float(r["times"][0, i]), bound=BOUNDS[int(r["bound"][0, i])], utilization=float(r["util"][0, i]),
-            passes=int(r["passes"][0, i]) if math.isfinite(r["passes"][0, i]) else -1,
-            winograd=bool(r["wino"][0, i]), spilled=bool(r["spilled"][0, i]), fused=list(t.fused[i]),
+            effective_macs=float(r["eff"][0, i]) * reps, compute_s=float(r["compute"][0, i]) * reps,
+            dram_weight_bytes=float(r["w_l"][0, i]) * reps, dram_activation_bytes=float(r["a_l"][0, i]) * reps,
+            dram_s=(max(tw, ta) if sep else tw + ta) * reps, time_s=float(r["times"][0, i]) * reps,
+            bound=BOUNDS[int(r["bound"][0, i])], utilization=float(r["util"][0, i]),
+            passes=int(p) if math.isfinite(p) else -1, winograd=bool(r["wino"][0, i]),
+            spilled=bool(r["spilled"][0, i]), fused=list(t.fused[i]),
         ))
     share = {b: float(r["share"][0, j]) if feasible else 0.0 for j, b in enumerate(BOUNDS)}
+    ok = feasible and lat > 0
     return EstimatePoint(
-        batch=batch, feasible=feasible,
-        latency_s=lat if feasible else None, throughput_ips=batch / lat if feasible and lat > 0 else None,
+        batch=batch, sub_batch=sub, feasible=feasible,
+        latency_s=lat if feasible else None, throughput_ips=batch / lat if ok else None,
         dram_bytes_per_inference=(w + a) / batch, dram_weight_bytes_per_inference=w / batch,
         dram_activation_bytes_per_inference=a / batch,
-        dram_bandwidth_demand=(w + a) / lat if feasible and lat > 0 else None,
-        mac_utilization=float(r["eff_macs"][0]) / lat / float(r["rate"][0]) if feasible and lat > 0 else None,
-        effective_tops=2 * t.dense_macs * batch / lat / 1e12 if feasible and lat > 0 else None,
+        dram_bandwidth_demand=(w + a) / lat if ok else None,
+        mac_utilization=eff_total / lat / float(r["rate"][0]) if ok else None,
+        effective_tops=2 * t.dense_macs * batch / lat / 1e12 if ok else None,
         peak_tops=peak, energy_j_per_inference=energy, bound_share=share,
         weights_resident=bool(r["resident"][0]), activations_spill=bool(r["spill"][0]),
         spilled_activation_bytes=a / batch, plan="resident" if r["resident"][0] else "streamed",
@@ -636,13 +685,13 @@ def estimate_many(profile, specs_table, batch: int | list[int] = 1, base: Hardwa
         for start in range(0, n, chunk):
             sl = {k: np.atleast_1d(v)[start:start + chunk] for k, v in full.items()}
             P = _param_arrays(sl)
-            r = _evaluate(table, P, int(b))
+            r, chosen = _evaluate_best(table, P, int(b))
             lat = r["latency"]
             feasible = np.isfinite(lat) & (int(b) <= P["max_batch"][:, 0])
             with np.errstate(invalid="ignore", divide="ignore"):
                 part = {k: sl[k] for k in SPEC_COLUMNS if k in cols}
                 part.update({
-                    "batch": np.full(len(lat), int(b)), "feasible": feasible,
+                    "batch": np.full(len(lat), int(b)), "sub_batch": chosen, "feasible": feasible,
                     "latency_s": np.where(feasible, lat, np.nan),
                     "throughput_ips": np.where(feasible, b / lat, np.nan),
                     "dram_weight_bytes_per_inference": r["w_traffic"] / b,
