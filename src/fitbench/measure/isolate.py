@@ -49,7 +49,12 @@ def _rss(proc: psutil.Process) -> int:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])  # the folder holding the fitbench package
-    parts = [src] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    # the caller's import path too, so that a pickled nn.Module's classes import in the child
+    extra = env.get("PYTHONPATH", "").split(os.pathsep) + [p for p in sys.path if p and os.path.isdir(p)]
+    parts = [src]
+    for p in extra:
+        if p and p not in parts:
+            parts.append(p)
     env["PYTHONPATH"] = os.pathsep.join(parts)
     return env
 

@@ -78,6 +78,8 @@ def _shape_request(batch: int | None, inputs: Mapping | None, input_files: Mappi
             raise ShapeError(f"--batch {batch} does not match the batch {fb} of the given .npy inputs")
         shapes.update(file_shapes)
         return shapes, None
+    if batch is None and not shapes:
+        return shapes, 1  # no shapes and no batch: batch 1, the default
     return shapes, batch
 
 
@@ -223,7 +225,12 @@ def prepare_torch(
         if bind_batch is not None and dims:
             dims = (int(bind_batch),) + dims[1:]
         shapes[k] = dims
-    blob = pickle.dumps(model)
+    try:  # cloudpickle (if installed) also ships classes defined in __main__ or a notebook, by value
+        import cloudpickle
+
+        blob = cloudpickle.dumps(model)
+    except ImportError:
+        blob = pickle.dumps(model)
     fd, tmp = tempfile.mkstemp(prefix="fitbench-module-", suffix=".pkl")
     with os.fdopen(fd, "wb") as f:
         f.write(blob)
