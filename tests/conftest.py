@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    """A throwaway PostgreSQL server: ``url(db)`` gives a SQLAlchemy-style URL, ``new_database()`` a fresh DB."""
+    """A throwaway PostgreSQL server: ``url(db)`` gives a URL, ``new_database()`` a fresh database."""
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
@@ -87,7 +87,9 @@ class PostgresServer:
 def pg_server():
     bindir = _pg_bindir()
     if bindir is None or not (bindir / "initdb").exists():
-        pytest.skip("no PostgreSQL server binary (initdb) found; install Debian's postgresql to run these tests")
+        pytest.skip(
+            "no PostgreSQL server binary (initdb) found; install Debian's postgresql to run these tests"
+        )
     server = PostgresServer(bindir)
     server.start()
     yield server

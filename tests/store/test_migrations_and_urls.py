@@ -13,7 +13,9 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path):
     path = tmp_path / "r.db"
     store = open_store(path)
     with store._writer.begin() as conn:
-        conn.execute(sa.insert(schema.schema_versions).values(version=99, description="future", applied_at=utcnow()))
+        conn.execute(
+            sa.insert(schema.schema_versions).values(version=99, description="future", applied_at=utcnow())
+        )
     store.close()
     with pytest.raises(StoreError, match="schema version 99, newer than this fitbench knows"):
         open_store(path)
@@ -38,7 +40,10 @@ def test_existing_database_runs_only_missing_steps_in_order(tmp_path):
     assert migrations.migrate(store.engine, steps) == 3  # second run: nothing to do
     assert calls == [2, 3]
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT note FROM fitbench_results WHERE id = :i"), {"i": rid}).scalar() == "v3"
+        assert (
+            conn.execute(sa.text("SELECT note FROM fitbench_results WHERE id = :i"), {"i": rid}).scalar()
+            == "v3"
+        )
         assert migrations.current_version(conn) == 3
 
 

@@ -124,7 +124,12 @@ def test_list_sweeps_counts(db_url):
     store.put(rec(sweep_id="a", point_key="bad", status="failed", cause="x"))
     store.put(rec(sweep_id="b", point_key="k0"))
     sweeps = {s["sweep_id"]: s for s in store.list_sweeps()}
-    assert (sweeps["a"]["n_points"], sweeps["a"]["stored"], sweeps["a"]["ok"], sweeps["a"]["failed"]) == (5, 4, 3, 1)
+    assert (sweeps["a"]["n_points"], sweeps["a"]["stored"], sweeps["a"]["ok"], sweeps["a"]["failed"]) == (
+        5,
+        4,
+        3,
+        1,
+    )
     assert (sweeps["b"]["n_points"], sweeps["b"]["stored"]) == (None, 1)
     assert store.point_statuses("a") == {"k0": "ok", "k1": "ok", "k2": "ok", "bad": "failed"}
     assert store.get_sweep("a")["spec"] == {"name": "a"}

@@ -42,6 +42,11 @@ def _register() -> None:
     from . import zoo as zoo_cmd
 
     zoo_cmd.register(app)
+    from . import results as results_cmd
+    from . import sweep as sweep_cmd
+
+    sweep_cmd.register(app)
+    results_cmd.register(app)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from . import migrations, schema
-from .record import ResultRecord, StoreError, jsonable, utcnow
+from .record import ResultRecord, StoreError, _aware, jsonable, utcnow
 
 DEFAULT_PATH = Path("~/.fitbench/results.db")
 ENV_VAR = "FITBENCH_DB"
@@ -52,7 +52,7 @@ def normalise_url(url_or_path: str | os.PathLike[str] | None) -> sa.URL:
             raise StoreError(f"database path {text!r} is a directory; give a file like {text}/results.db")
         return sa.URL.create("sqlite", database=str(path.resolve()))
     if text.startswith("postgres://"):
-        text = "postgresql://" + text[len("postgres://"):]
+        text = "postgresql://" + text[len("postgres://") :]
     try:
         url = sa.make_url(text)
     except sa.exc.ArgumentError as exc:
@@ -62,7 +62,9 @@ def normalise_url(url_or_path: str | os.PathLike[str] | None) -> sa.URL:
         if url.drivername != "postgresql+psycopg":
             url = url.set(drivername="postgresql+psycopg")
     elif backend != "sqlite":
-        raise StoreError(f"unsupported database {backend!r}: use a file path, sqlite:///PATH or postgresql://...")
+        raise StoreError(
+            f"unsupported database {backend!r}: use a file path, sqlite:///PATH or postgresql://..."
+        )
     return url
 
 
@@ -162,11 +164,15 @@ class Store:
             rid = conn.execute(stmt).scalar_one_or_none()
             if rid is None:  # an ok row exists for this point: it stays as it is
                 rid = conn.execute(
-                    sa.select(t.c.id).where(t.c.sweep_id == record.sweep_id, t.c.point_key == record.point_key)
+                    sa.select(t.c.id).where(
+                        t.c.sweep_id == record.sweep_id, t.c.point_key == record.point_key
+                    )
                 ).scalar_one()
             return int(rid)
 
-    def register_sweep(self, sweep_id: str, spec: dict[str, Any], n_points: int, source: str | None = None) -> None:
+    def register_sweep(
+        self, sweep_id: str, spec: dict[str, Any], n_points: int, source: str | None = None
+    ) -> None:
         """Record (or update) a sweep's spec and size."""
         t = schema.sweeps
         now = utcnow()
@@ -175,8 +181,12 @@ class Store:
         ins = self._insert(t).values(row)
         stmt = ins.on_conflict_do_update(
             index_elements=[t.c.sweep_id],
-            set_={"spec": ins.excluded.spec, "n_points": ins.excluded.n_points, "source": ins.excluded.source,
-                  "updated_at": ins.excluded.updated_at},  # fmt: skip
+            set_={
+                "spec": ins.excluded.spec,
+                "n_points": ins.excluded.n_points,
+                "source": ins.excluded.source,
+                "updated_at": ins.excluded.updated_at,
+            },  # fmt: skip
         )
         with self._writer.begin() as conn:
             conn.execute(stmt)
@@ -224,7 +234,9 @@ class Store:
     def count(self, **where: Any) -> int:
         t = schema.results
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(t).where(*self._where(where))).scalar())
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(t).where(*self._where(where))).scalar()
+            )
 
     def get(self, result_id: int) -> ResultRecord | None:
         found = self.query(id=result_id)
@@ -247,14 +259,22 @@ class Store:
         ok = sa.func.sum(sa.case((t.c.status == "ok", 1), else_=0))
         failed = sa.func.sum(sa.case((t.c.status == "failed", 1), else_=0))
         stmt = (
-            sa.select(t.c.sweep_id, sa.func.count(), ok, failed, sa.func.min(t.c.started_at),
-                      sa.func.max(t.c.finished_at))  # fmt: skip
+            sa.select(
+                t.c.sweep_id,
+                sa.func.count(),
+                ok,
+                failed,
+                sa.func.min(t.c.started_at),
+                sa.func.max(t.c.finished_at),
+            )  # fmt: skip
             .where(t.c.sweep_id.is_not(None))
             .group_by(t.c.sweep_id)
         )
         with self.engine.connect() as conn:
             counts = {r[0]: r[1:] for r in conn.execute(stmt)}
-            planned = {r.sweep_id: r for r in conn.execute(sa.select(s.c.sweep_id, s.c.n_points, s.c.created_at))}
+            planned = {
+                r.sweep_id: r for r in conn.execute(sa.select(s.c.sweep_id, s.c.n_points, s.c.created_at))
+            }
         out = []
         for sweep_id in sorted(set(counts) | set(planned)):
             n, n_ok, n_failed, first, last = counts.get(sweep_id, (0, 0, 0, None, None))
@@ -266,8 +286,8 @@ class Store:
                 "ok": int(n_ok or 0),
                 "failed": int(n_failed or 0),
                 "created_at": info.created_at if info else None,
-                "first_started": first,
-                "last_finished": last,
+                "first_started": _aware(first),
+                "last_finished": _aware(last),
             })  # fmt: skip
         return out
 

@@ -58,7 +58,7 @@ def _default(obj: Any) -> Any:
 
 
 def _finite(obj: Any) -> Any:
-    """Non-finite floats become the strings 'NaN' / 'Infinity' / '-Infinity' (PostgreSQL JSONB rejects them)."""
+    """Non-finite floats become strings 'NaN' / 'Infinity' / '-Infinity' (PostgreSQL JSONB rejects them)."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
     if isinstance(obj, dict):
@@ -110,7 +110,9 @@ class ResultRecord:
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not _KIND_RE.match(self.kind):
-            raise StoreError(f"result kind must be a short lowercase name like {'/'.join(KINDS)}, got {self.kind!r}")
+            raise StoreError(
+                f"result kind must be a short lowercase name like {'/'.join(KINDS)}, got {self.kind!r}"
+            )
         if self.status not in STATUSES:
             raise StoreError(f"result status must be one of {', '.join(STATUSES)}, got {self.status!r}")
         if self.status == "failed" and not self.cause:
@@ -151,7 +153,7 @@ class ResultRecord:
         return cls(**{name: row[name] for name in cls.FIELDS})
 
     def same_result(self, other: ResultRecord) -> bool:
-        """True when both rows state the same result: identity, conditions and metrics (not timings/node/id)."""
+        """True when both rows state the same result: identity, status and metrics (not timings/node/id)."""
         keys = ("kind", "model", "model_sha256", "batch", "precision", "hardware", "runtime", "status",
                 "cause", "metrics", "sweep_id", "point_key")  # fmt: skip
         return all(getattr(self, k) == getattr(other, k) for k in keys)

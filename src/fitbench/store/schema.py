@@ -15,7 +15,9 @@ from sqlalchemy.dialects import postgresql
 metadata = sa.MetaData()
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-IdType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrement needs INTEGER PRIMARY KEY
+IdType = sa.BigInteger().with_variant(
+    sa.Integer(), "sqlite"
+)  # SQLite autoincrement needs INTEGER PRIMARY KEY
 Timestamp = sa.DateTime(timezone=True)
 
 results = sa.Table(
@@ -47,7 +49,9 @@ results = sa.Table(
     sa.CheckConstraint("status IN ('ok', 'failed')", name="ck_fitbench_results_status"),
 )
 
-sa.Index("ix_fitbench_results_kind_model", results.c.kind, results.c.model, results.c.batch, results.c.precision)
+sa.Index(
+    "ix_fitbench_results_kind_model", results.c.kind, results.c.model, results.c.batch, results.c.precision
+)
 sa.Index("ix_fitbench_results_hardware", results.c.hardware)
 sa.Index("ix_fitbench_results_runtime", results.c.runtime)
 sa.Index("ix_fitbench_results_status", results.c.status)

@@ -1,0 +1,144 @@
+"""``fitbench results``: list, show and export what the results database holds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..errors import FitbenchError
+from .common import user_errors
+
+results_app = typer.Typer(help="List, show and export stored results (profiles, estimates, measurements).",
+                          no_args_is_help=True)  # fmt: skip
+
+DB_HELP = "results database: a file or postgresql://user@host/db (default: $FITBENCH_DB or ~/.fitbench/results.db)"
+WHERE_HELP = "filter KEY=VALUE (repeatable; bare KEY=VALUE arguments work too): kind, model, batch, precision, "
+WHERE_HELP += "hardware, runtime, status, sweep_id, node, model_sha256, point_key, id"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(results_app, name="results")
+
+
+def parse_where(items: list[str] | None) -> dict[str, Any]:
+    """``["model=yolov3", "batch=1"]`` -> ``{"model": "yolov3", "batch": "1"}`` (the store converts types)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FitbenchError(f"filters are KEY=VALUE like model=yolov3, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _open(db: str | None):
+    from ..store import open_store
+
+    return open_store(db)
+
+
+def _fmt_metric(r) -> str:
+    m = r.metrics
+    for key in ("throughput", "latency_s", "macs"):
+        if isinstance(m.get(key), (int, float)):
+            return f"{key}={m[key]:.4g}"
+    return ""
+
+
+@results_app.command("list")
+@user_errors
+def list_cmd(
+    filters: list[str] | None = typer.Argument(None, help="KEY=VALUE filters", show_default=False),
+    where: list[str] | None = typer.Option(None, "--where", "-w", help=WHERE_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    limit: int = typer.Option(50, "--limit", "-n", help="show at most N results (the latest)"),
+    sweeps: bool = typer.Option(False, "--sweeps", help="list sweeps (points planned / ok / failed) instead"),
+) -> None:
+    """Stored results (newest last), or with --sweeps one line per sweep."""
+    _list(filters, where, db, limit, sweeps)
+
+
+def _list(filters, where, db, limit, sweeps) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    store = _open(db)
+    console = Console(width=200)
+    if sweeps:
+        table = Table("sweep", "planned", "stored", "ok", "failed", "last finished")
+        for s in store.list_sweeps():
+            table.add_row(s["sweep_id"], str(s["n_points"] if s["n_points"] is not None else "?"), str(s["stored"]),
+                          str(s["ok"]), str(s["failed"]), str(s["last_finished"] or ""))  # fmt: skip
+        console.print(table)
+        return
+    cond = parse_where([*(where or []), *(filters or [])])
+    total = store.count(**cond)
+    rows = store.query(**cond)[-limit:] if limit > 0 else []
+    table = Table("id", "kind", "model", "batch", "precision", "hardware / runtime", "status", "metric", "sweep",
+                  "node")  # fmt: skip
+    for r in rows:
+        table.add_row(str(r.id), r.kind, r.model, str(r.batch or ""), r.precision or "", r.hardware or r.runtime or "",
+                      r.status if r.status == "ok" else f"[red]{r.status}[/]", _fmt_metric(r), r.sweep_id or "",
+                      r.node or "")  # fmt: skip
+    console.print(table)
+    console.print(f"{len(rows)} of {total} results in {store.location}")
+
+
+@results_app.command("show")
+@user_errors
+def show_cmd(
+    result_id: int = typer.Argument(..., help="result id (see fitbench results list)"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """One result with all its conditions and metrics, as JSON."""
+    store = _open(db)
+    record = store.get(result_id)
+    if record is None:
+        raise FitbenchError(f"no result with id {result_id} in {store.location}")
+    sys.stdout.write(record.to_json() + "\n")
+
+
+@results_app.command("export")
+@user_errors
+def export_cmd(
+    filters: list[str] | None = typer.Argument(None, help="KEY=VALUE filters", show_default=False),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv | parquet | json"),
+    where: list[str] | None = typer.Option(None, "--where", "-w", help=WHERE_HELP),
+    output: Path | None = typer.Option(None, "--output", "-o", help="file to write (required for parquet)"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Export results: csv/parquet flatten metrics.* and conditions.* into columns; json keeps the nesting."""
+    if fmt not in ("csv", "parquet", "json"):
+        raise FitbenchError(f"--format must be csv, parquet or json, got {fmt!r}")
+    if fmt == "parquet" and output is None:
+        raise FitbenchError("parquet is binary: give --output FILE.parquet")
+    store = _open(db)
+    records = store.query(**parse_where([*(where or []), *(filters or [])]))
+    if fmt == "json":
+        _emit(json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True) + "\n", output)
+        return
+    df = store.to_dataframe(records)
+    if fmt == "csv":
+        _emit(df.to_csv(index=False), output)
+        return
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise FitbenchError("parquet export needs pyarrow: pip install 'fitbench[parquet]'") from None
+    for col in df.columns:  # lists/dicts and mixed types -> JSON text, so every column has one Arrow type
+        if df[col].dtype == object:
+            types = {type(v) for v in df[col] if v is not None}
+            if len(types) > 1 or types & {list, dict}:
+                df[col] = df[col].map(lambda v: None if v is None else json.dumps(v, sort_keys=True, default=str))
+    df.to_parquet(output, index=False)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)

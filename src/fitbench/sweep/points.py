@@ -1,0 +1,280 @@
+"""Sweep points and the registry of point kinds ('profile', 'estimate', 'measure').
+
+A :class:`Point` is one cell of the grid. Its *definition* (kind, model identity, parameters, input sizes,
+batch, precision, hardware or runtime + scenario, options) fully determines its result; the **point key**
+is ``sha256(canonical JSON of the definition)``, canonical JSON = sorted keys, no whitespace, ASCII. Files
+(models, hardware specs) enter the definition by name and content sha256, never by absolute path, so the
+key is the same on every machine and changes when a file's content does.
+
+A *point kind* is a function ``run(point, ctx) -> Outcome`` registered under a name. The sweep core only
+knows the registry, so executors and their tests do not depend on which engines exist; the built-in
+kinds import their engine lazily. ``ctx`` (:class:`PointContext`) caches profiles per (model, shapes,
+batch, precision) and hardware specs, so a 10,000-point estimate sweep profiles each model once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import platform
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .. import __version__
+from ..store.record import ResultRecord, utcnow
+
+
+def canonical_json(obj: Any) -> str:
+    """The canonical JSON text of ``obj``: sorted keys, no spaces, ASCII (what point keys hash)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep. ``model`` is ``{name, zoo | path+sha256, params, inputs?}``;
+    ``hardware`` is ``{name[, path, sha256]}`` for estimates; ``runtime``/``scenario`` for measurements."""
+
+    kind: str
+    model: dict[str, Any]
+    batch: int
+    precision: str
+    hardware: dict[str, Any] | None = None
+    runtime: str | None = None
+    scenario: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def definition(self) -> dict[str, Any]:
+        """Everything the result depends on, free of machine-specific paths."""
+        model = {k: v for k, v in self.model.items() if k != "path"}
+        if "path" in self.model:
+            model["file"] = self.model["path"].replace("\\", "/").rsplit("/", 1)[-1]
+        out: dict[str, Any] = {"kind": self.kind, "model": model, "batch": self.batch, "precision": self.precision}
+        if self.hardware is not None:
+            out["hardware"] = {k: v for k, v in self.hardware.items() if k != "path"}
+        if self.runtime is not None:
+            out["runtime"] = self.runtime
+        if self.scenario is not None:
+            out["scenario"] = self.scenario
+        if self.options:
+            out["options"] = self.options
+        return json.loads(canonical_json(out))
+
+    @cached_property
+    def key(self) -> str:
+        return hashlib.sha256(canonical_json(self.definition()).encode("ascii")).hexdigest()
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model.get("name") or self.model.get("zoo") or "model")
+
+    @property
+    def hardware_name(self) -> str | None:
+        return None if self.hardware is None else str(self.hardware["name"])
+
+    @property
+    def label(self) -> str:
+        """Short human description: ``estimate yolov3 resolution=[1080, 1920] b1 int8 @edge-npu``."""
+        parts = [self.kind, self.model_name]
+        parts += [f"{k}={v}" for k, v in sorted(self.model.get("params", {}).items())]
+        if self.model.get("inputs"):
+            parts.append(",".join(f"{k}={v}" for k, v in self.model["inputs"].items()))
+        parts += [f"b{self.batch}", self.precision]
+        if self.hardware is not None:
+            parts.append("@" + self.hardware_name)
+        if self.runtime is not None:
+            parts.append(f"@{self.runtime}/{self.scenario}")
+        return " ".join(parts)
+
+    def engine_source(self) -> tuple[Any, dict[str, Any]]:
+        """``(model, kwargs)`` to call an engine with: the path or zoo name, plus inputs and zoo params."""
+        kwargs: dict[str, Any] = {}
+        if self.model.get("inputs"):
+            kwargs["inputs"] = dict(self.model["inputs"])
+        params = dict(self.model.get("params", {}))
+        # YAML gives lists; zoo parameters such as resolution are (h, w) tuples
+        kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        return self.model.get("path") or self.model["zoo"], kwargs
+
+
+@dataclass
+class Outcome:
+    """What a point kind returns: the model identity, every condition, and the metrics."""
+
+    model: str
+    model_sha256: str | None
+    conditions: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PointKind:
+    """A registered kind. ``isolated``: run each point in a child process, one at a time (measurements);
+    ``exclusive``: at most one such point per machine at once (a Ray custom resource)."""
+
+    name: str
+    run: Callable[[Point, PointContext], Outcome]
+    isolated: bool = False
+    exclusive: bool = False
+
+
+_REGISTRY: dict[str, PointKind] = {}
+
+
+def register_kind(name: str, run: Callable[[Point, PointContext], Outcome], *, isolated: bool = False,
+                  exclusive: bool = False) -> PointKind:  # fmt: skip
+    """Register (or replace) a point kind."""
+    kind = PointKind(name, run, isolated=isolated, exclusive=exclusive)
+    _REGISTRY[name] = kind
+    return kind
+
+
+def known_kinds() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_kind(name: str) -> PointKind:
+    from ..errors import SpecError
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise SpecError(f"unknown point kind {name!r}; known: {', '.join(known_kinds())}") from None
+
+
+class PointContext:
+    """Per-process state shared by the points a process runs: caches and the node name."""
+
+    def __init__(self, max_profiles: int = 256) -> None:
+        self.node = socket.gethostname()
+        self._profiles: OrderedDict[str, Any] = OrderedDict()
+        self._hardware: dict[str, Any] = {}
+        self.max_profiles = max_profiles
+        self.profile_calls = 0  # how many profiles were computed (not served from the cache)
+
+    def profile(self, point: Point, batch: int | None = None) -> Any:
+        """The profile of ``point``'s model at ``batch`` (default: the point's) and precision, cached."""
+        batch = point.batch if batch is None else batch
+        key = canonical_json([{k: v for k, v in point.model.items() if k != "name"}, batch, point.precision])
+        if key in self._profiles:
+            self._profiles.move_to_end(key)
+            return self._profiles[key]
+        from ..profile import profile
+
+        source, kwargs = point.engine_source()
+        result = profile(source, batch=batch, precision=point.precision, **kwargs)
+        self.profile_calls += 1
+        self._profiles[key] = result
+        if len(self._profiles) > self.max_profiles:
+            self._profiles.popitem(last=False)
+        return result
+
+    def hardware(self, point: Point) -> Any:
+        assert point.hardware is not None
+        ref = point.hardware.get("path") or point.hardware["name"]
+        if ref not in self._hardware:
+            from ..hardware.spec import load_hardware
+
+            self._hardware[ref] = load_hardware(ref)
+        return self._hardware[ref]
+
+
+def versions() -> dict[str, str]:
+    return {"fitbench": __version__, "python": platform.python_version(), "platform": platform.platform()}
+
+
+def run_point(point: Point, kind: PointKind, ctx: PointContext, sweep_id: str) -> ResultRecord:
+    """Run one point and return its record; an engine error becomes a ``failed`` record with its cause.
+
+    ``KeyboardInterrupt`` (and other ``BaseException``) propagates: an interrupted point is not recorded.
+    """
+    started, t0 = utcnow(), time.perf_counter()
+    try:
+        out = kind.run(point, ctx)
+        status, cause = "ok", None
+    except Exception as exc:  # an engine failure is a result of the point, not of the sweep
+        out = Outcome(point.model_name, point.model.get("sha256"), {}, {})
+        status, cause = "failed", f"{type(exc).__name__}: {exc}"
+    conditions = {**out.conditions, "point": point.definition(), "versions": versions()}
+    return ResultRecord(
+        kind=point.kind,
+        model=out.model or point.model_name,
+        model_sha256=out.model_sha256,
+        batch=point.batch,
+        precision=point.precision,
+        hardware=point.hardware_name,
+        runtime=point.runtime,
+        status=status,
+        cause=cause,
+        conditions=conditions,
+        metrics=out.metrics,
+        started_at=started,
+        finished_at=utcnow(),
+        duration_s=time.perf_counter() - t0,
+        sweep_id=sweep_id,
+        point_key=point.key,
+        node=ctx.node,
+    )
+
+
+# ---------------------------------------------------------------------- built-in kinds
+def _without_layers(d: dict[str, Any], keep: bool) -> dict[str, Any]:
+    return d if keep else {k: v for k, v in d.items() if k != "layers"}
+
+
+def run_profile(point: Point, ctx: PointContext) -> Outcome:
+    """Profile the model at the point's batch and precision. Metrics: the profile totals + uncosted ops
+    (per-layer rows only with ``options: {profile: {layers: true}}``)."""
+    prof = ctx.profile(point)
+    d = prof.to_dict()
+    metrics = {**d["totals"], "uncosted": d["uncosted"]}
+    if point.options.get("layers"):
+        metrics["layers"] = d["layers"]
+    return Outcome(point.model_name, prof.model.sha256, {"model": d["model"], **d["conditions"]}, metrics)
+
+
+def run_estimate(point: Point, ctx: PointContext) -> Outcome:
+    """Estimate the model on the point's hardware. The profile is taken once per (model, shapes,
+    precision) at batch 1 and the estimator scales it to the point's batch (``batch=[B]``)."""
+    from ..hardware.estimator import estimate
+
+    prof = ctx.profile(point, batch=1)
+    hw = ctx.hardware(point)
+    result = estimate(prof, hw, batch=[point.batch])
+    d = _without_layers(result.to_dict(), bool(point.options.get("layers")))
+    pd = prof.to_dict()
+    conditions = {"model": pd["model"], "profile": pd["conditions"], "hardware": dict(point.hardware or {})}
+    if isinstance(d.get("conditions"), dict):
+        conditions["estimate"] = d.pop("conditions")
+    return Outcome(point.model_name, prof.model.sha256, conditions, d)
+
+
+def run_measure(point: Point, ctx: PointContext) -> Outcome:
+    """Measure the model with the point's runtime and scenario (``measure(..., quick=...)``)."""
+    from ..errors import MeasurementError
+    from ..measure import measure
+
+    source, kwargs = point.engine_source()
+    opts = {k: v for k, v in point.options.items() if k not in ("timeout_s", "layers")}
+    params = inspect.signature(measure).parameters
+    if "precision" in params:
+        kwargs["precision"] = point.precision
+    elif point.precision != "fp32":
+        raise MeasurementError(f"measure() takes no precision; cannot measure at {point.precision}")
+    result = measure(source, batch=point.batch, runtime=point.runtime, scenario=point.scenario,
+                     **{"quick": True, **opts}, **kwargs)  # fmt: skip
+    d = result.to_dict()
+    conditions = d.pop("conditions", {}) if isinstance(d.get("conditions"), dict) else {}
+    model = d.get("model") if isinstance(d.get("model"), dict) else {}
+    sha = model.get("sha256") or conditions.get("model_sha256") or point.model.get("sha256")
+    return Outcome(point.model_name, sha, conditions, d)
+
+
+register_kind("profile", run_profile)
+register_kind("estimate", run_estimate)
+register_kind("measure", run_measure, isolated=True, exclusive=True)

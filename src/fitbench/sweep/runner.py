@@ -1,0 +1,181 @@
+"""Run a sweep: expand the grid, skip what the database already holds, execute, store each point.
+
+``run_sweep`` is the whole of ``fitbench sweep`` without the command line. Resume semantics: a sweep is
+identified by its name (``sweep_id``); points by their key. Without ``resume`` a sweep that already has
+results is refused (nothing is overwritten); with ``resume`` points stored as ``ok`` are skipped and
+failed ones are re-run only with ``retry_failed``. Each point is written in its own transaction the
+moment it finishes, so Ctrl-C (or a crash, or SIGKILL) loses at most the points that were running.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import FitbenchError
+from ..store import ResultRecord, Store, open_store
+from .points import Point, PointKind, get_kind
+from .spec import SweepSpec, load_sweep
+
+
+class SweepError(FitbenchError):
+    """The sweep cannot run as asked (e.g. it already has results and --resume was not given)."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; ``summary`` tells what was stored before it."""
+
+    def __init__(self, summary: SweepSummary) -> None:
+        super().__init__(f"sweep {summary.sweep_id!r} interrupted")
+        self.summary = summary
+
+
+@dataclass
+class SweepSummary:
+    sweep_id: str
+    executor: str
+    total: int
+    skipped: int = 0
+    ran: int = 0
+    ok: int = 0
+    failed: int = 0
+    elapsed_s: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (point label, cause), first few
+
+    @property
+    def points_per_s(self) -> float:
+        return self.ran / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {**asdict(self), "points_per_s": self.points_per_s}
+
+
+class _StoringReporter:
+    """Writes each record (own transaction) and drives the progress bar."""
+
+    def __init__(self, store: Store, summary: SweepSummary, total: int, progress: bool) -> None:
+        self.store, self.summary = store, summary
+        self.bar = None
+        if progress:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,  # fmt: skip
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]{task.fields[sweep]}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("ok [green]{task.fields[ok]}[/] failed [red]{task.fields[failed]}[/]"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                TextColumn("{task.fields[current]}", style="dim"),
+                console=Console(stderr=True), transient=False,
+            )  # fmt: skip
+            self.task = self.bar.add_task("sweep", total=total, sweep=summary.sweep_id, ok=0, failed=0, current="")
+            self.bar.start()
+
+    def start(self, point: Point) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, current=point.label[:60])
+
+    def done(self, point: Point, record: ResultRecord) -> None:
+        self.store.put(record)
+        s = self.summary
+        s.ran += 1
+        if record.status == "ok":
+            s.ok += 1
+        else:
+            s.failed += 1
+            if len(s.failures) < 20:
+                s.failures.append((point.label, record.cause or ""))
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, ok=s.ok, failed=s.failed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool) -> tuple[list[Point], list[Point]]:
+    """``(all points, points to run)`` after checking what the database already holds."""
+    points = spec.expand()
+    stored = store.point_statuses(spec.sweep_id)
+    wanted = {p.key for p in points}
+    relevant = {k: s for k, s in stored.items() if k in wanted}
+    if stored and not (resume or retry_failed):
+        n_ok = sum(1 for s in relevant.values() if s == "ok")
+        raise SweepError(
+            f"sweep {spec.sweep_id!r} already has {len(stored)} results in {store.location} ({n_ok} of this "
+            f"grid's points ok); use --resume to run only the missing points (--retry-failed to re-run failed "
+            f"ones) or give the sweep another name"
+        )
+    todo = [p for p in points if p.key not in relevant or (relevant[p.key] == "failed" and retry_failed)]
+    return points, todo
+
+
+def make_executor(name: str, address: str | None = None, **kwargs: Any) -> Any:
+    if name == "local":
+        from .executors.local import LocalExecutor
+
+        return LocalExecutor()
+    if name == "ray":
+        from .executors.ray import RayExecutor
+
+        return RayExecutor(address=address, **kwargs)
+    raise SweepError(f"unknown executor {name!r}; use local or ray")
+
+
+def run_sweep(
+    spec: SweepSpec | str | os.PathLike[str],
+    db: Store | str | None = None,
+    *,
+    executor: str | Any = "local",
+    address: str | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    progress: bool = False,
+    kinds: dict[str, PointKind] | None = None,
+) -> SweepSummary:
+    """Run ``spec`` (a :class:`SweepSpec` or a YAML path) into ``db`` (a Store, URL, path or the default).
+
+    Raises :class:`SweepInterrupted` on Ctrl-C (finished points are stored, the database is consistent).
+    """
+    if not isinstance(spec, SweepSpec):
+        spec = load_sweep(spec)
+    store = db if isinstance(db, Store) else open_store(db)
+    points, todo = plan(spec, store, resume, retry_failed)
+    used = {p.kind for p in todo}
+    kinds = {k: (kinds or {}).get(k) or get_kind(k) for k in used}
+    ex = make_executor(executor, address) if isinstance(executor, str) else executor
+    summary = SweepSummary(spec.sweep_id, ex.name, total=len(points), skipped=len(points) - len(todo))
+    store.register_sweep(spec.sweep_id, spec.to_dict(), len(points))
+    reporter = _StoringReporter(store, summary, len(todo), progress)
+    t0 = time.perf_counter()
+    try:
+        if todo:
+            ex.run(todo, kinds, spec.sweep_id, reporter)
+    except KeyboardInterrupt:
+        summary.elapsed_s = time.perf_counter() - t0
+        raise SweepInterrupted(summary) from None
+    finally:
+        reporter.close()
+        if not isinstance(db, Store):
+            store.close()
+    summary.elapsed_s = time.perf_counter() - t0
+    return summary
+
+
+def describe(points: Sequence[Point]) -> dict[str, int]:
+    """Point count per kind."""
+    out: dict[str, int] = {}
+    for p in points:
+        out[p.kind] = out.get(p.kind, 0) + 1
+    return out

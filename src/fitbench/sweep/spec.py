@@ -1,0 +1,270 @@
+"""The sweep file (YAML), validated with pydantic, and its expansion into points.
+
+Format
+------
+.. code-block:: yaml
+
+    name: camera-edge            # the sweep id in the database (default: the file's stem)
+    kinds: [estimate]            # any of: profile, estimate, measure (``kind: estimate`` works too)
+    models:
+      - yolov3                   # a zoo name (or "pkg.module:factory")
+      - zoo: yolov3              # a zoo model with fixed parameters and a grid of varied ones
+        params: {num_classes: 80}
+        grid: {resolution: [[1080, 1920], [416, 416]]}
+      - path: models/my.onnx     # a file (relative to the sweep file); input sizes as alternatives
+        label: my-detector
+        inputs: [{images: 1x3x640x640}, {images: 1x3x1280x1280}]
+    batch: [1, 2, 4]
+    precision: [int8, fp16]
+    hardware: [edge-npu-slow-dram, ./chips/my-chip.yaml]   # estimate points: catalog names or files
+    runtime: [onnxruntime]                                 # measure points
+    scenario: [single-stream]                              # measure points
+    options:                                               # per kind, passed to the engine
+      measure: {quick: true, timeout_s: 1800}
+
+The grid is the product, per kind, of every model variant (model x its ``grid`` x its ``inputs``) x
+``batch`` x ``precision`` x (``hardware`` for estimate | ``runtime`` x ``scenario`` for measure);
+profile points take neither hardware nor runtime. Scalars are accepted where lists are expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import FitbenchError, SpecError
+from ..precision import Precision
+from .points import Point, known_kinds
+
+
+def _listify(value: Any) -> Any:
+    return value if isinstance(value, list) or value is None else [value]
+
+
+@lru_cache(maxsize=1024)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    st = os.stat(path)
+    return _file_sha256(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _is_path(text: str) -> bool:
+    return text.endswith((".onnx", ".yaml", ".yml")) or "/" in text or os.sep in text
+
+
+class ModelEntry(BaseModel):
+    """One model of the sweep: a zoo name / factory, or a file, with its parameter grid and input sizes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    zoo: str | None = None
+    path: str | None = None
+    label: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    inputs: list[dict[str, str]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"path": value} if _is_path(value) and ":" not in value else {"zoo": value}
+        return value
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_lists(cls, value: dict[str, Any]) -> dict[str, list[Any]]:
+        for key, values in value.items():
+            if not values:
+                raise ValueError(f"grid parameter {key!r} has no values")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelEntry:
+        if (self.zoo is None) == (self.path is None):
+            raise ValueError("a model entry needs exactly one of 'zoo' or 'path'")
+        clash = set(self.params) & set(self.grid)
+        if clash:
+            raise ValueError(f"parameter(s) {sorted(clash)} are both fixed (params) and varied (grid)")
+        if self.inputs is not None and not self.inputs:
+            raise ValueError("'inputs' lists alternatives; give at least one or leave it out")
+        return self
+
+    def display_name(self) -> str:
+        if self.label:
+            return self.label
+        return self.zoo if self.zoo is not None else Path(self.path or "").stem
+
+
+class SweepSpec(BaseModel):
+    """A validated sweep file. ``base_dir`` resolves relative paths (the sweep file's folder)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    kinds: list[str] = Field(validation_alias="kinds")
+    models: list[ModelEntry] = Field(min_length=1)
+    batch: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    precision: list[str] = Field(default_factory=lambda: ["fp32"], min_length=1)
+    hardware: list[str] = Field(default_factory=list)
+    runtime: list[str] = Field(default_factory=list)
+    scenario: list[str] = Field(default_factory=lambda: ["single-stream"], min_length=1)
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    base_dir: str = Field(default=".", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind" in data:
+            data = dict(data)
+            if "kinds" in data:
+                raise ValueError("give 'kind' or 'kinds', not both")
+            data["kinds"] = data.pop("kind")
+        return data
+
+    _wrap = field_validator("kinds", "models", "batch", "precision", "hardware", "runtime", "scenario", mode="before")(
+        _listify
+    )
+
+    @field_validator("batch")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(b <= 0 for b in value):
+            raise ValueError(f"batch sizes must be positive, got {value}")
+        return value
+
+    @field_validator("precision")
+    @classmethod
+    def _precisions(cls, value: list[str]) -> list[str]:
+        try:
+            return [Precision.parse(p).value for p in value]
+        except FitbenchError as exc:  # pydantic reports ValueError; keep the one-line message
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepSpec:
+        unknown = [k for k in self.kinds if k not in known_kinds()]
+        if unknown:
+            raise ValueError(f"unknown point kind(s) {unknown}; known: {', '.join(known_kinds())}")
+        if not self.kinds:
+            raise ValueError("'kinds' is empty: name at least one of " + ", ".join(known_kinds()))
+        if "estimate" in self.kinds and not self.hardware:
+            raise ValueError("estimate points need 'hardware' (catalog names or spec files)")
+        if "measure" in self.kinds and not self.runtime:
+            raise ValueError("measure points need 'runtime' (e.g. onnxruntime)")
+        extra = set(self.options) - set(self.kinds)
+        if extra:
+            raise ValueError(f"options for kind(s) {sorted(extra)} that the sweep does not run")
+        return self
+
+    @property
+    def sweep_id(self) -> str:
+        return self.name or "sweep"
+
+    # ------------------------------------------------------------------ expansion
+    def _resolve(self, path: str, what: str) -> Path:
+        p = Path(path).expanduser()
+        if not p.is_absolute():
+            p = Path(self.base_dir) / p
+        if not p.is_file():
+            raise SpecError(f"{what} file not found: {path} (looked at {p})")
+        return p.resolve()
+
+    def _model_variants(self) -> list[dict[str, Any]]:
+        out = []
+        for entry in self.models:
+            base: dict[str, Any] = {"name": entry.display_name()}
+            if entry.zoo is not None:
+                base["zoo"] = entry.zoo
+            else:
+                path = self._resolve(entry.path or "", "model")
+                base["path"] = str(path)
+                base["sha256"] = file_sha256(path)
+            keys = sorted(entry.grid)
+            for combo in itertools.product(*(entry.grid[k] for k in keys)):
+                params = {**entry.params, **dict(zip(keys, combo))}
+                for inputs in entry.inputs or [None]:
+                    variant = dict(base, params=params)
+                    if inputs is not None:
+                        variant["inputs"] = dict(inputs)
+                    out.append(variant)
+        return out
+
+    def _hardware(self) -> list[dict[str, Any]]:
+        out = []
+        for hw in self.hardware:
+            if _is_path(hw):
+                path = self._resolve(hw, "hardware spec")
+                out.append({"name": path.stem, "path": str(path), "sha256": file_sha256(path)})
+            else:
+                out.append({"name": hw})
+        return out
+
+    def expand(self) -> list[Point]:
+        """Every point of the grid, in a stable order, duplicates removed (same key = same point)."""
+        variants = self._model_variants()
+        hardware = self._hardware() if "estimate" in self.kinds else []
+        points: dict[str, Point] = {}
+        for kind in self.kinds:
+            opts = self.options.get(kind, {})
+            if kind == "estimate":
+                axes: list[dict[str, Any]] = [{"hardware": hw} for hw in hardware]
+            elif kind == "measure":
+                axes = [{"runtime": r, "scenario": s} for r in self.runtime for s in self.scenario]
+            else:
+                axes = [{}]
+            for model, batch, precision, axis in itertools.product(variants, self.batch, self.precision, axes):
+                p = Point(kind=kind, model=model, batch=batch, precision=precision, options=opts, **axis)
+                points.setdefault(p.key, p)
+        return list(points.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _format_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    more = len(exc.errors()) - 3
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def parse_sweep(data: Any, base_dir: str | os.PathLike[str] = ".", default_name: str | None = None) -> SweepSpec:
+    """Validate a sweep given as a dict (already-parsed YAML)."""
+    if not isinstance(data, dict):
+        raise SpecError("a sweep file must be a mapping with at least 'kinds' and 'models'")
+    if default_name and not data.get("name"):
+        data = {**data, "name": default_name}
+    try:
+        return SweepSpec.model_validate({**data, "base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise SpecError(f"invalid sweep: {_format_error(exc)}") from None
+
+
+def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
+    """Read and validate a sweep YAML file (relative paths in it are relative to the file)."""
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(f"sweep file not found: {path}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"sweep file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    return parse_sweep(data, base_dir=p.resolve().parent, default_name=p.stem)
