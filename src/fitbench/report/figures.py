@@ -193,14 +193,29 @@ def rank_slope(comp: Comparison) -> dict[str, Any] | None:
         yaxis={"title": {"text": "rank (1 = best)"}, "autorange": "reversed", "dtick": 1})}
 
 
+def latency_box(name: str, samples_ms: list[float] | None, stats: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A box of per-query latencies (ms); from the stored quartiles when the samples were not kept."""
+    if samples_ms:
+        return {"type": "box", "name": esc(name), "y": list(samples_ms), "boxpoints": False, "boxmean": True}
+    st = stats or {}
+    keys = ("p25_ms", "p50_ms", "p75_ms", "min_ms", "max_ms")
+    if not all(isinstance(st.get(k), (int, float)) for k in keys):
+        return None
+    box = {"type": "box", "name": esc(name), "x": [esc(name)], "q1": [st["p25_ms"]], "median": [st["p50_ms"]],
+           "q3": [st["p75_ms"]], "lowerfence": [st["min_ms"]], "upperfence": [st["max_ms"]]}
+    if isinstance(st.get("mean_ms"), (int, float)):
+        box["mean"] = [st["mean_ms"]]
+    return box
+
+
 def latency_distributions(comp: Comparison) -> dict[str, Any] | None:
     traces = []
     for m in comp.measurements:
-        lat = m.get("latencies_s") or []
-        if not lat:
-            continue
-        traces.append({"type": "box", "name": esc(f"{m['offering']} · {m['label']} · b{m['batch']}"),
-                       "y": [x * 1e3 for x in lat], "boxpoints": False, "boxmean": True})
+        res = m.get("result") or {}
+        box = latency_box(f"{m['offering']} · {m['label']} · b{m['batch']}",
+                          [x * 1e3 for x in m.get("latencies_s") or []], res.get("latency"))
+        if box is not None:
+            traces.append(box)
     if not traces:
         return None
     return {"data": traces, "layout": _layout("Measured latency distributions (per query)",

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..compare.result import Comparison
 from ..errors import FitbenchError
-from .figures import PALETTE, esc
+from .figures import PALETTE, esc, latency_box
 
 
 @dataclass
@@ -59,6 +59,9 @@ def _get(d: Any, *keys: str) -> Any:
 
 def headline(r: Any) -> dict[str, Any]:
     m = r.metrics or {}
+    pts = m.get("points")
+    if isinstance(pts, list) and pts:  # a whole Estimate (sweep estimate points): take the point's batch
+        m = next((p for p in pts if isinstance(p, dict) and p.get("batch") == r.batch), pts[0])
     lat_s = _get(m, "latency_s")
     if lat_s is None and _get(m, "latency.p50_ms") is not None:
         lat_s = float(_get(m, "latency.p50_ms")) / 1e3
@@ -90,14 +93,17 @@ def sweep_figures(data: SweepData) -> list[tuple[str, str, dict[str, Any]]]:
             "yaxis": {"title": {"text": "inferences / s"}, "type": "log"}}}))
     boxes = []
     for r in data.records:
-        lat = (r.metrics or {}).get("latencies_ms")
-        if r.kind == "measure" and isinstance(lat, list) and lat:
-            boxes.append({"type": "box", "name": esc(f"{r.model} · {r.runtime} · b{r.batch}"), "y": lat,
-                          "boxmean": True})
+        m = r.metrics or {}
+        if r.kind != "measure" or r.status != "ok":
+            continue
+        lat = m.get("latencies_ms") if isinstance(m.get("latencies_ms"), list) else None
+        box = latency_box(f"{r.model} · {r.runtime} · b{r.batch}", lat, m.get("latency"))
+        if box is not None:
+            boxes.append(box)
     if boxes:
         figs.append(("latency", "Measured latency distributions", {"data": boxes, "layout": {
             "template": "plotly_white", "height": 420, "title": {"text": "Measured latency per query"},
-            "yaxis": {"title": {"text": "latency (ms)"}}, "showlegend": False}}))
+            "yaxis": {"title": {"text": "latency (ms, log scale)"}, "type": "log"}, "showlegend": False}}))
     return figs
 
 
@@ -131,8 +137,16 @@ def write_sweep_outputs(data: SweepData, path: str | Path) -> list[Path]:
 
         lines = [f"# fitbench sweep {html.escape(data.sweep_id)}", "", "| " + " | ".join(cols) + " |",
                  "|" + "|".join("---" for _ in cols) + "|"]
-        lines += ["| " + " | ".join(html.escape(str(r[c] if r[c] is not None else "—")).replace("|", "\\|")
-                                    for c in cols) + " |" for r in rows]
+        from ..compare.ranking import fmt_time
+        from .html import fmt_num
+
+        def cell(r: dict[str, Any], c: str) -> str:
+            v = r[c]
+            text = fmt_time(v) if c == "latency_s" and v is not None else fmt_num(v) if c == "throughput_ips" else (
+                "—" if v is None else str(v))
+            return html.escape(text).replace("|", "\\|")
+
+        lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in rows]
         path.write_text("\n".join(lines) + "\n")
     else:
         raise FitbenchError(f"unknown report format {suffix or path.name!r}; use .html, .md, .csv or .json")
