@@ -44,6 +44,17 @@ def fmt_bytes(n: float | None) -> str:
     return f"{n:.0f} B"
 
 
+def fmt_mem(n: float | None) -> str:
+    """On-chip memory sizes as datasheets write them (binary): 8 * 2**20 -> '8 MiB'."""
+    if n is None:
+        return "?"
+    for factor, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(n) >= factor:
+            v = n / factor
+            return f"{v:.0f} {unit}" if v == int(v) or v >= 10 else f"{v:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
 def fmt_rate(bps: float | None) -> str:
     """Bytes per second: 17e9 -> '17 GB/s'."""
     return "?" if bps is None else fmt_bytes(bps) + "/s"
@@ -165,7 +176,7 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"per {unit} over {fmt_rate(off.dram_bandwidth)}, and waiting on weights is {fmt_pct(share)} of "
                     f"its time on {workload_label}")
         elif cause == "activations":
-            body = (f"its {fmt_bytes(off.sram_bytes)} of SRAM cannot hold {workload_label}'s activations, so it moves "
+            body = (f"its {fmt_mem(off.sram_bytes)} of SRAM cannot hold {workload_label}'s activations, so it moves "
                     f"{fmt_bytes(w.dram_activation_bytes_per_inference)} of activations per {unit} over "
                     f"{fmt_rate(off.dram_bandwidth)} ({fmt_pct(share)} of its time)")
         else:
