@@ -1,4 +1,4 @@
-"""A one-MatMul model and two hand-made chips whose estimates are computed by hand (shared by compare and report tests)."""
+"""A one-MatMul model and two hand-made chips with hand-computed estimates (shared by compare and report tests)."""
 
 from __future__ import annotations
 

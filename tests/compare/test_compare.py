@@ -10,11 +10,10 @@ MACs = 1,048,576 per sample. The estimator overlaps compute and DRAM (layer time
 from __future__ import annotations
 
 import pytest
+from hand_chips import HOLDER, STREAMER
 
 from fitbench.compare import compare
 from fitbench.store import open_store
-
-from hand_chips import HOLDER, STREAMER
 
 W = 1024 * 1024
 MACS = 1024 * 1024

@@ -58,8 +58,9 @@ def compare_cmd(
     winograd: str = typer.Option("auto", help="auto | on | off: Winograd where the spec supports it"),
     output: list[Path] | None = typer.Option(None, "--output", "-o",
                                              help="report file(s): .html, .md (+PNG plots), .csv or .json"),
-    db: str | None = typer.Option(None, "--db", is_flag=False, flag_value="",
-                                  help="store every result (SQLite path or postgresql:// URL; bare --db: default)"),
+    db: str | None = typer.Option(None, "--db", help="store every result here (SQLite path or postgresql:// URL)"),
+    save: bool = typer.Option(False, "--save", help="store every result in the default database "
+                              "(~/.fitbench/results.db or $FITBENCH_DB)"),
     fmt: str = typer.Option("table", "--format", "-f", help="stdout: table | json | csv"),
 ) -> None:
     """Rank offerings on your workload beside the baseline ranking and peak TOPS; explain every rank flip."""
@@ -85,10 +86,10 @@ def compare_cmd(
             raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
         zoo_params[k.replace("-", "_")] = _auto(v)
     store = None
-    if db is not None:
+    if db is not None or save:
         from ..store import open_store
 
-        store = open_store(db or None)
+        store = open_store(db)
     comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch"), measure_runtimes=_split(measure),
                    baseline=baseline, precision=precision, inputs=parse_inputs(input) or None, dims=dims or None,
                    input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
