@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..compare.ranking import fmt_bytes, ordinal
+from ..compare.ranking import fmt_mem, ordinal
 from ..compare.result import Comparison
 
 BOUND_COLORS = {"compute": "#4c78a8", "weights": "#e45756", "activations": "#f58518"}
@@ -51,7 +51,7 @@ def throughput_vs_batch(comp: Comparison) -> dict[str, Any] | None:
     return {"data": traces, "layout": _layout(
         f"Throughput vs batch — {comp.workload['label']} ({comp.precision})",
         xaxis={"title": {"text": "batch"}, "type": "log", "dtick": 0.30103},
-        yaxis={"title": {"text": "inferences / s"}, "type": "log"})}
+        yaxis={"title": {"text": "inferences / s"}, "type": "log", "tickformat": "~s"})}
 
 
 def latency_vs_input_size(comp: Comparison) -> dict[str, Any] | None:
@@ -67,40 +67,47 @@ def latency_vs_input_size(comp: Comparison) -> dict[str, Any] | None:
                        "x": [p[0] / 1e6 for p in pts], "y": [p[1] * 1e3 for p in pts], "text": [p[2] for p in pts],
                        "line": {"color": col.get(name, "#888")},
                        "hovertemplate": f"{esc(name)}<br>%{{text}}: %{{y:.4g}} ms<extra></extra>"})
+    sizes = sorted({(c["pixels"], f"{c['width']}x{c['height']}") for c in comp.input_size_curve})
     return {"data": traces, "layout": _layout(
         f"Latency vs input size — {comp.workload['model']} at batch {comp.rank_batch}",
-        xaxis={"title": {"text": "input size (megapixels)"}, "type": "log"},
+        xaxis={"title": {"text": "input size (width x height, log scale of pixels)"}, "type": "log",
+               "tickvals": [p / 1e6 for p, _ in sizes], "ticktext": [t for _, t in sizes]},
         yaxis={"title": {"text": "latency per batch (ms)"}, "type": "log"})}
 
 
 def per_layer_demand(comp: Comparison) -> dict[str, Any] | None:
-    layers = comp.layers
+    """MAC layers only (convolutions, GEMMs...): their weights and activations against each SRAM size."""
+    layers = [(i, x) for i, x in enumerate(comp.layers) if x.get("macs")]
     if not layers:
         return None
     idx = list(range(len(layers)))
-    names = [f"{esc(x['name'])} ({esc(x['op_type'])})" for x in layers]
+    names = [f"#{i} {esc(x['name'])} ({esc(x['op_type'])})" for i, x in layers]
     traces = [
-        {"type": "bar", "name": "weights (bytes)", "x": idx, "y": [x["weight_bytes"] or None for x in layers],
-         "text": names, "marker": {"color": "#e45756"}, "hovertemplate": "%{text}<br>weights %{y:.4s}B<extra></extra>"},
+        {"type": "bar", "name": "weights (bytes)", "x": idx, "y": [x["weight_bytes"] or None for _, x in layers],
+         "text": names, "textposition": "none", "marker": {"color": "#e45756"},
+         "hovertemplate": "%{text}<br>weights %{y:.4s}B<extra></extra>"},
         {"type": "bar", "name": "activations in+out (bytes)", "x": idx,
-         "y": [x["activation_bytes"] or None for x in layers], "text": names, "marker": {"color": "#f58518"},
-         "hovertemplate": "%{text}<br>activations %{y:.4s}B<extra></extra>"},
+         "y": [x["activation_bytes"] or None for _, x in layers], "text": names, "textposition": "none",
+         "marker": {"color": "#f58518"}, "hovertemplate": "%{text}<br>activations %{y:.4s}B<extra></extra>"},
         {"type": "scatter", "mode": "markers", "name": "MACs (right axis)", "x": idx, "yaxis": "y2",
-         "y": [x["macs"] for x in layers], "text": names, "marker": {"color": "#4c78a8", "size": 5},
+         "y": [x["macs"] for _, x in layers], "text": names, "marker": {"color": "#4c78a8", "size": 6},
          "hovertemplate": "%{text}<br>%{y:.4s} MACs<extra></extra>"},
     ]
     col = colors(comp)
     srams = sorted({(o.sram_bytes, o.name) for o in comp.offerings if o.sram_bytes}, key=lambda s: s[0])
     for sram, name in srams:
-        traces.append({"type": "scatter", "mode": "lines", "name": esc(f"SRAM {name} ({fmt_bytes(sram)})"),
-                       "x": [0, max(idx)], "y": [sram, sram],
+        traces.append({"type": "scatter", "mode": "lines", "name": esc(f"SRAM {name} ({fmt_mem(sram)})"),
+                       "x": [min(idx), max(idx)], "y": [sram, sram],
                        "line": {"dash": "dash", "width": 1.5, "color": col[name]},
-                       "hovertemplate": esc(f"SRAM of {name}: {fmt_bytes(sram)}") + "<extra></extra>"})
+                       "hovertemplate": esc(f"SRAM of {name}: {fmt_mem(sram)}") + "<extra></extra>"})
     return {"data": traces, "layout": _layout(
-        f"Per-layer demand — {comp.workload['label']} (per inference, {comp.precision}); dashed: SRAM sizes",
-        barmode="group", height=480, xaxis={"title": {"text": "layer (execution order)"}},
-        yaxis={"title": {"text": "bytes"}, "type": "log"},
-        yaxis2={"title": {"text": "MACs"}, "type": "log", "overlaying": "y", "side": "right", "showgrid": False})}
+        f"Per-layer demand of the MAC layers — {comp.workload['label']} (per inference, {comp.precision})",
+        barmode="group", height=520, bargap=0.15,
+        legend={"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 10}},
+        xaxis={"title": {"text": "MAC layer (execution order; hover for the name)"}},
+        yaxis={"title": {"text": "bytes (dashed: SRAM sizes)"}, "type": "log", "dtick": 1, "tickformat": "~s"},
+        yaxis2={"title": {"text": "MACs"}, "type": "log", "overlaying": "y", "side": "right", "showgrid": False,
+                "dtick": 1, "tickformat": "~s"})}
 
 
 def per_layer_bound(comp: Comparison) -> dict[str, Any] | None:

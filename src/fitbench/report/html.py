@@ -47,6 +47,7 @@ def _env():
     env.filters.update({
         "bytes": fmt_bytes, "time": fmt_time, "pct": fmt_pct, "ordinal": lambda n: "—" if n is None else ordinal(n),
         "num": fmt_num,
+        "macs": fmt_macs,
         "tops": lambda x: "—" if x is None else f"{x:.3g}",
     })
     env.globals["ms"] = lambda v: "—" if v is None else fmt_time(float(v) / 1e3)
@@ -60,6 +61,16 @@ def fmt_num(x: float | None, digits: int = 4) -> str:
     if abs(x) >= 1e4:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
+
+
+def fmt_macs(x: float | None) -> str:
+    """9_625_927_680 -> '9.63 G' (decimal prefixes)."""
+    if x is None:
+        return "—"
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= factor:
+            return f"{x / factor:.3g} {prefix}"
+    return f"{x:.3g}"
 
 
 def layer_bound_lookup(comp: Comparison) -> dict[str, dict[str, str]]:
