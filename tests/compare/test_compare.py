@@ -108,3 +108,19 @@ def test_bad_inputs_are_one_line_errors(mm_path):
         compare(mm_path, hw=[HOLDER, HOLDER], baseline=f"{mm_path}:batch=32")
     with pytest.raises(FitbenchError, match="batch"):
         compare(mm_path, hw=[HOLDER], batch=[0], baseline=f"{mm_path}:batch=32")
+
+
+def test_a_chip_without_the_precision_is_left_out_with_a_note(mm_path):
+    fp16_chip = dict(HOLDER, name="holder16", macs_per_cycle={"int8": 256, "fp16": 128})
+    comp = compare(mm_path, hw=[STREAMER, fp16_chip], batch=[1], baseline=f"{mm_path}:batch=32", precision="fp16",
+                   batch_curve=(1,))
+    assert [r.offering for r in comp.rows] == ["holder16"]
+    assert len(comp.notes) == 1 and comp.notes[0].startswith("streamer is left out:") and "fp16" in comp.notes[0]
+    # fp16: 1024 x 1024 x 2 bytes of weights; 128 MACs/cycle at 1 GHz -> latency = MACs / 128e9
+    assert comp.offering("holder16").at("workload", 1).latency_s == pytest.approx(MACS / 128e9, rel=1e-6)
+    from fitbench.errors import FitbenchError
+
+    with pytest.raises(FitbenchError, match="no offering could be compared"):
+        compare(mm_path, hw=[STREAMER], baseline=f"{mm_path}:batch=32", precision="fp16", batch_curve=(1,))
+    with pytest.raises(FitbenchError, match="unknown precision"):
+        compare(mm_path, hw=[STREAMER], baseline=f"{mm_path}:batch=32", precision="int3")

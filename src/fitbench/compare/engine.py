@@ -276,6 +276,10 @@ def compare(
     specs = resolve_hardware(hw) if hw else []
     if not specs and not measure_runtimes:
         raise FitbenchError("nothing to compare: give hardware (--hw) or runtimes to measure (--measure)")
+    if precision is not None:
+        from ..precision import Precision
+
+        precision = Precision.parse(precision).value
 
     wprof = _profile(w, precision)
     bprof = _profile(b, b.precision or precision)
@@ -286,11 +290,17 @@ def compare(
     layer_bounds: dict[str, list[dict[str, Any]]] = {}
     estimates: list[tuple[str, str, dict[str, Any]]] = []
     wbatches = sorted(set(w.batches) | set(batch_curve))
+    usable = []
     for spec in specs:
         off = hardware_offering(spec, precision)
-        est_w = estimate(wprof, spec, batch=wbatches, precision=precision, winograd=winograd)
-        est_b = estimate(bprof, spec, batch=sorted(set(b.batches)), precision=b.precision or precision,
-                         winograd=winograd)
+        try:
+            est_w = estimate(wprof, spec, batch=wbatches, precision=precision, winograd=winograd)
+            est_b = estimate(bprof, spec, batch=sorted(set(b.batches)), precision=b.precision or precision,
+                             winograd=winograd)
+        except FitbenchError as exc:  # e.g. the chip lacks the precision: say so, compare the others
+            notes.append(f"{spec.name} is left out: {exc}")
+            continue
+        usable.append(spec)
         off.workload = [figures_from_point(p) for p in est_w.points]
         off.baseline = [figures_from_point(p) for p in est_b.points]
         for p in est_w.points:
@@ -304,17 +314,28 @@ def compare(
     for rt in measure_runtimes:
         off = Offering(name=f"{rt} (this machine)", kind="runtime", source="measured on this machine")
         for bsz in w.batches:
-            d = _measure(w, rt, bsz, measure_quick)
+            try:
+                d = _measure(w, rt, bsz, measure_quick)
+            except FitbenchError as exc:
+                notes.append(f"{off.name} at batch {bsz} is left out: {exc}")
+                continue
             measurements.append({"offering": off.name, "role": "workload", "label": w.describe(), "batch": bsz,
                                  "result": d, "latencies_s": measurement_latencies(d)})
             off.workload.append(figures_from_measurement(d, bsz))
         if measure_baseline:
             for bsz in b.batches[:1]:
-                d = _measure(b, rt, bsz, measure_quick)
+                try:
+                    d = _measure(b, rt, bsz, measure_quick)
+                except FitbenchError as exc:
+                    notes.append(f"{off.name} on the baseline is left out: {exc}")
+                    continue
                 measurements.append({"offering": off.name, "role": "baseline", "label": b.describe(), "batch": bsz,
                                      "result": d, "latencies_s": measurement_latencies(d)})
                 off.baseline.append(figures_from_measurement(d, bsz))
-        off.spec = _jsonable(measurements[-1]["result"].get("conditions") or {})
+        if not off.workload:
+            continue
+        off.spec = _jsonable(next(m["result"].get("conditions") or {} for m in measurements
+                                  if m["offering"] == off.name))
         offerings.append(off)
         notes.append(f"{off.name} is measured, not estimated: it runs the model as exported (its own float "
                      f"precision, not {precision}) on this machine's CPU; the card lists every condition")
@@ -326,7 +347,7 @@ def compare(
     for size in sizes:
         size = tuple(size)
         prof = wprof if res and size == tuple(res) else _profile(w, precision, resolution=size)
-        for spec in specs:
+        for spec in usable:
             est = estimate(prof, spec, batch=[rank_batch], precision=precision, winograd=winograd)
             p = est.points[0]
             curve.append({"offering": spec.name, "height": size[0], "width": size[1], "pixels": size[0] * size[1],
@@ -334,6 +355,8 @@ def compare(
                           "throughput_ips": _num(p.throughput_ips), "macs": prof.totals.macs / max(
                               prof.conditions.batch, 1)})
 
+    if not offerings:
+        raise FitbenchError("no offering could be compared: " + "; ".join(notes))
     rows = build_rows(offerings, rank_batch, baseline_batch)
     unit = "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
@@ -347,8 +370,8 @@ def compare(
         offerings=offerings, rows=rows, flips=flips, card=card, layers=_layers_table(wprof),
         layer_bounds=layer_bounds, input_size_curve=curve, measurements=measurements, notes=notes,
     )
-    if also_estimate and specs:
-        comp.models = estimate_models(list(also_estimate), specs, precision=precision, winograd=winograd)
+    if also_estimate and usable:
+        comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:
         add_measurement(comp, item, runtime=(list(measure_runtimes) or ["onnxruntime"])[0], quick=measure_quick)
     if store is not None:
@@ -441,7 +464,10 @@ def estimate_models(models: list[Any], hw: Any = ("catalog:*",), precision: str 
                "largest_activation_bytes": prof.totals.largest_activation_bytes,
                "throughput": {}, "latency_s": {}, "bound": {}}
         for spec in specs:
-            p = estimate(prof, spec, batch=[bsz], precision=precision, winograd=winograd).points[0]
+            try:
+                p = estimate(prof, spec, batch=[bsz], precision=precision, winograd=winograd).points[0]
+            except FitbenchError:
+                continue  # the same reason is in the comparison's notes
             fig = figures_from_point(p)
             row["throughput"][spec.name] = fig.throughput_ips
             row["latency_s"][spec.name] = fig.latency_s
