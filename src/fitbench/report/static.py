@@ -28,7 +28,7 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     rows = []
     for r in comp.rows:
         f = comp.offering(r.offering).at("workload", comp.rank_batch)
-        rows.append([r.offering + (" (measured)" if r.kind == "runtime" else ""), _o(r.tops_rank), _o(r.baseline_rank),
+        rows.append([r.offering, _o(r.tops_rank), _o(r.baseline_rank),
                      _o(r.workload_rank), _n(r.workload_throughput_ips), fmt_time(r.workload_latency_s),
                      _n(r.baseline_throughput_ips), _n(r.peak_tops, 3), _n(r.workload_effective_tops, 3),
                      "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
