@@ -124,3 +124,24 @@ def test_a_chip_without_the_precision_is_left_out_with_a_note(mm_path):
         compare(mm_path, hw=[STREAMER], baseline=f"{mm_path}:batch=32", precision="fp16", batch_curve=(1,))
     with pytest.raises(FitbenchError, match="unknown precision"):
         compare(mm_path, hw=[STREAMER], baseline=f"{mm_path}:batch=32", precision="int3")
+
+
+def test_latency_vs_input_size_of_an_onnx_file(tmp_path):
+    """A conv model from a file, bound at three input sizes: MACs grow with the pixels (1 MAC per pixel x 9 x 8)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.zeros((8, 1, 3, 3), dtype=np.float32), "W")
+    node = helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", pads=[1, 1, 1, 1])
+    graph = helper.make_graph([node], "c", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", 8, "H", "W"])], [w])
+    path = tmp_path / "conv.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    comp = compare(str(path), inputs={"X": "1x1x64x64"}, hw=[HOLDER], baseline="tiny@32:batch=32",
+                   input_sizes=[(32, 32), (64, 64), (128, 128)], batch_curve=(1,))
+    curve = {(c["height"], c["width"]): c for c in comp.input_size_curve}
+    assert {k: v["macs"] for k, v in curve.items()} == {(32, 32): 32 * 32 * 9 * 8, (64, 64): 64 * 64 * 9 * 8,
+                                                        (128, 128): 128 * 128 * 9 * 8}
+    # the holder is compute bound: latency = MACs / (256 MACs/cycle x 1 GHz)
+    assert curve[(128, 128)]["latency_s"] == pytest.approx(128 * 128 * 9 * 8 / 256e9, rel=1e-6)

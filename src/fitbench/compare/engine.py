@@ -173,6 +173,26 @@ def _layers_table(prof: Any) -> list[dict[str, Any]]:
              "winograd_eligible": bool(x.winograd_eligible)} for x in prof.layers]
 
 
+def _resized(w: Workload, size: tuple[int, int]) -> Workload:
+    """``w`` with its one 4-D image input (N x C x H x W) bound at ``size`` = (H, W)."""
+    import copy
+
+    inputs = dict(w.inputs or {})
+    four_d = {}
+    for name, dims in inputs.items():
+        d = [int(x) for x in (dims.lower().split("x") if isinstance(dims, str) else dims)]
+        if len(d) == 4:
+            four_d[name] = d
+    if len(four_d) != 1:
+        raise FitbenchError("latency vs input size needs a zoo model with a resolution, or exactly one 4-D input "
+                            "given as --input NAME=NxCxHxW")
+    (name, d), = four_d.items()
+    inputs[name] = [d[0], d[1], size[0], size[1]]
+    out = copy.copy(w)
+    out.inputs = inputs
+    return out
+
+
 def default_input_sizes(res: tuple[int, int]) -> list[tuple[int, int]]:
     """Quarter, half and full size of ``(H, W)``, each rounded to a multiple of 32 (YOLO's stride)."""
     h, w = res
@@ -346,7 +366,10 @@ def compare(
     sizes = input_sizes if input_sizes is not None else (default_input_sizes(res) if res else [])
     for size in sizes:
         size = tuple(size)
-        prof = wprof if res and size == tuple(res) else _profile(w, precision, resolution=size)
+        if res:
+            prof = wprof if size == tuple(res) else _profile(w, precision, resolution=size)
+        else:
+            prof = _profile(_resized(w, size), precision)
         for spec in usable:
             est = estimate(prof, spec, batch=[rank_batch], precision=precision, winograd=winograd)
             p = est.points[0]
