@@ -28,7 +28,7 @@ def _figures(proto) -> tuple[int, int, str, float]:
         from fitbench.profile import profile
     except ImportError:
         sys.path.insert(0, str(ROOT / "tests" / "zoo"))
-        from counting import count
+        from zoo_counting import count
 
         c = count(proto)
         return c.macs, c.largest_activation_elements, c.largest_activation_name, c.winograd_speedup_f2

@@ -44,7 +44,8 @@ def list_cmd(
     for col in ("name", "family", "default input", "params", "options", "source"):
         table.add_column(col, justify="right" if col == "params" else "left")
     for e in entries:
-        opts = ", ".join(f"{k}={'x'.join(map(str, v[::-1])) if k == 'resolution' else v}" for k, v in e.defaults.items())
+        opts = ", ".join(f"{k}={'x'.join(map(str, v[::-1])) if k == 'resolution' else v}"
+                         for k, v in e.defaults.items())
         table.add_row(e.name, e.family, e.default_input, f"{e.parameters / 1e6:.2f} M", opts, e.source)
     Console(width=200).print(table)
 
@@ -77,7 +78,8 @@ def export_cmd(
     shapes = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in model.input_shapes.items())
     if len(model.input_shapes) > 3:
         first = list(model.input_shapes.items())[:2]
-        shapes = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in first) + f", ... ({len(model.input_shapes)} inputs)"
+        shapes = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in first)
+        shapes += f", ... ({len(model.input_shapes)} inputs)"
     typer.echo(f"wrote {output} ({model.name}, {model.parameters:,} parameters, inputs {shapes})")
     for note in model.notes:
         typer.echo(f"note: {note}")

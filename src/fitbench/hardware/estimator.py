@@ -39,10 +39,10 @@ both share the DRAM (sum). A chip without DRAM cannot run a plan that needs DRAM
 
 **Layer time** = ``max(compute, memory)`` when the spec overlaps compute and transfers, else the sum.
 The layer's *bound* is the largest of compute, weight-transfer and activation-transfer time.
-``latency(B) = sum of layer times``; ``throughput = B / latency``. Known simplifications: the graph's
-input and output transfers are not counted; a spilled layer reads its input and writes its output even
-when its neighbour kept that tensor on chip (the errors of two neighbours roughly cancel); batch
-``B > max_batch`` is infeasible.
+``latency(B) = sum of layer times``; ``throughput = B / latency``. Known simplifications: only the two
+whole-model plans are tried (no partial residency); the graph's input and output transfers are not
+counted; a spilled layer reads its input and writes its output even when its neighbour kept that tensor
+on chip (the errors of two neighbours roughly cancel); batch ``B > max_batch`` is infeasible.
 
 **Sub-batches.** A batch of ``B`` runs as ``B / b`` sub-batches of the size ``b`` (1, a power of two
 dividing ``B``, or ``B``) that finishes the whole batch soonest — a scheduler would not make a chip
@@ -376,7 +376,8 @@ def _param_arrays(cols: dict[str, Any]) -> dict[str, np.ndarray]:
                 try:
                     arr = np.vectorize(lambda s: WINOGRAD_CODES[str(s)], otypes=[float])(arr)
                 except KeyError as exc:
-                    raise SpecError(f"column 'winograd' values must be {', '.join(WINOGRAD_CODES)}; got {exc}") from None
+                    allowed = ", ".join(WINOGRAD_CODES)
+                    raise SpecError(f"column 'winograd' values must be {allowed}; got {exc}") from None
         elif key == "array_mapping":
             arr = np.asarray(v)
             if arr.dtype.kind in "UO":
@@ -400,7 +401,7 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     has_array = P["array_rows"] > 0
     rows = np.where(has_array, P["array_rows"], 1.0)
     cols = np.where(has_array, P["array_cols"], 1.0)
-    units = np.where(has_array, np.maximum(P["macs_per_cycle"] / (rows * cols), 1.0), 1.0)
+    units = np.where(has_array, np.maximum(np.floor(P["macs_per_cycle"] / (rows * cols)), 1.0), 1.0)
     # --- compute: per-gemm cycles, summed per layer
     g_wino = wino[:, t.g_layer]                               # (S, G)
     k = np.where(P["array_mapping"] > 0, t.g_k_direct[None, :], t.g_k_im2col[None, :])
@@ -421,8 +422,8 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     # --- weights (stored form) and activations
     W = t.w_b[None, :] + np.where((wmode == 1) & t.elig[None, :], t.w_elig_b[None, :] * (growth - 1.0), 0.0)
     A = (t.in_b + t.out_b)[None, :] * B
-    I = t.in_b[None, :] * B
-    O = t.out_b[None, :] * B
+    act_in = t.in_b[None, :] * B
+    act_out = t.out_b[None, :] * B
     u = t.u_b[None, :]
     # resident plan
     w_tot = W.sum(axis=1, keepdims=True)
@@ -434,7 +435,7 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     slice_budget = S - u
     p_w = np.where(slice_budget > 0, np.maximum(np.ceil(W / np.where(slice_budget > 0, slice_budget, 1.0)), 1.0),
                    np.inf)
-    ta_w, ta_a = W, p_w * I + O
+    ta_w, ta_a = W, p_w * act_in + act_out
     strip_budget = S - t.w_unit[None, :]
     p_i = np.where(strip_budget > 0, np.maximum(np.ceil(A / np.where(strip_budget > 0, strip_budget, 1.0)), 1.0),
                    np.inf)
@@ -576,7 +577,8 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
                      + ", ".join(table.uncosted[:5]) + (" ..." if len(table.uncosted) > 5 else ""))
     params = spec_params(spec, prec, winograd)
     P = _param_arrays(params)
-    points = [_point(table, spec, P, int(b), prec) for b in batches]
+    cache: dict[int, dict[str, np.ndarray]] = {}
+    points = [_point(table, spec, P, int(b), prec, cache) for b in batches]
     c = profile.conditions
     conditions = {
         **(asdict(c) if hasattr(c, "__dataclass_fields__") else dict(c)),
@@ -588,11 +590,18 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
                     conditions=conditions, points=points, notes=notes, uncosted=list(table.uncosted))
 
 
-def _point(t: LayerTable, spec: HardwareSpec, P: dict[str, np.ndarray], batch: int, prec: str) -> EstimatePoint:
-    _, chosen = _evaluate_best(t, P, batch)
-    sub = int(chosen[0])
+def _point(t: LayerTable, spec: HardwareSpec, P: dict[str, np.ndarray], batch: int, prec: str,
+           cache: dict[int, dict[str, np.ndarray]]) -> EstimatePoint:
+    """One batch size: evaluate every sub-batch (cached across the batches of one call), keep the fastest."""
+    sub, best = 1, math.inf
+    for b in sub_batches(batch):
+        if b not in cache:
+            cache[b] = _evaluate(t, P, b, detail=True)
+        total = float(cache[b]["latency"][0]) * batch / b
+        if total < best:
+            sub, best = b, total
     reps = batch / sub
-    r = _evaluate(t, P, sub, detail=True)
+    r = cache[sub]
     lat = float(r["latency"][0]) * reps
     reason = ""
     if spec.max_batch is not None and batch > spec.max_batch:

@@ -265,7 +265,7 @@ def _array(value: Any, macs: dict[str, int]) -> dict[str, tuple[int, int]]:
         out = {}
         for key, v in value.items():
             p = str(key).lower()
-            if p not in PRECISIONS:
+            if p not in PRECISIONS and p != "*":
                 raise SpecError(f"field 'array': unknown precision {key!r}; allowed: {', '.join(PRECISIONS)}")
             out[p] = _parse_rc(v, f"array.{p}")
     else:
@@ -351,7 +351,7 @@ def load_hardware(name_or_path: str | Path | dict | HardwareSpec) -> HardwareSpe
     if isinstance(name_or_path, HardwareSpec):
         return name_or_path
     if isinstance(name_or_path, dict):
-        return _validate(_normalise(dict(name_or_path)), "")
+        return _validate(dict(name_or_path), "")
     if isinstance(name_or_path, Path):
         return spec_from_yaml(name_or_path)
     text = str(name_or_path).strip()

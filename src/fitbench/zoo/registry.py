@@ -120,6 +120,11 @@ def list_models() -> list[ZooEntry]:
 
 def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
     if key == "resolution":
+        if isinstance(value, str):  # "1920x1080" is WIDTHxHEIGHT, as on the command line
+            parts = value.lower().split("x")
+            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+                raise FitbenchError(f"{model}: resolution expects WIDTHxHEIGHT like 1920x1080, got {value!r}")
+            value = (int(parts[1]), int(parts[0]))
         try:
             h, w = (int(v) for v in value)
         except (TypeError, ValueError):
@@ -156,7 +161,8 @@ def build(name: str, *, resolution: tuple[int, int] | None = None, batch: int = 
           materialize_weights: bool = False, **params: Any) -> ZooModel:
     """Build zoo model ``name`` at the given input size, batch and model parameters.
 
-    ``resolution`` is (height, width). Parameters left at ``None`` take the model's default; a
+    ``resolution`` is (height, width) (a string is read as the CLI's ``"WIDTHxHEIGHT"``).
+    Parameters left at ``None`` take the model's default; a
     parameter the model does not accept is an error naming the ones it does. With
     ``materialize_weights=False`` the initializers carry dims only (for profiling); with ``True``
     they hold deterministic random values (seeded by ``seed``, default 0) and the model runs.

@@ -11,7 +11,8 @@
 * ``gpt2-small-decode``: Radford et al. 2019, GPT-2 small (124,439,808 parameters, LM head tied to
   the token embedding): ONE generation step for one new token per sequence, with a KV cache of
   ``kv_len`` past tokens per layer given as inputs ``past.N.key`` / ``past.N.value``
-  ([batch, 12, kv_len, 64]) and returned extended by one as ``present.N.key`` / ``present.N.value``.
+  ([batch, 12, kv_len, 64]) and returned extended by one as ``present.N.key`` / ``present.N.value``;
+  output ``logits`` [batch, 50257] (node ``lm_head``).
 
 Names follow the reference modules: ``encoder.layers.3.self_attention.q``, ``...attn.matmul_qk``,
 ``...attn.softmax``, ``...mlp.fc1``; ``encoder.layer.3.attention.self.query`` for BERT; ``h.3.attn.c_attn``
@@ -56,7 +57,8 @@ def _mhsa(g: GraphBuilder, x: str, d: int, heads: int, name: str, q: str = "q", 
 
 # ------------------------------------------------------------------ ViT-B/16
 
-@register_model("vit-b16", family="transformer", source="Dosovitskiy et al. 2020 (arXiv:2010.11929); torchvision vit_b_16",
+@register_model("vit-b16", family="transformer",
+                source="Dosovitskiy et al. 2020 (arXiv:2010.11929); torchvision vit_b_16",
                 description="ViT-B/16", default_input="1x3x224x224",
                 defaults={"resolution": (224, 224), "classes": 1000}, param_help={"classes": "output classes"})
 def vit_b16(g: GraphBuilder, p: dict, notes: list) -> None:
@@ -173,4 +175,4 @@ def gpt2_small_decode(g: GraphBuilder, p: dict, notes: list) -> None:
     x = g.layernorm(x, d, "ln_f")
     x = g.reshape(x, [-1, d], "ln_f.flatten")
     # the LM head is tied to the token embedding: logits = h @ wte^T (Gemm transB, no extra weights)
-    g.output(g.node("Gemm", [x, wte], "lm_head", transB=1))
+    g.output(g.node("Gemm", [x, wte], "lm_head", outputs=["logits"], transB=1))

@@ -19,7 +19,8 @@ def _double(g: GraphBuilder, x: str, cin: int, cout: int, name: str) -> str:
     return g.relu(g.bn(g.conv(x, cout, cout, 3, f"{name}.conv2"), cout, f"{name}.bn2"), f"{name}.relu2")
 
 
-@register_model("unet", family="segmentation", source="Ronneberger et al. 2015 (arXiv:1505.04597); milesial Pytorch-UNet",
+@register_model("unet", family="segmentation",
+                source="Ronneberger et al. 2015 (arXiv:1505.04597); milesial Pytorch-UNet",
                 description="U-Net (padded, transposed-conv upsampling)", default_input="1x3x512x512",
                 defaults={"resolution": (512, 512), "classes": 2}, param_help={"classes": "segmentation classes"})
 def unet(g: GraphBuilder, p: dict, notes: list) -> None:

@@ -18,6 +18,7 @@ from .builder import GraphBuilder
 from .registry import pad_to_multiple, register_model
 
 WHY = "darknet pads to a multiple of 32"
+RESIDUAL_GAMMA = 0.25  # small BN gamma on each residual branch keeps random-weight activations bounded
 
 
 class _Darknet:
@@ -34,12 +35,13 @@ class _Darknet:
     def last(self) -> tuple[str, int]:
         return self.layers[-1]
 
-    def conv(self, x: tuple[str, int], cout: int, k: int, stride: int = 1, bn: bool = True) -> tuple[str, int]:
+    def conv(self, x: tuple[str, int], cout: int, k: int, stride: int = 1, bn: bool = True,
+             gamma: float = 1.0) -> tuple[str, int]:
         name = f"layer{self.idx}"
         t, cin = x
         if bn:
             y = self.g.conv(t, cin, cout, k, f"{name}.conv", stride=stride, pad=k // 2, gain=2.0 / (1 + 0.01))
-            y = self.g.leaky(self.g.bn(y, cout, f"{name}.bn"), f"{name}.leaky")
+            y = self.g.leaky(self.g.bn(y, cout, f"{name}.bn", gamma=gamma), f"{name}.leaky")
         else:  # the linear 1x1 convs before [yolo]: bias, no BN, no activation
             y = self.g.conv(t, cin, cout, k, f"{name}.conv", stride=stride, pad=k // 2, bias=True, gain=1.0)
         self.layers.append((y, cout))
@@ -94,7 +96,7 @@ def yolov3(g: GraphBuilder, p: dict, notes: list) -> None:
         x = d.conv(x, cout, 3, stride=2)
         for _ in range(n):
             d.conv(x, cout // 2, 1)
-            d.conv(d.last(), cout, 3)
+            d.conv(d.last(), cout, 3, gamma=RESIDUAL_GAMMA)
             x = d.shortcut(-3)
     # head 1 (stride 32)
     for _ in range(3):

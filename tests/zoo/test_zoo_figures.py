@@ -7,14 +7,14 @@ torchvision GFLOPS = MACs. Parameters follow PyTorch (trainable tensors; BN runn
 buffers). The graph's constant weights = parameters + BN running statistics (``model.buffers``).
 Activation bytes at INT8 = elements x 1 byte, batch 1.
 
-Figures come from ``counting.count`` (the registered cost rules over the loaded IR; the profile
-engine's totals are cross-checked in test_profile_engine.py once it is on main).
+Figures come from the profile engine (``zoo_counting.count`` = ``fitbench.profile.profile`` totals),
+cross-checked against an independent counter (``zoo_counting.count_rules``) in the last test.
 """
 
 from __future__ import annotations
 
 import pytest
-from counting import count
+from zoo_counting import count, count_rules
 
 from fitbench import zoo
 from fitbench.zoo.resnet import main_path_totals
@@ -223,3 +223,35 @@ def test_batch_multiplies_macs(name):
     _, c4 = totals(name, batch=4)
     assert c4.macs == 4 * c1.macs
     assert c4.weights == c1.weights
+
+
+@pytest.mark.parametrize("name", [e.name for e in zoo.list_models()])
+def test_profile_engine_agrees_with_an_independent_count(name):
+    m = zoo.build(name)
+    a, b = count(m.proto), count_rules(m.proto)
+    assert a.uncosted == [] and b.uncosted == []
+    assert a.macs == b.macs
+    assert a.largest_activation_elements == b.largest_activation_elements
+    assert a.winograd_eligible_macs == b.winograd_eligible_macs
+    # the profile counts a shared constant once (GPT-2's tied embedding, shared scalar constants)
+    assert a.weights <= b.weights
+    assert a.weights - m.parameters - m.buffers in range(0, 8)  # only scalar constants (1/sqrt(dh), GELU's)
+
+
+def test_profile_by_zoo_name_records_params_and_letterbox():
+    # the path `fitbench profile yolov3 --resolution 1920x1080` takes
+    from fitbench.profile import profile
+
+    p = profile("yolov3", resolution=(1080, 1920), precision="int8")
+    assert p.conditions.input_shapes == {"input": [1, 3, 1088, 1920]}
+    assert "letterboxed 1920x1080 to 1920x1088 (darknet pads to a multiple of 32)" in p.conditions.notes
+    assert p.totals.largest_activation_bytes == 32 * 1088 * 1920
+    assert p.totals.macs == count(zoo.build("yolov3", resolution=(1080, 1920)).proto).macs
+
+
+def test_main_path_totals_reads_a_profile_directly():
+    from fitbench.profile import profile
+
+    p = profile("resnet50-v1")
+    assert main_path_totals(p) == main_path_totals(count_rules(zoo.build("resnet50-v1").proto))
+    assert main_path_totals(p)["layers"] == 50

@@ -75,6 +75,12 @@ def test_params_from_strings_are_converted():
     assert m.params["frames"] == 251
 
 
+def test_resolution_string_is_width_x_height_as_on_the_cli():
+    assert zoo.build("resnet18", resolution="640x480").input_shapes == {"input": (1, 3, 480, 640)}
+    with pytest.raises(FitbenchError, match="WIDTHxHEIGHT"):
+        zoo.build("resnet18", resolution="640by480")
+
+
 def test_letterbox_note_only_when_padding():
     assert zoo.build("yolov3", resolution=(608, 608)).notes == []
     m = zoo.build("yolov3", resolution=(1080, 1920))

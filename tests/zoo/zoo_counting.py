@@ -1,9 +1,10 @@
-"""Totals for zoo tests, computed from the graph by the op-cost rules.
+"""Totals for zoo tests.
 
-Uses ``fitbench.profile.profile`` when the profile engine is present; until then, an independent
-counter over ``fitbench.graph.onnx_io.load_model`` and the registered cost rules (same conventions:
-MAC = one multiply-accumulate; weights = elements of constant inputs of costed ops, excluding the
-inputs a rule marks as shapes/indices; largest activation = largest non-constant tensor).
+``count`` takes them from the profile engine (``fitbench.profile.profile``); ``count_rules`` is a
+second, independent counter that applies the registered cost rules straight to the loaded IR (same
+conventions: MAC = one multiply-accumulate; weights = elements of float constant inputs of costed ops,
+excluding inputs a rule marks as shapes/indices, not de-duplicated; largest activation = largest
+non-constant tensor). test_figures.py checks that the two agree.
 """
 
 from __future__ import annotations
@@ -43,6 +44,25 @@ class Counted:
 
 
 def count(proto: onnx.ModelProto) -> Counted:
+    """Totals from ``fitbench.profile.profile`` at batch 1 (as built), INT8 activations."""
+    from fitbench.profile import profile
+
+    p = profile(proto, precision="int8")
+    t = p.totals
+    layers = [Layer(la.name, la.op_type, la.macs, la.weights, la.winograd_eligible) for la in p.layers]
+    return Counted(
+        macs=t.macs,
+        weights=t.weights,
+        largest_activation_elements=math.prod(t.largest_activation_tensor.shape),
+        largest_activation_name=t.largest_activation_tensor.name,
+        winograd_eligible_macs=t.winograd_eligible_macs,
+        layers=layers,
+        uncosted=[f"{u.op_type} x{u.count}" for u in p.uncosted],
+    )
+
+
+def count_rules(proto: onnx.ModelProto) -> Counted:
+    """Independent counter: the cost rules applied to the IR of ``load_model``."""
     model = load_model(proto)
     graph = model.graph
     layers: list[Layer] = []

@@ -1,0 +1,114 @@
+"""``fitbench estimate``: what would my model get on this chip, at my batch sizes — and why."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
+from .render import si, size
+
+
+def register(app: typer.Typer) -> None:
+    app.command("estimate")(estimate_cmd)
+
+
+@user_errors
+def estimate_cmd(
+    model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
+    hw: str = typer.Option(..., "--hw", help="catalog name (fitbench hw list) or a hardware YAML file"),
+    batch: str = typer.Option("1", "--batch", "-b", help="batch sizes, comma-separated: 1,2,4,8"),
+    precision: str = typer.Option("int8", "--precision", "-p", help="int8 | fp16 | bf16 | fp32"),
+    winograd: str = typer.Option("auto", "--winograd", help="auto (the spec's) | on | off | expanded-in-dram | "
+                                                            "expanded-on-chip"),
+    input: list[str] | None = typer.Option(None, "--input", "-i", help="NAME=DIMS, e.g. images=1x3x1080x1920"),
+    dim: list[str] | None = typer.Option(None, "--dim", help="bind a named symbolic dim: NAME=VALUE"),
+    resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
+    seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
+    param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
+    layers: bool = typer.Option(False, "--layers", help="table/csv: per-layer rows"),
+    top: int = typer.Option(15, help="table format: show the N slowest layers of the first batch"),
+) -> None:
+    """Latency, throughput, DRAM traffic and bounds of MODEL on a hardware spec, per batch size."""
+    from ..errors import FitbenchError
+    from ..hardware.estimator import WINOGRAD_CHOICES, estimate
+    from ..hardware.spec import load_hardware
+    from ..profile import profile
+    from .profile import _auto, _emit
+
+    if fmt not in ("table", "json", "csv"):
+        raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
+    if winograd not in WINOGRAD_CHOICES:
+        raise FitbenchError(f"--winograd must be one of {', '.join(WINOGRAD_CHOICES)}, got {winograd!r}")
+    batches = parse_int_list(batch, "--batch")
+    if not batches:
+        raise FitbenchError("--batch needs at least one batch size")
+    spec = load_hardware(hw)  # fail on a bad spec before profiling
+    dims = {}
+    for item in dim or []:
+        k, _, v = item.partition("=")
+        if not v.strip().isdigit():
+            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
+        dims[k] = int(v)
+    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
+    for item in param or []:
+        k, _, v = item.partition("=")
+        if not k or not v:
+            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
+        zoo_params[k.replace("-", "_")] = _auto(v)
+    prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)
+    est = estimate(prof, spec, batch=batches, precision=precision, winograd=winograd)
+    if fmt == "json":
+        import json
+
+        _emit(json.dumps(est.to_dict(layers=layers), indent=2), output)
+    elif fmt == "csv":
+        _emit(est.to_dataframe(layers=layers).to_csv(index=False), output)
+    else:
+        console = Console(file=open(output, "w") if output else sys.stdout, width=170)  # noqa: SIM115
+        render_estimate(est, console, top, layers)
+
+
+def render_estimate(est, console: Console, top: int = 15, all_layers: bool = False) -> None:
+    c = est.conditions
+    console.print(f"[bold]{est.model.name}[/] on [bold]{est.hardware['name']}[/]  precision {c['precision']}  "
+                  f"winograd {c['winograd']}  inputs "
+                  + ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in c["input_shapes"].items()))
+    console.print(f"hardware source: {est.hardware['source']}")
+    for note in est.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    t = Table(title="Estimate per batch size")
+    for col in ("batch", "sub", "latency", "inf/s", "eff. TOPS", "peak", "MAC util", "DRAM/inf", "weights/inf",
+                "acts/inf", "DRAM demand", "weights", "bound (time share)", "mJ/inf"):
+        t.add_column(col, justify="right")
+    for p in est.points:
+        if not p.feasible:
+            t.add_row(str(p.batch), "", "—", "—", "", f"{p.peak_tops:.3g}", "", "", "", "", "", "",
+                      f"[red]infeasible: {p.infeasible_reason}[/]", "")
+            continue
+        share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
+        t.add_row(str(p.batch), str(p.sub_batch), f"{p.latency_s * 1e3:.3f} ms", f"{p.throughput_ips:,.1f}",
+                  f"{p.effective_tops:.3g}", f"{p.peak_tops:.3g}", f"{p.mac_utilization:.0%}",
+                  size(p.dram_bytes_per_inference), size(p.dram_weight_bytes_per_inference),
+                  size(p.dram_activation_bytes_per_inference), si(p.dram_bandwidth_demand, "B/s"),
+                  "resident" if p.weights_resident else "streamed", share,
+                  "" if p.energy_j_per_inference is None else f"{p.energy_j_per_inference * 1e3:.3g}")
+    console.print(t)
+    first = next((p for p in est.points if p.feasible), None)
+    if first is None or (top <= 0 and not all_layers):
+        return
+    layers = first.layers if all_layers else sorted(first.layers, key=lambda x: -x.time_s)[:top]
+    lt = Table(title=f"{'All' if all_layers else f'Slowest {len(layers)}'} layers at batch {first.batch}")
+    for col in ("layer", "op", "MACs", "util", "compute", "DRAM W", "DRAM A", "time", "bound", "passes", "Wino"):
+        lt.add_column(col, overflow="fold")
+    for x in layers:
+        lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type, si(x.macs), f"{x.utilization:.0%}",
+                   f"{x.compute_s * 1e6:.1f} µs", size(x.dram_weight_bytes), size(x.dram_activation_bytes),
+                   f"{x.time_s * 1e6:.1f} µs", x.bound, str(x.passes), "yes" if x.winograd else "")
+    console.print(lt)

@@ -1,0 +1,68 @@
+"""``fitbench hw``: the hardware catalog (``list``, ``show NAME|file.yaml``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .common import user_errors
+
+hw_app = typer.Typer(help="Hardware specs: the built-in catalog and your own YAML files.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(hw_app, name="hw")
+
+
+@hw_app.command("list")
+@user_errors
+def hw_list(fmt: str = typer.Option("table", "--format", "-f", help="table | json")) -> None:
+    """The built-in catalog, one line each, with sources."""
+    from ..errors import FitbenchError
+    from ..hardware.spec import catalog
+    from ..hardware.units import format_bytes, format_si
+
+    specs = catalog()
+    if fmt == "json":
+        sys.stdout.write(json.dumps([s.to_dict() for s in specs], indent=2) + "\n")
+        return
+    if fmt != "table":
+        raise FitbenchError(f"--format must be table or json, got {fmt!r}")
+    table = Table(title="fitbench hardware catalog (guess = illustrative or partly guessed numbers)")
+    for col in ("name", "kind", "peak TOPS", "SRAM", "DRAM", "Winograd", "guess", "source"):
+        table.add_column(col, overflow="fold")
+    for s in specs:
+        peaks = ", ".join(f"{s.peak_tops(p):.3g} {p}" for p in sorted(s.macs_per_cycle))
+        guess = "yes" if s.guess else (", ".join(s.guessed) if s.guessed else "")
+        table.add_row(s.name, s.kind, peaks, format_bytes(s.sram_bytes),
+                      format_si(s.dram_bandwidth, "B/s") if s.dram_bandwidth else "none", s.winograd, guess,
+                      s.source)
+    Console(width=200).print(table)
+
+
+@hw_app.command("show")
+@user_errors
+def hw_show(
+    name: str = typer.Argument(..., help="catalog name or a YAML file"),
+    fmt: str = typer.Option("yaml", "--format", "-f", help="yaml | json"),
+) -> None:
+    """Every field of one spec (parsed, in base units: bytes, bytes/s, Hz), plus its peak TOPS."""
+    import yaml
+
+    from ..errors import FitbenchError
+    from ..hardware.spec import load_hardware
+
+    spec = load_hardware(name)
+    d = spec.to_dict()
+    d["peak_tops"] = {p: spec.peak_tops(p) for p in sorted(spec.macs_per_cycle)}
+    d["spec_hash"] = spec.spec_hash()
+    if fmt == "json":
+        sys.stdout.write(json.dumps(d, indent=2) + "\n")
+    elif fmt == "yaml":
+        sys.stdout.write(yaml.safe_dump(d, sort_keys=False, width=110))
+    else:
+        raise FitbenchError(f"--format must be yaml or json, got {fmt!r}")
