@@ -5,9 +5,6 @@ import pytest
 
 from fitbench.measure import testmodels
 
-# short settings for every measurement in these tests: ~0.2-0.3 s of timed work each
-FAST = dict(min_count=20, min_duration_s=0.2, warmup_count=2, warmup_s=0.05, threads=1, timeout_s=60)
-
 
 @pytest.fixture(scope="session")
 def conv_path(tmp_path_factory):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FAST
+from measure_fast import FAST
 
 from fitbench.errors import FitbenchError, MeasurementError, ShapeError, UnknownNameError
 from fitbench.measure import measure

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import FAST
+from measure_fast import FAST
 
 from fitbench.errors import MeasurementError
 from fitbench.measure import measure

@@ -8,7 +8,7 @@ import math
 import platform
 
 import pytest
-from conftest import FAST
+from measure_fast import FAST
 
 from fitbench.measure import measure
 
@@ -25,6 +25,7 @@ def _check_common(r, batch, conv_path):
     assert c["runtime_info"]["intra_op_num_threads"] == 1
     assert c["python"] == platform.python_version()
     assert c["cpu_model"] and c["fitbench_version"] and c["blas"]["source"]
+    assert c["cpu_affinity"] and isinstance(c["cpu_flags"], list) and c["os"]
     assert c["command"]
     lat = r.latency
     assert lat.count == len(r.latencies_ms) > 0

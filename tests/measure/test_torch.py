@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FAST
+from measure_fast import FAST
 
 torch = pytest.importorskip("torch")
 

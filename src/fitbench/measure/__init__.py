@@ -350,6 +350,7 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
         warnings=warnings,
         loadgen=lg,
         latencies_ms=lat_ms,
+        gaps_us=[g / 1e3 for g in rec.get("gaps_ns", [])],
         **common,
     )
 

@@ -81,27 +81,11 @@ def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: i
                 env=_env(),
                 start_new_session=True,
             )
-            proc = psutil.Process(popen.pid)
-            cause = None
-            peak = 0
-            while True:
-                code = popen.poll()
-                if code is not None:
-                    break
-                elapsed = time.monotonic() - start
-                rss = _rss(proc)
-                peak = max(peak, rss)
-                if memory_limit_bytes and rss > memory_limit_bytes:
-                    cause = (
-                        f"out of memory: the child used {rss / 2**30:.2f} GiB, over the memory guard of "
-                        f"{memory_limit_bytes / 2**30:.2f} GiB; killed"
-                    )
-                elif elapsed > timeout_s:
-                    cause = f"timed out after {timeout_s:g} s (the runtime hung or is too slow); killed"
-                if cause:
-                    _kill(popen)
-                    break
-                time.sleep(POLL_S)
+            try:
+                code, cause, peak = _watch(popen, start, timeout_s, memory_limit_bytes)
+            except BaseException:  # Ctrl-C or an error here: never leave the child running
+                _kill(popen)
+                raise
         wall = time.monotonic() - start
         stderr_tail = _tail(err_path)
         if cause:
@@ -123,6 +107,30 @@ def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: i
         if not data.get("ok"):
             return ChildOutcome(False, data, data.get("error") or "measurement failed", wall, peak)
         return ChildOutcome(True, data, None, wall, peak)
+
+
+def _watch(popen: subprocess.Popen, start: float, timeout_s: float, memory_limit_bytes: int | None):
+    """Poll the child until it exits, outgrows the memory guard or runs past the timeout."""
+    proc = psutil.Process(popen.pid)
+    peak = 0
+    while True:
+        code = popen.poll()
+        if code is not None:
+            return code, None, peak
+        rss = _rss(proc)
+        peak = max(peak, rss)
+        cause = None
+        if memory_limit_bytes and rss > memory_limit_bytes:
+            cause = (
+                f"out of memory: the child used {rss / 2**30:.2f} GiB, over the memory guard of "
+                f"{memory_limit_bytes / 2**30:.2f} GiB; killed"
+            )
+        elif time.monotonic() - start > timeout_s:
+            cause = f"timed out after {timeout_s:g} s (the runtime hung or is too slow); killed"
+        if cause:
+            _kill(popen)
+            return None, cause, peak
+        time.sleep(POLL_S)
 
 
 def _kill(popen: subprocess.Popen) -> None:

@@ -75,6 +75,8 @@ class MeasureResult:
     conditions: dict[str, Any] = field(default_factory=dict)
     loadgen: dict[str, Any] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    #: single-stream: harness turnaround between consecutive queries (LoadGen + SUT), in microseconds
+    gaps_us: list[float] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +93,7 @@ class MeasureResult:
             d["latency"] = self.latency.to_dict()
         if not include_samples:
             d.pop("latencies_ms", None)
+            d.pop("gaps_us", None)
         if not include_logs:
             d["loadgen"] = {k: v for k, v in d["loadgen"].items() if not k.endswith("_log")}
         return _json_safe(d)

@@ -63,6 +63,7 @@ class RunRecord:
     queries: int
     wall_s: float
     loadgen: dict[str, Any] = field(default_factory=dict)
+    gaps_ns: list[int] = field(default_factory=list)
 
 
 def _lg():
@@ -164,26 +165,26 @@ def single_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
     lg = _lg()
     pc = time.perf_counter_ns
     lat: list[int] = []
+    starts: list[int] = []
     resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
-
-    span = [0, 0]
 
     def issue(qs):
         for q in qs:
             t0 = pc()
-            if not span[0]:
-                span[0] = t0
             call()
             t1 = pc()
+            starts.append(t0)
             lat.append(t1 - t0)
             complete([resp_cls(q.id, 0, 0)])
-            span[1] = t1
 
     ts = _base_settings(lg, lg.TestScenario.SingleStream, s)
     ts.single_stream_expected_latency_ns = _expected_ns(s, s.expected_latency_s)
     logs = _run(lg, ts, issue, lambda: None, "single-stream")
     # wall = first issue to last completion, LoadGen's turnaround between queries included
-    return RunRecord(lat, len(lat), len(lat), (span[1] - span[0]) / 1e9, logs)
+    wall = (starts[-1] + lat[-1] - starts[0]) / 1e9 if lat else 0.0
+    # harness turnaround between queries (LoadGen + this SUT), query i to i+1
+    gaps = [starts[i + 1] - starts[i] - lat[i] for i in range(len(lat) - 1)]
+    return RunRecord(lat, len(lat), len(lat), wall, logs, gaps)
 
 
 def multi_stream(call: Callable[[], Any], s: Settings) -> RunRecord:

@@ -41,6 +41,9 @@ class TorchRunner:
         if threads:
             torch.set_num_threads(int(threads))
         self.device = torch.device(device)
+        if self.device.type == "cuda":
+            # let cuDNN pick the fastest kernels for these shapes (during the warm-up)
+            torch.backends.cudnn.benchmark = True
         self.dtype = getattr(torch, _DTYPES[precision])
         self.precision = precision
         self.include_h2d = include_h2d
@@ -112,6 +115,7 @@ class TorchRunner:
                     "cudnn_version": torch.backends.cudnn.version(),
                     "h2d_in_timer": self.include_h2d,
                     "gpu_timing": "torch.cuda.synchronize() after every call; host perf_counter_ns",
+                    "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
                 }
             )
         return d
