@@ -50,6 +50,8 @@ def test_query_filters_on_indexed_columns(db_url):
     assert len(store.query(batch="2")) == 2 * 2  # CLI strings are converted to the column's type
     assert [r.batch for r in store.query(model="resnet50", precision="int8")] == [1, 2, 4]  # insertion order
     assert len(store.query(limit=5)) == 5
+    assert [r.batch for r in store.query(limit=2, newest_first=True, model="resnet50")] == [4, 4]
+    assert [r.precision for r in store.query(limit=2, newest_first=True, model="resnet50")] == ["fp16", "int8"]
     with pytest.raises(StoreError, match="cannot filter on 'colour'"):
         store.query(colour="red")
     with pytest.raises(StoreError, match="batch expects int"):
@@ -98,6 +100,7 @@ def _writer(url: str, worker: int, n_shared: int, n_own: int) -> None:
     store.close()
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_and_duplicate_nothing(db_url):
     open_store(db_url).close()  # create the schema (concurrent creation is tested separately)
     workers, n_shared, n_own = 4, 30, 30

@@ -77,7 +77,7 @@ def _list(filters, where, db, limit, sweeps) -> None:
         return
     cond = parse_where([*(where or []), *(filters or [])])
     total = store.count(**cond)
-    rows = store.query(**cond)[-limit:] if limit > 0 else []
+    rows = store.query(limit=limit, newest_first=True, **cond)[::-1] if limit > 0 else []
     table = Table("id", "kind", "model", "batch", "precision", "hardware / runtime", "status", "metric", "sweep",
                   "node")  # fmt: skip
     for r in rows:

@@ -76,7 +76,7 @@ def _make_engine(url: sa.URL) -> sa.Engine:
         engine = sa.create_engine(
             url,
             connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
-            poolclass=sa.pool.StaticPool if memory else sa.pool.NullPool,
+            poolclass=sa.pool.StaticPool if memory else sa.pool.QueuePool,
         )
 
         @sa.event.listens_for(engine, "connect")
@@ -122,6 +122,7 @@ class Store:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise StoreError(f"cannot open results database {self.location}: {reason}") from None
         self._insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
+        self._stmts: tuple[Any, Any, Any] | None = None
 
     # ---------------------------------------------------------------- basics
     @property
@@ -146,28 +147,34 @@ class Store:
         return f"Store({self.location!r})"
 
     # ---------------------------------------------------------------- writes
-    def put(self, record: ResultRecord) -> int:
-        """Store ``record`` in one transaction and return its id (see the module doc for retries)."""
-        t = schema.results
-        row = {name: getattr(record, name) for name in ResultRecord.FIELDS if name != "id"}
-        now = utcnow()
-        row["created_at"] = row["updated_at"] = now
-        with self._writer.begin() as conn:
-            if record.sweep_id is None:
-                return int(conn.execute(sa.insert(t).values(row).returning(t.c.id)).scalar_one())
-            ins = self._insert(t).values(row)
-            update = {c: ins.excluded[c] for c in row if c not in ("sweep_id", "point_key", "created_at")}
+    def _statements(self) -> tuple[Any, Any, Any]:
+        """Insert / upsert / lookup statements, built once (SQLAlchemy then caches their compiled SQL)."""
+        if self._stmts is None:
+            t = schema.results
+            cols = [n for n in ResultRecord.FIELDS if n != "id"] + ["created_at", "updated_at"]
+            ins = self._insert(t)
+            update = {c: ins.excluded[c] for c in cols if c not in ("sweep_id", "point_key", "created_at")}
             update["attempts"] = t.c.attempts + 1
-            stmt = ins.on_conflict_do_update(
+            upsert = ins.on_conflict_do_update(
                 index_elements=[t.c.sweep_id, t.c.point_key], set_=update, where=t.c.status != "ok"
             ).returning(t.c.id)
-            rid = conn.execute(stmt).scalar_one_or_none()
+            lookup = sa.select(t.c.id).where(
+                t.c.sweep_id == sa.bindparam("sweep_id"), t.c.point_key == sa.bindparam("point_key")
+            )
+            self._stmts = (sa.insert(t).returning(t.c.id), upsert, lookup)
+        return self._stmts
+
+    def put(self, record: ResultRecord) -> int:
+        """Store ``record`` in one transaction and return its id (see the module doc for retries)."""
+        row = {name: getattr(record, name) for name in ResultRecord.FIELDS if name != "id"}
+        row["created_at"] = row["updated_at"] = utcnow()
+        plain, upsert, lookup = self._statements()
+        with self._writer.begin() as conn:
+            if record.sweep_id is None:
+                return int(conn.execute(plain, row).scalar_one())
+            rid = conn.execute(upsert, row).scalar_one_or_none()
             if rid is None:  # an ok row exists for this point: it stays as it is
-                rid = conn.execute(
-                    sa.select(t.c.id).where(
-                        t.c.sweep_id == record.sweep_id, t.c.point_key == record.point_key
-                    )
-                ).scalar_one()
+                rid = conn.execute(lookup, {"sweep_id": record.sweep_id, "point_key": record.point_key}).scalar_one()
             return int(rid)
 
     def register_sweep(
@@ -219,14 +226,16 @@ class Store:
         with self.engine.connect() as conn:
             return [ResultRecord.from_mapping(r._mapping) for r in conn.execute(stmt)]
 
-    def query(self, limit: int | None = None, **where: Any) -> list[ResultRecord]:
-        """Results matching every ``column=value`` (a list/tuple value means "any of"), oldest first.
+    def query(self, limit: int | None = None, newest_first: bool = False, **where: Any) -> list[ResultRecord]:
+        """Results matching every ``column=value`` (a list/tuple value means "any of"), oldest first
+        (``newest_first=True``: the newest first, so that ``limit`` keeps the latest).
 
         Filterable columns: kind, model, model_sha256, batch, precision, hardware, runtime, status,
         sweep_id, point_key, node, id.
         """
         t = schema.results
-        stmt = sa.select(*[t.c[n] for n in ResultRecord.FIELDS]).where(*self._where(where)).order_by(t.c.id)
+        order = t.c.id.desc() if newest_first else t.c.id
+        stmt = sa.select(*[t.c[n] for n in ResultRecord.FIELDS]).where(*self._where(where)).order_by(order)
         if limit is not None:
             stmt = stmt.limit(int(limit))
         return self._rows(stmt)
