@@ -43,7 +43,8 @@ def compare_cmd(
                                       "(so that `--hw a.yaml b.yaml` works)"),
     hw: list[str] | None = typer.Option(None, "--hw", help="hardware: spec YAML, catalog name, or catalog:* "
                                         "(repeat, or comma-separate)"),
-    batch: str = typer.Option("1", "--batch", "-b", help="your batch size(s), e.g. 1,4 (the first is ranked)"),
+    batch: str | None = typer.Option(None, "--batch", "-b",
+                                     help="your batch size(s), e.g. 1,4 (the first is ranked; default 1)"),
     resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
     input: list[str] | None = typer.Option(None, "--input", "-i", help="NAME=DIMS, e.g. images=1x3x1080x1920"),
     dim: list[str] | None = typer.Option(None, "--dim", help="bind a named symbolic dim: NAME=VALUE"),
@@ -90,7 +91,7 @@ def compare_cmd(
         from ..store import open_store
 
         store = open_store(db)
-    comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch"), measure_runtimes=_split(measure),
+    comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch") or None, measure_runtimes=_split(measure),
                    baseline=baseline, precision=precision, inputs=parse_inputs(input) or None, dims=dims or None,
                    input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
                    winograd=winograd, store=store, **zoo_params)
