@@ -31,7 +31,10 @@ class Workload:
         if self.label:
             return self.label
         if isinstance(self.model, str):
-            return self.model
+            import os
+
+            # a file is named by its base name (the card keeps the full path and the sha256)
+            return os.path.basename(self.model) if self.model.endswith(".onnx") else self.model
         return type(self.model).__name__
 
     @property

@@ -138,7 +138,7 @@ def per_layer_bound(comp: Comparison) -> dict[str, Any] | None:
 def roofline(comp: Comparison) -> dict[str, Any] | None:
     """Attained TOPS vs operational intensity (ops per DRAM byte), one roof per offering."""
     traces = []
-    hw = [o for o in comp.offerings if o.kind == "hardware" and o.peak_tops and o.dram_bandwidth]
+    hw = [o for o in comp.offerings if o.kind == "hardware" and o.peak_tops]
     if not hw:
         return None
     pts_all = []
@@ -159,9 +159,12 @@ def roofline(comp: Comparison) -> dict[str, Any] | None:
     cap = max(finite) * 10 if finite else 1e4
     lo = min(finite) / 10 if finite else 1.0
     for off in hw:
-        ridge = off.peak_tops * 1e12 / off.dram_bandwidth
-        xs = [min(lo, ridge / 10), ridge, max(cap, ridge * 10)]
-        ys = [min(off.peak_tops, off.dram_bandwidth * x / 1e12) for x in xs]
+        if off.dram_bandwidth:
+            ridge = off.peak_tops * 1e12 / off.dram_bandwidth
+            xs = [min(lo, ridge / 10), ridge, max(cap, ridge * 10)]
+            ys = [min(off.peak_tops, off.dram_bandwidth * x / 1e12) for x in xs]
+        else:  # no DRAM: everything on chip, the roof is flat at the peak
+            xs, ys = [lo, cap], [off.peak_tops, off.peak_tops]
         traces.append({"type": "scatter", "mode": "lines", "name": esc(f"roof {off.name}"), "x": xs, "y": ys,
                        "line": {"color": col[off.name], "width": 1.5},
                        "hovertemplate": esc(off.name) + "<br>%{x:.3g} ops/B: %{y:.3g} TOPS<extra></extra>"})
