@@ -26,10 +26,14 @@ def _root(
 
 
 def _register() -> None:
+    from . import compare as compare_cmd
+    from . import demo as demo_cmd
     from . import estimate as estimate_cmd
     from . import hw as hw_cmd
     from . import profile as profile_cmd
+    from . import report as report_cmd
     from . import results as results_cmd
+    from . import run as run_cmd
     from . import sweep as sweep_cmd
     from . import zoo as zoo_cmd
 
@@ -37,8 +41,12 @@ def _register() -> None:
     zoo_cmd.register(app)
     hw_cmd.register(app)
     estimate_cmd.register(app)
+    run_cmd.register(app)
     sweep_cmd.register(app)
     results_cmd.register(app)
+    compare_cmd.register(app)
+    report_cmd.register(app)
+    demo_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,108 @@
+"""``fitbench compare``: which offering is best for MY workload, next to the ResNet-50 story."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from ..errors import FitbenchError
+from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare_cmd)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _auto(v: str):
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _sizes(value: str | None) -> list[tuple[int, int]] | None:
+    if not value:
+        return None
+    return [parse_resolution(v.strip()) for v in value.split(",") if v.strip()]
+
+
+@user_errors
+def compare_cmd(
+    model: list[str] = typer.Argument(..., help="MODEL (ONNX file or zoo name), then optionally more --hw specs "
+                                      "(so that `--hw a.yaml b.yaml` works)"),
+    hw: list[str] | None = typer.Option(None, "--hw", help="hardware: spec YAML, catalog name, or catalog:* "
+                                        "(repeat, or comma-separate)"),
+    batch: str | None = typer.Option(None, "--batch", "-b",
+                                     help="your batch size(s), e.g. 1,4 (the first is ranked; default 1)"),
+    resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
+    input: list[str] | None = typer.Option(None, "--input", "-i", help="NAME=DIMS, e.g. images=1x3x1080x1920"),
+    dim: list[str] | None = typer.Option(None, "--dim", help="bind a named symbolic dim: NAME=VALUE"),
+    seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
+    param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
+    precision: str = typer.Option("int8", "--precision", "-p", help="int8 | fp16 | bf16 | fp32"),
+    baseline: str = typer.Option("resnet50@224:batch=32", help="the reference workload, MODEL[@RES][:batch=N]"),
+    measure: list[str] | None = typer.Option(None, "--measure", help="runtime(s) to measure here, e.g. onnxruntime"),
+    measure_baseline: bool = typer.Option(False, help="also measure the baseline on the runtimes"),
+    full: bool = typer.Option(False, help="full-length measurements (default: quick)"),
+    input_sizes: str | None = typer.Option(None, help="latency vs input size at these WxH, comma-separated"),
+    winograd: str = typer.Option("auto", help="auto | on | off: Winograd where the spec supports it"),
+    output: list[Path] | None = typer.Option(None, "--output", "-o",
+                                             help="report file(s): .html, .md (+PNG plots), .csv or .json"),
+    db: str | None = typer.Option(None, "--db", help="store every result here (SQLite path or postgresql:// URL)"),
+    save: bool = typer.Option(False, "--save", help="store every result in the default database "
+                              "(~/.fitbench/results.db or $FITBENCH_DB)"),
+    fmt: str = typer.Option("table", "--format", "-f", help="stdout: table | json | csv"),
+) -> None:
+    """Rank offerings on your workload beside the baseline ranking and peak TOPS; explain every rank flip."""
+    from ..compare import compare
+    from ..report.static import print_comparison, write_outputs
+
+    if fmt not in ("table", "json", "csv"):
+        raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
+    name, extra_hw = model[0], model[1:]
+    hw_list = _split(hw) + extra_hw
+    if not hw_list and not measure:
+        hw_list = ["catalog:*"]
+    dims = {}
+    for item in dim or []:
+        k, _, v = item.partition("=")
+        if not v.strip().isdigit():
+            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
+        dims[k] = int(v)
+    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
+    for item in param or []:
+        k, _, v = item.partition("=")
+        if not k or not v:
+            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
+        zoo_params[k.replace("-", "_")] = _auto(v)
+    store = None
+    if db is not None or save:
+        from ..store import open_store
+
+        store = open_store(db)
+    comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch") or None, measure_runtimes=_split(measure),
+                   baseline=baseline, precision=precision, inputs=parse_inputs(input) or None, dims=dims or None,
+                   input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
+                   winograd=winograd, store=store, **zoo_params)
+    if fmt == "json":
+        sys.stdout.write(comp.to_json() + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(comp.to_dataframe().to_csv(index=False))
+    else:
+        print_comparison(comp)
+    for out in output or []:
+        for p in write_outputs(comp, out):
+            sys.stderr.write(f"wrote {p}\n")
+    if store is not None:
+        sys.stderr.write(f"stored as sweep {comp.sweep_id} in {store.location}\n")

@@ -1,0 +1,183 @@
+"""``fitbench run`` (measure a model here, MLPerf-style) and ``fitbench runtimes`` (what can run here)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import FitbenchError
+from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_cmd)
+    app.command("runtimes")(runtimes_cmd)
+
+
+def parse_latency_ms(value: str | None) -> float | None:
+    """``"30ms"`` / ``"0.03s"`` / ``"500us"`` / ``"30"`` (ms) -> milliseconds."""
+    if value is None or value == "":
+        return None
+    text = value.strip().lower()
+    for suffix, factor in (("ms", 1.0), ("us", 1e-3), ("µs", 1e-3), ("s", 1e3)):
+        if text.endswith(suffix):
+            text, scale = text[: -len(suffix)], factor
+            break
+    else:
+        scale = 1.0
+    try:
+        ms = float(text) * scale
+    except ValueError:
+        raise FitbenchError(f"--target-latency expects a time like 30ms, 0.03s or 500us, got {value!r}") from None
+    if ms <= 0:
+        raise FitbenchError(f"--target-latency must be positive, got {value!r}")
+    return ms
+
+
+def _input_files(values: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise FitbenchError(f"--input-file expects NAME=PATH.npy, got {item!r}")
+        out[name.strip()] = path.strip()
+    return out
+
+
+@user_errors
+def run_cmd(
+    model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
+    input: list[str] | None = typer.Option(None, "--input", "-i", help="NAME=DIMS, e.g. images=1x3x720x1280"),
+    input_file: list[str] | None = typer.Option(None, "--input-file", help="NAME=PATH.npy: feed this array"),
+    batch: str | None = typer.Option(None, "--batch", "-b", help="batch size(s), e.g. 1,2,4 (one run each)"),
+    runtime: str = typer.Option("onnxruntime", "--runtime", "-r", help="onnxruntime | torch"),
+    scenario: str = typer.Option("single-stream", "--scenario", "-s",
+                                 help="single-stream | multi-stream | server | offline"),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
+    threads: int | None = typer.Option(None, "--threads", "-t", help="intra-op threads (default: runtime's)"),
+    precision: str = typer.Option("fp32", "--precision", "-p", help="fp32 | fp16 | bf16 | int8"),
+    target_latency: str | None = typer.Option(None, "--target-latency",
+                                              help="server: find the peak QPS with p99 <= this, e.g. 30ms"),
+    qps: float | None = typer.Option(None, "--qps", help="server: run at this Poisson arrival rate"),
+    samples_per_query: int = typer.Option(8, "--samples-per-query", help="multi-stream: samples per query"),
+    quick: bool = typer.Option(False, "--quick", help="short fixed run for sweeps (64 queries, 1 s)"),
+    min_count: int | None = typer.Option(None, "--min-count", help="minimum number of queries"),
+    min_duration: float | None = typer.Option(None, "--min-duration", help="minimum timed seconds"),
+    warmup_count: int | None = typer.Option(None, "--warmup-count", help="minimum warm-up runs"),
+    warmup: float | None = typer.Option(None, "--warmup", help="minimum warm-up seconds"),
+    timeout: float | None = typer.Option(None, "--timeout", help="kill the measurement after this many seconds"),
+    compile: bool = typer.Option(False, "--compile", help="torch: use torch.compile"),
+    h2d: bool = typer.Option(True, "--h2d/--no-h2d", help="GPU: host-to-device copy inside the timer"),
+    resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
+    seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
+    seed: int = typer.Option(0, help="seed of the synthetic inputs"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
+) -> None:
+    """Measure latency percentiles and throughput on this machine, with every condition recorded."""
+    from ..measure import measure
+
+    if fmt not in ("table", "json", "csv"):
+        raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
+    batches = parse_int_list(batch, "--batch")
+    zoo_params = {}
+    res = parse_resolution(resolution)
+    if res:
+        zoo_params["resolution"] = res
+    if seq_len:
+        zoo_params["seq_len"] = seq_len
+    command = " ".join(shlex.quote(a) for a in ["fitbench", *sys.argv[1:]])
+    results = measure(
+        model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
+        device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
+        server_qps=qps, samples_per_query=samples_per_query, quick=quick, min_count=min_count,
+        min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
+        input_files=_input_files(input_file) or None, seed=seed, compile=compile, include_h2d=h2d,
+        command=command, **zoo_params,
+    )
+    if not isinstance(results, list):
+        results = [results]
+    if fmt == "json":
+        text = json.dumps([r.to_dict() for r in results], indent=2)
+        _emit(text, output)
+    elif fmt == "csv":
+        import pandas as pd
+
+        _emit(pd.concat([r.to_dataframe() for r in results]).to_csv(index=False), output)
+    else:
+        console = Console(file=open(output, "w") if output else sys.stdout, width=160)  # noqa: SIM115
+        render_results(results, console)
+    if all(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output:
+        output.write_text(text if text.endswith("\n") else text + "\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _ms(v) -> str:
+    return "insufficient" if v is None else f"{v:.3f}"
+
+
+def render_results(results, console: Console) -> None:
+    first = results[0]
+    c = first.conditions
+    console.print(f"[bold]{first.model}[/]  sha256 {str(c.get('model_sha256', ''))[:12]}  runtime {first.runtime} "
+                  f"{c.get('runtime_version', '')}  device {first.device}  precision {first.precision}  "
+                  f"scenario {first.scenario}")
+    cpu = c.get("cpu_model")
+    if cpu:
+        console.print(f"cpu {cpu}  threads {c.get('threads')}  affinity {c.get('cpu_affinity')}  "
+                      f"providers {c.get('providers')}")
+    table = Table(title="Measured (latency in ms, nearest-rank percentiles; throughput in items/s)")
+    for col in ("batch", "status", "count", "p50", "p90", "p99", "mean", "CV", "median 95% CI", "first run",
+                "throughput", "peak QPS"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        lat = r.latency
+        if not r.ok:
+            table.add_row(str(r.batch), f"[red]failed[/]: {r.cause}", *[""] * 10)
+            continue
+        ci = f"{lat.median_ci95_ms[0]:.3f}-{lat.median_ci95_ms[1]:.3f}" if lat else ""
+        table.add_row(
+            str(r.batch), "ok", str(lat.count if lat else 0), _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
+            else "", _ms(lat.p99_ms) if lat else "", f"{lat.mean_ms:.3f}" if lat else "",
+            f"{lat.cv:.1%}" if lat else "", ci, _ms(r.first_run_ms),
+            f"{r.throughput:.1f}" if r.throughput else "",
+            f"{r.server.peak_qps:.1f}" if r.server and r.server.peak_qps else "",
+        )
+    console.print(table)
+    for r in results:
+        for w in r.warnings:
+            console.print(f"[yellow]warning[/] (batch {r.batch}): {w}")
+
+
+@user_errors
+def runtimes_cmd(
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+) -> None:
+    """What can run here: runtimes, versions, execution providers, devices, how to install the rest."""
+    from ..measure.runtimes import runtime_status
+
+    rows = runtime_status()
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if fmt != "table":
+        raise FitbenchError(f"--format must be table or json, got {fmt!r}")
+    table = Table(title="Runtimes")
+    for col in ("runtime", "available", "version", "devices", "providers", "install"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["runtime"], "yes" if r["available"] else "no", r["version"] or "—", ", ".join(r["devices"]),
+                      ", ".join(r["providers"]), "" if r["available"] else r["install"])
+    Console(width=160).print(table)

@@ -1,0 +1,24 @@
+"""Which offering is best for MY application? Rank offerings on the user's workload beside the baseline.
+
+``compare(workload, hw=[...], batch=[1], baseline="resnet50@224:batch=32", precision="int8")`` returns
+a :class:`Comparison` (rankings, flips with their explanations, the benchmark card; ``to_dict()``,
+``to_dataframe()``).
+"""
+
+from .engine import (
+    DEFAULT_BASELINE,
+    add_measurement,
+    compare,
+    estimate_models,
+    resolve_hardware,
+    save_comparison,
+)
+from .ranking import build_rows, find_flips, rank
+from .result import Comparison, Figures, Flip, Offering, RankRow
+from .workload import Workload, parse_workload
+
+__all__ = [
+    "DEFAULT_BASELINE", "Comparison", "Figures", "Flip", "Offering", "RankRow", "Workload", "add_measurement",
+    "build_rows", "compare", "estimate_models", "find_flips", "parse_workload", "rank", "resolve_hardware",
+    "save_comparison",
+]

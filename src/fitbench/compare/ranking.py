@@ -1,0 +1,227 @@
+"""Rankings and rank flips, each flip explained in one plain sentence from the bound breakdown.
+
+Rank 1 is best. Throughput (inferences per second) is ranked higher-is-better; ties share a rank
+("1, 2, 2, 4" competition ranking); offerings without a figure get no rank. The "TOPS tells you"
+ranking orders offerings by their claimed peak TOPS alone, as a datasheet would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .result import Figures, Flip, Offering, RankRow
+
+BOUND_WORDS = {"compute": "compute", "weights": "weight traffic", "activations": "activation traffic"}
+
+
+def rank(values: Mapping[str, float | None], higher_is_better: bool = True) -> dict[str, int | None]:
+    """Competition ranking of ``values`` (1 = best); ``None`` values get rank ``None``."""
+    known = {k: v for k, v in values.items() if v is not None}
+    out: dict[str, int | None] = {k: None for k in values}
+    for k, v in known.items():
+        better = sum(1 for w in known.values() if (w > v if higher_is_better else w < v))
+        out[k] = better + 1
+    return out
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
+    if 10 <= n % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def fmt_bytes(n: float | None) -> str:
+    """Decimal megabytes as datasheets write them: 62_000_000 -> '62 MB'."""
+    if n is None:
+        return "?"
+    for factor, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+        if abs(n) >= factor:
+            v = n / factor
+            return f"{v:.0f} {unit}" if v >= 10 else f"{v:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def fmt_mem(n: float | None) -> str:
+    """On-chip memory sizes as datasheets write them (binary): 8 * 2**20 -> '8 MiB'."""
+    if n is None:
+        return "?"
+    for factor, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(n) >= factor:
+            v = n / factor
+            return f"{v:.0f} {unit}" if v == int(v) or v >= 10 else f"{v:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def fmt_rate(bps: float | None) -> str:
+    """Bytes per second: 17e9 -> '17 GB/s'."""
+    return "?" if bps is None else fmt_bytes(bps) + "/s"
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "?"
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s * 1e6:.3g} µs"
+
+
+def fmt_pct(x: float | None) -> str:
+    return "?" if x is None else f"{100 * x:.0f}%"
+
+
+def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) -> list[RankRow]:
+    """One row per offering with the three ranks; sorted by the workload rank."""
+    work = {o.name: o.at("workload", rank_batch) for o in offerings}
+    base = {o.name: o.at("baseline", baseline_batch) for o in offerings}
+    r_work = rank({k: f.throughput_ips if f else None for k, f in work.items()})
+    r_base = rank({k: f.throughput_ips if f else None for k, f in base.items()})
+    r_tops = rank({o.name: o.peak_tops for o in offerings})
+    rows = []
+    for o in offerings:
+        w, b = work[o.name], base[o.name]
+        rows.append(RankRow(
+            offering=o.name, kind=o.kind,
+            workload_rank=r_work[o.name], workload_throughput_ips=w.throughput_ips if w else None,
+            workload_latency_s=w.latency_s if w else None,
+            baseline_rank=r_base[o.name], baseline_throughput_ips=b.throughput_ips if b else None,
+            tops_rank=r_tops[o.name], peak_tops=o.peak_tops,
+            workload_effective_tops=w.effective_tops if w else None,
+            workload_utilization=w.mac_utilization if w else None,
+            workload_bound=w.dominant_bound if w else None,
+        ))
+    big = 10**9
+    rows.sort(key=lambda r: (r.workload_rank or big, r.baseline_rank or big, r.offering))
+    return rows
+
+
+def find_flips(offerings: list[Offering], rows: list[RankRow], rank_batch: int, baseline_batch: int,
+               workload_label: str, baseline_label: str, unit: str = "inference") -> list[Flip]:
+    """Every offering ranked in both rankings whose rank differs, with its explanation."""
+    by_name = {o.name: o for o in offerings}
+    ranked = [r for r in rows if r.workload_rank is not None and r.baseline_rank is not None]
+    flips = []
+    for r in ranked:
+        if r.workload_rank == r.baseline_rank:
+            continue
+        off = by_name[r.offering]
+        overtaken = [x.offering for x in ranked if x.offering != r.offering
+                     and _crossed(r, x)]
+        cause, sentence = explain(off, r, [by_name[n] for n in overtaken], rank_batch, baseline_batch,
+                                  workload_label, baseline_label, unit)
+        flips.append(Flip(offering=r.offering, baseline_rank=r.baseline_rank, workload_rank=r.workload_rank,
+                          tops_rank=r.tops_rank, cause=cause, sentence=sentence))
+    # an offering that can run one workload but not the other is the sharpest flip of all
+    for r in rows:
+        if (r.workload_rank is None) == (r.baseline_rank is None):
+            continue
+        off = by_name[r.offering]
+        missing, batch, label = (("workload", rank_batch, workload_label) if r.workload_rank is None
+                                 else ("baseline", baseline_batch, baseline_label))
+        fig = off.at(missing, batch)
+        if fig is None or fig.feasible:
+            continue  # not estimated (e.g. a runtime without a baseline measurement): no claim either way
+        have = r.baseline_rank if missing == "workload" else r.workload_rank
+        where = baseline_label if missing == "workload" else workload_label
+        flips.append(Flip(offering=r.offering, baseline_rank=r.baseline_rank, workload_rank=r.workload_rank,
+                          tops_rank=r.tops_rank, cause="infeasible",
+                          sentence=f"{r.offering} ranks {ordinal(have)} on {where} but cannot run {label} at batch "
+                                   f"{batch}: {fig.infeasible_reason or 'the estimator found no feasible plan'}."))
+    big = 10**9
+    flips.sort(key=lambda f: (f.workload_rank or big, f.offering))
+    return flips
+
+
+def _crossed(a: RankRow, b: RankRow) -> bool:
+    """True when ``a`` and ``b`` swapped order between the two rankings."""
+    before = a.baseline_rank - b.baseline_rank
+    after = a.workload_rank - b.workload_rank
+    return before * after < 0 or (before == 0) != (after == 0)
+
+
+def _names(offerings: list[Offering]) -> str:
+    names = [o.name for o in offerings]
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: int, baseline_batch: int,
+            workload_label: str, baseline_label: str, unit: str = "inference") -> tuple[str, str]:
+    """``(cause, sentence)`` for one flip, from the offering's bound breakdown on each workload."""
+    w = off.at("workload", rank_batch)
+    b = off.at("baseline", baseline_batch)
+    moved = "drops" if row.workload_rank > row.baseline_rank else "rises"
+    head = f"{off.name} {moved} from {ordinal(row.baseline_rank)} to {ordinal(row.workload_rank)}"
+    tops = "" if row.tops_rank is None else f" (TOPS alone ranks it {ordinal(row.tops_rank)})"
+    if w is not None and w.method == "measured":
+        return "measured", (f"{head}{tops}: measured on this machine, it takes {fmt_time(w.latency_s)} per batch of "
+                            f"{rank_batch} on {workload_label} against {fmt_time(b.latency_s if b else None)} per "
+                            f"batch of {baseline_batch} on {baseline_label}.")
+    if w is None or not w.bound_share:
+        thr_w = w.throughput_ips if w else None
+        thr_b = b.throughput_ips if b else None
+        return "unknown", (f"{head}{tops}: {_num(thr_w)} inferences/s on {workload_label} at batch {rank_batch} "
+                           f"against {_num(thr_b)}/s on {baseline_label} at batch {baseline_batch} (no bound "
+                           "breakdown available).")
+    cause = w.dominant_bound or "compute"
+    share = w.bound_share.get(cause, 0.0)
+    if moved == "drops":
+        if cause == "weights":
+            body = (f"at batch {rank_batch} it streams {fmt_bytes(w.dram_weight_bytes_per_inference)} of weights "
+                    f"per {unit} over {fmt_rate(off.dram_bandwidth)}, and waiting on weights is {fmt_pct(share)} of "
+                    f"its time on {workload_label}")
+        elif cause == "activations":
+            body = (f"its {fmt_mem(off.sram_bytes)} of SRAM cannot hold {workload_label}'s activations, so it moves "
+                    f"{fmt_bytes(w.dram_activation_bytes_per_inference)} of activations per {unit} over "
+                    f"{fmt_rate(off.dram_bandwidth)} ({fmt_pct(share)} of its time)")
+        else:
+            ub = b.mac_utilization if b else None
+            body = (f"its MAC array is only {fmt_pct(w.mac_utilization)} busy on {workload_label} (vs "
+                    f"{fmt_pct(ub)} on {baseline_label}), so it delivers {_tops(w.effective_tops)} of its claimed "
+                    f"{_tops(off.peak_tops)} TOPS")
+    else:
+        others = _names(crossed) if crossed else "the offerings it passes"
+        other_bounds = sorted({BOUND_WORDS.get(o.at('workload', rank_batch).dominant_bound or "", "compute")
+                               for o in crossed if o.at("workload", rank_batch) is not None})
+        why_others = f", while {others} {'is' if len(crossed) == 1 else 'are'} held back by " + " and ".join(
+            other_bounds) if crossed else ""
+        if cause == "compute":
+            body = (f"it stays compute-bound on {workload_label} at {fmt_pct(w.mac_utilization)} MAC utilisation "
+                    f"({_tops(w.effective_tops)} of {_tops(off.peak_tops)} TOPS){why_others}")
+        elif cause == "weights":
+            body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM streams the "
+                    f"{fmt_bytes(w.dram_weight_bytes_per_inference)} of weights per {unit} in "
+                    f"{fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}{why_others}")
+        else:
+            body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM moves the "
+                    f"{fmt_bytes(w.dram_activation_bytes_per_inference)} of spilled activations per {unit} in "
+                    f"{fmt_time(_dram_time(w.dram_activation_bytes_per_inference, off))}{why_others}")
+    return cause, f"{head}{tops}: {body}."
+
+
+def _dram_time(nbytes: float | None, off: Offering) -> float | None:
+    if nbytes is None or not off.dram_bandwidth:
+        return None
+    return nbytes / off.dram_bandwidth
+
+
+def _num(x: float | None) -> str:
+    return "?" if x is None else f"{x:.4g}"
+
+
+def _tops(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return f"{x:.3g}"
+
+
+def figures_line(f: Figures | None) -> str:
+    """A short human summary of one figure set (for tables)."""
+    if f is None:
+        return "—"
+    return f"{f.throughput_ips:.4g} inf/s, {fmt_time(f.latency_s)}" if f.throughput_ips else fmt_time(f.latency_s)

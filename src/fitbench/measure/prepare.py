@@ -1,0 +1,288 @@
+"""Turn the user's model argument into what the child process runs, with its conditions.
+
+- ONNX path / ``onnx.ModelProto`` / zoo name on onnxruntime: shapes are bound with
+  :func:`fitbench.graph.onnx_io.load_model`; the child runs the file (or a rebound copy).
+- torch: an ``nn.Module`` (pickled to the child; input shapes given with ``inputs``) or a zoo name
+  with a builder in :mod:`.runtimes.torch_models`. ONNX files are not converted to torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import MeasurementError, ShapeError, UnknownNameError
+from . import inputs as inp
+from .memory import RUNTIME_ALLOWANCE, estimate_onnx
+
+
+@dataclass
+class Prepared:
+    name: str
+    sha256: str
+    shapes: dict[str, tuple[int, ...]]
+    dtypes: dict[str, str]
+    job_model: dict[str, Any]
+    estimate: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        for p in self.temp_files:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+
+def _is_path_like(model: Any) -> bool:
+    if isinstance(model, os.PathLike):
+        return True
+    if isinstance(model, str):
+        return model.lower().endswith(".onnx") or os.sep in model or Path(model).exists()
+    return False
+
+
+def _is_factory(model: Any) -> bool:
+    """``"package.module:factory"`` (a callable returning an nn.Module, or a module instance)."""
+    return isinstance(model, str) and ":" in model and not _is_path_like(model)
+
+
+def _is_torch_module(model: Any) -> bool:
+    from ..graph import torch_io
+
+    return torch_io.is_torch_module(model)
+
+
+def _module_shapes(batch: int | None, inputs: Mapping | None, input_files: Mapping | None) -> dict:
+    """Input shapes of an nn.Module: from ``inputs`` (leading dim replaced by ``batch``) or .npy files."""
+    shapes_req, bind_batch = _shape_request(batch, inputs, input_files)
+    if not shapes_req:
+        raise ShapeError("a PyTorch module needs its input shapes: inputs={'x': (1, 3, 224, 224)} or input_files")
+    shapes = {}
+    for k, v in shapes_req.items():
+        dims = tuple(int(d) for d in (v.lower().split("x") if isinstance(v, str) else v))
+        if bind_batch is not None and dims:
+            dims = (int(bind_batch),) + dims[1:]
+        shapes[k] = dims
+    return shapes
+
+
+def _declared_dims(proto) -> dict[str, list]:
+    init = {t.name for t in proto.graph.initializer}
+    out = {}
+    for i in proto.graph.input:
+        if i.name in init:
+            continue
+        dims = []
+        for d in i.type.tensor_type.shape.dim:
+            dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or None))
+        out[i.name] = dims
+    return out
+
+
+def _has_external(proto) -> bool:
+    import onnx
+
+    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
+
+
+def _shape_request(batch: int | None, inputs: Mapping | None, input_files: Mapping | None):
+    """(explicit shapes for binding, batch for binding) with the file shapes taking precedence."""
+    shapes = dict(inputs or {})
+    if input_files:
+        file_shapes = inp.npy_shapes(input_files)
+        fb = next(iter(file_shapes.values()))[0]
+        if batch is not None and batch != fb:
+            raise ShapeError(f"--batch {batch} does not match the batch {fb} of the given .npy inputs")
+        shapes.update(file_shapes)
+        return shapes, None
+    if batch is None and not shapes:
+        return shapes, 1  # no shapes and no batch: batch 1, the default
+    return shapes, batch
+
+
+def prepare_onnx(
+    model: Any,
+    *,
+    batch: int | None,
+    inputs: Mapping | None,
+    input_files: Mapping | None,
+    dims: Mapping | None,
+    name: str | None,
+    zoo_params: Mapping,
+) -> Prepared:
+    import onnx
+
+    from ..graph import onnx_io
+
+    notes: list[str] = []
+    temp: list[str] = []
+    path: str | None = None
+    if _is_factory(model) or _is_torch_module(model):
+        from ..graph import torch_io
+
+        module = torch_io.load_factory(model) if isinstance(model, str) else model
+        src_name = name or (model if isinstance(model, str) else type(module).__name__)
+        shapes = _module_shapes(batch, inputs, input_files)
+        proto = torch_io.export_module(module, None, shapes)
+        notes.append("exported from PyTorch with torch.onnx.export (opset 17) at the requested shapes")
+        inputs, batch = None, None
+    elif isinstance(model, onnx.ModelProto):
+        proto, src_name = model, name or model.graph.name or "model"
+    elif _is_path_like(model):
+        if zoo_params:
+            raise MeasurementError(
+                f"zoo parameters {sorted(zoo_params)} apply to zoo names, not to an ONNX file"
+            )
+        proto, _sha = onnx_io.read_model_file(model)
+        path, src_name = str(model), name or str(model)
+    else:
+        proto, src_name, notes = _build_zoo(str(model), batch, zoo_params)
+        src_name = name or src_name
+    shapes_req, bind_batch = _shape_request(batch, inputs, input_files)
+    if input_files:
+        inp.check_declared(_declared_dims(proto), {k: v for k, v in shapes_req.items() if k in input_files})
+    ir = onnx_io.load_model(
+        path or proto, inputs=shapes_req or None, batch=bind_batch, dims=dims, name=src_name
+    )
+    declared = _declared_dims(proto)
+    needs_rebind = any(
+        isinstance(d, int) and d > 0 and d != b
+        for n, ds in declared.items()
+        if n in ir.input_shapes
+        for d, b in zip(ds, ir.input_shapes[n], strict=False)
+    )
+    if path is None or needs_rebind:
+        if needs_rebind and _has_external(proto):
+            raise MeasurementError(
+                "this model stores weights as external data and declares fixed input dims "
+                "that differ from the requested shapes; export it with dynamic dims"
+            )
+        run_proto = onnx_io.bind_shapes(proto, ir.input_shapes)[0] if needs_rebind else proto
+        fd, tmp = tempfile.mkstemp(prefix="fitbench-model-", suffix=".onnx")
+        os.close(fd)
+        onnx.save_model(run_proto, tmp)
+        temp.append(tmp)
+        path = tmp
+        if needs_rebind:
+            notes.append(
+                "input dims rebound from the declared ones: "
+                + str({k: list(v) for k, v in ir.input_shapes.items()})
+            )
+    dtypes = {n: ir.graph.tensor(n).dtype for n in ir.input_shapes}
+    return Prepared(
+        name=src_name,
+        sha256=ir.sha256,
+        shapes=dict(ir.input_shapes),
+        dtypes=dtypes,
+        job_model={"model_path": path},
+        estimate=estimate_onnx(ir),
+        notes=notes + list(ir.notes),
+        temp_files=temp,
+    )
+
+
+def _build_zoo(name: str, batch: int | None, zoo_params: Mapping):
+    try:
+        from .. import zoo
+    except ImportError:
+        raise UnknownNameError(f"{name!r} is not an ONNX file and the model zoo is not available") from None
+    zm = zoo.build(name, batch=batch or 1, materialize_weights=True, **dict(zoo_params))
+    notes = list(getattr(zm, "notes", []) or [])
+    return zm.proto, getattr(zm, "name", name), notes
+
+
+def prepare_torch(
+    model: Any,
+    *,
+    batch: int | None,
+    inputs: Mapping | None,
+    input_files: Mapping | None,
+    name: str | None,
+    seed: int,
+    zoo_params: Mapping,
+) -> Prepared:
+    from .runtimes import torch_models
+
+    b = batch
+    notes: list[str] = []
+    if _is_factory(model):
+        from ..graph import torch_io
+
+        name = name or model
+        model = torch_io.load_factory(model)
+    if isinstance(model, str) and not _is_path_like(model):
+        if not torch_models.has_builder(model):
+            raise UnknownNameError(
+                f"torch runtime needs a zoo model with a torch builder ({', '.join(torch_models.BUILDERS)}) "
+                f"or an nn.Module from Python; {model!r} has none (use --runtime onnxruntime)"
+            )
+        params = dict(zoo_params)
+        resolution = params.pop("resolution", None)
+        shapes = torch_models.input_shapes(model, batch=b or 1, resolution=resolution)
+        if input_files:
+            raise MeasurementError(
+                "input files with a torch zoo model are not supported; use synthetic inputs"
+            )
+        key = f"fitbench.measure.runtimes.torch_models:{model}:{shapes}:{sorted(params.items())}:seed={seed}"
+        notes.append("torch zoo builder with random seeded weights; sha256 hashes the builder spec")
+        return Prepared(
+            name=name or model,
+            sha256=hashlib.sha256(key.encode()).hexdigest(),
+            shapes=shapes,
+            dtypes={"input": "float32"},
+            job_model={
+                "torch_model": {"zoo": model, "batch": b or 1, "resolution": resolution, "params": params}
+            },
+            estimate={"estimate_bytes": RUNTIME_ALLOWANCE + 4 * _prod(shapes["input"])},
+            notes=notes,
+        )
+    try:
+        import torch
+    except ImportError:
+        raise MeasurementError(
+            "runtime 'torch' is not installed here; install it with: pip install 'fitbench[torch]'"
+        ) from None
+    if not isinstance(model, torch.nn.Module):
+        raise MeasurementError(
+            "torch runtime needs a zoo model with a torch builder or an nn.Module (ONNX files run on "
+            "--runtime onnxruntime; onnx2torch is not used)"
+        )
+    shapes = _module_shapes(b, inputs, input_files)
+    try:  # cloudpickle (if installed) also ships classes defined in __main__ or a notebook, by value
+        import cloudpickle
+
+        blob = cloudpickle.dumps(model)
+    except ImportError:
+        blob = pickle.dumps(model)
+    fd, tmp = tempfile.mkstemp(prefix="fitbench-module-", suffix=".pkl")
+    with os.fdopen(fd, "wb") as f:
+        f.write(blob)
+    params_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    dtypes = {k: "float32" for k in shapes}
+    if input_files:
+        dtypes = {k: str(__import__("numpy").load(p, mmap_mode="r").dtype) for k, p in input_files.items()}
+    return Prepared(
+        name=name or type(model).__name__,
+        sha256=hashlib.sha256(blob).hexdigest(),
+        shapes=shapes,
+        dtypes=dtypes,
+        job_model={"torch_model": {"pickle_path": tmp}},
+        estimate={"weight_bytes": params_bytes, "estimate_bytes": 2 * params_bytes + RUNTIME_ALLOWANCE},
+        notes=["sha256 hashes the pickled nn.Module"],
+        temp_files=[tmp],
+    )
+
+
+def _prod(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n

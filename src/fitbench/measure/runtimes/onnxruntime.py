@@ -1,0 +1,125 @@
+"""ONNX Runtime: CPU provider with intra/inter-op threads; CUDA / TensorRT providers when present.
+
+Precision: ONNX Runtime runs the model in the precision it was exported in; fitbench records the
+model's input dtype and refuses a precision flag that does not match it (no silent conversion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ...errors import MeasurementError
+
+_PRECISION_DTYPE = {"fp32": np.float32, "fp16": np.float16, "float32": np.float32, "float16": np.float16}
+
+
+class OrtRunner:
+    """An inference session plus the facts to record about it."""
+
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        inter_threads: int | None = None,
+        include_h2d: bool = True,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.ort = ort
+        self.device = device
+        self.include_h2d = include_h2d
+        available = ort.get_available_providers()
+        if device == "cpu":
+            providers = ["CPUExecutionProvider"]
+        elif device.startswith("cuda"):
+            if "CUDAExecutionProvider" not in available:
+                raise MeasurementError(
+                    "onnxruntime has no CUDAExecutionProvider here; "
+                    "install onnxruntime-gpu and use a CUDA machine"
+                )
+            providers = ["TensorrtExecutionProvider"] if "TensorrtExecutionProvider" in available else []
+            providers += ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        else:
+            raise MeasurementError(f"onnxruntime: unsupported device {device!r}")
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        if threads:
+            so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = int(inter_threads or 1)
+        self.threads = threads
+        self.inter_threads = so.inter_op_num_threads
+        try:
+            self.session = ort.InferenceSession(model_path, sess_options=so, providers=providers)
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail/InvalidGraph types
+            raise MeasurementError(f"onnxruntime could not load the model: {exc}") from None
+
+    def input_dtypes(self) -> dict[str, str]:
+        m = {
+            "tensor(float)": "float32",
+            "tensor(float16)": "float16",
+            "tensor(double)": "float64",
+            "tensor(int64)": "int64",
+            "tensor(int32)": "int32",
+            "tensor(int8)": "int8",
+            "tensor(uint8)": "uint8",
+            "tensor(bool)": "bool",
+        }
+        return {i.name: m.get(i.type, i.type) for i in self.session.get_inputs()}
+
+    def make_call(self, arrays: Mapping[str, np.ndarray]) -> Callable[[], Any]:
+        """A zero-argument synchronous inference call on fixed inputs."""
+        feeds = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+        if self.device.startswith("cuda") and not self.include_h2d:
+            binding = self.session.io_binding()
+            dev_id = int(self.device.split(":")[1]) if ":" in self.device else 0
+            for name, arr in feeds.items():
+                binding.bind_ortvalue_input(name, self.ort.OrtValue.ortvalue_from_numpy(arr, "cuda", dev_id))
+            for out in self.session.get_outputs():
+                binding.bind_output(out.name, "cuda", dev_id)
+            run_b = self.session.run_with_iobinding
+
+            def call_bound() -> None:
+                run_b(binding)
+
+            return call_bound
+        run = self.session.run
+        return lambda: run(None, feeds)
+
+    def info(self) -> dict[str, Any]:
+        so = self.session.get_session_options()
+        return {
+            "runtime": "onnxruntime",
+            "runtime_version": self.ort.__version__,
+            "providers": self.session.get_providers(),
+            "device": self.device,
+            "threads": self.threads if self.threads else "default (one per physical core)",
+            "intra_op_num_threads": so.intra_op_num_threads,
+            "inter_op_num_threads": so.inter_op_num_threads,
+            "execution_mode": "sequential",
+            "graph_optimization_level": "ORT_ENABLE_ALL",
+            "h2d_in_timer": self.include_h2d if self.device != "cpu" else None,
+            "mode": "session.run",
+        }
+
+
+def check_precision(precision: str, input_dtypes: Mapping[str, str]) -> str:
+    """The precision ORT will run at: the model's float input dtype; a mismatching flag is an error."""
+    floats = {d for d in input_dtypes.values() if d.startswith("float")}
+    actual = {"float32": "fp32", "float16": "fp16", "float64": "fp64"}.get(
+        next(iter(sorted(floats)), ""), None
+    )
+    want = str(precision).lower()
+    if want == "int8":
+        return "int8 (as quantized in the model)"
+    if actual and want != actual:
+        raise MeasurementError(
+            f"onnxruntime runs the model as exported ({actual} inputs); precision {precision} needs a model "
+            f"exported in {want} (or use --runtime torch)"
+        )
+    return actual or want

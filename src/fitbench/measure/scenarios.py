@@ -1,0 +1,333 @@
+"""MLPerf-style scenarios driven by MLPerf LoadGen (``mlcommons-loadgen``, ``import mlperf_loadgen``).
+
+A LoadGen *sample* is one inference call at the measured batch B (B items). Each scenario's
+system-under-test (SUT) times its own work with ``time.perf_counter_ns``:
+
+- single-stream: one sample per query, the next issued when the last completes; the latency of a
+  query is the wall time of its inference call.
+- multi-stream: ``samples_per_query`` samples per query, run back to back; latency per query.
+- server: Poisson arrivals at a target QPS into a queue served by one worker thread; latency is
+  arrival (LoadGen's issue) to completion, queueing included. :func:`server_search` bisects for
+  the peak QPS whose latency percentile meets the bound.
+- offline: every sample in one query; throughput = samples x B / wall time.
+
+LoadGen's own issue-to-completion figures and its summary/detail logs are kept beside ours.
+The expected latency given to LoadGen comes from a calibration pre-run (the warm-up), so LoadGen
+neither runs out of queries before the minimum duration nor pre-generates millions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
+_QSL_SIZE = 1024
+_MAX_GENERATED = 500_000
+
+
+def canonical_scenario(name: str) -> str:
+    from ..errors import UnknownNameError
+
+    key = str(name).strip().lower().replace("_", "-")
+    key = {"singlestream": "single-stream", "multistream": "multi-stream"}.get(key, key)
+    if key not in SCENARIOS:
+        raise UnknownNameError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}")
+    return key
+
+
+@dataclass
+class Settings:
+    min_count: int
+    min_duration_s: float
+    max_duration_s: float
+    expected_latency_s: float
+    samples_per_query: int = 8
+    seed: int = 0
+
+
+@dataclass
+class RunRecord:
+    """Raw output of one LoadGen run (our timings plus LoadGen's logs and figures)."""
+
+    latencies_ns: list[int]
+    samples: int
+    queries: int
+    wall_s: float
+    loadgen: dict[str, Any] = field(default_factory=dict)
+    gaps_ns: list[int] = field(default_factory=list)
+
+
+def _lg():
+    import mlperf_loadgen as lg
+
+    return lg
+
+
+def parse_detail_log(text: str) -> dict[str, Any]:
+    """LoadGen's result figures (``result_*`` keys, early stopping, validity) from the detail log."""
+    figures: dict[str, Any] = {}
+    for line in text.splitlines():
+        start = line.find("{")
+        if ":::MLLOG" not in line or start < 0:
+            continue
+        try:
+            rec = json.loads(line[start:])
+        except ValueError:
+            continue
+        key = rec.get("key", "")
+        if (
+            key.startswith("result_")
+            or key.startswith("early_stopping")
+            or key
+            in (
+                "generated_query_count",
+                "effective_min_query_count",
+                "effective_target_qps",
+                "effective_min_duration_ms",
+                "effective_samples_per_query",
+                "loadgen_version",
+                "num_errors",
+            )
+        ):
+            figures[key] = rec.get("value")
+    return figures
+
+
+def _log_settings(lg, outdir: str):
+    ls = lg.LogSettings()
+    ls.log_output.outdir = outdir
+    ls.log_output.copy_summary_to_stdout = False
+    ls.log_output.copy_detail_to_stdout = False
+    ls.enable_trace = False
+    return ls
+
+
+def _run(lg, settings_obj, issue, flush, log_prefix: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="fitbench-loadgen-") as outdir:
+        sut = lg.ConstructSUT(issue, flush)
+        qsl = lg.ConstructQSL(_QSL_SIZE, _QSL_SIZE, lambda s: None, lambda s: None)
+        try:
+            lg.StartTestWithLogSettings(sut, qsl, settings_obj, _log_settings(lg, outdir))
+        finally:
+            lg.DestroyQSL(qsl)
+            lg.DestroySUT(sut)
+        summary = _read(os.path.join(outdir, "mlperf_log_summary.txt"))
+        detail = _read(os.path.join(outdir, "mlperf_log_detail.txt"))
+    valid = None
+    for line in summary.splitlines():
+        if line.strip().startswith("Result is"):
+            valid = line.split(":", 1)[1].strip()
+    return {
+        "summary_log": summary,
+        "detail_log": detail,
+        "figures": parse_detail_log(detail),
+        "result_validity": valid,
+        "name": log_prefix,
+    }
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _base_settings(lg, scenario, s: Settings):
+    ts = lg.TestSettings()
+    ts.scenario = scenario
+    ts.mode = lg.TestMode.PerformanceOnly
+    ts.min_query_count = int(s.min_count)
+    ts.min_duration_ms = int(math.ceil(s.min_duration_s * 1000))
+    ts.max_duration_ms = int(math.ceil(s.max_duration_s * 1000))
+    ts.qsl_rng_seed = ts.sample_index_rng_seed = ts.schedule_rng_seed = int(s.seed)
+    return ts
+
+
+def _expected_ns(s: Settings, per_query_s: float) -> int:
+    """Expected query latency for LoadGen: half the calibrated one (2x margin of queries), but never
+    so small that LoadGen would generate more than ``_MAX_GENERATED`` queries."""
+    floor = 2 * s.min_duration_s * 1e9 / _MAX_GENERATED
+    return max(1000, int(max(per_query_s * 1e9 * 0.5, floor)))
+
+
+def single_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
+    lg = _lg()
+    pc = time.perf_counter_ns
+    lat: list[int] = []
+    starts: list[int] = []
+    resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
+
+    def issue(qs):
+        for q in qs:
+            t0 = pc()
+            call()
+            t1 = pc()
+            starts.append(t0)
+            lat.append(t1 - t0)
+            complete([resp_cls(q.id, 0, 0)])
+
+    ts = _base_settings(lg, lg.TestScenario.SingleStream, s)
+    ts.single_stream_expected_latency_ns = _expected_ns(s, s.expected_latency_s)
+    logs = _run(lg, ts, issue, lambda: None, "single-stream")
+    # wall = first issue to last completion, LoadGen's turnaround between queries included
+    wall = (starts[-1] + lat[-1] - starts[0]) / 1e9 if lat else 0.0
+    # harness turnaround between queries (LoadGen + this SUT), query i to i+1
+    gaps = [starts[i + 1] - starts[i] - lat[i] for i in range(len(lat) - 1)]
+    return RunRecord(lat, len(lat), len(lat), wall, logs, gaps)
+
+
+def multi_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
+    lg = _lg()
+    pc = time.perf_counter_ns
+    lat: list[int] = []
+    count = [0]
+    resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
+    first_last = [0, 0]
+
+    def issue(qs):
+        t0 = pc()
+        if not first_last[0]:
+            first_last[0] = t0
+        for _ in qs:
+            call()
+        lat.append(pc() - t0)
+        count[0] += len(qs)
+        first_last[1] = pc()
+        complete([resp_cls(q.id, 0, 0) for q in qs])
+
+    ts = _base_settings(lg, lg.TestScenario.MultiStream, s)
+    ts.multi_stream_samples_per_query = int(s.samples_per_query)
+    ts.multi_stream_expected_latency_ns = _expected_ns(s, s.expected_latency_s * s.samples_per_query)
+    logs = _run(lg, ts, issue, lambda: None, "multi-stream")
+    wall = (first_last[1] - first_last[0]) / 1e9 if lat else 0.0
+    return RunRecord(lat, count[0], len(lat), wall, logs)
+
+
+def offline(call: Callable[[], Any], s: Settings) -> RunRecord:
+    lg = _lg()
+    pc = time.perf_counter_ns
+    lat: list[int] = []
+    resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
+    span = [0, 0]
+
+    def issue(qs):
+        span[0] = pc()
+        done = []
+        for q in qs:
+            t0 = pc()
+            call()
+            lat.append(pc() - t0)
+            done.append(resp_cls(q.id, 0, 0))
+            if len(done) >= 64:
+                complete(done)
+                done = []
+        if done:
+            complete(done)
+        span[1] = pc()
+
+    ts = _base_settings(lg, lg.TestScenario.Offline, s)
+    ts.offline_expected_qps = max(1.0, 1.0 / max(s.expected_latency_s, 1e-7))
+    logs = _run(lg, ts, issue, lambda: None, "offline")
+    return RunRecord(lat, len(lat), 1, (span[1] - span[0]) / 1e9, logs)
+
+
+def server(
+    call: Callable[[], Any], s: Settings, qps: float, target_latency_ms: float | None, percentile: int = 99
+) -> RunRecord:
+    """One server run: Poisson arrivals at ``qps``; one worker thread serves the queue in order."""
+    lg = _lg()
+    pc = time.perf_counter_ns
+    lat: list[int] = []
+    resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
+    pending: queue.SimpleQueue = queue.SimpleQueue()
+    span = [0, 0]
+
+    def worker():
+        while True:
+            item = pending.get()
+            if item is None:
+                return
+            qid, t_arrival = item
+            call()
+            t1 = pc()
+            lat.append(t1 - t_arrival)
+            span[1] = t1
+            complete([resp_cls(qid, 0, 0)])
+
+    def issue(qs):
+        t = pc()
+        if not span[0]:
+            span[0] = t
+        for q in qs:
+            pending.put((q.id, t))
+
+    th = threading.Thread(target=worker, name="fitbench-server-worker", daemon=True)
+    th.start()
+    ts = _base_settings(lg, lg.TestScenario.Server, s)
+    ts.server_target_qps = float(qps)
+    ts.server_target_latency_ns = int((target_latency_ms or 1e6) * 1e6)
+    ts.server_target_latency_percentile = percentile / 100.0
+    try:
+        logs = _run(lg, ts, issue, lambda: None, f"server@{qps:.6g}qps")
+    finally:
+        pending.put(None)
+        th.join()
+    wall = (span[1] - span[0]) / 1e9 if lat else 0.0
+    return RunRecord(lat, len(lat), len(lat), wall, logs)
+
+
+def server_search(
+    call: Callable[[], Any], s: Settings, target_latency_ms: float, *, percentile: int, max_trials: int = 6
+) -> tuple[float | None, list[dict[str, Any]], RunRecord | None]:
+    """Bisect the Poisson arrival rate for the highest QPS whose latency percentile meets the bound.
+
+    The search starts at the calibrated capacity (1 / latency of one inference); a trial meets the
+    bound when its nearest-rank ``percentile`` latency is <= ``target_latency_ms``. Returns the peak
+    QPS (None if even the lowest rate tried fails), every trial, and the run at the peak.
+    """
+    from .stats import nearest_rank
+
+    capacity = 1.0 / max(s.expected_latency_s, 1e-7)
+    lo, hi = 0.0, None
+    qps = 0.5 * capacity
+    trials: list[dict[str, Any]] = []
+    best: RunRecord | None = None
+    best_qps: float | None = None
+    for _ in range(max_trials):
+        rec = server(call, s, qps, target_latency_ms, percentile)
+        value_ms = nearest_rank([x / 1e6 for x in rec.latencies_ns], percentile) if rec.latencies_ns else None
+        ok = value_ms is not None and value_ms <= target_latency_ms
+        achieved = rec.samples / rec.wall_s if rec.wall_s > 0 else 0.0
+        trials.append(
+            {
+                "target_qps": qps,
+                "achieved_qps": achieved,
+                "latency_ms": value_ms,
+                "percentile": percentile,
+                "count": rec.samples,
+                "meets_bound": ok,
+            }
+        )
+        if ok:
+            lo, best, best_qps = qps, rec, qps
+        else:
+            hi = qps
+        if hi is None:
+            nxt = qps * 1.5  # no failure yet: keep raising the rate
+        else:
+            nxt = (lo + hi) / 2 if lo > 0 else qps / 4
+        if hi is not None and lo > 0 and (hi - lo) / hi < 0.05:
+            break
+        qps = nxt
+    return best_qps, trials, best

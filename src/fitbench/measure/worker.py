@@ -1,0 +1,173 @@
+"""The child process of one measurement: ``python -m fitbench.measure.worker JOB OUT``.
+
+It loads the runtime and model, builds the inputs, warms up (first run timed on its own),
+calibrates, runs the LoadGen scenario and writes the raw record (a pickle) to OUT. Statistics
+are computed by the parent. ``FITBENCH_MEASURE_FAULT`` (segv | hang | oom | raise) is a test
+hook that makes the child crash, hang, grow without bound or fail, after the model is loaded.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import pickle
+import signal
+import sys
+import time
+from typing import Any
+
+FAULT_ENV = "FITBENCH_MEASURE_FAULT"
+
+
+def _fault() -> None:
+    fault = os.environ.get(FAULT_ENV, "")
+    if fault == "segv":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif fault == "hang":
+        while True:
+            time.sleep(1)
+    elif fault == "oom":
+        hog = []
+        while True:
+            hog.append(bytearray(64 * 2**20))
+            for i in range(0, len(hog[-1]), 4096):
+                hog[-1][i] = 1
+            time.sleep(0.01)
+    elif fault == "raise":
+        raise RuntimeError("injected failure (test hook)")
+
+
+def _make_runner(job: dict[str, Any]):
+    if job["runtime"] == "onnxruntime":
+        from .runtimes.onnxruntime import OrtRunner
+
+        return OrtRunner(
+            job["model_path"], device=job["device"], threads=job["threads"], include_h2d=job["include_h2d"]
+        )
+    from .runtimes.torch import TorchRunner
+
+    spec = job["torch_model"]
+    if "zoo" in spec:
+        from .runtimes.torch_models import build
+
+        module, _ = build(
+            spec["zoo"],
+            batch=spec["batch"],
+            resolution=spec.get("resolution"),
+            seed=job["seed"],
+            **spec.get("params", {}),
+        )
+    else:
+        with open(spec["pickle_path"], "rb") as f:
+            module = pickle.load(f)
+    return TorchRunner(
+        module,
+        device=job["device"],
+        threads=job["threads"],
+        precision=job["precision"],
+        compile=job["compile"],
+        include_h2d=job["include_h2d"],
+    )
+
+
+def _inputs(job: dict[str, Any]):
+    from .inputs import check_arrays, load_npy, synthetic
+
+    if job.get("input_files"):
+        arrays = load_npy(job["input_files"])
+    else:
+        arrays = synthetic(job["shapes"], job["dtypes"], job["seed"])
+    check_arrays(arrays, job["shapes"])
+    return arrays
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    from . import scenarios as sc
+    from .conditions import host_conditions
+
+    runner = _make_runner(job)
+    arrays = _inputs(job)
+    call = runner.make_call(arrays)
+    _fault()
+    pc = time.perf_counter_ns
+    deadline = time.monotonic() + job["max_duration_s"]
+    t0 = pc()
+    call()
+    first_ns = pc() - t0
+    warm: list[int] = []
+    w_start = time.perf_counter()
+    while (
+        len(warm) < job["warmup_count"] or time.perf_counter() - w_start < job["warmup_s"]
+    ) and time.monotonic() < deadline:
+        t0 = pc()
+        call()
+        warm.append(pc() - t0)
+    warm_s = time.perf_counter() - w_start
+    calib = sorted(warm)[len(warm) // 2] if warm else first_ns
+    st = job["settings"]
+    settings = sc.Settings(
+        min_count=st["min_count"],
+        min_duration_s=st["min_duration_s"],
+        max_duration_s=st["max_duration_s"],
+        expected_latency_s=calib / 1e9,
+        samples_per_query=st["samples_per_query"],
+        seed=job["seed"],
+    )
+    scenario = job["scenario"]
+    out: dict[str, Any] = {
+        "ok": True,
+        "first_run_ns": first_ns,
+        "warmup_ns": warm,
+        "warmup_s": warm_s,
+        "calibrated_latency_ns": calib,
+        "server": None,
+    }
+    if scenario == "single-stream":
+        rec = sc.single_stream(call, settings)
+    elif scenario == "multi-stream":
+        rec = sc.multi_stream(call, settings)
+    elif scenario == "offline":
+        # throughput: calibrate on the warm-up's mean time per run (tails included), not its median
+        if warm:
+            settings.expected_latency_s = warm_s / len(warm)
+        rec = sc.offline(call, settings)
+    else:
+        target = job.get("target_latency_ms")
+        if target:
+            peak, trials, rec = sc.server_search(call, settings, target, percentile=job["percentile"])
+            out["server"] = {"peak_qps": peak, "trials": trials}
+        else:
+            qps = job.get("server_qps") or 0.5 / max(calib / 1e9, 1e-7)
+            rec = sc.server(call, settings, qps, None, job["percentile"])
+            out["server"] = {"peak_qps": None, "trials": [], "qps": qps}
+    out["record"] = None if rec is None else rec.__dict__
+    info = runner.info()
+    info["fed_shapes"] = {k: list(v.shape) for k, v in arrays.items()}
+    info["fed_dtypes"] = {k: str(v.dtype) for k, v in arrays.items()}
+    out["runtime_info"] = info
+    out["host"] = host_conditions()
+    return out
+
+
+def main(argv: list[str]) -> int:
+    faulthandler.enable()
+    job_path, out_path = argv[1], argv[2]
+    with open(job_path, "rb") as f:
+        job = pickle.load(f)
+    try:
+        result = run_job(job)
+        code = 0
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the parent as its cause
+        from ..errors import FitbenchError
+
+        msg = str(exc) if isinstance(exc, FitbenchError) else f"{type(exc).__name__}: {exc}"
+        result = {"ok": False, "error": " ".join(msg.split())}
+        code = 1
+    with open(out_path + ".tmp", "wb") as f:
+        pickle.dump(result, f)
+    os.replace(out_path + ".tmp", out_path)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

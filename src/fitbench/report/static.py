@@ -1,0 +1,131 @@
+"""Static outputs of a comparison: rich tables for the terminal, Markdown with PNG plots, CSV and JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..compare.ranking import fmt_bytes, fmt_pct, fmt_time, ordinal
+from ..compare.result import Comparison
+from .card import card_items
+
+
+def _o(n: int | None) -> str:
+    return "—" if n is None else ordinal(n)
+
+
+def _n(x: float | None, d: int = 4) -> str:
+    if x is None:
+        return "—"
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.{d}g}"
+
+
+def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the side-by-side ranking table (plain text cells)."""
+    head = ["offering", "TOPS tells you", f"{comp.baseline['label']} b{comp.baseline_batch}",
+            f"{comp.workload['label']} b{comp.rank_batch}", "inf/s", "latency", "baseline inf/s", "peak TOPS",
+            "eff. TOPS", "util.", "bound", "DRAM/inf"]
+    rows = []
+    for r in comp.rows:
+        f = comp.offering(r.offering).at("workload", comp.rank_batch)
+        rows.append([r.offering, _o(r.tops_rank), _o(r.baseline_rank),
+                     _o(r.workload_rank), _n(r.workload_throughput_ips), fmt_time(r.workload_latency_s),
+                     _n(r.baseline_throughput_ips), _n(r.peak_tops, 3), _n(r.workload_effective_tops, 3),
+                     "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
+                     r.workload_bound or "—",
+                     fmt_bytes(f.dram_bytes_per_inference) if f and f.dram_bytes_per_inference is not None else "—"])
+    return head, rows
+
+
+def terminal_console():
+    """A rich console that keeps tables readable when the output is piped (no terminal width)."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 150)
+
+
+def print_comparison(comp: Comparison, console: Any = None) -> None:
+    """Rankings, flips and notes, as rich tables."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or terminal_console()
+    head, rows = ranking_rows(comp)
+    short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
+             "eff. TOPS", "util.", "bound", "DRAM/inf"]
+    t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
+                    f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
+    for i, h in enumerate(short):
+        t.add_column(escape(h), justify="left" if i == 0 or h == "bound" else "right",
+                     no_wrap=i == 0)
+    for row in rows:
+        t.add_row(*[escape(c) for c in row])
+    console.print(t)
+    if comp.flips:
+        console.print("[bold]Rank flips[/bold]")
+        for f in comp.flips:
+            console.print(f"  • {escape(f.sentence)}")
+    else:
+        console.print("No rank flips: the baseline ranking holds for this workload.")
+    for n in comp.notes:
+        console.print(f"[dim]{escape(n)}[/dim]")
+
+
+def _md_escape(text: Any) -> str:
+    import html
+
+    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path | None = None) -> str:
+    """A Markdown report (tables, flips, plots as PNG links, the card). Model strings are HTML-escaped."""
+    lines = [f"# fitbench: {_md_escape(comp.workload['label'])} vs {_md_escape(comp.baseline['label'])}", "",
+             f"Precision {comp.precision}; your workload ranked at batch {comp.rank_batch}, the baseline at batch "
+             f"{comp.baseline_batch}. fitbench {comp.card.get('fitbench_version')}, {comp.card.get('date')}.", ""]
+    head, rows = ranking_rows(comp)
+    lines += ["## Rankings", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
+              "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    lines += ["", "## Rank flips", ""]
+    lines += [f"- {_md_escape(f.sentence)}" for f in comp.flips] or ["No rank flips."]
+    lines += [f"\n_{_md_escape(n)}_" for n in comp.notes]
+    if images:
+        lines += ["", "## Plots", ""]
+        for name, p in images.items():
+            rel = p.relative_to(base) if base and p.is_relative_to(base) else p
+            lines.append(f"![{name}]({rel.as_posix()})")
+            lines.append("")
+    lines += ["## Benchmark card", ""]
+    for heading, pairs in card_items(comp.card):
+        lines += [f"### {_md_escape(heading)}", "", "| condition | value |", "|---|---|"]
+        lines += [f"| {_md_escape(k)} | {_md_escape(v)} |" for k, v in pairs]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(comp: Comparison, path: str | Path) -> list[Path]:
+    """Write the report in the format its suffix names: .html, .md (+ PNGs), .csv or .json."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix in (".html", ".htm"):
+        from .html import write_html
+
+        return [write_html(comp, path)]
+    if suffix == ".md":
+        from .plots import write_pngs
+
+        images = write_pngs(comp, path.parent, path.stem)
+        path.write_text(markdown(comp, images, path.parent), encoding="utf-8")
+        return [path, *images.values()]
+    if suffix == ".csv":
+        comp.to_dataframe().to_csv(path, index=False)
+        return [path]
+    if suffix == ".json":
+        path.write_text(comp.to_json(), encoding="utf-8")
+        return [path]
+    from ..errors import FitbenchError
+
+    raise FitbenchError(f"unknown report format {suffix or path.name!r}; use .html, .md, .csv or .json")
