@@ -167,11 +167,25 @@ def test_batch_binds_a_named_batch_dim_wherever_it_appears():
     assert layer(prof, "mm").macs == 4 * 3 * 4
 
 
-def test_batch_that_no_input_takes_is_an_error():
+def test_batch_that_no_input_takes_is_noted_not_applied():
     m = make_model([helper.make_node("Relu", ["x"], ["y"], name="r")], [vi("x", [4, 3])], ["y"])
     assert profile(m, batch=4).conditions.batch == 4
-    with pytest.raises(ShapeError, match="--batch 8"):
-        profile(m, batch=8)
+    prof = profile(m, batch=8)
+    # the numbers are for the shapes the model declares, and the profile says the batch was not applied
+    assert prof.conditions.batch == 4 and prof.conditions.input_shapes == {"x": [4, 3]}
+    assert any("batch 8 not applied" in note for note in prof.conditions.notes)
+    assert prof.totals.other_ops == 4 * 3
+
+
+def test_bind_shapes_returns_a_model_that_still_has_its_weights():
+    from fitbench.graph.onnx_io import bind_shapes
+
+    m = conv_net(batch=1, h=16, w=16)
+    bound_model, shapes, batch = bind_shapes(m, batch=8)
+    assert (shapes, batch) == ({"x": (8, 3, 16, 16)}, 8)
+    assert [t.raw_data for t in bound_model.graph.initializer] == [t.raw_data for t in m.graph.initializer]
+    assert [d.dim_value for d in bound_model.graph.input[0].type.tensor_type.shape.dim] == [8, 3, 16, 16]
+    onnx.checker.check_model(bound_model)
 
 
 def test_batch_overrides_the_leading_dim_of_an_explicit_input():

@@ -289,14 +289,42 @@ def bind_shapes(
     batch: int | None = None,
     dims: Mapping[str, int] | None = None,
 ) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int]:
-    """Bind graph-input shapes and run strict ONNX shape inference.
+    """Bind graph-input shapes and run strict ONNX shape inference; the result still runs.
+
+    Returns a copy of ``model`` (weights included) with the bound input shapes and the inferred
+    value_info, the bound input shapes and the batch; see :func:`_bind_and_infer` for the rules.
+    """
+    inferred, bound, bound_batch, _ = _bind_and_infer(model, inputs, batch, dims)
+    full = onnx.ModelProto()
+    full.CopyFrom(model)
+    graph = full.graph
+    for inp in graph.input:
+        if inp.name in bound:
+            inp.type.tensor_type.shape.ClearField("dim")
+            for v in bound[inp.name]:
+                inp.type.tensor_type.shape.dim.add().dim_value = v
+    del graph.value_info[:]
+    graph.value_info.extend(inferred.graph.value_info)
+    del graph.output[:]
+    graph.output.extend(inferred.graph.output)
+    return full, bound, bound_batch
+
+
+def _bind_and_infer(
+    model: onnx.ModelProto,
+    inputs: Mapping[str, Sequence[int] | str] | None = None,
+    batch: int | None = None,
+    dims: Mapping[str, int] | None = None,
+) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int, list[str]]:
+    """Bind graph-input shapes and run strict ONNX shape inference on the weightless skeleton.
 
     ``inputs[name]`` gives an input's whole shape; ``batch`` then sets the leading dim of every
     input whose leading dim is symbolic or 1 (explicit ``inputs`` shapes included), and the name of
     a symbolic leading dim everywhere it appears; ``dims`` binds named symbolic dims. A symbolic
-    dim left unbound is an error naming each one; ``batch`` that no input takes is an error.
-    Returns the inferred model, the bound input shapes and the batch (``batch`` when given, else
-    the leading dim of the first input).
+    dim left unbound is an error naming each one. ``batch`` that no input takes (every leading dim
+    is static and not 1) is not applied, and a note says so. Returns the inferred skeleton (large
+    initializers as data-less stubs), the bound input shapes, the batch (``batch`` when an input
+    took it, else the leading dim of the first input) and the notes.
     """
     inputs = dict(inputs or {})
     dims = dict(dims or {})
@@ -364,10 +392,12 @@ def bind_shapes(
             for v in new:
                 ttype.shape.dim.add().dim_value = v
         bound[inp.name] = new
+    notes: list[str] = []
     if batch is not None and bound and not any(v and v[0] == int(batch) for v in bound.values()):
         listing = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in bound.items())
-        raise ShapeError(f"--batch {batch}: no input has a symbolic or size-1 leading dim to bind ({listing}); "
-                         "give the shapes with --input NAME=DIMS")
+        notes.append(f"batch {batch} not applied: no input has a symbolic or size-1 leading dim ({listing}); "
+                     "give the shapes with --input NAME=DIMS")
+        batch = None
     if unbound:
         raise ShapeError(
             "unbound dynamic dims: " + ", ".join(unbound) + "; bind them with --input NAME=DIMS or --batch N"
@@ -392,7 +422,7 @@ def bind_shapes(
     inferred.graph.input.extend(kept)
     inferred.graph.initializer.extend(stubs)
     first = next(iter(bound.values()), ())
-    return inferred, bound, (int(batch) if batch is not None else (first[0] if first else 1))
+    return inferred, bound, (int(batch) if batch is not None else (first[0] if first else 1)), notes
 
 
 # ---------------------------------------------------------------- IR construction
@@ -721,10 +751,11 @@ def load_model(
     else:
         proto, hasher = _read_model_file(source)
         src_name = name or str(source)
-    inferred, bound, bound_batch = bind_shapes(proto, inputs, batch, dims)
+    inferred, bound, bound_batch, notes = _bind_and_infer(proto, inputs, batch, dims)
     graph = build_graph(inferred.graph)
-    _check_shapes(graph, bound_batch if batch is not None else None)
+    _check_shapes(graph, bound_batch if batch is not None and not notes else None)
     if not isinstance(source, onnx.ModelProto):
         sha = hasher.hexdigest()
     opset = next((o.version for o in inferred.opset_import if o.domain in ("", "ai.onnx")), 0)
-    return Model(source=src_name, sha256=sha, opset=int(opset), graph=graph, input_shapes=bound, batch=bound_batch)
+    return Model(source=src_name, sha256=sha, opset=int(opset), graph=graph, input_shapes=bound, batch=bound_batch,
+                 notes=notes)
