@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import __version__
+from ._callable import make_module_callable
 from .costs import CostContext, GemmShape, OpCost, Uncostable, lookup
 from .costs.data import DATA_MOVEMENT
 from .errors import UncostedOpError
@@ -483,3 +484,6 @@ def profile(
     loaded, params = resolve_model(model, inputs=inputs, batch=batch, dims=dims, example_inputs=example_inputs,
                                    **zoo_params)
     return profile_model(loaded, precision, weight_precision, activation_precision, strict, params=params)
+
+
+make_module_callable(__name__, "profile")

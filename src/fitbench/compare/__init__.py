@@ -22,3 +22,7 @@ __all__ = [
     "build_rows", "compare", "estimate_models", "find_flips", "parse_workload", "rank", "resolve_hardware",
     "save_comparison",
 ]
+
+from .._callable import make_module_callable  # noqa: E402
+
+make_module_callable(__name__, "compare")

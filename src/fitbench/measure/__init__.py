@@ -8,11 +8,10 @@ See :mod:`.stats` for the statistical conventions and :mod:`.scenarios` for the 
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._callable import make_module_callable
 from ..errors import MeasurementError
 from .result import MeasureResult, ServerSearch, ServerTrial, WarmupInfo, failed
 from .scenarios import SCENARIOS, canonical_scenario
@@ -368,12 +367,4 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
     )
 
 
-class _CallableModule(types.ModuleType):
-    """``fitbench.measure`` is both this package and the function: once a submodule is imported,
-    Python binds the package as ``fitbench.measure``, so the package itself forwards calls."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> MeasureResult | list[MeasureResult]:
-        return measure(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, "measure")
