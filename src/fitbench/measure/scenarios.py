@@ -111,15 +111,17 @@ def _log_settings(lg, outdir: str):
     return ls
 
 
-def _run(lg, settings_obj, issue, flush, log_prefix: str) -> dict[str, Any]:
+def _run(lg, settings_obj, issue, flush, log_prefix: str, fast_issue=None) -> dict[str, Any]:
+    """Run one LoadGen test; ``fast_issue(ids, indices)`` is used where LoadGen has a fast SUT."""
+    fast = fast_issue is not None and hasattr(lg, "ConstructFastSUT")
     with tempfile.TemporaryDirectory(prefix="fitbench-loadgen-") as outdir:
-        sut = lg.ConstructSUT(issue, flush)
+        sut = lg.ConstructFastSUT(fast_issue, flush) if fast else lg.ConstructSUT(issue, flush)
         qsl = lg.ConstructQSL(_QSL_SIZE, _QSL_SIZE, lambda s: None, lambda s: None)
         try:
             lg.StartTestWithLogSettings(sut, qsl, settings_obj, _log_settings(lg, outdir))
         finally:
             lg.DestroyQSL(qsl)
-            lg.DestroySUT(sut)
+            (lg.DestroyFastSUT if fast else lg.DestroySUT)(sut)
         summary = _read(os.path.join(outdir, "mlperf_log_summary.txt"))
         detail = _read(os.path.join(outdir, "mlperf_log_detail.txt"))
     valid = None
@@ -162,24 +164,39 @@ def _expected_ns(s: Settings, per_query_s: float) -> int:
 
 
 def single_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
+    """One query at a time; the next is issued when LoadGen has the last one's completion.
+
+    The SUT callback does as little as it can between two inference calls (it is the harness's
+    per-query overhead, see ``benchmarks/harness_overhead.py``): LoadGen's "fast" SUT hands it
+    plain ids (no ``QuerySample`` objects built per query), one preallocated
+    ``QuerySampleResponse`` is re-addressed per query (LoadGen copies responses on the call), the
+    completion is reported right after the timed call, and the bookkeeping comes after it.
+    """
     lg = _lg()
     pc = time.perf_counter_ns
     lat: list[int] = []
     starts: list[int] = []
     resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
+    resp = resp_cls(0, 0, 0)
+    one = [resp]
+    add_start, add_lat = starts.append, lat.append
 
-    def issue(qs):
-        for q in qs:
+    def issue_fast(ids, _indices):
+        for qid in ids:  # one id per query in single-stream
+            resp.id = qid
             t0 = pc()
             call()
             t1 = pc()
-            starts.append(t0)
-            lat.append(t1 - t0)
-            complete([resp_cls(q.id, 0, 0)])
+            complete(one)
+            add_start(t0)
+            add_lat(t1 - t0)
+
+    def issue(qs):
+        issue_fast([q.id for q in qs], None)
 
     ts = _base_settings(lg, lg.TestScenario.SingleStream, s)
     ts.single_stream_expected_latency_ns = _expected_ns(s, s.expected_latency_s)
-    logs = _run(lg, ts, issue, lambda: None, "single-stream")
+    logs = _run(lg, ts, issue, lambda: None, "single-stream", fast_issue=issue_fast)
     # wall = first issue to last completion, LoadGen's turnaround between queries included
     wall = (starts[-1] + lat[-1] - starts[0]) / 1e9 if lat else 0.0
     # harness turnaround between queries (LoadGen + this SUT), query i to i+1
