@@ -33,7 +33,7 @@ def test_run_table_and_csv(conv_path):
     res = runner.invoke(app, ["run", str(conv_path), "--scenario", "offline", *FAST_ARGS])
     assert res.exit_code == 0, res.output
     assert "nearest-rank" in res.output and "throughput" in res.output
-    res = runner.invoke(app, ["run", str(conv_path), "--format", "csv", *FAST_ARGS])
+    res = runner.invoke(app, ["run", str(conv_path), "--format", "csv", "--driver", "direct", *FAST_ARGS])
     assert res.exit_code == 0 and res.output.splitlines()[0].startswith("model,scenario,status")
 
 
@@ -47,6 +47,7 @@ def test_run_table_and_csv(conv_path):
         (["--input-file", "x"], "error: --input-file expects NAME=PATH.npy"),
         (["--target-latency", "fast", "--scenario", "server"], "error: --target-latency expects a time"),
         (["--format", "xml"], "error: --format must be table, json or csv"),
+        (["--driver", "direct", "--scenario", "server"], "error: driver 'direct' runs single-stream only"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(conv_path, args, message):

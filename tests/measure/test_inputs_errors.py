@@ -38,6 +38,8 @@ def test_npy_inputs_set_the_batch(conv_path, tmp_path):
         ({"precision": "fp16"}, MeasurementError, "runs the model as exported \\(fp32 inputs\\)"),
         ({"batch": 0}, MeasurementError, "batch sizes must be positive"),
         ({"input_files": {"x": "/nonexistent/x.npy"}}, MeasurementError, "input file for 'x' not found"),
+        ({"driver": "locust"}, MeasurementError, "unknown driver 'locust'; use loadgen or direct"),
+        ({"driver": "direct", "scenario": "offline"}, MeasurementError, "driver 'direct' runs single-stream only"),
         ({"device": "cuda"}, None, None),
     ],
 )

@@ -53,10 +53,27 @@ def test_single_stream(conv_path):
     assert len(r.to_dict(include_samples=True)["latencies_ms"]) == r.samples
     assert "latencies_ms" not in r.to_dict()
     assert r.loadgen["result_validity"] == "VALID"
+    assert r.conditions["driver"] == "MLPerf LoadGen" and r.loadgen["driver"] == "loadgen"  # the default
     # LoadGen's own count and median (issue to completion, its overhead included) agree with ours
     figs = r.loadgen["figures"]
     assert figs["result_query_count"] == r.samples
     assert figs["result_50.00_percentile_latency_ns"] / 1e6 >= r.latency.p50_ms * 0.9
+
+
+def test_single_stream_direct_driver(conv_path):
+    """driver="direct": the single-stream schedule in a timed loop, no LoadGen (and no LoadGen logs)."""
+    r = measure(conv_path, batch=2, scenario="single-stream", driver="direct", **FAST)
+    assert r.status == "ok", r.cause
+    assert r.conditions["driver"] == "direct timed loop (no LoadGen)"
+    assert r.loadgen["driver"] == "direct" and r.loadgen["summary_log"] == "" and r.loadgen["figures"] == {}
+    # LoadGen's stopping rule: the count is reached, and the last query was issued at or past the
+    # minimum duration after the first one (so wall >= min duration)
+    assert r.samples >= FAST["min_count"] and r.wall_s >= FAST["min_duration_s"]
+    assert r.latency.count == r.samples == len(r.latencies_ms)
+    assert len(r.gaps_us) == r.samples - 1 and min(r.gaps_us) > 0
+    assert r.wall_s * 1e3 == pytest.approx(sum(r.latencies_ms) + sum(r.gaps_us) / 1e3, rel=1e-9)
+    assert r.throughput == pytest.approx(r.samples * 2 / r.wall_s)
+    json.dumps(r.to_dict())
 
 
 def test_multi_stream(conv_path):

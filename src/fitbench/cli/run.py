@@ -67,6 +67,9 @@ def run_cmd(
     qps: float | None = typer.Option(None, "--qps", help="server: run at this Poisson arrival rate"),
     samples_per_query: int = typer.Option(8, "--samples-per-query", help="multi-stream: samples per query"),
     quick: bool = typer.Option(False, "--quick", help="short fixed run for sweeps (64 queries, 1 s)"),
+    driver: str = typer.Option("loadgen", "--driver",
+                               help="loadgen (MLPerf LoadGen issues the queries) | direct (single-stream "
+                                    "in a timed loop, no LoadGen per-query overhead or logs)"),
     min_count: int | None = typer.Option(None, "--min-count", help="minimum number of queries"),
     min_duration: float | None = typer.Option(None, "--min-duration", help="minimum timed seconds"),
     warmup_count: int | None = typer.Option(None, "--warmup-count", help="minimum warm-up runs"),
@@ -99,7 +102,7 @@ def run_cmd(
         server_qps=qps, samples_per_query=samples_per_query, quick=quick, min_count=min_count,
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
         input_files=_input_files(input_file) or None, seed=seed, compile=compile, include_h2d=h2d,
-        command=command, **zoo_params,
+        command=command, driver=driver, **zoo_params,
     )
     if not isinstance(results, list):
         results = [results]

@@ -24,6 +24,8 @@ DEFAULTS = {"min_count": 1024, "min_duration_s": 10.0, "warmup_count": 10, "warm
 #: --quick, for sweeps: a fixed small count and duration (p90 reportable, p99 not)
 QUICK = {"min_count": 64, "min_duration_s": 1.0, "warmup_count": 3, "warmup_s": 0.25}
 SERVER_TRIALS = 6
+#: who issues the queries: MLPerf LoadGen, or (single-stream only) fitbench's own timed loop
+DRIVERS = ("loadgen", "direct")
 
 
 def measure(
@@ -54,6 +56,7 @@ def measure(
     dims: Mapping[str, int] | None = None,
     name: str | None = None,
     command: str | None = None,
+    driver: str = "loadgen",
     **zoo_params: Any,
 ) -> MeasureResult | list[MeasureResult]:
     """Measure ``model`` (ONNX path, ``onnx.ModelProto``, zoo name or torch ``nn.Module``).
@@ -63,6 +66,8 @@ def measure(
     with ``status == "failed"`` and its ``cause``; bad arguments raise a one-line FitbenchError.
     ``server`` with ``target_latency_ms`` searches the peak Poisson QPS whose ``percentile``
     latency (99 by default; 90 in quick mode) meets the bound.
+    ``driver="direct"`` (single-stream only) runs the single-stream schedule in a tight timed loop
+    instead of through LoadGen (no LoadGen logs; see :func:`.scenarios.single_stream_direct`).
     """
     from .runtimes import canonical, check_device, require
 
@@ -73,6 +78,11 @@ def measure(
     precision = str(precision).lower()
     if precision not in ("fp32", "fp16", "bf16", "int8"):
         raise MeasurementError(f"unknown precision {precision!r}; use fp32, fp16, bf16 or int8")
+    driver = str(driver).strip().lower()
+    if driver not in DRIVERS:
+        raise MeasurementError(f"unknown driver {driver!r}; use {' or '.join(DRIVERS)}")
+    if driver == "direct" and sc != "single-stream":
+        raise MeasurementError(f"driver 'direct' runs single-stream only; {sc} is driven by LoadGen")
     base = QUICK if quick else DEFAULTS
     cfg = {
         "min_count": int(min_count if min_count is not None else base["min_count"]),
@@ -124,6 +134,7 @@ def measure(
                 dims=dims,
                 name=name,
                 command=command,
+                driver=driver,
                 zoo_params=zoo_params,
             )
         )
@@ -157,6 +168,7 @@ def _measure_one(
     name,
     command,
     zoo_params,
+    driver="loadgen",
 ) -> MeasureResult:
     from .isolate import run_isolated
     from .memory import guard
@@ -210,6 +222,7 @@ def _measure_one(
             "compile": compile,
             "include_h2d": include_h2d,
             "scenario": scenario,
+            "driver": driver,
             "seed": seed,
             "shapes": prep.shapes,
             "dtypes": prep.dtypes,
@@ -243,6 +256,7 @@ def _measure_one(
         "device": device,
         "threads_requested": threads,
         "scenario": scenario,
+        "driver": "MLPerf LoadGen" if driver == "loadgen" else "direct timed loop (no LoadGen)",
         "quick": quick,
         "settings": {
             **cfg,

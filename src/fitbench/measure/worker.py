@@ -122,7 +122,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "calibrated_latency_ns": calib,
         "server": None,
     }
-    if scenario == "single-stream":
+    if scenario == "single-stream" and job.get("driver") == "direct":
+        rec = sc.single_stream_direct(call, settings)
+    elif scenario == "single-stream":
         rec = sc.single_stream(call, settings)
     elif scenario == "multi-stream":
         rec = sc.multi_stream(call, settings)
