@@ -120,3 +120,62 @@ def test_batch_list_gives_one_result_per_batch(matmul_path):
     assert [r.batch for r in rs] == [1, 3]
     assert [r.conditions["fed_shapes"]["x"] for r in rs] == [[1, 256], [3, 256]]
     assert all(r.ok for r in rs)
+
+
+def _settings(**kw):
+    from fitbench.measure.scenarios import Settings
+
+    base = dict(min_count=5, min_duration_s=0.02, max_duration_s=5.0, expected_latency_s=0.001)
+    return Settings(**{**base, **kw})
+
+
+def _sleep_1ms():
+    import time
+
+    time.sleep(0.001)
+
+
+@pytest.mark.parametrize("min_count, min_duration_s", [(5, 0.03), (40, 0.0)])
+def test_direct_loop_keeps_loadgens_stopping_rule(min_count, min_duration_s):
+    """Stop after the first query issued at/after the minimum duration once the count is reached."""
+    from fitbench.measure.scenarios import single_stream_direct
+
+    rec = single_stream_direct(_sleep_1ms, _settings(min_count=min_count, min_duration_s=min_duration_s))
+    n = rec.samples
+    assert n == rec.queries == len(rec.latencies_ns) >= min_count
+    assert all(x >= 1_000_000 for x in rec.latencies_ns)  # each call slept >= 1 ms
+    starts = [0]  # start offsets rebuilt from latencies + gaps
+    for lat, gap in zip(rec.latencies_ns, rec.gaps_ns):
+        starts.append(starts[-1] + lat + gap)
+    last, before_last = starts[-1] - starts[0], starts[-2] - starts[0]
+    # the last query was the first one that satisfied both conditions
+    assert n == min_count or last >= min_duration_s * 1e9 - 1e6  # (1 ms: loop start to first call)
+    assert not (n - 1 >= min_count and before_last >= min_duration_s * 1e9)
+    assert rec.loadgen["driver"] == "direct" and rec.loadgen["figures"] == {}
+
+
+def test_direct_loop_stops_at_max_duration():
+    from fitbench.measure.scenarios import single_stream_direct
+
+    rec = single_stream_direct(_sleep_1ms, _settings(min_count=10**9, max_duration_s=0.02))
+    # calls start >= 1 ms apart: at most 21 issued by 20 ms, plus the one past it; never the billion
+    assert 2 <= rec.samples <= 22 and rec.wall_s >= 0.02
+
+
+def test_single_stream_without_fast_sut(monkeypatch):
+    """An older LoadGen without ConstructFastSUT: the plain SUT path gives the same record."""
+    import mlperf_loadgen
+
+    from fitbench.measure import scenarios
+
+    class OldLoadGen:
+        def __getattr__(self, name):
+            if name in ("ConstructFastSUT", "DestroyFastSUT"):
+                raise AttributeError(name)
+            return getattr(mlperf_loadgen, name)
+
+    monkeypatch.setattr(scenarios, "_lg", lambda: OldLoadGen())
+    rec = scenarios.single_stream(_sleep_1ms, _settings(min_count=10, min_duration_s=0.0))
+    assert rec.samples == len(rec.latencies_ns) >= 10 and len(rec.gaps_ns) == rec.samples - 1
+    assert "MLPerf Results Summary" in rec.loadgen["summary_log"] and rec.loadgen["driver"] == "loadgen"
+    assert rec.loadgen["figures"]["result_query_count"] == rec.samples
