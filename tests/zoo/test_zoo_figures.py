@@ -8,13 +8,15 @@ buffers). The graph's constant weights = parameters + BN running statistics (``m
 Activation bytes at INT8 = elements x 1 byte, batch 1.
 
 Figures come from the profile engine (``zoo_counting.count`` = ``fitbench.profile.profile`` totals),
-cross-checked against an independent counter (``zoo_counting.count_rules``) in the last test.
+cross-checked against an independent counter (``zoo_counting.count_onnx``: ONNX's shape inference and the
+MAC formulas written in the test, none of fitbench's IR or cost rules) in the last tests.
 """
 
 from __future__ import annotations
 
+import onnx
 import pytest
-from zoo_counting import count, count_rules
+from zoo_counting import count, count_onnx
 
 from fitbench import zoo
 from fitbench.zoo.resnet import main_path_totals
@@ -228,14 +230,19 @@ def test_batch_multiplies_macs(name):
 @pytest.mark.parametrize("name", [e.name for e in zoo.list_models()])
 def test_profile_engine_agrees_with_an_independent_count(name):
     m = zoo.build(name)
-    a, b = count(m.proto), count_rules(m.proto)
-    assert a.uncosted == [] and b.uncosted == []
+    a, b = count(m.proto), count_onnx(m.proto)
+    assert a.uncosted == []
     assert a.macs == b.macs
+    assert [(x.name, x.macs) for x in a.layers if x.macs] == [(x.name, x.macs) for x in b.layers if x.macs]
     assert a.largest_activation_elements == b.largest_activation_elements
     assert a.winograd_eligible_macs == b.winograd_eligible_macs
-    # the profile counts a shared constant once (GPT-2's tied embedding, shared scalar constants)
-    assert a.weights <= b.weights
-    assert a.weights - m.parameters - m.buffers in range(0, 8)  # only scalar constants (1/sqrt(dh), GELU's)
+    # every parameter and BN statistic once (GPT-2's tied embedding too), as the builder declares them
+    assert b.weights == m.parameters + m.buffers
+    # the profile also counts the 0-d float constants the graph computes with (1/sqrt(dh), GELU's 1/sqrt(2),
+    # 1 and 0.5), but not Clip's min/max, which are limits
+    scalars = {t.name for t in m.proto.graph.initializer if not t.dims and t.data_type == onnx.TensorProto.FLOAT}
+    consumed = {x for n in m.proto.graph.node for i, x in enumerate(n.input) if not (n.op_type == "Clip" and i)}
+    assert a.weights - b.weights == len(scalars & consumed)
 
 
 def test_profile_by_zoo_name_records_params_and_letterbox():
@@ -253,5 +260,5 @@ def test_main_path_totals_reads_a_profile_directly():
     from fitbench.profile import profile
 
     p = profile("resnet50-v1")
-    assert main_path_totals(p) == main_path_totals(count_rules(zoo.build("resnet50-v1").proto))
+    assert main_path_totals(p) == main_path_totals(count_onnx(zoo.build("resnet50-v1").proto))
     assert main_path_totals(p)["layers"] == 50
