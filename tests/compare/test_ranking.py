@@ -126,3 +126,16 @@ def test_parse_workload(text, model, params, batches):
 def test_parse_workload_rejects(bad):
     with pytest.raises(FitbenchError):
         parse_workload(bad)
+
+
+def test_measured_figures_keep_the_measured_throughput_and_never_derive_one():
+    from fitbench.compare.engine import figures_from_measurement
+
+    lat = {"p50_ms": 2.0, "p90_ms": 3.0, "p99_ms": None, "mean_ms": 2.5, "count": 100}
+    f = figures_from_measurement({"latency": lat, "throughput": 1500.0}, batch=4)
+    # ms -> s; throughput as measured (completed items / wall time), not 4 / 2.5 ms = 1600/s
+    assert (f.latency_s, f.latency_p90_s, f.latency_p99_s, f.throughput_ips) == (2e-3, 3e-3, None, 1500.0)
+    assert (f.method, f.samples) == ("measured", 100)
+    # a measurement without a throughput (no wall time) has none: unknown, never batch / mean latency
+    assert figures_from_measurement({"latency": lat, "throughput": None}, batch=4).throughput_ips is None
+    assert rank({"measured": None, "chip": 10.0}) == {"measured": None, "chip": 1}
