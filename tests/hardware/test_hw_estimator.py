@@ -241,6 +241,15 @@ def test_energy_per_inference(c64):
     expected = C64_MACS * 1e-12 + (2 * C64_ACT + C64_W) * 2e-12 + 0 * 50e-12 + 1.0 * lat
     assert p.energy_j_per_inference == pytest.approx(expected)
     assert estimate(c64, spec()).point(1).energy_j_per_inference is None
+    assert not any("energy" in n for n in estimate(c64, s).notes)  # every term given: nothing to say
+
+
+def test_partial_energy_figures_are_named_not_silently_zero(c64):
+    # only the MAC energy given: the estimate counts it and says which terms it could not count
+    e = estimate(c64, spec(energy={"per_mac": "1 pJ"}))
+    assert e.point(1).energy_j_per_inference == pytest.approx(C64_MACS * 1e-12)
+    (note,) = [n for n in e.notes if "energy" in n]
+    assert "no per_sram_byte, per_dram_byte, static" in note and "lower bound" in note
 
 
 def test_infeasible_points(c64):
