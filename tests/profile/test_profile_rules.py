@@ -316,6 +316,23 @@ def test_data_movement_ops_cost_nothing_and_shape_inputs_are_not_weights():
     assert rs.output_shapes == [[2, 12]]
 
 
+@pytest.mark.parametrize("op,reduction,other", [
+    ("ScatterND", None, 0),                    # plain overwrite: data movement only
+    ("ScatterND", "add", 3 * 4),               # updates [3, 4]: one add per update element
+    ("ScatterElements", "mul", 3 * 4),
+])
+def test_scatter_counts_its_reduction(op, reduction, other):
+    attrs = {} if reduction is None else {"reduction": reduction}
+    if op == "ScatterND":
+        idx = init("idx", [3, 1], "int64", [[0], [2], [4]])    # three rows of a [6, 4] tensor
+    else:
+        idx = init("idx", [3, 4], "int64", [[0] * 4, [2] * 4, [4] * 4])
+    node = helper.make_node(op, ["x", "idx", "u"], ["y"], name="sc", **attrs)
+    prof = profile(make_model([node], [vi("x", [6, 4]), vi("u", [3, 4])], ["y"], [idx]))
+    sc = layer(prof, "sc")
+    assert (sc.macs, sc.other_ops, sc.weights) == (0, other, 0)  # indices are not weights
+
+
 # ------------------------------------------------------------------ uncosted
 
 def test_unknown_op_is_listed_never_zero():
