@@ -303,6 +303,11 @@ def compare(
     bprof = _profile(b, b.precision or precision)
     winfo, binfo = _profile_info(wprof, w, "workload"), _profile_info(bprof, b, "baseline")
     notes: list[str] = []
+    for info, prof in ((winfo, wprof), (binfo, bprof)):
+        if prof.uncosted:  # never silently zero: every estimate below leaves these layers out
+            ops = ", ".join(f"{u.op_type} x{u.count}" for u in prof.uncosted)
+            notes.append(f"{info['label']}: {prof.totals.uncosted_count} layer(s) have no cost rule ({ops}); "
+                         "the estimates leave them out, so estimated latencies are lower bounds")
 
     offerings: list[Offering] = []
     layer_bounds: dict[str, list[dict[str, Any]]] = {}
