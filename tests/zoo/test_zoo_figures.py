@@ -51,11 +51,15 @@ def test_yolov3_macs_scale_exactly_with_pixels(h, w):
 
 def test_yolov3_seed_figures_at_224_and_2mp():
     _, c224 = totals("yolov3", resolution=(224, 224))
-    assert c224.macs / G == pytest.approx(9.55, abs=0.005)  # seed: "224x224 needs 9.5 Billion MACs"
+    # darknet's 65.86 BFLOPs at 416x416, scaled by pixels: 32.93 G x 224^2 / 416^2 = 9.548 G
+    assert c224.macs == pytest.approx(65.86 * G / 2 * 224**2 / 416**2, rel=5e-4)
+    assert c224.macs / G == pytest.approx(9.5, abs=0.06)  # seed: "224x224 needs 9.5 Billion MACs"
     m, c = totals("yolov3", resolution=(1080, 1920))
     assert m.notes == ["letterboxed 1920x1080 to 1920x1088 (darknet pads to a multiple of 32)"]
     assert m.input_shapes == {"input": (1, 3, 1088, 1920)}
-    assert c.macs / G == pytest.approx(397.5, abs=0.05)  # seed: "400 Billion MACs" for 2 MP
+    # 32.93 G x (1088 x 1920) / 416^2 = 397.5 G; the seed: "400 Billion MACs" for 2 MP
+    assert c.macs == pytest.approx(65.86 * G / 2 * 1088 * 1920 / 416**2, rel=5e-4)
+    assert c.macs / G == pytest.approx(400, rel=0.01)
     # largest activation: the first conv's output, 32 x 1088 x 1920 at 1 byte (INT8) = 66.8 MB
     assert c.largest_activation_elements == 32 * 1088 * 1920 == 66_846_720
     assert c.largest_activation_name == "layer0.conv"
