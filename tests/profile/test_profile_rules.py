@@ -367,6 +367,11 @@ def test_node_with_unknown_shape_is_uncosted_with_reason():
     assert set(kinds) == {"Mystery", "Conv"}
     assert "unknown" in kinds["Conv"].reason
     assert layer(prof, "conv").weights == 4 * 3 * 9  # weights are still counted
+    # m and y have no shape: only x (3 x 64 fp32) has bytes, and the profile says the figures omit m and y
+    assert prof.totals.activation_bytes == prof.totals.largest_activation_bytes == 3 * 64 * 4
+    assert prof.totals.largest_activation_tensor.name == "x"
+    assert ("2 activation tensor(s) have no known shape (m, y): their bytes are not in the activation, largest "
+            "and peak-live figures, which are lower bounds") in prof.conditions.notes
 
 
 @pytest.mark.parametrize(
