@@ -293,16 +293,20 @@ def test_results_are_typed_and_serialisable(c64):
 # ------------------------------------------------------------------ the vectorised path agrees
 
 def test_estimate_many_matches_estimate_on_the_catalog():
+    from fitbench.hardware.estimator import spec_params
+
     p = prof(conv_model(64, 128, 28, 3, bn=True, relu=True))
     specs = [s for s in catalog() if "int8" in s.macs_per_cycle]
-    for s in specs:
-        from fitbench.hardware.estimator import spec_params
-
-        cols = {k: np.array([v]) for k, v in spec_params(s, "int8").items()}
-        df = estimate_many(p, cols, batch=[1, 8])
+    # every catalog spec as one row of a single table: the vectorised rows must not mix with each other
+    params = [spec_params(s, "int8") for s in specs]
+    cols = {k: np.array([x[k] for x in params], dtype=object if isinstance(params[0][k], str) else float)
+            for k in params[0]}
+    df = estimate_many(p, cols, batch=[1, 8])
+    assert len(df) == 2 * len(specs) and len({x["sram_bytes"] for x in params}) > 1
+    for i, s in enumerate(specs):
         e = estimate(p, s, batch=[1, 8])
         for b in (1, 8):
-            row = df[df.batch == b].iloc[0]
+            row = df[df.batch == b].iloc[i]
             pt = e.point(b)
             assert bool(row.feasible) == pt.feasible, s.name
             if pt.feasible:
