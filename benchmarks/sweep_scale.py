@@ -4,19 +4,15 @@
 
 Grid: 10 model variants (conv chains of 4..20 layers built here, 2 input sizes each) x 100 batches x
 2 precisions (int8, fp16) x 5 catalog hardware specs = 10,000 estimate points, each written to the
-database in its own transaction by the driver.
+database in its own transaction by the driver. Every point is a real ``fitbench.hardware.estimator``
+estimate (no stand-in).
 Both runs use the same grid and a fresh database; Ray's cluster start is timed separately and excluded
 from its points/s. The script checks that both runs stored identical metrics.
-
-When ``fitbench.hardware.estimator`` is not importable (it landed after this script), estimate points use a
-stand-in with the same structure as the real kind - profile cached per (model, shapes, precision), then a
-two-term roofline per point - and the script says so.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import sys
@@ -27,27 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from fitbench.store import open_store  # noqa: E402
-from fitbench.sweep import Outcome, PointKind, parse_sweep, run_sweep  # noqa: E402
+from fitbench.sweep import parse_sweep, run_sweep  # noqa: E402
 from fitbench.sweep.executors.ray import RayExecutor, start_local_ray  # noqa: E402
 
 CATALOG_HW = ["edge-npu-slow-dram", "edge-large-sram", "all-on-chip", "nvidia-t4", "nvidia-a100-40gb"]
-# stand-in hardware: (MAC/s, DRAM bytes/s) - only used without the real estimator
-STAND_IN_HW = {"npu-a": (4e12, 17e9), "npu-b": (26e12, 60e9), "sram-chip": (10e12, 200e9),
-               "gpu-like": (300e12, 2e12), "cpu-like": (1e12, 50e9)}  # fmt: skip
-
-
-def stand_in_estimate(point, ctx) -> Outcome:
-    prof = ctx.profile(point, batch=1)
-    macs_s, bw = STAND_IN_HW[point.hardware["name"]]
-    t = prof.totals
-    compute = point.batch * t.macs / macs_s
-    dram = (t.weight_bytes + point.batch * t.activation_bytes) / bw
-    latency = max(compute, dram)
-    bound = "compute" if compute >= dram else "dram"
-    metrics = {"latency_s": latency, "throughput": point.batch / latency, "bound": bound}
-    return Outcome(point.model_name, prof.model.sha256, {"stand_in": True}, metrics)
-
-
 def conv_chain(path: Path, layers: int, channels: int) -> None:
     import numpy as np
     import onnx
@@ -71,37 +50,31 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=100, help="batch sizes 1..N (100 -> 10,000 points)")
     ap.add_argument("--db", default=None, help="database URL (default: a SQLite file in a temp dir per run)")
     ap.add_argument("--cpus", type=int, default=os.cpu_count(), help="Ray CPUs")
-    ap.add_argument("--hardware", default=",".join(CATALOG_HW), help="comma-separated catalog names (real estimator)")
+    ap.add_argument("--hardware", default=",".join(CATALOG_HW), help="comma-separated catalog names")
     args = ap.parse_args()
 
-    try:
-        real = importlib.util.find_spec("fitbench.hardware.estimator") is not None
-    except ModuleNotFoundError:
-        real = False
     tmp = Path(tempfile.mkdtemp(prefix="fbbench", dir="/tmp"))
     try:
         for layers in (4, 8, 12, 16, 20):
             conv_chain(tmp / f"chain{layers}.onnx", layers, 16)
-        hardware = args.hardware.split(",") if real else list(STAND_IN_HW)
+        hardware = args.hardware.split(",")
         data = {"kinds": "estimate", "batch": list(range(1, args.batches + 1)),
                 "precision": ["int8", "fp16"], "hardware": hardware,
                 "models": [{"path": f"chain{n}.onnx", "inputs": [{"x": "1x3x64x64"}, {"x": "1x3x128x128"}]}
                            for n in (4, 8, 12, 16, 20)]}  # fmt: skip
-        kinds = None if real else {"estimate": PointKind("estimate", stand_in_estimate)}
-        print(f"estimator: {'fitbench.hardware.estimator' if real else 'NOT AVAILABLE - stand-in roofline kind'}")
 
         def db_for(name: str) -> str:
             return args.db or str(tmp / f"{name}.db")
 
         spec = parse_sweep({**data, "name": "scale-local"}, base_dir=tmp)
         n = len(spec.expand())
-        local = run_sweep(spec, db_for("local"), kinds=kinds)
+        local = run_sweep(spec, db_for("local"))
 
         t0 = time.perf_counter()
         start_local_ray(num_cpus=args.cpus, temp_dir=str(tmp / "ray"))
         ray_start = time.perf_counter() - t0
         spec_ray = parse_sweep({**data, "name": "scale-ray"}, base_dir=tmp)
-        remote = run_sweep(spec_ray, db_for("ray"), executor=RayExecutor(), kinds=kinds)
+        remote = run_sweep(spec_ray, db_for("ray"), executor=RayExecutor())
 
         a = {r.point_key: r.metrics for r in open_store(db_for("local")).query(sweep_id="scale-local")}
         b = {r.point_key: r.metrics for r in open_store(db_for("ray")).query(sweep_id="scale-ray")}

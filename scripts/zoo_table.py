@@ -6,8 +6,7 @@
 
 Figures at batch 1: MACs (one multiply-accumulate each), trainable parameters (PyTorch's count),
 largest single activation tensor in bytes at INT8 (1 byte per element), and the Winograd F(2x2,3x3)
-speed-up if every 3x3 stride-1 conv ran it. They come from ``fitbench.profile.profile`` when the
-profile engine is installed, otherwise from the cost-rule counter the zoo tests use.
+speed-up if every 3x3 stride-1 conv ran it. They come from ``fitbench.profile.profile``.
 """
 
 from __future__ import annotations
@@ -24,14 +23,8 @@ CAMERA = (1080, 1920)
 
 def _figures(proto) -> tuple[int, int, str, float]:
     """(macs, largest activation elements, its tensor name, winograd F2 speed-up)."""
-    try:
-        from fitbench.profile import profile
-    except ImportError:
-        sys.path.insert(0, str(ROOT / "tests" / "zoo"))
-        from zoo_counting import count
+    from fitbench.profile import profile
 
-        c = count(proto)
-        return c.macs, c.largest_activation_elements, c.largest_activation_name, c.winograd_speedup_f2
     p = profile(proto, precision="int8")
     t = p.totals
     return t.macs, t.largest_activation_bytes, t.largest_activation_tensor.name, t.winograd_speedup_f2

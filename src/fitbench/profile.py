@@ -359,8 +359,14 @@ class _Coster:
         return macs, other, [u.op_type for u in uncosted.values()]
 
 
-def _liveness(graph: Graph, prec: Precision, derived: set[str] | None = None) -> tuple[int, TensorRef | None, int]:
-    """Return (peak live bytes, largest tensor, sum of all activation bytes)."""
+def _liveness(
+    graph: Graph, prec: Precision, derived: set[str] | None = None
+) -> tuple[int, TensorRef | None, int, list[str]]:
+    """Return (peak live bytes, largest tensor, sum of all activation bytes, activations of unknown shape).
+
+    A tensor whose shape is unknown has no byte count: it is left out of the three figures and named in
+    the fourth, so the caller can say the figures are lower bounds (never a silent 0).
+    """
     steps = len(graph.nodes)
     derived = constant_derived(graph) if derived is None else derived
     start: dict[str, int] = {}
@@ -385,8 +391,11 @@ def _liveness(graph: Graph, prec: Precision, derived: set[str] | None = None) ->
     delta = [0] * (steps + 1)
     largest: TensorRef | None = None
     total = 0
+    unknown: list[str] = []
     for name, s in start.items():
         t = graph.tensor(name)
+        if t is None or t.shape is None:
+            unknown.append(name)
         b = _tensor_bytes(t, prec)
         total += b
         delta[s] += b
@@ -397,7 +406,7 @@ def _liveness(graph: Graph, prec: Precision, derived: set[str] | None = None) ->
     for step in range(steps + 1):
         live += delta[step]
         peak = max(peak, live)
-    return peak, largest, total
+    return peak, largest, total, unknown
 
 
 def profile_model(
@@ -418,7 +427,7 @@ def profile_model(
     if strict and uncosted:
         listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
         raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
-    peak, largest, act_total = _liveness(model.graph, ap, coster.derived.get(id(model.graph)))
+    peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)))
     macs = sum(x.macs or 0 for x in layers)
     elig_macs = sum(x.macs or 0 for x in layers if x.winograd_eligible)
     # kernel elements of eligible convs (Cout x Cin x 3 x 3 = gemm n x k); biases do not grow
@@ -453,7 +462,10 @@ def profile_model(
         batch=model.batch,
         weight_precision=wp.value,
         activation_precision=ap.value,
-        notes=list(model.notes),
+        notes=list(model.notes) + ([
+            f"{len(unshaped)} activation tensor(s) have no known shape ({', '.join(unshaped[:5])}"
+            f"{' ...' if len(unshaped) > 5 else ''}): their bytes are not in the activation, largest and "
+            "peak-live figures, which are lower bounds"] if unshaped else []),
         params=dict(params or {}),
     )
     path = None if model.tags.get("kind") in ("zoo", "memory", "torch") else model.source

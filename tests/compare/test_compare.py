@@ -10,7 +10,7 @@ MACs = 1,048,576 per sample. The estimator overlaps compute and DRAM (layer time
 from __future__ import annotations
 
 import pytest
-from hand_chips import HOLDER, STREAMER
+from hand_chips import HOLDER, STREAMER, matmul_model
 
 from fitbench.compare import compare
 from fitbench.store import open_store
@@ -145,3 +145,23 @@ def test_latency_vs_input_size_of_an_onnx_file(tmp_path):
                                                         (128, 128): 128 * 128 * 9 * 8}
     # the holder is compute bound: latency = MACs / (256 MACs/cycle x 1 GHz)
     assert curve[(128, 128)]["latency_s"] == pytest.approx(128 * 128 * 9 * 8 / 256e9, rel=1e-6)
+
+
+def test_uncosted_layers_are_named_in_the_comparison(tmp_path):
+    """A custom op after the MatMul has no cost rule: the comparison says so instead of timing it as 0."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(matmul_model(tmp_path / "mm.onnx"))
+    model.graph.node[0].output[0] = "H"
+    model.graph.node.append(helper.make_node("Mystery", ["H"], ["Y"], name="mystery", domain="custom.ops"))
+    model.opset_import.append(helper.make_opsetid("custom.ops", 1))
+    onnx.save(model, str(tmp_path / "mystery.onnx"))
+    path = str(tmp_path / "mystery.onnx")
+    plain = matmul_model(tmp_path / "plain.onnx")
+    comp = compare(path, hw=[HOLDER], batch=[1], baseline=f"{plain}:batch=32", batch_curve=(1,))
+    (note,) = [n for n in comp.notes if "no cost rule" in n]
+    assert "1 layer(s) have no cost rule (Mystery x1)" in note and "lower bounds" in note
+    assert comp.workload["uncosted"] == [{"op_type": "Mystery", "count": 1, "reason": "no cost rule for this op"}]
+    # what is costed is still the hand-computed MatMul: MACs / (256 MACs/cycle x 1 GHz)
+    assert comp.offering("holder").at("workload", 1).latency_s == pytest.approx(MACS / 256e9, rel=1e-6)

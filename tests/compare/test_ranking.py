@@ -126,3 +126,30 @@ def test_parse_workload(text, model, params, batches):
 def test_parse_workload_rejects(bad):
     with pytest.raises(FitbenchError):
         parse_workload(bad)
+
+
+def test_measured_figures_keep_the_measured_throughput_and_never_derive_one():
+    from fitbench.compare.engine import figures_from_measurement
+
+    lat = {"p50_ms": 2.0, "p90_ms": 3.0, "p99_ms": None, "mean_ms": 2.5, "count": 100}
+    f = figures_from_measurement({"latency": lat, "throughput": 1500.0}, batch=4)
+    # ms -> s; throughput as measured (completed items / wall time), not 4 / 2.5 ms = 1600/s
+    assert (f.latency_s, f.latency_p90_s, f.latency_p99_s, f.throughput_ips) == (2e-3, 3e-3, None, 1500.0)
+    assert (f.method, f.samples) == ("measured", 100)
+    # a measurement without a throughput (no wall time) has none: unknown, never batch / mean latency
+    assert figures_from_measurement({"latency": lat, "throughput": None}, batch=4).throughput_ips is None
+    assert rank({"measured": None, "chip": 10.0}) == {"measured": None, "chip": 1}
+
+
+def test_a_measured_offering_passed_by_a_chip_gets_no_made_up_bound():
+    # holder (compute-bound, 500/s at batch 1) passes a runtime measured on both workloads (400/s at batch 1,
+    # 3000/s at batch 32): the runtime has no bound breakdown, so the sentence names it and claims no bound
+    holder = _two_chips()[1]
+    ort = Offering(name="ort", kind="runtime", workload=[_fig(1, 1 / 400, method="measured")],
+                   baseline=[_fig(32, 32 / 3000, method="measured")])
+    rows = build_rows([holder, ort], 1, 32)
+    flips = {f.offering: f for f in find_flips([holder, ort], rows, 1, 32, "w", "b")}
+    up = flips["holder"]
+    assert (up.baseline_rank, up.workload_rank, up.cause) == (2, 1, "compute")
+    assert up.sentence.endswith("it stays compute-bound on w at 75% MAC utilisation (7.5 of 10 TOPS), passing ort.")
+    assert "held back" not in up.sentence

@@ -241,6 +241,15 @@ def test_energy_per_inference(c64):
     expected = C64_MACS * 1e-12 + (2 * C64_ACT + C64_W) * 2e-12 + 0 * 50e-12 + 1.0 * lat
     assert p.energy_j_per_inference == pytest.approx(expected)
     assert estimate(c64, spec()).point(1).energy_j_per_inference is None
+    assert not any("energy" in n for n in estimate(c64, s).notes)  # every term given: nothing to say
+
+
+def test_partial_energy_figures_are_named_not_silently_zero(c64):
+    # only the MAC energy given: the estimate counts it and says which terms it could not count
+    e = estimate(c64, spec(energy={"per_mac": "1 pJ"}))
+    assert e.point(1).energy_j_per_inference == pytest.approx(C64_MACS * 1e-12)
+    (note,) = [n for n in e.notes if "energy" in n]
+    assert "no per_sram_byte, per_dram_byte, static" in note and "lower bound" in note
 
 
 def test_infeasible_points(c64):
@@ -284,16 +293,20 @@ def test_results_are_typed_and_serialisable(c64):
 # ------------------------------------------------------------------ the vectorised path agrees
 
 def test_estimate_many_matches_estimate_on_the_catalog():
+    from fitbench.hardware.estimator import spec_params
+
     p = prof(conv_model(64, 128, 28, 3, bn=True, relu=True))
     specs = [s for s in catalog() if "int8" in s.macs_per_cycle]
-    for s in specs:
-        from fitbench.hardware.estimator import spec_params
-
-        cols = {k: np.array([v]) for k, v in spec_params(s, "int8").items()}
-        df = estimate_many(p, cols, batch=[1, 8])
+    # every catalog spec as one row of a single table: the vectorised rows must not mix with each other
+    params = [spec_params(s, "int8") for s in specs]
+    cols = {k: np.array([x[k] for x in params], dtype=object if isinstance(params[0][k], str) else float)
+            for k in params[0]}
+    df = estimate_many(p, cols, batch=[1, 8])
+    assert len(df) == 2 * len(specs) and len({x["sram_bytes"] for x in params}) > 1
+    for i, s in enumerate(specs):
         e = estimate(p, s, batch=[1, 8])
         for b in (1, 8):
-            row = df[df.batch == b].iloc[0]
+            row = df[df.batch == b].iloc[i]
             pt = e.point(b)
             assert bool(row.feasible) == pt.feasible, s.name
             if pt.feasible:

@@ -69,3 +69,22 @@ def test_memory_estimate_arithmetic(matmul_path):
     assert est["peak_activation_bytes"] == x + y
     assert (WEIGHT_FACTOR, ACTIVATION_FACTOR, RUNTIME_ALLOWANCE) == (5, 4, 200 * 2**20)
     assert est["estimate_bytes"] == WEIGHT_FACTOR * weights + ACTIVATION_FACTOR * (x + y) + x + RUNTIME_ALLOWANCE
+    assert est["unshaped_tensors"] == []
+
+
+def test_memory_estimate_names_tensors_it_cannot_size():
+    # a custom op's output has no shape: its bytes cannot be counted, so the estimate says which tensor it left out
+    from onnx import TensorProto, helper
+
+    from fitbench.graph.onnx_io import load_model
+    from fitbench.measure.memory import estimate_onnx
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+         helper.make_node("Mystery", ["r"], ["y"], name="mystery", domain="custom.ops")],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("custom.ops", 1)])
+    est = estimate_onnx(load_model(model))
+    assert est["unshaped_tensors"] == ["y"]
+    assert est["peak_activation_bytes"] == 4 * 8 * 4 + 4 * 8 * 4  # x and r (fp32) alive at the Relu; y unknown

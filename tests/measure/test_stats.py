@@ -88,3 +88,20 @@ def test_bootstrap_ci_brackets_median_and_is_seeded():
 )
 def test_noise_warnings(values, n_warnings):
     assert len(noise_warnings(summarize(values))) == n_warnings
+
+
+def test_one_sample_has_no_spread_figures_rather_than_zero():
+    # one latency says nothing about spread: stdev, CV and the median's CI are unknown (None, with a note),
+    # never 0 -- a 0 would read as "perfectly stable" and silence the noise warning
+    s = summarize([7.5])
+    assert (s.count, s.mean_ms, s.p50_ms, s.min_ms, s.max_ms) == (1, 7.5, 7.5, 7.5, 7.5)
+    assert (s.stdev_ms, s.cv, s.median_ci95_ms) == (None, None, None)
+    assert "stdev, CV and median CI: insufficient samples (1 < 2)" in s.notes
+    assert s.to_dict()["median_ci95_ms"] is None
+    assert noise_warnings(s) == []  # nothing to judge, and no crash
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        bootstrap_median_ci([7.5])
+    # two samples: the figures exist again (sample stdev of 1 and 3 = sqrt(2))
+    two = summarize([1.0, 3.0])
+    assert two.stdev_ms == pytest.approx(math.sqrt(2)) and two.cv == pytest.approx(math.sqrt(2) / 2)
+    assert two.median_ci95_ms is not None

@@ -24,6 +24,24 @@ def test_torch_builders_match_published_macs(name, resolution, published_macs, s
     module, shapes = torch_models.build(name, resolution=resolution)
     macs = torch_models.conv_linear_macs(module, shapes["input"])
     assert macs == pytest.approx(published_macs, rel=0.01), source
+    # two more methods, exactly: PyTorch's FlopCounterMode (2 FLOPs per MAC) on the same module (meta device,
+    # nothing computed), and fitbench's profile of the zoo's ONNX builder of the same architecture
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from fitbench.profile import profile
+
+    meta, _ = torch_models.build(name, resolution=resolution)
+    meta = meta.to("meta")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        meta(torch.empty(shapes["input"], device="meta"))
+    assert counter.get_total_flops() == 2 * macs
+    assert profile(name, resolution=resolution).totals.macs == macs
+
+
+def test_torch_resnet50_has_torchvisions_parameter_count():
+    # torchvision resnet50 (ResNet50_Weights.IMAGENET1K_V1 model card): 25,557,032 parameters
+    module, _ = torch_models.build("resnet50")
+    assert sum(p.numel() for p in module.parameters()) == 25_557_032
 
 
 def test_yolov3_macs_scale_with_pixels():

@@ -1,4 +1,4 @@
-"""Measuring zoo models by name (skipped until fitbench.zoo is present)."""
+"""Measuring zoo models by name."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import hashlib
 import pytest
 from measure_fast import FAST
 
-zoo = pytest.importorskip("fitbench.zoo")
-
-from fitbench.measure import measure  # noqa: E402
+from fitbench import zoo
+from fitbench.measure import measure
 
 
 def test_zoo_tiny_by_name_per_batch():

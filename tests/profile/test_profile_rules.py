@@ -316,6 +316,23 @@ def test_data_movement_ops_cost_nothing_and_shape_inputs_are_not_weights():
     assert rs.output_shapes == [[2, 12]]
 
 
+@pytest.mark.parametrize("op,reduction,other", [
+    ("ScatterND", None, 0),                    # plain overwrite: data movement only
+    ("ScatterND", "add", 3 * 4),               # updates [3, 4]: one add per update element
+    ("ScatterElements", "mul", 3 * 4),
+])
+def test_scatter_counts_its_reduction(op, reduction, other):
+    attrs = {} if reduction is None else {"reduction": reduction}
+    if op == "ScatterND":
+        idx = init("idx", [3, 1], "int64", [[0], [2], [4]])    # three rows of a [6, 4] tensor
+    else:
+        idx = init("idx", [3, 4], "int64", [[0] * 4, [2] * 4, [4] * 4])
+    node = helper.make_node(op, ["x", "idx", "u"], ["y"], name="sc", **attrs)
+    prof = profile(make_model([node], [vi("x", [6, 4]), vi("u", [3, 4])], ["y"], [idx]))
+    sc = layer(prof, "sc")
+    assert (sc.macs, sc.other_ops, sc.weights) == (0, other, 0)  # indices are not weights
+
+
 # ------------------------------------------------------------------ uncosted
 
 def test_unknown_op_is_listed_never_zero():
@@ -350,6 +367,11 @@ def test_node_with_unknown_shape_is_uncosted_with_reason():
     assert set(kinds) == {"Mystery", "Conv"}
     assert "unknown" in kinds["Conv"].reason
     assert layer(prof, "conv").weights == 4 * 3 * 9  # weights are still counted
+    # m and y have no shape: only x (3 x 64 fp32) has bytes, and the profile says the figures omit m and y
+    assert prof.totals.activation_bytes == prof.totals.largest_activation_bytes == 3 * 64 * 4
+    assert prof.totals.largest_activation_tensor.name == "x"
+    assert ("2 activation tensor(s) have no known shape (m, y): their bytes are not in the activation, largest "
+            "and peak-live figures, which are lower bounds") in prof.conditions.notes
 
 
 @pytest.mark.parametrize(

@@ -62,14 +62,15 @@ def test_bad_input_is_one_line_exit_2(files, tmp_path, args, message):
 
 @pytest.mark.slow
 def test_demo_runs_on_defaults(tmp_path):
-    res = runner.invoke(app, ["demo", "-o", str(tmp_path / "demo")])
+    # the demo stores into the default embedded database ($FITBENCH_DB, else ~/.fitbench/results.db)
+    res = runner.invoke(app, ["demo", "-o", str(tmp_path / "demo")], env={"FITBENCH_DB": str(tmp_path / "results.db")})
     assert res.exit_code == 0, res.output
     out = tmp_path / "demo"
     assert {p.name for p in out.iterdir()} >= {"report.html", "report.md", "comparison.csv", "comparison.json",
-                                               "results.db", "report-throughput.png"}
+                                               "report-throughput.png"}
     assert f"report: {(out / 'report.html').resolve()}" in res.output
     from fitbench.store import open_store
 
-    store = open_store(out / "results.db")
+    store = open_store(tmp_path / "results.db")
     kinds = {r.kind for r in store.query()}
     assert kinds == {"profile", "estimate", "measure", "comparison"}

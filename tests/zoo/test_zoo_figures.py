@@ -8,13 +8,15 @@ buffers). The graph's constant weights = parameters + BN running statistics (``m
 Activation bytes at INT8 = elements x 1 byte, batch 1.
 
 Figures come from the profile engine (``zoo_counting.count`` = ``fitbench.profile.profile`` totals),
-cross-checked against an independent counter (``zoo_counting.count_rules``) in the last test.
+cross-checked against an independent counter (``zoo_counting.count_onnx``: ONNX's shape inference and the
+MAC formulas written in the test, none of fitbench's IR or cost rules) in the last tests.
 """
 
 from __future__ import annotations
 
+import onnx
 import pytest
-from zoo_counting import count, count_rules
+from zoo_counting import count, count_onnx
 
 from fitbench import zoo
 from fitbench.zoo.resnet import main_path_totals
@@ -49,11 +51,15 @@ def test_yolov3_macs_scale_exactly_with_pixels(h, w):
 
 def test_yolov3_seed_figures_at_224_and_2mp():
     _, c224 = totals("yolov3", resolution=(224, 224))
-    assert c224.macs / G == pytest.approx(9.55, abs=0.005)  # seed: "224x224 needs 9.5 Billion MACs"
+    # darknet's 65.86 BFLOPs at 416x416, scaled by pixels: 32.93 G x 224^2 / 416^2 = 9.548 G
+    assert c224.macs == pytest.approx(65.86 * G / 2 * 224**2 / 416**2, rel=5e-4)
+    assert c224.macs / G == pytest.approx(9.5, abs=0.06)  # seed: "224x224 needs 9.5 Billion MACs"
     m, c = totals("yolov3", resolution=(1080, 1920))
     assert m.notes == ["letterboxed 1920x1080 to 1920x1088 (darknet pads to a multiple of 32)"]
     assert m.input_shapes == {"input": (1, 3, 1088, 1920)}
-    assert c.macs / G == pytest.approx(397.5, abs=0.05)  # seed: "400 Billion MACs" for 2 MP
+    # 32.93 G x (1088 x 1920) / 416^2 = 397.5 G; the seed: "400 Billion MACs" for 2 MP
+    assert c.macs == pytest.approx(65.86 * G / 2 * 1088 * 1920 / 416**2, rel=5e-4)
+    assert c.macs / G == pytest.approx(400, rel=0.01)
     # largest activation: the first conv's output, 32 x 1088 x 1920 at 1 byte (INT8) = 66.8 MB
     assert c.largest_activation_elements == 32 * 1088 * 1920 == 66_846_720
     assert c.largest_activation_name == "layer0.conv"
@@ -228,14 +234,19 @@ def test_batch_multiplies_macs(name):
 @pytest.mark.parametrize("name", [e.name for e in zoo.list_models()])
 def test_profile_engine_agrees_with_an_independent_count(name):
     m = zoo.build(name)
-    a, b = count(m.proto), count_rules(m.proto)
-    assert a.uncosted == [] and b.uncosted == []
+    a, b = count(m.proto), count_onnx(m.proto)
+    assert a.uncosted == []
     assert a.macs == b.macs
+    assert [(x.name, x.macs) for x in a.layers if x.macs] == [(x.name, x.macs) for x in b.layers if x.macs]
     assert a.largest_activation_elements == b.largest_activation_elements
     assert a.winograd_eligible_macs == b.winograd_eligible_macs
-    # the profile counts a shared constant once (GPT-2's tied embedding, shared scalar constants)
-    assert a.weights <= b.weights
-    assert a.weights - m.parameters - m.buffers in range(0, 8)  # only scalar constants (1/sqrt(dh), GELU's)
+    # every parameter and BN statistic once (GPT-2's tied embedding too), as the builder declares them
+    assert b.weights == m.parameters + m.buffers
+    # the profile also counts the 0-d float constants the graph computes with (1/sqrt(dh), GELU's 1/sqrt(2),
+    # 1 and 0.5), but not Clip's min/max, which are limits
+    scalars = {t.name for t in m.proto.graph.initializer if not t.dims and t.data_type == onnx.TensorProto.FLOAT}
+    consumed = {x for n in m.proto.graph.node for i, x in enumerate(n.input) if not (n.op_type == "Clip" and i)}
+    assert a.weights - b.weights == len(scalars & consumed)
 
 
 def test_profile_by_zoo_name_records_params_and_letterbox():
@@ -253,5 +264,5 @@ def test_main_path_totals_reads_a_profile_directly():
     from fitbench.profile import profile
 
     p = profile("resnet50-v1")
-    assert main_path_totals(p) == main_path_totals(count_rules(zoo.build("resnet50-v1").proto))
+    assert main_path_totals(p) == main_path_totals(count_onnx(zoo.build("resnet50-v1").proto))
     assert main_path_totals(p)["layers"] == 50

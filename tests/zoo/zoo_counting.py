@@ -1,10 +1,20 @@
 """Totals for zoo tests.
 
-``count`` takes them from the profile engine (``fitbench.profile.profile``); ``count_rules`` is a
-second, independent counter that applies the registered cost rules straight to the loaded IR (same
-conventions: MAC = one multiply-accumulate; weights = elements of float constant inputs of costed ops,
-excluding inputs a rule marks as shapes/indices, not de-duplicated; largest activation = largest
-non-constant tensor). test_figures.py checks that the two agree.
+``count`` takes them from the profile engine (``fitbench.profile.profile``). ``count_onnx`` is a second,
+independent counter that uses nothing of fitbench past the built ONNX proto: ONNX's own shape inference
+gives every tensor's shape, and the MACs of each MAC op are written here from the operator definitions
+(ONNX operator docs), with the same convention (MAC = one multiply-accumulate):
+
+* Conv:          prod(Y.shape) x prod(W.shape[1:])        (each output element: Cin/group x kernel taps)
+* ConvTranspose: prod(X.shape) x prod(W.shape[1:])        (each input element scatters into Cout/group x taps)
+* Gemm:          prod(Y.shape) x K, K = A.shape[0 if transA else 1]
+* MatMul:        prod(Y.shape) x A.shape[-1]
+* LSTM/GRU/RNN:  seq x batch x (prod(W.shape) + prod(R.shape))  (every gate, direction and time step)
+
+Per layer, weights = elements of the float initializers the node reads; in total, each tensor of at
+least one dimension once (a tied embedding counts once; 0-d scalar constants and Resize's scales are not
+parameters); largest
+activation = largest tensor that is not an initializer. test_zoo_figures.py checks that the two agree.
 """
 
 from __future__ import annotations
@@ -13,9 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 import onnx
-
-from fitbench import costs
-from fitbench.graph.onnx_io import load_model
+from onnx import helper
 
 
 @dataclass
@@ -61,33 +69,57 @@ def count(proto: onnx.ModelProto) -> Counted:
     )
 
 
-def count_rules(proto: onnx.ModelProto) -> Counted:
-    """Independent counter: the cost rules applied to the IR of ``load_model``."""
-    model = load_model(proto)
-    graph = model.graph
+MAC_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "LSTM", "GRU", "RNN"}
+
+
+def count_onnx(proto: onnx.ModelProto) -> Counted:
+    """Independent counter: ONNX shape inference + the MAC formulas of the module docstring."""
+    inferred = onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True)
+    g = inferred.graph
+    inits = {t.name: list(t.dims) for t in g.initializer}
+    float_inits = {t.name for t in g.initializer if t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)}
+    shapes: dict[str, list[int]] = {}
+    for v in [*g.input, *g.value_info, *g.output]:
+        dims = v.type.tensor_type.shape.dim
+        assert all(d.HasField("dim_value") for d in dims), f"ONNX left {v.name} unshaped"
+        shapes[v.name] = [d.dim_value for d in dims]
+    shapes.update(inits)
     layers: list[Layer] = []
-    uncosted: list[str] = []
-    for node in graph.nodes:
-        rule = costs.lookup(node.domain, node.op_type)
-        if rule is None:
-            uncosted.append(f"{node.name} ({node.op_type})")
-            layers.append(Layer(node.name, node.op_type, None, 0, False))
-            continue
-        c = rule(costs.CostContext(node, graph))
-        w = 0
-        for i, name in enumerate(node.inputs):
-            t = graph.tensor(name) if name else None
-            if t is not None and t.constant and i not in c.non_weight_inputs and t.is_float:
-                w += t.elements
-        layers.append(Layer(node.name, node.op_type, c.macs, w, c.winograd_eligible))
-    acts = [t for t in graph.tensors.values() if not t.constant and t.shape is not None]
-    big = max(acts, key=lambda t: math.prod(t.shape))
+    read_weights: set[str] = set()
+    for node in g.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        ins = list(node.input)
+        macs: int | None = 0
+        eligible = False
+        if node.op_type == "Conv":
+            w = shapes[ins[1]]
+            macs = math.prod(shapes[node.output[0]]) * math.prod(w[1:])
+            eligible = (w[2:] == [3, 3] and attrs.get("strides", [1, 1]) == [1, 1]
+                        and attrs.get("dilations", [1, 1]) == [1, 1] and attrs.get("group", 1) == 1)
+        elif node.op_type == "ConvTranspose":
+            macs = math.prod(shapes[ins[0]]) * math.prod(shapes[ins[1]][1:])
+        elif node.op_type == "Gemm":
+            a = shapes[ins[0]]
+            macs = math.prod(shapes[node.output[0]]) * (a[0] if attrs.get("transA", 0) else a[1])
+        elif node.op_type == "MatMul":
+            macs = math.prod(shapes[node.output[0]]) * shapes[ins[0]][-1]
+        elif node.op_type in ("LSTM", "GRU", "RNN"):
+            x = shapes[ins[0]]
+            seq, batch = (x[1], x[0]) if attrs.get("layout", 0) else (x[0], x[1])
+            macs = seq * batch * (math.prod(shapes[ins[1]]) + math.prod(shapes[ins[2]]))
+        # Resize's roi/scales are sizes, not parameters
+        weights = sum(math.prod(inits[n]) for i, n in enumerate(ins)
+                      if n in float_inits and not (node.op_type == "Resize" and i > 0))
+        layers.append(Layer(node.name, node.op_type, macs, weights, eligible))
+        read_weights |= {n for i, n in enumerate(ins) if n in float_inits and inits[n]
+                         and not (node.op_type == "Resize" and i > 0)}
+    acts = {n: s for n, s in shapes.items() if n not in inits}
+    big = max(acts, key=lambda n: math.prod(acts[n]))
     return Counted(
-        macs=sum(la.macs or 0 for la in layers),
-        weights=sum(la.weights for la in layers),
-        largest_activation_elements=math.prod(big.shape),
-        largest_activation_name=big.name,
-        winograd_eligible_macs=sum(la.macs or 0 for la in layers if la.winograd_eligible),
+        macs=sum(la.macs for la in layers),
+        weights=sum(math.prod(inits[n]) for n in read_weights),
+        largest_activation_elements=math.prod(acts[big]),
+        largest_activation_name=big,
+        winograd_eligible_macs=sum(la.macs for la in layers if la.winograd_eligible),
         layers=layers,
-        uncosted=uncosted,
     )

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 @user_errors
 def demo_cmd(
     output: Path = typer.Option(Path("fitbench-demo"), "--output", "-o", help="folder for the report files"),
-    db: str | None = typer.Option(None, "--db", help="results database (default: OUTPUT/results.db)"),
+    db: str | None = typer.Option(None, "--db", help="results database: a SQLite path or postgresql:// URL (default: $FITBENCH_DB or ~/.fitbench/results.db)"),
     no_measure: bool = typer.Option(False, "--no-measure", help="skip the real ONNX Runtime measurement"),
 ) -> None:
     """Run the main job on built-in defaults: compare, measure, store, and write the report."""
@@ -41,7 +41,7 @@ def demo_cmd(
     console = terminal_console()
     t0 = time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
-    store = open_store(db or str(output / "results.db"))
+    store = open_store(db)
     console.print(f"[bold]fitbench demo[/bold]: {DEMO_WORKLOAD} batch {','.join(map(str, DEMO_BATCHES))} vs "
                   f"{DEMO_BASELINE} on the hardware catalog (int8), plus {len(DEMO_MORE)} more zoo models"
                   + ("" if no_measure else f" and a real ONNX Runtime run of {DEMO_MEASURE[0]}"))

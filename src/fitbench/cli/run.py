@@ -150,11 +150,11 @@ def render_results(results, console: Console) -> None:
         if not r.ok:
             table.add_row(str(r.batch), f"[red]failed[/]: {r.cause}", *[""] * 10)
             continue
-        ci = f"{lat.median_ci95_ms[0]:.3f}-{lat.median_ci95_ms[1]:.3f}" if lat else ""
+        ci = f"{lat.median_ci95_ms[0]:.3f}-{lat.median_ci95_ms[1]:.3f}" if lat and lat.median_ci95_ms else ""
         table.add_row(
-            str(r.batch), "ok", str(lat.count if lat else 0), _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
+            str(r.batch), "ok", str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
             else "", _ms(lat.p99_ms) if lat else "", f"{lat.mean_ms:.3f}" if lat else "",
-            f"{lat.cv:.1%}" if lat else "", ci, _ms(r.first_run_ms),
+            f"{lat.cv:.1%}" if lat and lat.cv is not None else "", ci, _ms(r.first_run_ms),
             f"{r.throughput:.1f}" if r.throughput else "",
             f"{r.server.peak_qps:.1f}" if r.server and r.server.peak_qps else "",
         )

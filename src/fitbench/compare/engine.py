@@ -229,12 +229,10 @@ def figures_from_measurement(d: dict[str, Any], batch: int) -> Figures:
         v = lat.get(key)
         return None if v is None else float(v) / 1e3
 
-    thr = d.get("throughput")
-    mean = s("mean_ms")
-    if thr is None and mean:
-        thr = batch / mean
+    # throughput is what the measurement completed per second of wall time; when it has none, it stays
+    # unknown (never derived from a latency)
     return Figures(
-        batch=batch, latency_s=s("p50_ms"), throughput_ips=_num(thr), method="measured",
+        batch=batch, latency_s=s("p50_ms"), throughput_ips=_num(d.get("throughput")), method="measured",
         latency_p50_s=s("p50_ms"), latency_p90_s=s("p90_ms"), latency_p99_s=s("p99_ms"),
         samples=lat.get("count"),
     )
@@ -305,6 +303,11 @@ def compare(
     bprof = _profile(b, b.precision or precision)
     winfo, binfo = _profile_info(wprof, w, "workload"), _profile_info(bprof, b, "baseline")
     notes: list[str] = []
+    for info, prof in ((winfo, wprof), (binfo, bprof)):
+        if prof.uncosted:  # never silently zero: every estimate below leaves these layers out
+            ops = ", ".join(f"{u.op_type} x{u.count}" for u in prof.uncosted)
+            notes.append(f"{info['label']}: {prof.totals.uncosted_count} layer(s) have no cost rule ({ops}); "
+                         "the estimates leave them out, so estimated latencies are lower bounds")
 
     offerings: list[Offering] = []
     layer_bounds: dict[str, list[dict[str, Any]]] = {}

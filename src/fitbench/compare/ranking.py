@@ -186,10 +186,16 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"{_tops(off.peak_tops)} TOPS")
     else:
         others = _names(crossed) if crossed else "the offerings it passes"
-        other_bounds = sorted({BOUND_WORDS.get(o.at('workload', rank_batch).dominant_bound or "", "compute")
-                               for o in crossed if o.at("workload", rank_batch) is not None})
-        why_others = f", while {others} {'is' if len(crossed) == 1 else 'are'} held back by " + " and ".join(
-            other_bounds) if crossed else ""
+        # the bounds of the offerings it passes, where known (a measured runtime has no bound breakdown:
+        # it is named, never given a made-up bound)
+        bounds = [o.at("workload", rank_batch).dominant_bound if o.at("workload", rank_batch) else None
+                  for o in crossed]
+        other_bounds = sorted({BOUND_WORDS.get(x, x) for x in bounds if x})
+        if crossed and other_bounds:
+            why_others = f", while {others} {'is' if len(crossed) == 1 else 'are'} held back by " + " and ".join(
+                other_bounds)
+        else:
+            why_others = f", passing {others}" if crossed else ""
         if cause == "compute":
             body = (f"it stays compute-bound on {workload_label} at {fmt_pct(w.mac_utilization)} MAC utilisation "
                     f"({_tops(w.effective_tops)} of {_tops(off.peak_tops)} TOPS){why_others}")

@@ -1,4 +1,5 @@
-"""Data-movement ops: no arithmetic at all (0 MACs, 0 other ops), costed explicitly as such.
+"""Data-movement ops: no arithmetic (0 MACs, 0 other ops), costed explicitly as such; a ScatterND /
+ScatterElements with a ``reduction`` combines each update with the data: one other op per update element.
 
 They still move activations (the profile counts their tensors). Their shape/index/axes inputs
 are not weights.
@@ -26,4 +27,9 @@ DATA_MOVEMENT: dict[str, frozenset[int]] = {
 
 @register(*DATA_MOVEMENT)
 def data_movement(ctx: CostContext) -> OpCost:
-    return OpCost(rule="data-movement", non_weight_inputs=DATA_MOVEMENT[ctx.node.op_type])
+    """No arithmetic, except a Scatter with ``reduction`` (add/mul/max/min): one op per update element."""
+    reduction = ctx.attr("reduction", "none")
+    if isinstance(reduction, bytes):
+        reduction = reduction.decode()
+    other = ctx.in_elements(2) if ctx.node.op_type.startswith("Scatter") and reduction != "none" else 0
+    return OpCost(rule="data-movement", other_ops=other, non_weight_inputs=DATA_MOVEMENT[ctx.node.op_type])

@@ -70,6 +70,9 @@ from ..precision import Precision
 from .mapping import utilization
 from .spec import HardwareSpec, load_hardware
 
+#: the spec's energy keys and the Energy fields they fill
+ENERGY_TERMS = {"per_mac": "pj_per_mac", "per_sram_byte": "pj_per_sram_byte", "per_dram_byte": "pj_per_dram_byte",
+                "static": "static_w"}
 BOUNDS = ("compute", "weights", "activations")
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Shape", "Size",
                       "Constant", "Concat", "Split"})
@@ -572,6 +575,12 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
                      "no time (assumed hidden in the MAC pipeline)")
     if not spec.array_at(prec):
         notes.append("the spec gives no MAC array shape: utilisation is taken as 1")
+    if spec.energy is not None:
+        given = spec.energy.model_fields_set
+        missing = [k for k, f in ENERGY_TERMS.items() if f not in given]
+        if missing:
+            notes.append("energy counts only the terms the spec gives; it gives no " + ", ".join(missing)
+                         + " (not counted, so energy per inference is a lower bound)")
     if table.uncosted:
         notes.append(f"{len(table.uncosted)} uncosted layer(s) are not in the estimate: "
                      + ", ".join(table.uncosted[:5]) + (" ..." if len(table.uncosted) > 5 else ""))

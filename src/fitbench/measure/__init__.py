@@ -205,8 +205,8 @@ def _measure_one(
         search = scenario == "server" and target_latency_ms is not None
         runs = SERVER_TRIALS if search else 1
         count = cfg["min_count"]
-        if scenario == "server" and percentile == 99:
-            count = max(count, MIN_SAMPLES[99])
+        if scenario == "server":  # the server figure is a percentile: run enough queries to report it
+            count = max(count, MIN_SAMPLES[percentile])
         # LoadGen stops a run at max_duration even if min_count is not reached (a slow model then
         # reports fewer samples, with a warning); the child is killed at timeout_s (a hang)
         max_duration = max(cfg["min_duration_s"] * 2, cfg["min_duration_s"] + 60.0)

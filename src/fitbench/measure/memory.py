@@ -7,6 +7,8 @@ the interpreter and runtime libraries. Bytes use each tensor's native dtype. Cal
 project's dev machine: a trivial model's child peaks at ~150 MiB resident; ResNet-50 (102 MB of
 fp32 weights, 9.6 MB peak live) at ~695 MB against an estimate of ~750 MB; YOLOv3 at
 1920x1088 (248 MB weights, 535 MB peak live) at ~3.76 GB against ~3.6 GB.
+A tensor whose shape is unknown (after a custom op) has no byte count: the estimate names it in
+``unshaped_tensors`` (recorded with the measurement's conditions) and is then a lower bound.
 """
 
 from __future__ import annotations
@@ -51,17 +53,19 @@ def peak_live_bytes(graph) -> int:
     return peak
 
 
-def estimate_onnx(model) -> dict[str, int]:
+def estimate_onnx(model) -> dict[str, int | list[str]]:
     """Estimate for a loaded :class:`fitbench.graph.ir.Model` at its bound shapes."""
     g = model.graph
     weights = sum(_bytes(t) for t in g.tensors.values() if t.constant)
     inputs = sum(_bytes(g.tensor(n)) for n in g.inputs)
     peak = peak_live_bytes(g)
+    unshaped = sorted(n for n, t in g.tensors.items() if t.shape is None)
     return {
         "weight_bytes": weights,
         "peak_activation_bytes": peak,
         "input_bytes": inputs,
         "estimate_bytes": WEIGHT_FACTOR * weights + ACTIVATION_FACTOR * peak + inputs + RUNTIME_ALLOWANCE,
+        "unshaped_tensors": unshaped,
     }
 
 

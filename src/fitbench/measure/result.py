@@ -31,8 +31,8 @@ class ServerTrial:
     """One server-scenario run at a fixed Poisson arrival rate."""
 
     target_qps: float
-    achieved_qps: float
-    latency_ms: float | None
+    achieved_qps: float | None
+    latency_ms: float | None  # None: too few samples for the percentile (stats.MIN_SAMPLES) or none at all
     percentile: int
     count: int
     meets_bound: bool

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
 _QSL_SIZE = 1024
 _MAX_GENERATED = 500_000
@@ -354,10 +356,15 @@ def server_search(
     """Bisect the Poisson arrival rate for the highest QPS whose latency percentile meets the bound.
 
     The search starts at the calibrated capacity (1 / latency of one inference); a trial meets the
-    bound when its nearest-rank ``percentile`` latency is <= ``target_latency_ms``. Returns the peak
-    QPS (None if even the lowest rate tried fails), every trial, and the run at the peak.
+    bound when its nearest-rank ``percentile`` latency is <= ``target_latency_ms``. Each trial asks
+    LoadGen for at least the samples that percentile needs (``stats.MIN_SAMPLES``: 662 for p99, 64 for
+    p90); a trial that still completes fewer (stopped at max duration) has no latency figure
+    ("insufficient samples") and does not meet the bound. Returns the peak QPS (None if even the
+    lowest rate tried fails), every trial, and the run at the peak.
     """
-    from .stats import nearest_rank
+    from dataclasses import replace
+
+    from .stats import MIN_SAMPLES, percentile_or_none
 
     capacity = 1.0 / max(s.expected_latency_s, 1e-7)
     lo, hi = 0.0, None
@@ -365,11 +372,13 @@ def server_search(
     trials: list[dict[str, Any]] = []
     best: RunRecord | None = None
     best_qps: float | None = None
+    s = replace(s, min_count=max(s.min_count, MIN_SAMPLES[percentile]))
     for _ in range(max_trials):
         rec = server(call, s, qps, target_latency_ms, percentile)
-        value_ms = nearest_rank([x / 1e6 for x in rec.latencies_ns], percentile) if rec.latencies_ns else None
+        lat_ms = np.sort(np.asarray(rec.latencies_ns, dtype=float) / 1e6)
+        value_ms = percentile_or_none(lat_ms, percentile) if lat_ms.size else None
         ok = value_ms is not None and value_ms <= target_latency_ms
-        achieved = rec.samples / rec.wall_s if rec.wall_s > 0 else 0.0
+        achieved = rec.samples / rec.wall_s if rec.wall_s > 0 else None
         trials.append(
             {
                 "target_qps": qps,

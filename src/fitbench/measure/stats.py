@@ -7,6 +7,7 @@ Conventions (stated in every report):
 - p90 needs at least 64 samples and p99 at least 662 (the MLPerf early-stopping minimums);
   with fewer the figure is ``None`` and reported as "insufficient samples".
 - stdev is the sample standard deviation (n-1); CV = stdev / mean; IQR = p75 - p25 (nearest rank).
+  With one sample stdev, CV and the CI are unknown: ``None`` and a note, never 0.
 - The 95% confidence interval of the median is a seeded percentile bootstrap.
 - A measurement is flagged noisy when CV > 5% or IQR / median > 10%.
 """
@@ -56,7 +57,7 @@ def bootstrap_median_ci(
     if n == 0:
         raise ValueError("no samples")
     if n == 1:
-        return float(arr[0]), float(arr[0])
+        raise ValueError("a confidence interval needs at least 2 samples")
     rng = np.random.default_rng(seed)
     medians = np.empty(resamples)
     chunk = max(1, min(resamples, 4_000_000 // n))
@@ -75,8 +76,8 @@ class LatencyStats:
 
     count: int
     mean_ms: float
-    stdev_ms: float
-    cv: float
+    stdev_ms: float | None
+    cv: float | None
     min_ms: float
     max_ms: float
     p50_ms: float
@@ -85,13 +86,13 @@ class LatencyStats:
     p25_ms: float
     p75_ms: float
     iqr_ms: float
-    median_ci95_ms: tuple[float, float]
+    median_ci95_ms: tuple[float, float] | None
     percentile_method: str = "nearest-rank"
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["median_ci95_ms"] = list(self.median_ci95_ms)
+        d["median_ci95_ms"] = None if self.median_ci95_ms is None else list(self.median_ci95_ms)
         return d
 
 
@@ -102,7 +103,7 @@ def summarize(latencies_ms: Sequence[float] | np.ndarray, *, seed: int = 0) -> L
     if n == 0:
         raise ValueError("no samples")
     mean = float(arr.mean())
-    stdev = float(arr.std(ddof=1)) if n > 1 else 0.0
+    stdev = float(arr.std(ddof=1)) if n > 1 else None
     p25 = nearest_rank(arr, 25, presorted=True)
     p75 = nearest_rank(arr, 75, presorted=True)
     notes = []
@@ -112,11 +113,13 @@ def summarize(latencies_ms: Sequence[float] | np.ndarray, *, seed: int = 0) -> L
         notes.append(f"p90: {INSUFFICIENT} ({n} < {MIN_SAMPLES[90]})")
     if p99 is None:
         notes.append(f"p99: {INSUFFICIENT} ({n} < {MIN_SAMPLES[99]})")
+    if stdev is None:
+        notes.append(f"stdev, CV and median CI: {INSUFFICIENT} ({n} < 2)")
     return LatencyStats(
         count=n,
         mean_ms=mean,
         stdev_ms=stdev,
-        cv=stdev / mean if mean > 0 else 0.0,
+        cv=stdev / mean if stdev is not None and mean > 0 else None,
         min_ms=float(arr[0]),
         max_ms=float(arr[-1]),
         p50_ms=nearest_rank(arr, 50, presorted=True),
@@ -125,7 +128,7 @@ def summarize(latencies_ms: Sequence[float] | np.ndarray, *, seed: int = 0) -> L
         p25_ms=p25,
         p75_ms=p75,
         iqr_ms=p75 - p25,
-        median_ci95_ms=bootstrap_median_ci(arr, seed=seed),
+        median_ci95_ms=bootstrap_median_ci(arr, seed=seed) if n > 1 else None,
         notes=notes,
     )
 
@@ -133,7 +136,7 @@ def summarize(latencies_ms: Sequence[float] | np.ndarray, *, seed: int = 0) -> L
 def noise_warnings(stats: LatencyStats) -> list[str]:
     """Warnings for a noisy measurement: CV > 5% or IQR/median > 10%."""
     out = []
-    if stats.cv > CV_WARN:
+    if stats.cv is not None and stats.cv > CV_WARN:
         out.append(f"noisy: CV {stats.cv:.1%} > {CV_WARN:.0%}")
     if stats.p50_ms > 0 and stats.iqr_ms / stats.p50_ms > IQR_WARN:
         out.append(f"noisy: IQR/median {stats.iqr_ms / stats.p50_ms:.1%} > {IQR_WARN:.0%}")
