@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
 @user_errors
 def demo_cmd(
     output: Path = typer.Option(Path("fitbench-demo"), "--output", "-o", help="folder for the report files"),
-    db: str | None = typer.Option(None, "--db", help="results database: a SQLite path or postgresql:// URL (default: $FITBENCH_DB or ~/.fitbench/results.db)"),
+    db: str | None = typer.Option(
+        None, "--db", help="results database: a SQLite path or postgresql:// URL "
+        "(default: $FITBENCH_DB or ~/.fitbench/results.db)"),
     no_measure: bool = typer.Option(False, "--no-measure", help="skip the real ONNX Runtime measurement"),
 ) -> None:
     """Run the main job on built-in defaults: compare, measure, store, and write the report."""
