@@ -72,7 +72,12 @@ def _make_engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() == "sqlite":
         memory = url.database in (None, "", ":memory:")
         if not memory:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of results database {url.database}: "
+                                 f"{exc.strerror or exc}") from None
         engine = sa.create_engine(
             url,
             connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
@@ -117,7 +122,7 @@ class Store:
         self._writer = self.engine.execution_options(fitbench_write=True)
         try:
             self.schema_version = migrations.migrate(self.engine)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DatabaseError as exc:  # cannot connect (OperationalError), or not a database file
             self.engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise StoreError(f"cannot open results database {self.location}: {reason}") from None
