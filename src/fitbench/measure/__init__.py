@@ -87,6 +87,10 @@ def measure(
         raise MeasurementError(f"latency percentile must be one of {sorted(MIN_SAMPLES)}, got {pct}")
     if sc == "server" and target_latency_ms is not None and target_latency_ms <= 0:
         raise MeasurementError(f"target latency must be positive, got {target_latency_ms} ms")
+    for what, value in (("threads", threads), ("timeout", timeout_s), ("server QPS", server_qps),
+                        ("samples per query", samples_per_query)):
+        if value is not None and not value > 0:  # 0 threads would mean "the runtime's default", unrecorded
+            raise MeasurementError(f"{what} must be positive, got {value}")
     batches = list(batch) if isinstance(batch, (list, tuple)) else [batch]
     if any(b is not None and int(b) <= 0 for b in batches):
         raise MeasurementError(f"batch sizes must be positive, got {batches}")
