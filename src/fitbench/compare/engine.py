@@ -384,7 +384,7 @@ def compare(
     unit = "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
 
-    from ..report.card import build_card
+    from .card import build_card
 
     card = build_card(workloads=[winfo, binfo], offerings=offerings, precision=precision, winograd=winograd,
                       measurements=measurements, started=started, estimates=estimates)
