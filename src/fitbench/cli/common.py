@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from ..errors import FitbenchError
+try:  # typer >= 0.20 ships its own copy of click; its exceptions are not click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import exceptions as click_errors
+
+from ..errors import FitbenchError, writing
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -33,6 +41,54 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             fail("interrupted", 130)
 
     return wrapper
+
+
+class OneLineErrors(TyperGroup):
+    """The root command group: a usage error (a bad option value, a missing argument) is one ``error:`` line
+    on stderr with exit 2 too, not click's boxed usage message. ``fitbench`` alone and ``--help`` still
+    print the help."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and isinstance(exc, click_errors.UsageError):
+                hint = f" (see {ctx.command_path} --help)"
+            sys.stderr.write("error: " + " ".join(exc.format_message().split()) + hint + "\n")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.stderr.write("error: aborted\n")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write ``text`` (newline-terminated) to ``output``, or to stdout when it is ``None``."""
+    text = text if text.endswith("\n") else text + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with writing(output):
+        Path(output).write_text(text)
+
+
+@contextlib.contextmanager
+def output_console(output: Path | None, width: int) -> Iterator[Any]:
+    """A rich Console printing to ``output`` (a file, written when the block ends) or to stdout."""
+    from rich.console import Console
+
+    if output is None:
+        yield Console(file=sys.stdout, width=width)
+        return
+    with writing(output), open(output, "w") as fh:
+        yield Console(file=fh, width=width)
 
 
 def parse_inputs(values: list[str] | None) -> dict[str, str]:
