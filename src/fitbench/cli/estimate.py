@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
-from .render import si, size
+from .common import emit, output_console, parse_inputs, parse_int_list, parse_resolution, user_errors
+from .render import num, si, size
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +39,7 @@ def estimate_cmd(
     from ..hardware.estimator import WINOGRAD_CHOICES, estimate
     from ..hardware.spec import load_hardware
     from ..profile import profile
-    from .profile import _auto, _emit
+    from .profile import _auto
 
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
@@ -67,12 +66,12 @@ def estimate_cmd(
     if fmt == "json":
         import json
 
-        _emit(json.dumps(est.to_dict(layers=layers), indent=2), output)
+        emit(json.dumps(est.to_dict(layers=layers), indent=2), output)
     elif fmt == "csv":
-        _emit(est.to_dataframe(layers=layers).to_csv(index=False), output)
+        emit(est.to_dataframe(layers=layers).to_csv(index=False), output)
     else:
-        console = Console(file=open(output, "w") if output else sys.stdout, width=170)  # noqa: SIM115
-        render_estimate(est, console, top, layers)
+        with output_console(output, 170) as console:
+            render_estimate(est, console, top, layers)
 
 
 def render_estimate(est, console: Console, top: int = 15, all_layers: bool = False) -> None:
@@ -93,8 +92,8 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
                       f"[red]infeasible: {p.infeasible_reason}[/]", "")
             continue
         share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
-        t.add_row(str(p.batch), str(p.sub_batch), f"{p.latency_s * 1e3:.3f} ms", f"{p.throughput_ips:,.1f}",
-                  f"{p.effective_tops:.3g}", f"{p.peak_tops:.3g}", f"{p.mac_utilization:.0%}",
+        t.add_row(str(p.batch), str(p.sub_batch), f"{p.latency_s * 1e3:.3f} ms", num(p.throughput_ips, ",.1f"),
+                  num(p.effective_tops, ".3g"), f"{p.peak_tops:.3g}", num(p.mac_utilization, ".0%"),
                   size(p.dram_bytes_per_inference), size(p.dram_weight_bytes_per_inference),
                   size(p.dram_activation_bytes_per_inference), si(p.dram_bandwidth_demand, "B/s"),
                   "resident" if p.weights_resident else "streamed", share,

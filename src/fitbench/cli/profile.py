@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import parse_inputs, parse_resolution, user_errors
+from .common import emit, output_console, parse_inputs, parse_resolution, user_errors
 from .render import shape, si, size
 
 
@@ -56,17 +55,12 @@ def profile_cmd(
                    weight_precision=weight_precision, activation_precision=activation_precision, strict=strict,
                    **zoo_params)
     if fmt == "json":
-        _emit(prof.to_json(), output)
+        emit(prof.to_json(), output)
     elif fmt == "csv":
-        _emit(prof.to_dataframe().to_csv(index=False), output)
-    elif output:
-        try:
-            with open(output, "w") as fh:
-                render_profile(prof, Console(file=fh, width=160), top)
-        except OSError as exc:
-            raise FitbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
+        emit(prof.to_dataframe().to_csv(index=False), output)
     else:
-        render_profile(prof, Console(file=sys.stdout, width=160), top)
+        with output_console(output, 160) as console:
+            render_profile(prof, console, top)
 
 
 def _auto(v: str):
@@ -76,18 +70,6 @@ def _auto(v: str):
         except ValueError:
             pass
     return v
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output:
-        try:
-            output.write_text(text)
-        except OSError as exc:
-            from ..errors import FitbenchError
-
-            raise FitbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def render_profile(prof, console: Console, top: int = 25) -> None:

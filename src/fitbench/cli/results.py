@@ -9,8 +9,8 @@ from typing import Any
 
 import typer
 
-from ..errors import FitbenchError
-from .common import user_errors
+from ..errors import FitbenchError, writing
+from .common import emit, user_errors
 
 results_app = typer.Typer(help="List, show and export stored results (profiles, estimates, measurements).",
                           no_args_is_help=True)  # fmt: skip
@@ -128,11 +128,11 @@ def export_cmd(
     store = _open(db)
     records = store.query(**parse_where([*(where or []), *(filters or [])]))
     if fmt == "json":
-        _emit(json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True) + "\n", output)
+        emit(json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True), output)
         return
     df = store.to_dataframe(records)
     if fmt == "csv":
-        _emit(df.to_csv(index=False), output)
+        emit(df.to_csv(index=False), output)
         return
     try:
         import pyarrow  # noqa: F401
@@ -143,11 +143,5 @@ def export_cmd(
             types = {type(v) for v in df[col] if v is not None}
             if len(types) > 1 or types & {list, dict}:
                 df[col] = df[col].map(lambda v: None if v is None else json.dumps(v, sort_keys=True, default=str))
-    df.to_parquet(output, index=False)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output:
-        output.write_text(text)
-    else:
-        sys.stdout.write(text)
+    with writing(output):
+        df.to_parquet(output, index=False)

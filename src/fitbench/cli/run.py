@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import FitbenchError
-from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
+from .common import emit, output_console, parse_inputs, parse_int_list, parse_resolution, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -104,24 +104,16 @@ def run_cmd(
     if not isinstance(results, list):
         results = [results]
     if fmt == "json":
-        text = json.dumps([r.to_dict() for r in results], indent=2)
-        _emit(text, output)
+        emit(json.dumps([r.to_dict() for r in results], indent=2), output)
     elif fmt == "csv":
         import pandas as pd
 
-        _emit(pd.concat([r.to_dataframe() for r in results]).to_csv(index=False), output)
+        emit(pd.concat([r.to_dataframe() for r in results]).to_csv(index=False), output)
     else:
-        console = Console(file=open(output, "w") if output else sys.stdout, width=160)  # noqa: SIM115
-        render_results(results, console)
+        with output_console(output, 160) as console:
+            render_results(results, console)
     if all(not r.ok for r in results):
         raise typer.Exit(1)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output:
-        output.write_text(text if text.endswith("\n") else text + "\n")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _ms(v) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import FitbenchError
+from ..errors import FitbenchError, writing
 from .common import parse_resolution, user_errors
 
 zoo_app = typer.Typer(help="Built-in models (ResNet, YOLOv3, MobileNet, ViT, BERT, GPT-2, speech, U-Net).",
@@ -74,7 +74,8 @@ def export_cmd(
         raise FitbenchError(f"-o {output} is a folder; give a file name like model.onnx")
     if not output.parent.exists():
         raise FitbenchError(f"the folder of -o {output} does not exist")
-    output.write_bytes(model.proto.SerializeToString())
+    with writing(output):
+        output.write_bytes(model.proto.SerializeToString())
     shapes = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in model.input_shapes.items())
     if len(model.input_shapes) > 3:
         first = list(model.input_shapes.items())[:2]
