@@ -142,6 +142,9 @@ CASES = [
     ("profile-readonly-out", ["profile", "{good}", "-f", "json", "-o", "{readonly_dir}/p.json"], ""),
     ("profile-missing-dir-out", ["profile", "{good}", "-f", "json", "-o", "{missing_dir_out}"], ""),
     ("profile-bad-dim", ["profile", "{sym}", "--dim", "H=big"], "--dim"),
+    ("profile-zero-dim", ["profile", "{sym}", "--dim", "H=0"], "--dim"),
+    ("estimate-nameless-dim", ["estimate", "{sym}", "--hw", "{spec_good}", "--dim", "=8"], "--dim"),
+    ("compare-bad-param", ["compare", "resnet18", "--hw", "{spec_good}", "--param", "classes"], "--param"),
     ("profile-unknown-input", ["profile", "{good}", "--input", "images=1x3x8x8"], "images"),
     ("profile-format", ["profile", "{good}", "-f", "xml"], "xml"),
     # zoo

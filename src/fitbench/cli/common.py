@@ -91,14 +91,49 @@ def output_console(output: Path | None, width: int) -> Iterator[Any]:
         yield Console(file=fh, width=width)
 
 
-def parse_inputs(values: list[str] | None) -> dict[str, str]:
-    """``["images=1x3x224x224", ...]`` -> ``{"images": "1x3x224x224"}``."""
+def parse_pairs(values: list[str] | None, option: str, expected: str) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; an item without a name or a value is a one-line error
+    ``{option} expects {expected}, got ...``."""
     out: dict[str, str] = {}
     for item in values or []:
-        name, sep, dims = item.partition("=")
-        if not sep or not name or not dims:
-            raise FitbenchError(f"--input expects NAME=DIMS like images=1x3x224x224, got {item!r}")
-        out[name.strip()] = dims.strip()
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise FitbenchError(f"{option} expects {expected}, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def parse_inputs(values: list[str] | None) -> dict[str, str]:
+    """``["images=1x3x224x224", ...]`` -> ``{"images": "1x3x224x224"}``."""
+    return parse_pairs(values, "--input", "NAME=DIMS like images=1x3x224x224")
+
+
+def parse_dims(values: list[str] | None) -> dict[str, int]:
+    """``--dim`` items ``["seq=128"]`` -> ``{"seq": 128}`` (positive integers)."""
+    out: dict[str, int] = {}
+    for name, value in parse_pairs(values, "--dim", "NAME=VALUE with a positive integer").items():
+        if not value.isdigit() or int(value) <= 0:
+            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {name}={value!r}")
+        out[name] = int(value)
+    return out
+
+
+def auto_value(text: str) -> int | float | str:
+    """``"3"`` -> 3, ``"0.5"`` -> 0.5, anything else stays text."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_zoo_params(resolution: str | None, seq_len: int | None, params: list[str] | None) -> dict[str, Any]:
+    """The zoo options of profile / estimate / compare: ``--resolution``, ``--seq-len`` and ``--param K=V``
+    (values converted to int or float where they read as one; ``-`` in keys becomes ``_``)."""
+    out: dict[str, Any] = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
+    for key, value in parse_pairs(params, "--param", "KEY=VALUE").items():
+        out[key.replace("-", "_")] = auto_value(value)
     return out
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import emit, output_console, parse_inputs, parse_int_list, parse_resolution, user_errors
+from .common import emit, output_console, parse_dims, parse_inputs, parse_int_list, parse_zoo_params, user_errors
 from .render import num, si, size
 
 
@@ -39,7 +39,6 @@ def estimate_cmd(
     from ..hardware.estimator import WINOGRAD_CHOICES, estimate
     from ..hardware.spec import load_hardware
     from ..profile import profile
-    from .profile import _auto
 
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
@@ -49,18 +48,8 @@ def estimate_cmd(
     if not batches:
         raise FitbenchError("--batch needs at least one batch size")
     spec = load_hardware(hw)  # fail on a bad spec before profiling
-    dims = {}
-    for item in dim or []:
-        k, _, v = item.partition("=")
-        if not v.strip().isdigit():
-            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
-        dims[k] = int(v)
-    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
-    for item in param or []:
-        k, _, v = item.partition("=")
-        if not k or not v:
-            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
-        zoo_params[k.replace("-", "_")] = _auto(v)
+    dims = parse_dims(dim)
+    zoo_params = parse_zoo_params(resolution, seq_len, param)
     prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)
     est = estimate(prof, spec, batch=batches, precision=precision, winograd=winograd)
     if fmt == "json":

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import emit, output_console, parse_inputs, parse_resolution, user_errors
+from .common import emit, output_console, parse_dims, parse_inputs, parse_zoo_params, user_errors
 from .render import shape, si, size
 
 
@@ -37,18 +37,8 @@ def profile_cmd(
     from ..errors import FitbenchError
     from ..profile import profile
 
-    dims = {}
-    for item in dim or []:
-        k, _, v = item.partition("=")
-        if not v.strip().isdigit():
-            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
-        dims[k] = int(v)
-    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
-    for item in param or []:
-        k, _, v = item.partition("=")
-        if not k or not v:
-            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
-        zoo_params[k.replace("-", "_")] = _auto(v)
+    dims = parse_dims(dim)
+    zoo_params = parse_zoo_params(resolution, seq_len, param)
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     prof = profile(model, inputs=parse_inputs(input), batch=batch, dims=dims or None, precision=precision,
@@ -61,15 +51,6 @@ def profile_cmd(
     else:
         with output_console(output, 160) as console:
             render_profile(prof, console, top)
-
-
-def _auto(v: str):
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return v
 
 
 def render_profile(prof, console: Console, top: int = 25) -> None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import FitbenchError
-from .common import emit, output_console, parse_inputs, parse_int_list, parse_resolution, user_errors
+from .common import emit, output_console, parse_inputs, parse_int_list, parse_pairs, parse_resolution, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -38,16 +38,6 @@ def parse_latency_ms(value: str | None) -> float | None:
     if ms <= 0:
         raise FitbenchError(f"--target-latency must be positive, got {value!r}")
     return ms
-
-
-def _input_files(values: list[str] | None) -> dict[str, str]:
-    out = {}
-    for item in values or []:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise FitbenchError(f"--input-file expects NAME=PATH.npy, got {item!r}")
-        out[name.strip()] = path.strip()
-    return out
 
 
 @user_errors
@@ -98,7 +88,8 @@ def run_cmd(
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
         server_qps=qps, samples_per_query=samples_per_query, quick=quick, min_count=min_count,
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
-        input_files=_input_files(input_file) or None, seed=seed, compile=compile, include_h2d=h2d,
+        input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
+        include_h2d=h2d,
         command=command, **zoo_params,
     )
     if not isinstance(results, list):
