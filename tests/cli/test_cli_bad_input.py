@@ -236,6 +236,8 @@ CASES = [
     ("compare-batch-zero", ["compare", "{good}", "--hw", "{spec_good}", "--batch", "0"], "batch"),
     ("compare-batch-alpha", ["compare", "{good}", "--hw", "{spec_good}", "--batch", "a"], "batch"),
     ("compare-unknown-runtime", ["compare", "{good}", "--measure", "tensorflow"], "tensorflow"),
+    ("compare-unknown-runtime-with-hw", ["compare", "{good}", "--hw", "{spec_good}", "--measure", "tensorflow"],
+     "unknown runtime 'tensorflow'"),
     ("compare-baseline", ["compare", "{good}", "--hw", "{spec_good}", "--baseline", "resnet5000"], "resnet5000"),
     ("compare-unreachable-db", ["compare", "{good}", "--hw", "{spec_good}", "--db", UNREACHABLE_PG], ""),
     ("compare-readonly-out", ["compare", "{good}", "--hw", "{spec_good}", "-o", "{readonly_dir}/c.json"], ""),
