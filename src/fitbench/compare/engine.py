@@ -14,6 +14,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+from .._checks import as_list, is_positive_int
 from ..errors import FitbenchError
 from .ranking import build_rows, find_flips
 from .result import Comparison, Figures, Offering
@@ -300,9 +301,9 @@ def compare(
     w = parse_workload(workload) if isinstance(workload, str) else Workload(model=workload)
     w.params.update({k: v for k, v in zoo_params.items() if v is not None})
     if batch is not None:
-        w.batches = [batch] if isinstance(batch, int) else list(batch)
-    if not w.batches or min(w.batches) <= 0:
-        raise FitbenchError(f"batch sizes must be positive, got {w.batches!r}")
+        w.batches = as_list(batch)
+    if not w.batches or not all(is_positive_int(b) for b in w.batches):
+        raise FitbenchError(f"batch sizes must be positive integers, got {w.batches!r}")
     w.inputs, w.dims, w.label = inputs or w.inputs, dims or w.dims, label or w.label
     b = parse_workload(baseline, default_batches=[32]) if not isinstance(baseline, Workload) else baseline
     from ..measure.runtimes import canonical as canonical_runtime
