@@ -146,6 +146,7 @@ CASES = [
     ("estimate-nameless-dim", ["estimate", "{sym}", "--hw", "{spec_good}", "--dim", "=8"], "--dim"),
     ("compare-bad-param", ["compare", "resnet18", "--hw", "{spec_good}", "--param", "classes"], "--param"),
     ("profile-unknown-input", ["profile", "{good}", "--input", "images=1x3x8x8"], "images"),
+    ("profile-top-negative", ["profile", "{good}", "--top", "-3"], "--top"),
     ("profile-format", ["profile", "{good}", "-f", "xml"], "xml"),
     # zoo
     ("zoo-export-unknown", ["zoo", "export", "resnet5000", "-o", "{dir}/z.onnx"], "resnet5000"),
@@ -222,6 +223,7 @@ CASES = [
     ("results-list-bad-filter", ["results", "list", "--db", "{db}", "--where", "nonsense"], "nonsense"),
     ("results-list-unknown-key", ["results", "list", "--db", "{db}", "--where", "colour=red"], "colour"),
     ("results-list-bad-batch", ["results", "list", "--db", "{db}", "--where", "batch=a"], "batch"),
+    ("results-list-limit-negative", ["results", "list", "--db", "{db}", "--limit", "-5"], "--limit"),
     ("results-export-format", ["results", "export", "--db", "{db}", "-f", "xml"], "xml"),
     ("results-export-readonly", ["results", "export", "--db", "{db}", "-o", "{readonly_dir}/x.csv"], ""),
     ("results-export-missing-dir", ["results", "export", "--db", "{db}", "-o", "{missing_dir_out}"], ""),

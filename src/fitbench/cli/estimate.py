@@ -32,7 +32,7 @@ def estimate_cmd(
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
     layers: bool = typer.Option(False, "--layers", help="table/csv: per-layer rows"),
-    top: int = typer.Option(15, help="table format: show the N slowest layers of the first batch"),
+    top: int = typer.Option(15, min=0, help="table format: show the N slowest layers of the first batch"),
 ) -> None:
     """Latency, throughput, DRAM traffic and bounds of MODEL on a hardware spec, per batch size."""
     from ..errors import FitbenchError

@@ -31,7 +31,7 @@ def profile_cmd(
     strict: bool = typer.Option(False, help="fail when any op has no cost rule"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
-    top: int = typer.Option(25, help="table format: show the N costliest layers"),
+    top: int = typer.Option(25, min=0, help="table format: show the N costliest layers"),
 ) -> None:
     """Per-layer and total MACs, weights, activations and Winograd figures at the bound shapes."""
     from ..errors import FitbenchError

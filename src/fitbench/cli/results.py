@@ -63,7 +63,7 @@ def list_cmd(
     filters: list[str] | None = typer.Argument(None, help="KEY=VALUE filters", show_default=False),
     where: list[str] | None = typer.Option(None, "--where", "-w", help=WHERE_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
-    limit: int = typer.Option(50, "--limit", "-n", help="show at most N results (the latest)"),
+    limit: int = typer.Option(50, "--limit", "-n", min=0, help="show at most N results (the latest)"),
     sweeps: bool = typer.Option(False, "--sweeps", help="list sweeps (points planned / ok / failed) instead"),
 ) -> None:
     """Stored results (newest last), or with --sweeps one line per sweep."""
