@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ..errors import FitbenchError, writing
+from ..errors import FitbenchError
 from .common import emit, user_errors
 
 results_app = typer.Typer(help="List, show and export stored results (profiles, estimates, measurements).",
@@ -130,18 +130,7 @@ def export_cmd(
     if fmt == "json":
         emit(json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True), output)
         return
-    df = store.to_dataframe(records)
     if fmt == "csv":
-        emit(df.to_csv(index=False), output)
+        emit(store.to_dataframe(records).to_csv(index=False), output)
         return
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise FitbenchError("parquet export needs pyarrow: pip install 'fitbench[parquet]'") from None
-    for col in df.columns:  # lists/dicts and mixed types -> JSON text, so every column has one Arrow type
-        if df[col].dtype == object:
-            types = {type(v) for v in df[col] if v is not None}
-            if len(types) > 1 or types & {list, dict}:
-                df[col] = df[col].map(lambda v: None if v is None else json.dumps(v, sort_keys=True, default=str))
-    with writing(output):
-        df.to_parquet(output, index=False)
+    store.to_parquet(output, records)

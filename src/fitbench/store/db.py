@@ -326,3 +326,24 @@ class Store:
             d.update({"metrics": r.metrics, "conditions": r.conditions})
             flat.append(d)
         return pd.json_normalize(flat, sep=".")
+
+    def to_parquet(self, path: str | os.PathLike[str], records: Iterable[ResultRecord] | None = None,
+                   **where: Any) -> None:
+        """Write :meth:`to_dataframe` as Parquet. Columns holding lists, dicts or mixed types become JSON text,
+        so that every column has one Arrow type. Needs pyarrow (``pip install 'fitbench[parquet]'``)."""
+        import json
+
+        from ..errors import writing
+
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise StoreError("parquet export needs pyarrow: pip install 'fitbench[parquet]'") from None
+        df = self.to_dataframe(records, **where)
+        for col in df.columns:
+            if df[col].dtype == object:
+                types = {type(v) for v in df[col] if v is not None}
+                if len(types) > 1 or types & {list, dict}:
+                    df[col] = df[col].map(lambda v: None if v is None else json.dumps(v, sort_keys=True, default=str))
+        with writing(path):
+            df.to_parquet(path, index=False)
