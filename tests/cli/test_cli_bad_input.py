@@ -317,6 +317,25 @@ def test_uncosted_ops_are_noted_not_an_error(files):
     assert "1 uncosted layer(s) are not in the estimate: frob (Frobnicate)" in " ".join(res.stdout.split())
 
 
+@pytest.mark.parametrize("argv", [
+    ["run", "{good}", "--quick", "-o", "{good}/r.json"],
+    ["estimate", "{good}", "--hw", "{spec_good}", "-o", "{dir}/no/such/e.txt"],
+    ["compare", "{good}", "--hw", "{spec_good}", "--measure", "onnxruntime", "-o", "{good}/sub/c.json"],
+])
+def test_unwritable_output_is_refused_before_the_work(files, argv, monkeypatch):
+    """A measurement or a comparison can take minutes: an -o that cannot be written is refused first."""
+    import fitbench.compare
+    import fitbench.measure
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the work ran before the output path was checked")
+
+    monkeypatch.setattr(fitbench.measure, "measure", must_not_run)
+    monkeypatch.setattr(fitbench.compare, "compare", must_not_run)
+    res = runner.invoke(app, _fill(argv, files))
+    _check_one_line(res.exit_code, res.stderr, res.stdout, "cannot write")
+
+
 def test_compare_creates_the_output_folder(files, tmp_path):
     out = tmp_path / "new" / "folder" / "c.json"
     res = runner.invoke(app, ["compare", files["good"], "--hw", files["spec_good"], "-o", str(out)])

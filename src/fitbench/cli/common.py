@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ try:  # typer >= 0.20 ships its own copy of click; its exceptions are not click'
 except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as click_errors
 
-from ..errors import FitbenchError, writing
+from ..errors import FitbenchError, OutputError, writing
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -77,6 +78,26 @@ def emit(text: str, output: Path | None) -> None:
         return
     with writing(output):
         Path(output).write_text(text)
+
+
+def check_output(path: Path | None, make_folders: bool = False) -> None:
+    """Refuse an output path that cannot be written *before* the work (a measurement or a comparison can take
+    minutes): its folder must exist (or, with ``make_folders``, its nearest existing parent), be a folder and
+    be writable, and the path itself must not be a folder."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; give a file name")
+    parent = path.parent
+    while make_folders and not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.exists():
+        raise OutputError(f"cannot write {path}: no such folder {parent}")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {path}: permission denied in {parent}")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 
 from ..errors import FitbenchError
-from .common import parse_dims, parse_inputs, parse_int_list, parse_resolution, parse_zoo_params, user_errors
+from .common import (
+    check_output,
+    parse_dims,
+    parse_inputs,
+    parse_int_list,
+    parse_resolution,
+    parse_zoo_params,
+    user_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -67,6 +75,11 @@ def compare_cmd(
         hw_list = ["catalog:*"]
     dims = parse_dims(dim)
     zoo_params = parse_zoo_params(resolution, seq_len, param)
+    from ..report.static import report_suffix
+
+    for out in output or []:
+        report_suffix(out)
+        check_output(out, make_folders=True)
     store = None
     if db is not None or save:
         from ..store import open_store

@@ -8,7 +8,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import emit, output_console, parse_dims, parse_inputs, parse_int_list, parse_zoo_params, user_errors
+from .common import (
+    check_output,
+    emit,
+    output_console,
+    parse_dims,
+    parse_inputs,
+    parse_int_list,
+    parse_zoo_params,
+    user_errors,
+)
 from .render import num, si, size
 
 
@@ -48,6 +57,7 @@ def estimate_cmd(
     if not batches:
         raise FitbenchError("--batch needs at least one batch size")
     spec = load_hardware(hw)  # fail on a bad spec before profiling
+    check_output(output)
     dims = parse_dims(dim)
     zoo_params = parse_zoo_params(resolution, seq_len, param)
     prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)

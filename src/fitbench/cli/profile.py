@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import emit, output_console, parse_dims, parse_inputs, parse_zoo_params, user_errors
+from .common import check_output, emit, output_console, parse_dims, parse_inputs, parse_zoo_params, user_errors
 from .render import shape, si, size
 
 
@@ -41,6 +41,7 @@ def profile_cmd(
     zoo_params = parse_zoo_params(resolution, seq_len, param)
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
+    check_output(output)
     prof = profile(model, inputs=parse_inputs(input), batch=batch, dims=dims or None, precision=precision,
                    weight_precision=weight_precision, activation_precision=activation_precision, strict=strict,
                    **zoo_params)

@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import FitbenchError
-from .common import emit, output_console, parse_inputs, parse_int_list, parse_pairs, parse_resolution, user_errors
+from .common import (
+    check_output,
+    emit,
+    output_console,
+    parse_inputs,
+    parse_int_list,
+    parse_pairs,
+    parse_resolution,
+    user_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -76,6 +85,7 @@ def run_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     batches = parse_int_list(batch, "--batch")
+    check_output(output)
     zoo_params = {}
     res = parse_resolution(resolution)
     if res:
