@@ -7,6 +7,10 @@ Anything else is a bug in fitbench and is allowed to show a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+
 
 class FitbenchError(Exception):
     """Base class: a user-facing error with a one-line message."""
@@ -44,3 +48,16 @@ class SpecError(FitbenchError):
 
 class MeasurementError(FitbenchError):
     """A measurement could not be run (runtime missing, memory guard, child failure)."""
+
+
+class OutputError(FitbenchError):
+    """An output file or folder cannot be written (no such folder, not a folder, no permission, disk full)."""
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an :class:`OSError` raised while writing ``path`` into a one-line :class:`OutputError`."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None

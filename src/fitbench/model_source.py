@@ -10,7 +10,7 @@ from typing import Any
 
 import onnx
 
-from .errors import FitbenchError, UnknownNameError
+from .errors import FitbenchError, ModelLoadError, UnknownNameError
 from .graph.ir import Model
 from .graph.onnx_io import load_model
 
@@ -46,6 +46,9 @@ def resolve_model(
         m = load_model(proto, None, batch, dims, name=name)
         m.tags["kind"] = "torch"
         return m, {}
+    if not isinstance(model, (str, os.PathLike)):
+        raise ModelLoadError(f"a model is an ONNX path, an onnx.ModelProto, a zoo name, a torch nn.Module or "
+                             f"'package.module:factory'; got {type(model).__name__}")
     text = os.fspath(model)
     if _looks_like_path(text):
         _no_zoo_params(zoo_params, "an ONNX file")

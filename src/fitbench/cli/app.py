@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from .common import OneLineErrors
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="fitbench",
     help="Which inference offering is best for MY application? Profile, estimate, measure, compare.",
     no_args_is_help=True,
@@ -13,8 +16,9 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="print the fitbench version and exit"),
 ) -> None:
     """Which inference offering is best for MY application?"""
@@ -23,6 +27,9 @@ def _root(
 
         typer.echo(__version__)
         raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:  # options but no command: the help, as for no arguments at all
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
 
 
 def _register() -> None:

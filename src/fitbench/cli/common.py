@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from ..errors import FitbenchError
+try:  # typer >= 0.20 ships its own copy of click; its exceptions are not click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import exceptions as click_errors
+
+from ..errors import FitbenchError, OutputError, writing
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -35,14 +44,117 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def parse_inputs(values: list[str] | None) -> dict[str, str]:
-    """``["images=1x3x224x224", ...]`` -> ``{"images": "1x3x224x224"}``."""
+class OneLineErrors(TyperGroup):
+    """The root command group: a usage error (a bad option value, a missing argument) is one ``error:`` line
+    on stderr with exit 2 too, not click's boxed usage message. ``fitbench`` alone and ``--help`` still
+    print the help."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and isinstance(exc, click_errors.UsageError):
+                hint = f" (see {ctx.command_path} --help)"
+            sys.stderr.write("error: " + " ".join(exc.format_message().split()) + hint + "\n")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.stderr.write("error: aborted\n")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write ``text`` (newline-terminated) to ``output``, or to stdout when it is ``None``."""
+    text = text if text.endswith("\n") else text + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with writing(output):
+        Path(output).write_text(text)
+
+
+def check_output(path: Path | None, make_folders: bool = False) -> None:
+    """Refuse an output path that cannot be written *before* the work (a measurement or a comparison can take
+    minutes): its folder must exist (or, with ``make_folders``, its nearest existing parent), be a folder and
+    be writable, and the path itself must not be a folder."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; give a file name")
+    parent = path.parent
+    while make_folders and not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.exists():
+        raise OutputError(f"cannot write {path}: no such folder {parent}")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {path}: permission denied in {parent}")
+
+
+@contextlib.contextmanager
+def output_console(output: Path | None, width: int) -> Iterator[Any]:
+    """A rich Console printing to ``output`` (a file, written when the block ends) or to stdout."""
+    from rich.console import Console
+
+    if output is None:
+        yield Console(file=sys.stdout, width=width)
+        return
+    with writing(output), open(output, "w") as fh:
+        yield Console(file=fh, width=width)
+
+
+def parse_pairs(values: list[str] | None, option: str, expected: str) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; an item without a name or a value is a one-line error
+    ``{option} expects {expected}, got ...``."""
     out: dict[str, str] = {}
     for item in values or []:
-        name, sep, dims = item.partition("=")
-        if not sep or not name or not dims:
-            raise FitbenchError(f"--input expects NAME=DIMS like images=1x3x224x224, got {item!r}")
-        out[name.strip()] = dims.strip()
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise FitbenchError(f"{option} expects {expected}, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def parse_inputs(values: list[str] | None) -> dict[str, str]:
+    """``["images=1x3x224x224", ...]`` -> ``{"images": "1x3x224x224"}``."""
+    return parse_pairs(values, "--input", "NAME=DIMS like images=1x3x224x224")
+
+
+def parse_dims(values: list[str] | None) -> dict[str, int]:
+    """``--dim`` items ``["seq=128"]`` -> ``{"seq": 128}`` (positive integers)."""
+    out: dict[str, int] = {}
+    for name, value in parse_pairs(values, "--dim", "NAME=VALUE with a positive integer").items():
+        if not value.isdigit() or int(value) <= 0:
+            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {name}={value!r}")
+        out[name] = int(value)
+    return out
+
+
+def auto_value(text: str) -> int | float | str:
+    """``"3"`` -> 3, ``"0.5"`` -> 0.5, anything else stays text."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_zoo_params(resolution: str | None, seq_len: int | None, params: list[str] | None) -> dict[str, Any]:
+    """The zoo options of profile / estimate / compare: ``--resolution``, ``--seq-len`` and ``--param K=V``
+    (values converted to int or float where they read as one; ``-`` in keys becomes ``_``)."""
+    out: dict[str, Any] = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
+    for key, value in parse_pairs(params, "--param", "KEY=VALUE").items():
+        out[key.replace("-", "_")] = auto_value(value)
     return out
 
 

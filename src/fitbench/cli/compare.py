@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 
 from ..errors import FitbenchError
-from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
+from .common import (
+    check_output,
+    parse_dims,
+    parse_inputs,
+    parse_int_list,
+    parse_resolution,
+    parse_zoo_params,
+    user_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,15 +28,6 @@ def _split(values: list[str] | None) -> list[str]:
     for v in values or []:
         out.extend(x.strip() for x in v.split(",") if x.strip())
     return out
-
-
-def _auto(v: str):
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return v
 
 
 def _sizes(value: str | None) -> list[tuple[int, int]] | None:
@@ -74,18 +73,13 @@ def compare_cmd(
     hw_list = _split(hw) + extra_hw
     if not hw_list and not measure:
         hw_list = ["catalog:*"]
-    dims = {}
-    for item in dim or []:
-        k, _, v = item.partition("=")
-        if not v.strip().isdigit():
-            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
-        dims[k] = int(v)
-    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
-    for item in param or []:
-        k, _, v = item.partition("=")
-        if not k or not v:
-            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
-        zoo_params[k.replace("-", "_")] = _auto(v)
+    dims = parse_dims(dim)
+    zoo_params = parse_zoo_params(resolution, seq_len, param)
+    from ..report.static import report_suffix
+
+    for out in output or []:
+        report_suffix(out)
+        check_output(out, make_folders=True)
     store = None
     if db is not None or save:
         from ..store import open_store

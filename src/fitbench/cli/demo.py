@@ -37,12 +37,14 @@ def demo_cmd(
 ) -> None:
     """Run the main job on built-in defaults: compare, measure, store, and write the report."""
     from ..compare import compare
+    from ..errors import writing
     from ..report.static import print_comparison, terminal_console, write_outputs
     from ..store import open_store
 
     console = terminal_console()
     t0 = time.perf_counter()
-    output.mkdir(parents=True, exist_ok=True)
+    with writing(output):
+        output.mkdir(parents=True, exist_ok=True)
     store = open_store(db)
     console.print(f"[bold]fitbench demo[/bold]: {DEMO_WORKLOAD} batch {','.join(map(str, DEMO_BATCHES))} vs "
                   f"{DEMO_BASELINE} on the hardware catalog (int8), plus {len(DEMO_MORE)} more zoo models"

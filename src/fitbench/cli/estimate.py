@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
-from .render import si, size
+from .common import (
+    check_output,
+    emit,
+    output_console,
+    parse_dims,
+    parse_inputs,
+    parse_int_list,
+    parse_zoo_params,
+    user_errors,
+)
+from .render import num, si, size
 
 
 def register(app: typer.Typer) -> None:
@@ -33,14 +41,13 @@ def estimate_cmd(
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
     layers: bool = typer.Option(False, "--layers", help="table/csv: per-layer rows"),
-    top: int = typer.Option(15, help="table format: show the N slowest layers of the first batch"),
+    top: int = typer.Option(15, min=0, help="table format: show the N slowest layers of the first batch"),
 ) -> None:
     """Latency, throughput, DRAM traffic and bounds of MODEL on a hardware spec, per batch size."""
     from ..errors import FitbenchError
     from ..hardware.estimator import WINOGRAD_CHOICES, estimate
     from ..hardware.spec import load_hardware
     from ..profile import profile
-    from .profile import _auto, _emit
 
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
@@ -50,29 +57,20 @@ def estimate_cmd(
     if not batches:
         raise FitbenchError("--batch needs at least one batch size")
     spec = load_hardware(hw)  # fail on a bad spec before profiling
-    dims = {}
-    for item in dim or []:
-        k, _, v = item.partition("=")
-        if not v.strip().isdigit():
-            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
-        dims[k] = int(v)
-    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
-    for item in param or []:
-        k, _, v = item.partition("=")
-        if not k or not v:
-            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
-        zoo_params[k.replace("-", "_")] = _auto(v)
+    check_output(output)
+    dims = parse_dims(dim)
+    zoo_params = parse_zoo_params(resolution, seq_len, param)
     prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)
     est = estimate(prof, spec, batch=batches, precision=precision, winograd=winograd)
     if fmt == "json":
         import json
 
-        _emit(json.dumps(est.to_dict(layers=layers), indent=2), output)
+        emit(json.dumps(est.to_dict(layers=layers), indent=2), output)
     elif fmt == "csv":
-        _emit(est.to_dataframe(layers=layers).to_csv(index=False), output)
+        emit(est.to_dataframe(layers=layers).to_csv(index=False), output)
     else:
-        console = Console(file=open(output, "w") if output else sys.stdout, width=170)  # noqa: SIM115
-        render_estimate(est, console, top, layers)
+        with output_console(output, 170) as console:
+            render_estimate(est, console, top, layers)
 
 
 def render_estimate(est, console: Console, top: int = 15, all_layers: bool = False) -> None:
@@ -93,8 +91,8 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
                       f"[red]infeasible: {p.infeasible_reason}[/]", "")
             continue
         share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
-        t.add_row(str(p.batch), str(p.sub_batch), f"{p.latency_s * 1e3:.3f} ms", f"{p.throughput_ips:,.1f}",
-                  f"{p.effective_tops:.3g}", f"{p.peak_tops:.3g}", f"{p.mac_utilization:.0%}",
+        t.add_row(str(p.batch), str(p.sub_batch), f"{p.latency_s * 1e3:.3f} ms", num(p.throughput_ips, ",.1f"),
+                  num(p.effective_tops, ".3g"), f"{p.peak_tops:.3g}", num(p.mac_utilization, ".0%"),
                   size(p.dram_bytes_per_inference), size(p.dram_weight_bytes_per_inference),
                   size(p.dram_activation_bytes_per_inference), si(p.dram_bandwidth_demand, "B/s"),
                   "resident" if p.weights_resident else "streamed", share,

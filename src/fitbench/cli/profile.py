@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import parse_inputs, parse_resolution, user_errors
+from .common import check_output, emit, output_console, parse_dims, parse_inputs, parse_zoo_params, user_errors
 from .render import shape, si, size
 
 
@@ -32,62 +31,27 @@ def profile_cmd(
     strict: bool = typer.Option(False, help="fail when any op has no cost rule"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
-    top: int = typer.Option(25, help="table format: show the N costliest layers"),
+    top: int = typer.Option(25, min=0, help="table format: show the N costliest layers"),
 ) -> None:
     """Per-layer and total MACs, weights, activations and Winograd figures at the bound shapes."""
     from ..errors import FitbenchError
     from ..profile import profile
 
-    dims = {}
-    for item in dim or []:
-        k, _, v = item.partition("=")
-        if not v.strip().isdigit():
-            raise FitbenchError(f"--dim expects NAME=VALUE with a positive integer, got {item!r}")
-        dims[k] = int(v)
-    zoo_params: dict = {"resolution": parse_resolution(resolution), "seq_len": seq_len}
-    for item in param or []:
-        k, _, v = item.partition("=")
-        if not k or not v:
-            raise FitbenchError(f"--param expects KEY=VALUE, got {item!r}")
-        zoo_params[k.replace("-", "_")] = _auto(v)
+    dims = parse_dims(dim)
+    zoo_params = parse_zoo_params(resolution, seq_len, param)
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
+    check_output(output)
     prof = profile(model, inputs=parse_inputs(input), batch=batch, dims=dims or None, precision=precision,
                    weight_precision=weight_precision, activation_precision=activation_precision, strict=strict,
                    **zoo_params)
     if fmt == "json":
-        _emit(prof.to_json(), output)
+        emit(prof.to_json(), output)
     elif fmt == "csv":
-        _emit(prof.to_dataframe().to_csv(index=False), output)
-    elif output:
-        try:
-            with open(output, "w") as fh:
-                render_profile(prof, Console(file=fh, width=160), top)
-        except OSError as exc:
-            raise FitbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
+        emit(prof.to_dataframe().to_csv(index=False), output)
     else:
-        render_profile(prof, Console(file=sys.stdout, width=160), top)
-
-
-def _auto(v: str):
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return v
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output:
-        try:
-            output.write_text(text)
-        except OSError as exc:
-            from ..errors import FitbenchError
-
-            raise FitbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        with output_console(output, 160) as console:
+            render_profile(prof, console, top)
 
 
 def render_profile(prof, console: Console, top: int = 25) -> None:

@@ -25,3 +25,9 @@ def size(value: float | int | None) -> str:
 
 def shape(dims) -> str:
     return "—" if dims is None else "x".join(str(d) for d in dims)
+
+
+def num(value: float | int | None, spec: str) -> str:
+    """``format(value, spec)``, or '—' when the value is unknown (None), e.g. the throughput of a graph
+    whose every layer is uncosted."""
+    return "—" if value is None else format(value, spec)

@@ -34,7 +34,9 @@ def report_cmd(
             comp = Comparison.from_dict(json.loads(from_json.read_text()))
         except FileNotFoundError:
             raise FitbenchError(f"no such file: {from_json}") from None
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except OSError as exc:
+            raise FitbenchError(f"cannot read {from_json}: {exc.strerror or exc}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError, UnicodeDecodeError
             raise FitbenchError(f"{from_json} is not a fitbench comparison JSON ({exc})") from None
         print_comparison(comp)
         for out in output or []:

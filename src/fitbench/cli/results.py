@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import FitbenchError
-from .common import user_errors
+from .common import emit, user_errors
 
 results_app = typer.Typer(help="List, show and export stored results (profiles, estimates, measurements).",
                           no_args_is_help=True)  # fmt: skip
@@ -63,7 +63,7 @@ def list_cmd(
     filters: list[str] | None = typer.Argument(None, help="KEY=VALUE filters", show_default=False),
     where: list[str] | None = typer.Option(None, "--where", "-w", help=WHERE_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
-    limit: int = typer.Option(50, "--limit", "-n", help="show at most N results (the latest)"),
+    limit: int = typer.Option(50, "--limit", "-n", min=0, help="show at most N results (the latest)"),
     sweeps: bool = typer.Option(False, "--sweeps", help="list sweeps (points planned / ok / failed) instead"),
 ) -> None:
     """Stored results (newest last), or with --sweeps one line per sweep."""
@@ -128,26 +128,9 @@ def export_cmd(
     store = _open(db)
     records = store.query(**parse_where([*(where or []), *(filters or [])]))
     if fmt == "json":
-        _emit(json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True) + "\n", output)
+        emit(json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True), output)
         return
-    df = store.to_dataframe(records)
     if fmt == "csv":
-        _emit(df.to_csv(index=False), output)
+        emit(store.to_dataframe(records).to_csv(index=False), output)
         return
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise FitbenchError("parquet export needs pyarrow: pip install 'fitbench[parquet]'") from None
-    for col in df.columns:  # lists/dicts and mixed types -> JSON text, so every column has one Arrow type
-        if df[col].dtype == object:
-            types = {type(v) for v in df[col] if v is not None}
-            if len(types) > 1 or types & {list, dict}:
-                df[col] = df[col].map(lambda v: None if v is None else json.dumps(v, sort_keys=True, default=str))
-    df.to_parquet(output, index=False)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output:
-        output.write_text(text)
-    else:
-        sys.stdout.write(text)
+    store.to_parquet(output, records)

@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import FitbenchError
-from .common import parse_inputs, parse_int_list, parse_resolution, user_errors
+from .common import (
+    check_output,
+    emit,
+    output_console,
+    parse_inputs,
+    parse_int_list,
+    parse_pairs,
+    parse_resolution,
+    user_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -38,16 +47,6 @@ def parse_latency_ms(value: str | None) -> float | None:
     if ms <= 0:
         raise FitbenchError(f"--target-latency must be positive, got {value!r}")
     return ms
-
-
-def _input_files(values: list[str] | None) -> dict[str, str]:
-    out = {}
-    for item in values or []:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise FitbenchError(f"--input-file expects NAME=PATH.npy, got {item!r}")
-        out[name.strip()] = path.strip()
-    return out
 
 
 @user_errors
@@ -89,6 +88,7 @@ def run_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     batches = parse_int_list(batch, "--batch")
+    check_output(output)
     zoo_params = {}
     res = parse_resolution(resolution)
     if res:
@@ -101,30 +101,23 @@ def run_cmd(
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
         server_qps=qps, samples_per_query=samples_per_query, quick=quick, min_count=min_count,
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
-        input_files=_input_files(input_file) or None, seed=seed, compile=compile, include_h2d=h2d,
+        input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
+        include_h2d=h2d,
         command=command, driver=driver, **zoo_params,
     )
     if not isinstance(results, list):
         results = [results]
     if fmt == "json":
-        text = json.dumps([r.to_dict() for r in results], indent=2)
-        _emit(text, output)
+        emit(json.dumps([r.to_dict() for r in results], indent=2), output)
     elif fmt == "csv":
         import pandas as pd
 
-        _emit(pd.concat([r.to_dataframe() for r in results]).to_csv(index=False), output)
+        emit(pd.concat([r.to_dataframe() for r in results]).to_csv(index=False), output)
     else:
-        console = Console(file=open(output, "w") if output else sys.stdout, width=160)  # noqa: SIM115
-        render_results(results, console)
+        with output_console(output, 160) as console:
+            render_results(results, console)
     if all(not r.ok for r in results):
         raise typer.Exit(1)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output:
-        output.write_text(text if text.endswith("\n") else text + "\n")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _ms(v) -> str:

@@ -6,21 +6,16 @@ from pathlib import Path
 
 import typer
 
-from ..errors import FitbenchError
-from .common import parse_resolution, user_errors
+from ..errors import FitbenchError, writing
+from .common import parse_pairs, parse_resolution, user_errors
 
 zoo_app = typer.Typer(help="Built-in models (ResNet, YOLOv3, MobileNet, ViT, BERT, GPT-2, speech, U-Net).",
                       no_args_is_help=True)
 
 
 def _parse_params(values: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise FitbenchError(f"--param expects KEY=VALUE like width=0.5, got {item!r}")
-        out[key.strip().replace("-", "_")] = value.strip()
-    return out
+    pairs = parse_pairs(values, "--param", "KEY=VALUE like width=0.5")
+    return {key.replace("-", "_"): value for key, value in pairs.items()}
 
 
 @zoo_app.command("list")
@@ -74,7 +69,8 @@ def export_cmd(
         raise FitbenchError(f"-o {output} is a folder; give a file name like model.onnx")
     if not output.parent.exists():
         raise FitbenchError(f"the folder of -o {output} does not exist")
-    output.write_bytes(model.proto.SerializeToString())
+    with writing(output):
+        output.write_bytes(model.proto.SerializeToString())
     shapes = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in model.input_shapes.items())
     if len(model.input_shapes) > 3:
         first = list(model.input_shapes.items())[:2]

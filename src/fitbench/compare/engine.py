@@ -14,6 +14,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+from .._checks import as_list, is_positive_int
 from ..errors import FitbenchError
 from .ranking import build_rows, find_flips
 from .result import Comparison, Figures, Offering
@@ -221,6 +222,21 @@ def _measure(w: Workload, runtime: str, batch: int, quick: bool) -> dict[str, An
     return _jsonable(d)
 
 
+def _measure_into(off: Offering, w: Workload, role: str, batches: list[int], runtime: str, quick: bool, where: str,
+                  measurements: list[dict[str, Any]], notes: list[str]) -> None:
+    """Measure ``w`` at each batch for offering ``off`` (its ``role`` figures: workload or baseline); a batch that
+    cannot be measured is left out with a note saying ``where`` (``{batch}`` is filled in)."""
+    for bsz in batches:
+        try:
+            d = _measure(w, runtime, bsz, quick)
+        except FitbenchError as exc:
+            notes.append(f"{off.name} {where.format(batch=bsz)} is left out: {exc}")
+            continue
+        measurements.append({"offering": off.name, "role": role, "label": w.describe(), "batch": bsz,
+                             "result": d, "latencies_s": measurement_latencies(d)})
+        getattr(off, role).append(figures_from_measurement(d, bsz))
+
+
 def figures_from_measurement(d: dict[str, Any], batch: int) -> Figures:
     """A ``MeasureResult.to_dict()`` -> :class:`Figures` (latency of one query = one batch, in seconds)."""
     lat = d.get("latency") or {}
@@ -283,11 +299,15 @@ def compare(
     w = parse_workload(workload) if isinstance(workload, str) else Workload(model=workload)
     w.params.update({k: v for k, v in zoo_params.items() if v is not None})
     if batch is not None:
-        w.batches = [batch] if isinstance(batch, int) else list(batch)
-    if not w.batches or min(w.batches) <= 0:
-        raise FitbenchError(f"batch sizes must be positive, got {w.batches!r}")
+        w.batches = as_list(batch)
+    if not w.batches or not all(is_positive_int(b) for b in w.batches):
+        raise FitbenchError(f"batch sizes must be positive integers, got {w.batches!r}")
     w.inputs, w.dims, w.label = inputs or w.inputs, dims or w.dims, label or w.label
     b = parse_workload(baseline, default_batches=[32]) if not isinstance(baseline, Workload) else baseline
+    from ..measure.runtimes import canonical as canonical_runtime
+
+    for rt in measure_runtimes:
+        canonical_runtime(rt)  # a misspelt runtime is an error up front, not a note at the end
     precision = w.precision or precision
     rank_batch, baseline_batch = w.batches[0], b.batches[0]
 
@@ -336,25 +356,10 @@ def compare(
     measurements: list[dict[str, Any]] = []
     for rt in measure_runtimes:
         off = Offering(name=f"{rt} (this machine)", kind="runtime", source="measured on this machine")
-        for bsz in w.batches:
-            try:
-                d = _measure(w, rt, bsz, measure_quick)
-            except FitbenchError as exc:
-                notes.append(f"{off.name} at batch {bsz} is left out: {exc}")
-                continue
-            measurements.append({"offering": off.name, "role": "workload", "label": w.describe(), "batch": bsz,
-                                 "result": d, "latencies_s": measurement_latencies(d)})
-            off.workload.append(figures_from_measurement(d, bsz))
+
+        _measure_into(off, w, "workload", w.batches, rt, measure_quick, "at batch {batch}", measurements, notes)
         if measure_baseline:
-            for bsz in b.batches[:1]:
-                try:
-                    d = _measure(b, rt, bsz, measure_quick)
-                except FitbenchError as exc:
-                    notes.append(f"{off.name} on the baseline is left out: {exc}")
-                    continue
-                measurements.append({"offering": off.name, "role": "baseline", "label": b.describe(), "batch": bsz,
-                                     "result": d, "latencies_s": measurement_latencies(d)})
-                off.baseline.append(figures_from_measurement(d, bsz))
+            _measure_into(off, b, "baseline", b.batches[:1], rt, measure_quick, "on the baseline", measurements, notes)
         if not off.workload:
             continue
         off.spec = _jsonable(next(m["result"].get("conditions") or {} for m in measurements
@@ -387,7 +392,7 @@ def compare(
     unit = "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
 
-    from ..report.card import build_card
+    from .card import build_card
 
     card = build_card(workloads=[winfo, binfo], offerings=offerings, precision=precision, winograd=winograd,
                       measurements=measurements, started=started, estimates=estimates)

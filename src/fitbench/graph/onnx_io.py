@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, shape_inference
 
+from .._checks import is_positive_int
 from ..errors import ModelLoadError, ShapeError
 from .ir import Graph, Model, Node, Tensor
 from .shape_values import fold_shape_values
@@ -326,10 +327,14 @@ def _bind_and_infer(
     initializers as data-less stubs), the bound input shapes, the batch (``batch`` when an input
     took it, else the leading dim of the first input) and the notes.
     """
+    if not isinstance(inputs or {}, Mapping):
+        raise ShapeError(f"inputs must map input names to shapes like {{'images': '1x3x224x224'}}, got {inputs!r}")
+    if not isinstance(dims or {}, Mapping):
+        raise ShapeError(f"dims must map symbolic dim names to sizes like {{'seq': 128}}, got {dims!r}")
     inputs = dict(inputs or {})
     dims = dict(dims or {})
-    if batch is not None and int(batch) <= 0:
-        raise ShapeError(f"--batch must be a positive integer, got {batch}")
+    if batch is not None and not is_positive_int(batch):
+        raise ShapeError(f"--batch must be a positive integer, got {batch!r}")
     model, stubs = _skeleton(model)
     graph = model.graph
     # name unnamed nodes so that inference errors and layers say which node (same names as the IR)

@@ -89,8 +89,10 @@ def export_module(
     if not isinstance(example_inputs, tuple):
         example_inputs = (example_inputs,)
     if batch is not None:
-        if int(batch) <= 0:
-            raise ShapeError(f"--batch must be a positive integer, got {batch}")
+        from .._checks import is_positive_int
+
+        if not is_positive_int(batch):
+            raise ShapeError(f"--batch must be a positive integer, got {batch!r}")
         example_inputs = tuple(
             x[:1].repeat_interleave(int(batch), dim=0) if isinstance(x, torch.Tensor) and x.ndim > 0 else x
             for x in example_inputs

@@ -561,8 +561,12 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
     its assumptions are in this module's docstring.
     """
     spec = load_hardware(hw)
-    batches = [batch] if isinstance(batch, (int, np.integer)) else list(batch)
-    if not batches or any(isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b <= 0 for b in batches):
+    from .._checks import as_list, is_positive_int
+
+    if not hasattr(profile, "totals") or not hasattr(profile, "layers"):
+        raise FitbenchError(f"estimate needs a profile (fitbench.profile(model, ...)), got {type(profile).__name__}")
+    batches = as_list(batch)
+    if not batches or not all(is_positive_int(b) for b in batches):
         raise FitbenchError(f"batch must be a positive integer or a list of them, got {batch!r}")
     prec, ws, as_, notes = _precision_scales(profile, precision)
     spec.macs_at(prec)  # clear error when the chip lacks the precision

@@ -33,7 +33,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..errors import SpecError, UnknownNameError
@@ -310,13 +309,10 @@ def _validate(data: dict[str, Any], where: str) -> HardwareSpec:
 
 def spec_from_yaml(path: str | Path, label: str | None = None) -> HardwareSpec:
     """Read and validate one YAML spec; ``label`` replaces the path recorded in the spec."""
+    from ..yaml_file import read_yaml
+
     p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"hardware spec file not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"hardware spec {p}: not valid YAML ({exc})") from None
+    data = read_yaml(p, "hardware spec")
     if not isinstance(data, dict):
         raise SpecError(f"hardware spec {p}: expected a mapping of fields at the top level")
     data.setdefault("path", label or str(p))

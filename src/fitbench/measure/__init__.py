@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._callable import make_module_callable
+from .._checks import as_list, is_positive_int
 from ..errors import MeasurementError
 from .result import MeasureResult, ServerSearch, ServerTrial, WarmupInfo, failed
 from .scenarios import SCENARIOS, canonical_scenario
@@ -97,9 +98,13 @@ def measure(
         raise MeasurementError(f"latency percentile must be one of {sorted(MIN_SAMPLES)}, got {pct}")
     if sc == "server" and target_latency_ms is not None and target_latency_ms <= 0:
         raise MeasurementError(f"target latency must be positive, got {target_latency_ms} ms")
-    batches = list(batch) if isinstance(batch, (list, tuple)) else [batch]
-    if any(b is not None and int(b) <= 0 for b in batches):
-        raise MeasurementError(f"batch sizes must be positive, got {batches}")
+    for what, value in (("threads", threads), ("timeout", timeout_s), ("server QPS", server_qps),
+                        ("samples per query", samples_per_query)):
+        if value is not None and not value > 0:  # 0 threads would mean "the runtime's default", unrecorded
+            raise MeasurementError(f"{what} must be positive, got {value}")
+    batches = as_list(batch)
+    if not batches or any(b is not None and not is_positive_int(b) for b in batches):
+        raise MeasurementError(f"batch sizes must be positive integers, got {batches}")
     if input_files and len(batches) > 1:
         raise MeasurementError("input files fix the batch; give one batch (or none) with input files")
     if command is None:

@@ -30,14 +30,8 @@ def throughput_png(comp: Comparison, path: Path) -> Path | None:
     if not drawn:
         plt.close(fig)
         return None
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("batch")
-    ax.set_ylabel("inferences / s")
-    ax.set_title(f"Throughput vs batch — {comp.workload['label']}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    return _save_loglog(fig, ax, path, "batch", "inferences / s", f"Throughput vs batch — {comp.workload['label']}",
+                        xbase=2)
 
 
 def input_size_png(comp: Comparison, path: Path) -> Path | None:
@@ -50,11 +44,17 @@ def input_size_png(comp: Comparison, path: Path) -> Path | None:
         pts = sorted((c["pixels"] / 1e6, c["latency_s"] * 1e3) for c in comp.input_size_curve
                      if c["offering"] == name and c["latency_s"] is not None)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=PALETTE[i % len(PALETTE)], label=name)
-    ax.set_xscale("log")
+    return _save_loglog(fig, ax, path, "input size (megapixels)", "latency per batch (ms)",
+                        f"Latency vs input size — batch {comp.rank_batch}")
+
+
+def _save_loglog(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, xbase: int = 10) -> Path:
+    """Log-log axes with labels, title, grid and legend, then the PNG."""
+    ax.set_xscale("log", base=xbase)
     ax.set_yscale("log")
-    ax.set_xlabel("input size (megapixels)")
-    ax.set_ylabel("latency per batch (ms)")
-    ax.set_title(f"Latency vs input size — batch {comp.rank_batch}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, path)

@@ -106,9 +106,29 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
 
 
 def write_outputs(comp: Comparison, path: str | Path) -> list[Path]:
-    """Write the report in the format its suffix names: .html, .md (+ PNGs), .csv or .json."""
+    """Write the report in the format its suffix names: .html, .md (+ PNGs), .csv or .json.
+
+    An unknown suffix or a path that cannot be written raises a one-line :class:`FitbenchError`.
+    """
+    from ..errors import writing
+
     path = Path(path)
+    suffix = report_suffix(path)
+    with writing(path):
+        return _write_outputs(comp, path, suffix)
+
+
+def report_suffix(path: Path) -> str:
+    """The report format ``path`` names (lower-case suffix); an unknown one is a one-line error."""
+    from ..errors import FitbenchError
+
     suffix = path.suffix.lower()
+    if suffix not in (".html", ".htm", ".md", ".csv", ".json"):
+        raise FitbenchError(f"unknown report format {suffix or path.name!r}; use .html, .md, .csv or .json")
+    return suffix
+
+
+def _write_outputs(comp: Comparison, path: Path, suffix: str) -> list[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix in (".html", ".htm"):
         from .html import write_html
@@ -126,6 +146,4 @@ def write_outputs(comp: Comparison, path: str | Path) -> list[Path]:
     if suffix == ".json":
         path.write_text(comp.to_json(), encoding="utf-8")
         return [path]
-    from ..errors import FitbenchError
-
-    raise FitbenchError(f"unknown report format {suffix or path.name!r}; use .html, .md, .csv or .json")
+    raise AssertionError(suffix)  # checked by write_outputs

@@ -15,6 +15,7 @@ from typing import Any
 from ..compare.result import Comparison
 from ..errors import FitbenchError
 from .figures import PALETTE, esc, latency_box
+from .static import report_suffix
 
 
 @dataclass
@@ -120,9 +121,18 @@ def render_sweep_html(data: SweepData) -> str:
 
 
 def write_sweep_outputs(data: SweepData, path: str | Path) -> list[Path]:
+    """Write the sweep report in the format its suffix names: .html, .md, .csv or .json."""
+    from ..errors import writing
+
     path = Path(path)
+    suffix = report_suffix(path)
+    with writing(path):
+        _write_sweep(data, path, suffix)
+    return [path]
+
+
+def _write_sweep(data: SweepData, path: Path, suffix: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
         path.write_text(render_sweep_html(data), encoding="utf-8")
     elif suffix == ".csv":
@@ -148,6 +158,3 @@ def write_sweep_outputs(data: SweepData, path: str | Path) -> list[Path]:
 
         lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in rows]
         path.write_text("\n".join(lines) + "\n")
-    else:
-        raise FitbenchError(f"unknown report format {suffix or path.name!r}; use .html, .md, .csv or .json")
-    return [path]

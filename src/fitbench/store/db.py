@@ -72,7 +72,12 @@ def _make_engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() == "sqlite":
         memory = url.database in (None, "", ":memory:")
         if not memory:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of results database {url.database}: "
+                                 f"{exc.strerror or exc}") from None
         engine = sa.create_engine(
             url,
             connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
@@ -117,7 +122,7 @@ class Store:
         self._writer = self.engine.execution_options(fitbench_write=True)
         try:
             self.schema_version = migrations.migrate(self.engine)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DatabaseError as exc:  # cannot connect (OperationalError), or not a database file
             self.engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise StoreError(f"cannot open results database {self.location}: {reason}") from None
@@ -321,3 +326,24 @@ class Store:
             d.update({"metrics": r.metrics, "conditions": r.conditions})
             flat.append(d)
         return pd.json_normalize(flat, sep=".")
+
+    def to_parquet(self, path: str | os.PathLike[str], records: Iterable[ResultRecord] | None = None,
+                   **where: Any) -> None:
+        """Write :meth:`to_dataframe` as Parquet. Columns holding lists, dicts or mixed types become JSON text,
+        so that every column has one Arrow type. Needs pyarrow (``pip install 'fitbench[parquet]'``)."""
+        import json
+
+        from ..errors import writing
+
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise StoreError("parquet export needs pyarrow: pip install 'fitbench[parquet]'") from None
+        df = self.to_dataframe(records, **where)
+        for col in df.columns:
+            if df[col].dtype == object:
+                types = {type(v) for v in df[col] if v is not None}
+                if len(types) > 1 or types & {list, dict}:
+                    df[col] = df[col].map(lambda v: None if v is None else json.dumps(v, sort_keys=True, default=str))
+        with writing(path):
+            df.to_parquet(path, index=False)

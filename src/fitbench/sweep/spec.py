@@ -36,7 +36,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import FitbenchError, SpecError
@@ -260,11 +259,8 @@ def parse_sweep(data: Any, base_dir: str | os.PathLike[str] = ".", default_name:
 
 def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
     """Read and validate a sweep YAML file (relative paths in it are relative to the file)."""
+    from ..yaml_file import read_yaml
+
     p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"sweep file not found: {path}")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(f"sweep file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    data = read_yaml(p, "sweep")
     return parse_sweep(data, base_dir=p.resolve().parent, default_name=p.stem)

@@ -78,6 +78,21 @@ class _Darknet:
         self.g.output(self.last()[0])
         self.layers.append(self.last())  # [yolo] is a layer index in the cfg
 
+    def head(self, width: int, out: int) -> None:
+        """A YOLOv3 head: 3 x (1x1 conv to width/2, 3x3 conv to width), the 1x1 output conv, [yolo]."""
+        for _ in range(3):
+            self.conv(self.last(), width // 2, 1)
+            self.conv(self.last(), width, 3)
+        self.conv(self.last(), out, 1, bn=False)
+        self.yolo()
+
+    def up_route(self, cout: int, skip: int) -> None:
+        """Back 4 layers, 1x1 conv to cout, upsample x2, concat with the backbone layer ``skip``."""
+        self.route(-4)
+        self.conv(self.last(), cout, 1)
+        self.upsample()
+        self.route(-1, skip)
+
 
 def _input(g: GraphBuilder, p: dict, notes: list) -> tuple[str, int]:
     h, w = pad_to_multiple(p, 32, notes, WHY)
@@ -98,32 +113,11 @@ def yolov3(g: GraphBuilder, p: dict, notes: list) -> None:
             d.conv(x, cout // 2, 1)
             d.conv(d.last(), cout, 3, gamma=RESIDUAL_GAMMA)
             x = d.shortcut(-3)
-    # head 1 (stride 32)
-    for _ in range(3):
-        d.conv(d.last(), 512, 1)
-        d.conv(d.last(), 1024, 3)
-    d.conv(d.last(), out, 1, bn=False)
-    d.yolo()
-    # head 2 (stride 16)
-    d.route(-4)
-    d.conv(d.last(), 256, 1)
-    d.upsample()
-    d.route(-1, 61)
-    for _ in range(3):
-        d.conv(d.last(), 256, 1)
-        d.conv(d.last(), 512, 3)
-    d.conv(d.last(), out, 1, bn=False)
-    d.yolo()
-    # head 3 (stride 8)
-    d.route(-4)
-    d.conv(d.last(), 128, 1)
-    d.upsample()
-    d.route(-1, 36)
-    for _ in range(3):
-        d.conv(d.last(), 128, 1)
-        d.conv(d.last(), 256, 3)
-    d.conv(d.last(), out, 1, bn=False)
-    d.yolo()
+    d.head(1024, out)  # head 1 (stride 32)
+    d.up_route(256, 61)
+    d.head(512, out)  # head 2 (stride 16)
+    d.up_route(128, 36)
+    d.head(256, out)  # head 3 (stride 8)
     assert d.idx == 107, d.idx  # yolov3.cfg has layers 0..106
 
 
@@ -144,10 +138,7 @@ def yolov3_tiny(g: GraphBuilder, p: dict, notes: list) -> None:
     d.conv(d.last(), 512, 3)
     d.conv(d.last(), out, 1, bn=False)
     d.yolo()
-    d.route(-4)
-    d.conv(d.last(), 128, 1)
-    d.upsample()
-    d.route(-1, 8)
+    d.up_route(128, 8)
     d.conv(d.last(), 256, 3)
     d.conv(d.last(), out, 1, bn=False)
     d.yolo()
