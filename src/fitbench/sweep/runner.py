@@ -175,11 +175,22 @@ def run_sweep(
         spec = load_sweep(spec)
     if check:
         check_names(spec)
+    ex = make_executor(executor, address) if isinstance(executor, str) else executor
+    if callable(getattr(ex, "check", None)):
+        ex.check()  # e.g. an unreachable Ray cluster: refused before the database is opened or written
+    try:
+        return _run(spec, db, ex, resume, retry_failed, progress, kinds)
+    finally:
+        if callable(getattr(ex, "close", None)):
+            ex.close()
+
+
+def _run(spec: SweepSpec, db: Store | str | None, ex: Any, resume: bool, retry_failed: bool, progress: bool,
+         kinds: dict[str, PointKind] | None) -> SweepSummary:  # fmt: skip
     store = db if isinstance(db, Store) else open_store(db)
     points, todo = plan(spec, store, resume, retry_failed)
     used = {p.kind for p in todo}
     kinds = {k: (kinds or {}).get(k) or get_kind(k) for k in used}
-    ex = make_executor(executor, address) if isinstance(executor, str) else executor
     summary = SweepSummary(spec.sweep_id, ex.name, total=len(points), skipped=len(points) - len(todo))
     store.register_sweep(spec.sweep_id, spec.to_dict(), len(points))
     reporter = _StoringReporter(store, summary, len(todo), progress)

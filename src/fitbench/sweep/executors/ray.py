@@ -17,13 +17,22 @@ Design
   the task; a task that still fails marks its points failed (cause = the Ray error), never stops the sweep.
 - **Node.** Each record's ``node`` is the host that ran it; ``conditions.ray`` holds the Ray node id/IP.
 - **Ctrl-C** cancels outstanding tasks; records already returned are written, the rest are discarded.
+- **Unreachable cluster.** ``ray.init(address=...)`` retries an unreachable GCS for minutes. So before
+  anything is stored, :meth:`RayExecutor.check` opens a plain TCP connection to the cluster's bootstrap
+  address (``host:port``, ``ray://host:port``, or what ``auto`` / ``$RAY_ADDRESS`` resolve to) with a
+  timeout, and ``ray.init`` itself runs against the same deadline (``connect_timeout_s``, default
+  ``$FITBENCH_RAY_CONNECT_TIMEOUT_S`` or 20 s). Either failure is one :class:`RayConnectError`
+  ("cannot connect to the Ray cluster at ADDRESS: ...").
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import socket
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +44,123 @@ from . import Reporter
 
 MEASURE_RESOURCE = "fitbench_measure_slot"
 DEFAULT_MAX_RETRIES = 3
+DEFAULT_CONNECT_TIMEOUT_S = 20.0
+CONNECT_TIMEOUT_ENV = "FITBENCH_RAY_CONNECT_TIMEOUT_S"
+
+
+class RayConnectError(FitbenchError):
+    """The Ray cluster named by ``--address`` cannot be reached (nothing was run)."""
+
+
+def connect_timeout_s(value: float | None = None) -> float:
+    """``value``, else ``$FITBENCH_RAY_CONNECT_TIMEOUT_S``, else 20 s."""
+    if value is None:
+        text = os.environ.get(CONNECT_TIMEOUT_ENV, "").strip()
+        if not text:
+            return DEFAULT_CONNECT_TIMEOUT_S
+        try:
+            value = float(text)
+        except ValueError:
+            raise FitbenchError(f"${CONNECT_TIMEOUT_ENV} must be a number of seconds, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise FitbenchError(f"the Ray connect timeout must be > 0 seconds, got {value!r}")
+    return float(value)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or ``scheme://host:port[/...]`` -> (host, port)."""
+    text = address.split("://", 1)[1] if "://" in address else address
+    text = text.split("/", 1)[0]
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RayConnectError(f"bad Ray address {address!r}: give HOST:PORT, ray://HOST:PORT or auto")
+    return host, int(port)
+
+
+def bootstrap_address(address: str) -> tuple[str, int] | None:
+    """The (host, port) that ``ray.init(address=address)`` will connect to, or ``None`` when it cannot be
+    worked out here (Ray then decides). ``auto`` (or ``$RAY_ADDRESS``) is resolved as Ray does."""
+    if address == "auto" and os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]
+    if "://" in address:
+        return _host_port(address)
+    if address == "auto":
+        try:
+            from ray._private.services import canonicalize_bootstrap_address
+        except ImportError:  # pragma: no cover - a Ray without this helper: let ray.init decide
+            return None
+        try:
+            resolved = canonicalize_bootstrap_address(address)
+        except ConnectionError as exc:  # no running cluster found on this machine
+            raise RayConnectError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
+        if resolved is None:
+            return None
+        address = resolved
+    return _host_port(address)
+
+
+def probe(address: str, timeout_s: float) -> None:
+    """Raise :class:`RayConnectError` unless a TCP connection to ``address``'s GCS (or Ray Client server)
+    opens within ``timeout_s``. Cheap and bounded; says nothing yet about whether Ray answers there."""
+    where = bootstrap_address(address)
+    if where is None:
+        return
+    host, port = where
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except TimeoutError:
+        raise RayConnectError(
+            f"cannot connect to the Ray cluster at {address}: no answer from {host}:{port} within "
+            f"{timeout_s:.3g} s (${CONNECT_TIMEOUT_ENV} sets the wait)"
+        ) from None
+    except OSError as exc:  # refused, no route, unknown host
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        where_ = "" if address == f"{host}:{port}" else f" ({host}:{port})"
+        raise RayConnectError(f"cannot connect to the Ray cluster at {address}{where_}: {reason}") from None
+
+
+class _DropThreadWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("SIGTERM handler is not set")
+
+
+def init_within(address: str, timeout_s: float, budget_s: float | None = None, **kwargs: Any) -> None:
+    """``ray.init(address=address, **kwargs)``, given up after ``timeout_s`` (Ray itself would retry an
+    unanswering GCS for minutes). It runs in a daemon thread so that the wait is bounded; a connection
+    that never completes stays behind in that thread until the process exits. ``budget_s``: the whole
+    connect timeout, as the error message names it (default ``timeout_s``)."""
+    import ray
+
+    box: dict[str, BaseException] = {}
+
+    def connect() -> None:
+        try:
+            ray.init(address=address, **kwargs)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    log = logging.getLogger("ray._private.worker")
+    quiet = _DropThreadWarning()
+    log.addFilter(quiet)
+    try:
+        thread = threading.Thread(target=connect, name="fitbench-ray-init", daemon=True)
+        thread.start()
+        thread.join(timeout_s)
+    finally:
+        log.removeFilter(quiet)
+    if thread.is_alive():
+        raise RayConnectError(
+            f"cannot connect to the Ray cluster at {address}: Ray did not connect within "
+            f"{budget_s or timeout_s:.3g} s "
+            f"(${CONNECT_TIMEOUT_ENV} sets the wait)"
+        )
+    error = box.get("error")
+    if isinstance(error, (ConnectionError, RuntimeError, ValueError, TimeoutError)):
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise RayConnectError(f"cannot connect to the Ray cluster at {address}: {first}") from None
+    if error is not None:
+        raise error
 
 _WORKER_CTX: PointContext | None = None
 
@@ -81,29 +207,52 @@ def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None, **
 
 class RayExecutor:
     """Run points on Ray. ``address=None`` uses an already initialised Ray, else starts a local cluster
-    (and shuts it down afterwards); ``address="auto"`` or ``"ray://host:10001"`` joins a cluster."""
+    (and shuts it down afterwards); ``address="auto"``, ``"host:6379"`` or ``"ray://host:10001"`` joins a
+    cluster, giving up after ``connect_timeout_s`` (default ``$FITBENCH_RAY_CONNECT_TIMEOUT_S`` or 20 s)."""
 
     name = "ray"
 
     def __init__(self, address: str | None = None, max_retries: int = DEFAULT_MAX_RETRIES,
-                 chunk_size: int | None = None, num_cpus: int | None = None) -> None:  # fmt: skip
+                 chunk_size: int | None = None, num_cpus: int | None = None,
+                 connect_timeout_s: float | None = None) -> None:  # fmt: skip
         self.address = address
         self.max_retries = max_retries
         self.chunk_size = chunk_size
         self.num_cpus = num_cpus
+        self.connect_timeout_s = connect_timeout_s
+        self._owned = False  # joined by check(): run() or close() leaves
 
-    def _connect(self) -> bool:
+    @staticmethod
+    def _ray() -> Any:
         try:
             import ray
         except ImportError:
             raise FitbenchError("the ray executor needs Ray: pip install 'fitbench[ray]'") from None
+        return ray
+
+    def check(self) -> None:
+        """Before anything is stored: Ray is installed and, with an ``address``, the cluster is joined
+        (within the connect timeout; :class:`RayConnectError` otherwise). :meth:`run` uses this connection;
+        :meth:`close` ends it when ``run`` is not called."""
+        ray = self._ray()
+        if self.address and not ray.is_initialized():
+            self._owned = self._connect()
+
+    def close(self) -> None:
+        """Leave the cluster joined by :meth:`check` (a no-op after :meth:`run`, which leaves it itself)."""
+        if self._owned:
+            self._owned = False
+            self._ray().shutdown()
+
+    def _connect(self) -> bool:
+        ray = self._ray()
         if ray.is_initialized():
             return False
         if self.address:
-            try:
-                ray.init(address=self.address, log_to_driver=False)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise FitbenchError(f"cannot connect to Ray at {self.address}: {exc}") from None
+            timeout = connect_timeout_s(self.connect_timeout_s)
+            deadline = time.monotonic() + timeout
+            probe(self.address, timeout)
+            init_within(self.address, max(1.0, deadline - time.monotonic()), timeout, log_to_driver=False)
         else:
             start_local_ray(num_cpus=self.num_cpus)
         return True
@@ -117,7 +266,7 @@ class RayExecutor:
     def run(self, points: Sequence[Point], kinds: dict[str, PointKind], sweep_id: str, reporter: Reporter) -> None:
         import ray
 
-        started_here = self._connect()
+        started_here, self._owned = self._owned or self._connect(), False
         try:
             resources = ray.cluster_resources()
             exclusive = [p for p in points if kinds[p.kind].exclusive]
