@@ -214,6 +214,8 @@ CASES = [
     ("sweep-executor", ["sweep", "{sweep_good}", "--db", "{db}", "--executor", "slurm"], "slurm"),
     ("sweep-unreachable-db", ["sweep", "{sweep_good}", "--db", UNREACHABLE_PG, "-q"], ""),
     ("sweep-again-no-resume", ["sweep", "{sweep_good}", "--db", "{db}", "-q"], "resume"),
+    ("sweep-ray-unreachable", ["sweep", "{sweep_good}", "--db", "{db}", "--executor", "ray", "--address",
+                               "127.0.0.1:1", "-q"], "Ray"),
     # results
     ("results-show-missing", ["results", "show", "999999", "--db", "{db}"], "999999"),
     ("results-show-alpha", ["results", "show", "abc", "--db", "{db}"], ""),
@@ -230,6 +232,13 @@ CASES = [
     ("results-db-is-a-folder", ["results", "list", "--db", "{dir}"], ""),
     ("results-db-not-sqlite", ["results", "list", "--db", "{spec_good}"], ""),
     ("results-db-scheme", ["results", "list", "--db", "mysql://a@b/c"], ""),
+    # a mistyped --db for a read-only command: refused, never created
+    ("results-list-missing-db", ["results", "list", "--db", "{dir}/resluts.db"], "no results database at"),
+    ("results-show-missing-db", ["results", "show", "1", "--db", "{dir}/resluts.db"], "no results database at"),
+    ("results-export-missing-db", ["results", "export", "--db", "{dir}/resluts.db"], "no results database at"),
+    ("report-list-missing-db", ["report", "--db", "{dir}/resluts.db", "--list"], "no results database at"),
+    ("report-sweep-missing-db", ["report", "--db", "{dir}/resluts.db", "--sweep", "kept", "-o", "{dir}/r.html"],
+     "no results database at"),
     # compare
     ("compare-unknown-hw", ["compare", "{good}", "--hw", "tpu-v99"], "tpu-v99"),
     ("compare-bad-spec", ["compare", "{good}", "--hw", "{spec_winograd}"], "winograd"),
@@ -296,7 +305,8 @@ def test_bad_input_is_one_line_exit_2(files, stored, argv, fragment):
 
 
 SUBPROCESS_CASES = ["profile-truncated", "profile-strict-unknown-op", "run-huge", "hw-show-list",
-                    "estimate-batch-alpha", "sweep-not-yaml", "results-show-missing", "results-list-unreachable"]
+                    "estimate-batch-alpha", "sweep-not-yaml", "results-show-missing", "results-list-unreachable",
+                    "results-list-missing-db", "sweep-ray-unreachable"]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
@@ -308,6 +318,13 @@ def test_real_entry_point(files, stored, case):
                           text=True, env=env, timeout=120)
     _check_one_line(proc.returncode, proc.stderr, proc.stdout, fragment)
     assert _count(files["db"]) == stored
+
+
+@pytest.mark.parametrize("case", [c[0] for c in CASES if c[0].endswith("-missing-db")])
+def test_a_mistyped_database_is_not_created(files, case):
+    argv = next(c[1] for c in CASES if c[0] == case)
+    runner.invoke(app, _fill(argv, files))
+    assert not Path(files["dir"], "resluts.db").exists()
 
 
 def test_uncosted_ops_are_noted_not_an_error(files):

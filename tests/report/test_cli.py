@@ -52,12 +52,39 @@ def test_compare_then_report_from_the_store(files):
 ])
 def test_bad_input_is_one_line_exit_2(files, tmp_path, args, message):
     d, mm = files
+    from fitbench.store import open_store
+
+    open_store(tmp_path / "e.db").close()  # an existing (empty) database: these are other mistakes
     args = [{"MM": mm, "HOLDER": str(d / "holder.yaml"), "DB": str(tmp_path / "e.db")}.get(a, a) for a in args]
     args = [str(tmp_path / a) if a in ("x.pdf", "x.html", "missing.json") else a for a in args]
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output
     assert message in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "--db", "TYPO", "--list"],
+    ["report", "--db", "TYPO"],
+    ["report", "--db", "TYPO", "--sweep", "s1", "-o", "OUT"],
+])  # fmt: skip
+def test_report_on_a_missing_database_is_refused_and_it_is_not_created(tmp_path, args):
+    typo = tmp_path / "resutls.db"
+    args = [{"TYPO": str(typo), "OUT": str(tmp_path / "r.html")}.get(a, a) for a in args]
+    res = runner.invoke(app, args)
+    assert (res.exit_code, res.stderr) == (2, f"error: no results database at {typo}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_with_db_still_creates_the_database(files, tmp_path):
+    d, mm = files
+    db = tmp_path / "sub" / "new.db"
+    res = runner.invoke(app, ["compare", mm, "--hw", str(d / "holder.yaml"), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert db.is_file()
+    sweep = re.search(r"stored as sweep (\S+)", res.output).group(1)
+    res = runner.invoke(app, ["report", "--db", str(db), "--list"])
+    assert res.exit_code == 0 and res.stdout.startswith(f"{sweep}\t")
 
 
 @pytest.mark.slow

@@ -174,3 +174,37 @@ def test_reopen_is_idempotent_and_concurrent_open_is_safe(db_url):
         versions = conn.execute(sa.select(schema.schema_versions.c.version)).scalars().all()
     assert versions == [m.version for m in migrations.MIGRATIONS]
     assert store.schema_version == migrations.LATEST
+
+
+@pytest.mark.parametrize("spelling", ["path", "url"])
+def test_create_false_refuses_a_missing_sqlite_file_and_creates_nothing(tmp_path, spelling):
+    from fitbench.store import NoDatabaseError
+
+    missing = tmp_path / "no" / "such" / "r.db"
+    where = str(missing) if spelling == "path" else f"sqlite:///{missing}"
+    with pytest.raises(NoDatabaseError, match=f"^no results database at {missing}$"):
+        open_store(where, create=False)
+    assert not (tmp_path / "no").exists()
+    assert issubclass(NoDatabaseError, StoreError)
+
+
+def test_create_false_reads_an_existing_database(tmp_path):
+    path = tmp_path / "r.db"
+    with open_store(path) as store:  # the default creates it (writing commands)
+        rid = store.put(rec())
+    assert path.is_file()
+    with open_store(path, create=False) as store:
+        assert store.get(rid).metrics == {"latency_s": 0.125, "throughput": 8.0}
+
+
+def test_create_false_in_memory_is_allowed():
+    with open_store(":memory:", create=False) as store:
+        assert store.count() == 0
+
+
+def test_create_false_on_postgres_opens_an_existing_database(db_url):
+    """PostgreSQL databases are never created by fitbench; create=False changes nothing there."""
+    with open_store(db_url) as store:
+        rid = store.put(rec())
+    with open_store(db_url, create=False) as store:
+        assert store.get(rid).model == "yolov3"

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from fitbench.cli import results as results_cli
 from fitbench.cli import sweep as sweep_cli
+from fitbench.store import open_store
 
 runner = CliRunner()
 
@@ -105,8 +106,49 @@ def test_bad_input_is_one_line_exit_2(app, grid, tmp_path, args, message):
     }
     for name, data in typos.items():
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+    open_store(tmp_path / "r.db").close()  # an existing (empty) database: these are other mistakes
     subst = {"GRID": str(grid), "DB": str(tmp_path / "r.db"), **{k: str(tmp_path / f"{k}.yaml") for k in typos}}
     args = [subst.get(a, a) for a in args]
     res = runner.invoke(app, args)
     assert res.exit_code == 2
     assert message in res.stderr and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["results", "list", "--db", "TYPO"],
+    ["results", "list", "--sweeps", "--db", "TYPO"],
+    ["results", "show", "1", "--db", "TYPO"],
+    ["results", "export", "--db", "TYPO", "-f", "json"],
+    ["results", "export", "--db", "TYPO", "-f", "csv", "-o", "OUT"],
+])  # fmt: skip
+def test_reading_a_missing_database_is_refused_and_it_is_not_created(app, tmp_path, args):
+    typo = tmp_path / "no" / "such" / "resuls.db"  # a mistyped --db, in a folder that does not exist either
+    args = [{"TYPO": str(typo), "OUT": str(tmp_path / "x.csv")}.get(a, a) for a in args]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2
+    assert res.stderr == f"error: no results database at {typo}\n"
+    assert not (tmp_path / "no").exists() and not (tmp_path / "x.csv").exists()
+
+
+def test_reading_the_default_database_when_there_is_none(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("FITBENCH_DB", str(tmp_path / "default.db"))
+    res = runner.invoke(app, ["results", "list"])
+    assert (res.exit_code, res.stderr) == (2, f"error: no results database at {tmp_path / 'default.db'}\n")
+    assert not (tmp_path / "default.db").exists()
+
+
+def test_a_dry_run_with_resume_does_not_create_the_database(app, grid, tmp_path):
+    res = runner.invoke(app, ["sweep", str(grid), "--db", str(tmp_path / "new.db"), "--dry-run", "--resume"])
+    assert res.exit_code == 0, res.output
+    n = 3 * 2 * 2  # models x batches x precisions
+    assert res.stdout.splitlines()[-1].endswith(f"{n} points (profile {n}); {n} to run")
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_writing_commands_still_create_the_database(app, grid, tmp_path):
+    db = tmp_path / "new" / "r.db"
+    res = runner.invoke(app, ["sweep", str(grid), "--db", str(db), "-q"])
+    assert res.exit_code == 1  # broken.onnx fails (stored with its cause); the rest are ok
+    assert db.is_file()
+    res = runner.invoke(app, ["results", "list", "--db", str(db), "--sweeps"])
+    assert res.exit_code == 0 and "cli" in res.stdout

@@ -45,7 +45,7 @@ def report_cmd(
         return
     from ..store import open_store
 
-    store = open_store(db)
+    store = open_store(db, create=False)  # read-only: a mistyped --db is refused, never created
     if list_ or not sweep:
         sweeps = store.list_sweeps()
         if not sweeps:

@@ -36,9 +36,10 @@ def parse_where(items: list[str] | None) -> dict[str, Any]:
 
 
 def _open(db: str | None):
+    """Read-only: a database that does not exist is an error, never created (a mistyped --db)."""
     from ..store import open_store
 
-    return open_store(db)
+    return open_store(db, create=False)
 
 
 def _fmt_model(r) -> str:

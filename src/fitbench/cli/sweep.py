@@ -49,10 +49,13 @@ def sweep_cmd(
         points = spec.expand()
         todo = points
         if resume or retry_failed:
-            from ..store import open_store
+            from ..store import NoDatabaseError, open_store
 
-            with open_store(db) as store:
-                points, todo = plan(spec, store, resume, retry_failed)
+            try:  # a dry run writes nothing: it neither creates the database nor its tables
+                with open_store(db, create=False) as store:
+                    points, todo = plan(spec, store, resume, retry_failed)
+            except NoDatabaseError:
+                pass  # nothing stored yet: every point is to run
         todo_keys = {p.key for p in todo}
         out = sys.stdout
         for p in points:

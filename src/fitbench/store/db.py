@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from . import migrations, schema
-from .record import ResultRecord, StoreError, _aware, jsonable, utcnow
+from .record import NoDatabaseError, ResultRecord, StoreError, _aware, jsonable, utcnow
 
 DEFAULT_PATH = Path("~/.fitbench/results.db")
 ENV_VAR = "FITBENCH_DB"
@@ -104,19 +104,26 @@ def _make_engine(url: sa.URL) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
 
 
-def open_store(url_or_path: str | os.PathLike[str] | None = None) -> Store:
+def open_store(url_or_path: str | os.PathLike[str] | None = None, create: bool = True) -> Store:
     """Open (creating and migrating if needed) the results database.
 
     ``None`` -> ``$FITBENCH_DB`` or ``~/.fitbench/results.db``; a path -> SQLite file; ``sqlite:///PATH``;
     ``postgresql://user[:pw]@host[:port]/db`` -> PostgreSQL through psycopg 3.
+
+    ``create=False`` (read-only commands: results, report): a SQLite file that does not exist raises
+    :class:`NoDatabaseError` ("no results database at PATH") and neither it nor its folder is created.
+    A PostgreSQL database is never created here (only its tables, by the migrations).
     """
-    return Store(normalise_url(url_or_path))
+    return Store(normalise_url(url_or_path), create=create)
 
 
 class Store:
     """Results database. Use :func:`open_store`. Thread-safe; safe to share between processes by URL."""
 
-    def __init__(self, url: sa.URL) -> None:
+    def __init__(self, url: sa.URL, create: bool = True) -> None:
+        if not create and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            if not Path(url.database).is_file():
+                raise NoDatabaseError(f"no results database at {url.database}")
         self.url = url
         self.engine = _make_engine(url)
         self._writer = self.engine.execution_options(fitbench_write=True)

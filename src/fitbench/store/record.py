@@ -35,6 +35,11 @@ class StoreError(FitbenchError):
     """The results database cannot be opened, is too new, or a query is malformed."""
 
 
+class NoDatabaseError(StoreError):
+    """``open_store(..., create=False)`` on a SQLite file that does not exist (a read-only command never
+    creates one: a mistyped ``--db`` must not leave an empty database behind)."""
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
