@@ -25,6 +25,7 @@ DEFAULTS = {"min_count": 1024, "min_duration_s": 10.0, "warmup_count": 10, "warm
 #: --quick, for sweeps: a fixed small count and duration (p90 reportable, p99 not)
 QUICK = {"min_count": 64, "min_duration_s": 1.0, "warmup_count": 3, "warmup_s": 0.25}
 SERVER_TRIALS = 6
+_TORCH_DTYPE = {"fp16": "float16", "bf16": "bfloat16"}
 #: who issues the queries: MLPerf LoadGen, or (single-stream only) fitbench's own timed loop
 DRIVERS = ("loadgen", "direct")
 
@@ -79,6 +80,15 @@ def measure(
     precision = str(precision).lower()
     if precision not in ("fp32", "fp16", "bf16", "int8"):
         raise MeasurementError(f"unknown precision {precision!r}; use fp32, fp16, bf16 or int8")
+    if rt == "torch" and precision == "int8":
+        raise MeasurementError(
+            "the torch runtime does not run int8 (fp32, fp16, bf16); use --runtime onnxruntime --precision int8"
+        )
+    if rt == "onnxruntime" and precision == "bf16":
+        raise MeasurementError(
+            "onnxruntime cannot run bf16 here (no bf16 converter ships with it and its CPU provider lacks "
+            "bf16 kernels); use --runtime torch --precision bf16"
+        )
     driver = str(driver).strip().lower()
     if driver not in DRIVERS:
         raise MeasurementError(f"unknown driver {driver!r}; use {' or '.join(DRIVERS)}")
@@ -111,38 +121,45 @@ def measure(
         from .conditions import command_line
 
         command = command_line()
+    from .convert import ConversionCache
+
+    cache = ConversionCache()
     results = []
-    for b in batches:
-        results.append(
-            _measure_one(
-                model,
-                batch=None if b is None else int(b),
-                rt=rt,
-                runtime_version=runtime_version,
-                device=dev,
-                scenario=sc,
-                threads=threads,
-                precision=precision,
-                target_latency_ms=target_latency_ms,
-                server_qps=server_qps,
-                percentile=pct,
-                samples_per_query=int(samples_per_query),
-                quick=quick,
-                cfg=cfg,
-                timeout_s=timeout_s,
-                memory_limit_bytes=memory_limit_bytes,
-                inputs=inputs,
-                input_files=input_files,
-                seed=seed,
-                compile=compile,
-                include_h2d=include_h2d,
-                dims=dims,
-                name=name,
-                command=command,
-                driver=driver,
-                zoo_params=zoo_params,
+    try:
+        for b in batches:
+            results.append(
+                _measure_one(
+                    model,
+                    batch=None if b is None else int(b),
+                    rt=rt,
+                    runtime_version=runtime_version,
+                    device=dev,
+                    scenario=sc,
+                    threads=threads,
+                    precision=precision,
+                    target_latency_ms=target_latency_ms,
+                    server_qps=server_qps,
+                    percentile=pct,
+                    samples_per_query=int(samples_per_query),
+                    quick=quick,
+                    cfg=cfg,
+                    timeout_s=timeout_s,
+                    memory_limit_bytes=memory_limit_bytes,
+                    inputs=inputs,
+                    input_files=input_files,
+                    seed=seed,
+                    compile=compile,
+                    include_h2d=include_h2d,
+                    dims=dims,
+                    name=name,
+                    command=command,
+                    driver=driver,
+                        zoo_params=zoo_params,
+                    cache=cache,
+                )
             )
-        )
+    finally:
+        cache.cleanup()
     return results if isinstance(batch, (list, tuple)) else results[0]
 
 
@@ -174,6 +191,7 @@ def _measure_one(
     command,
     zoo_params,
     driver="loadgen",
+    cache=None,
 ) -> MeasureResult:
     from .isolate import run_isolated
     from .memory import guard
@@ -189,9 +207,19 @@ def _measure_one(
             name=name,
             zoo_params=zoo_params,
         )
-        from .runtimes.onnxruntime import check_precision
+        from .convert import convert
 
-        run_precision = check_precision(precision, prep.dtypes)
+        try:
+            conv = convert(
+                prep.job_model["model_path"], precision, shapes=prep.shapes, dtypes=prep.dtypes,
+                seed=seed, cache=cache,
+            )
+        except BaseException:
+            prep.cleanup()
+            raise
+        run_precision = conv.actual
+        prep.job_model = {"model_path": conv.path}
+        conversion = conv.to_dict()
     else:
         prep = prepare_torch(
             model,
@@ -203,6 +231,12 @@ def _measure_one(
             zoo_params=zoo_params,
         )
         run_precision = precision
+        conversion = {
+            "precision_requested": precision,
+            "as_is": precision == "fp32",
+            "tool": None if precision == "fp32" else f"torch.nn.Module.to(torch.{_TORCH_DTYPE[precision]})",
+            "note": "module and float inputs cast in the child before timing" if precision != "fp32" else "",
+        }
     try:
         limit = guard(
             prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes
@@ -256,6 +290,9 @@ def _measure_one(
         "input_dtypes": prep.dtypes,
         "batch_requested": batch,
         "precision": run_precision,
+        "precision_requested": precision,
+        "conversion": conversion,
+        "converted_model_sha256": conversion.get("converted_model_sha256"),
         "runtime": rt,
         "runtime_version": runtime_version,
         "device": device,

@@ -1,7 +1,7 @@
 """ONNX Runtime: CPU provider with intra/inter-op threads; CUDA / TensorRT providers when present.
 
-Precision: ONNX Runtime runs the model in the precision it was exported in; fitbench records the
-model's input dtype and refuses a precision flag that does not match it (no silent conversion).
+Precision: the runner runs the file it is given; an fp32 model is converted to fp16 / int8 in the
+parent beforehand by :mod:`fitbench.measure.convert` (recorded in the conditions).
 """
 
 from __future__ import annotations
@@ -106,20 +106,3 @@ class OrtRunner:
             "h2d_in_timer": self.include_h2d if self.device != "cpu" else None,
             "mode": "session.run",
         }
-
-
-def check_precision(precision: str, input_dtypes: Mapping[str, str]) -> str:
-    """The precision ORT will run at: the model's float input dtype; a mismatching flag is an error."""
-    floats = {d for d in input_dtypes.values() if d.startswith("float")}
-    actual = {"float32": "fp32", "float16": "fp16", "float64": "fp64"}.get(
-        next(iter(sorted(floats)), ""), None
-    )
-    want = str(precision).lower()
-    if want == "int8":
-        return "int8 (as quantized in the model)"
-    if actual and want != actual:
-        raise MeasurementError(
-            f"onnxruntime runs the model as exported ({actual} inputs); precision {precision} needs a model "
-            f"exported in {want} (or use --runtime torch)"
-        )
-    return actual or want
