@@ -48,6 +48,8 @@ def test_run_table_and_csv(conv_path):
         (["--target-latency", "fast", "--scenario", "server"], "error: --target-latency expects a time"),
         (["--format", "xml"], "error: --format must be table, json or csv"),
         (["--driver", "direct", "--scenario", "server"], "error: driver 'direct' runs single-stream only"),
+        (["--precision", "bf16"], "error: onnxruntime cannot run bf16 here"),
+        (["--precision", "int8", "--runtime", "torch"], "error: the torch runtime does not run int8"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(conv_path, args, message):

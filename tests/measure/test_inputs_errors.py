@@ -35,7 +35,7 @@ def test_npy_inputs_set_the_batch(conv_path, tmp_path):
         ({"scenario": "burst"}, UnknownNameError, "unknown scenario 'burst'"),
         ({"device": "tpu"}, UnknownNameError, "unknown device 'tpu'"),
         ({"precision": "int3"}, MeasurementError, "unknown precision 'int3'"),
-        ({"precision": "fp16"}, MeasurementError, "runs the model as exported \\(fp32 inputs\\)"),
+        ({"precision": "bf16"}, MeasurementError, "onnxruntime cannot run bf16 here"),
         ({"batch": 0}, MeasurementError, "batch sizes must be positive"),
         ({"input_files": {"x": "/nonexistent/x.npy"}}, MeasurementError, "input file for 'x' not found"),
         ({"driver": "locust"}, MeasurementError, "unknown driver 'locust'; use loadgen or direct"),

@@ -79,8 +79,16 @@ def test_torch_unknown_zoo_name_and_bad_precision():
 
     with pytest.raises(FitbenchError, match="torch runtime has no builder|torch runtime needs a zoo model"):
         measure("bert-base", runtime="torch", **FAST)
-    r = measure("tiny-convnet", runtime="torch", precision="int8", **FAST)
-    assert r.status == "failed" and "supports precision fp32, fp16, bf16" in r.cause
+    with pytest.raises(FitbenchError, match="the torch runtime does not run int8"):
+        measure("tiny-convnet", runtime="torch", precision="int8", **FAST)
+
+
+@pytest.mark.parametrize("precision, dtype", [("fp16", "float16"), ("bf16", "bfloat16")])
+def test_torch_half_precisions_run_on_cpu(precision, dtype):
+    r = measure("tiny-convnet", runtime="torch", precision=precision, **FAST)
+    assert r.ok, r.cause
+    assert r.precision == precision and r.conditions["precision_requested"] == precision
+    assert r.conditions["conversion"]["tool"] == f"torch.nn.Module.to(torch.{dtype})"
 
 
 @pytest.mark.slow
