@@ -130,6 +130,13 @@ def render_results(results, console: Console) -> None:
     console.print(f"[bold]{first.model}[/]  sha256 {str(c.get('model_sha256', ''))[:12]}  runtime {first.runtime} "
                   f"{c.get('runtime_version', '')}  device {first.device}  precision {first.precision}  "
                   f"scenario {first.scenario}")
+    conv = c.get("conversion") or {}
+    if conv.get("tool"):
+        sha = str(c.get("converted_model_sha256") or "")[:12]
+        console.print(f"converted to {c.get('precision_requested')} by {conv['tool']} {conv.get('tool_version') or ''}"
+                      f"{' (' + conv['mode'] + ')' if conv.get('mode') else ''}{'  sha256 ' + sha if sha else ''}")
+    elif conv.get("note"):
+        console.print(conv["note"])
     cpu = c.get("cpu_model")
     if cpu:
         console.print(f"cpu {cpu}  threads {c.get('threads')}  affinity {c.get('cpu_affinity')}  "
