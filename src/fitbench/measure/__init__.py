@@ -220,6 +220,11 @@ def _measure_one(
         run_precision = conv.actual
         prep.job_model = {"model_path": conv.path}
         conversion = conv.to_dict()
+        if run_precision == "fp16" and device == "cpu":
+            conversion["note"] = (conversion["note"] + " " if conversion["note"] else "") + (
+                "onnxruntime's CPU provider lacks fp16 kernels for most ops: its InsertCastTransformer runs "
+                "them in fp32 between Casts (fp16-rounded weights), so the compute is largely fp32"
+            )
     else:
         prep = prepare_torch(
             model,
