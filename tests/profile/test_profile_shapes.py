@@ -256,3 +256,23 @@ def test_dims_only_small_initializers_do_not_break_folding():
     prof = profile(m2, batch=2, dims={"seq": 10})
     assert layer(prof, "add_bias").other_ops == 2 * 4 * 10 * 10
     assert layer(prof, "add_bias").weights == 10
+
+
+def test_a_model_file_read_for_running_keeps_its_embedded_weights(tmp_path):
+    # fitbench run FILE --batch 8 on a static-batch-1 export rebinds the file it read and runs it:
+    # reading must keep the embedded weights (conv1's 16x8x3x3 = 1152 elements are large enough to be
+    # left out when only profiling), or ONNX Runtime refuses the rebound model
+    import numpy as np
+    import onnxruntime as ort
+
+    from fitbench.graph.onnx_io import bind_shapes, read_model_file
+
+    m = conv_net(batch=1, h=16, w=16)
+    path = tmp_path / "m.onnx"
+    onnx.save_model(m, path)
+    read, _sha = read_model_file(path)
+    assert [t.raw_data for t in read.graph.initializer] == [t.raw_data for t in m.graph.initializer]
+    bound, _, _ = bind_shapes(read, batch=8)
+    sess = ort.InferenceSession(bound.SerializeToString(), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"x": np.zeros((8, 3, 16, 16), np.float32)})[0]
+    assert out.shape == (8, 16, 4, 4)  # 16 -> 8 -> 4 with two stride-2 convs
