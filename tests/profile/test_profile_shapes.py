@@ -276,3 +276,33 @@ def test_a_model_file_read_for_running_keeps_its_embedded_weights(tmp_path):
     sess = ort.InferenceSession(bound.SerializeToString(), providers=["CPUExecutionProvider"])
     out = sess.run(None, {"x": np.zeros((8, 3, 16, 16), np.float32)})[0]
     assert out.shape == (8, 16, 4, 4)  # 16 -> 8 -> 4 with two stride-2 convs
+
+
+@pytest.mark.parametrize(
+    ("model", "inputs", "zoo_params", "batch"),
+    [
+        # DESIGN's first journey: `fitbench profile yolov3 --input 1x3x1080x1920` builds YOLOv3 at 1080x1920
+        ("yolov3", {"": "1x3x1080x1920"}, {"resolution": (1080, 1920)}, 1),
+        ("yolov3", {"input": "2x3x416x416"}, {"resolution": (416, 416)}, 2),
+        ("bert-base", {"input_ids": "4x64"}, {"seq_len": 64}, 4),
+    ],
+)
+def test_input_dims_of_a_zoo_model_set_its_size(model, inputs, zoo_params, batch):
+    by_input = profile(model, inputs=inputs)
+    by_params = profile(model, batch=batch, **zoo_params)
+    assert by_input.totals.macs == by_params.totals.macs
+    assert by_input.conditions.input_shapes == by_params.conditions.input_shapes
+    assert by_input.conditions.batch == batch
+
+
+def test_input_dims_without_a_name_bind_the_only_input():
+    prof = profile(conv_net(), inputs={"": "2x3x32x48"})
+    assert prof.conditions.input_shapes == {"x": [2, 3, 32, 48]}
+    assert prof.totals.macs == conv_net_macs(2, 32, 48)
+
+
+def test_input_dims_without_a_name_on_a_two_input_model_is_an_error():
+    a, b = vi("a", [1, 4]), vi("b", [1, 4])
+    m = make_model([helper.make_node("Add", ["a", "b"], ["y"])], [a, b], [vi("y", [1, 4])])
+    with pytest.raises(ShapeError, match="without a name needs a model with one input"):
+        profile(m, inputs={"": "2x4"})

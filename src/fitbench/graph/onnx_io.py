@@ -343,6 +343,11 @@ def _bind_and_infer(
     init_names = {t.name for t in graph.initializer} | {t.name for t in stubs}
     graph_inputs = [i for i in graph.input if i.name not in init_names]
     known = {i.name for i in graph_inputs}
+    if "" in inputs:  # --input DIMS without a name: the model's only input
+        if len(graph_inputs) != 1:
+            raise ShapeError(f"--input without a name needs a model with one input; this one has {sorted(known)}: "
+                             f"give NAME=DIMS")
+        inputs[graph_inputs[0].name] = inputs.pop("")
     for name in inputs:
         if name not in known:
             raise ShapeError(f"--input {name}: the model has no such input; its inputs are {sorted(known)}")
