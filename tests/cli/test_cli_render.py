@@ -38,3 +38,19 @@ def test_estimate_tables_print_no_four_digit_milli_or_micro_seconds():
     assert res.exit_code == 0, res.output
     assert re.search(r"\d{4,}\.\d+ (ms|µs)", res.output) is None, res.output
     assert re.search(r"\b2\.1\d\d s\b", res.output), res.output
+
+
+def test_profile_json_to_a_file_still_says_a_batch_was_not_applied(tmp_path):
+    # a file exported at a static batch of 2 cannot take --batch 8: the JSON records it in its notes, and the
+    # terminal must say it too (the command printed nothing and the user believed the file held batch 8)
+    import json
+
+    model, out = tmp_path / "b2.onnx", tmp_path / "p.json"
+    res = CliRunner().invoke(app, ["zoo", "export", "tiny", "--batch", "2", "-o", str(model)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["profile", str(model), "--batch", "8", "--format", "json", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "note: batch 8 not applied" in res.stderr
+    assert json.loads(out.read_text())["conditions"]["batch"] == 2
+    res = CliRunner().invoke(app, ["profile", str(model), "--batch", "8", "--format", "json"])
+    assert json.loads(res.stdout)["conditions"]["batch"] == 2  # stdout stays pure JSON
