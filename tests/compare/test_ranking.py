@@ -168,3 +168,18 @@ def test_a_measured_offering_passed_by_a_chip_gets_no_made_up_bound():
     assert (up.baseline_rank, up.workload_rank, up.cause) == (2, 1, "compute")
     assert up.sentence.endswith("it stays compute-bound on w at 75% MAC utilisation (7.5 of 10 TOPS), passing ort.")
     assert "held back" not in up.sentence
+
+
+def test_a_chip_that_draws_level_is_not_said_to_hold_the_other_back():
+    # baseline: a 3200/s > b 1600/s; workload: both 500/s (compute-bound at the same speed): b rises 2nd -> 1st
+    # (a shared 1st), and the sentence says it is level with a (it said "while a is held back by compute")
+    a = Offering(name="a", kind="hardware", peak_tops=8.0,
+                 workload=[_fig(1, 0.002, bound_share={"compute": 1.0}, mac_utilization=0.5, effective_tops=4.0)],
+                 baseline=[_fig(32, 0.01, bound_share={"compute": 1.0})])
+    b = Offering(name="b", kind="hardware", peak_tops=8.0,
+                 workload=[_fig(1, 0.002, bound_share={"compute": 1.0}, mac_utilization=0.5, effective_tops=4.0)],
+                 baseline=[_fig(32, 0.02, bound_share={"compute": 1.0})])
+    flips = find_flips([a, b], build_rows([a, b], 1, 32), 1, 32, "w", "base")
+    assert [f.offering for f in flips] == ["b"]
+    assert flips[0].sentence.startswith("b rises from 2nd to 1st")
+    assert flips[0].sentence.endswith(", level with a.") and "held back" not in flips[0].sentence

@@ -197,6 +197,10 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"{fmt_pct(ub)} on {baseline_label}), so it delivers {_tops(w.effective_tops)} of its claimed "
                     f"{_tops(off.peak_tops)} TOPS")
     else:
+        # an offering it now ties with is not "held back": it is level
+        level = [o for o in crossed if o.at("workload", rank_batch) is not None
+                 and o.at("workload", rank_batch).throughput_ips == w.throughput_ips]
+        crossed = [o for o in crossed if o not in level]
         others = _names(crossed) if crossed else "the offerings it passes"
         # the bounds of the offerings it passes, where known (a measured runtime has no bound breakdown:
         # it is named, never given a made-up bound)
@@ -208,6 +212,8 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                 other_bounds)
         else:
             why_others = f", passing {others}" if crossed else ""
+        if level:
+            why_others += f", level with {_names(level)}"
         if cause == "compute":
             body = (f"it stays compute-bound on {workload_label} at {fmt_pct(w.mac_utilization)} MAC utilisation "
                     f"({_tops(w.effective_tops)} of {_tops(off.peak_tops)} TOPS){why_others}")
