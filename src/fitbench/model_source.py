@@ -58,11 +58,37 @@ def resolve_model(
         raise UnknownNameError(
             f"{text!r} is not a file, and no model zoo is installed to look the name up; give a path to an ONNX file"
         )
-    built = zoo.build(text, batch=batch or 1, **zoo_params)
+    inputs, batch, from_inputs = _zoo_size_from_inputs(zoo.get(text), inputs, batch, zoo_params)
+    built = zoo.build(text, batch=batch or 1, **zoo_params, **from_inputs)
     m = load_model(built.proto, inputs, None, dims, name=built.name)
+    if from_inputs:
+        m.notes.append("--input set the zoo model's " + ", ".join(
+            f"--resolution {v[1]}x{v[0]}" if k == "resolution" else f"--{k.replace('_', '-')} {v}"
+            for k, v in from_inputs.items()))
     m.notes.extend(built.notes)
     m.tags["kind"] = "zoo"
     return m, dict(built.params)
+
+
+def _zoo_size_from_inputs(entry: Any, inputs: dict | None, batch: int | None,
+                          zoo_params: dict) -> tuple[dict | None, int | None, dict[str, Any]]:
+    """A zoo model is built at its size: ``--input 1x3x1080x1920`` (one NxCxHxW input of an image model)
+    becomes ``resolution=(1080, 1920)`` and batch N, ``--input input_ids=4x384`` of a sequence model
+    ``seq_len=384`` and batch 4, instead of binding dims the built graph has fixed (which fails deep in
+    shape inference). Returns the inputs left to bind, the batch and the parameters taken from inputs."""
+    if not inputs or len(inputs) != 1:
+        return inputs, batch, {}
+    (name, value), = inputs.items()
+    text = value if isinstance(value, str) else "x".join(str(d) for d in value)
+    parts = text.lower().split("x")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        return inputs, batch, {}
+    d = [int(p) for p in parts]
+    if len(d) == 4 and "resolution" in entry.defaults and "resolution" not in zoo_params:
+        return None, batch or d[0], {"resolution": (d[2], d[3])}
+    if len(d) == 2 and "seq_len" in entry.defaults and "seq_len" not in zoo_params:
+        return None, batch or d[0], {"seq_len": d[1]}
+    return inputs, batch, {}
 
 
 def _zoo_module():

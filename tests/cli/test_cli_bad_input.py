@@ -195,7 +195,7 @@ CASES = [
     ("run-threads-zero", ["run", "{good}", "--threads", "0"], "threads"),
     ("run-timeout-neg", ["run", "{good}", "--timeout", "-1"], "timeout"),
     ("run-min-count-zero", ["run", "{good}", "--min-count", "0"], "count"),
-    ("run-input-no-equals", ["run", "{sym}", "--input", "1x3x8x8"], "NAME=DIMS"),
+    ("run-input-no-equals", ["run", "{sym}", "--input", "x:1x3x8x8"], "NAME=DIMS"),  # bare DIMS binds the one input
     ("run-input-file-missing", ["run", "{good}", "--input-file", "x={dir}/nope.npy"], "nope.npy"),
     ("run-input-file-not-npy", ["run", "{good}", "--input-file", "x={good}"], ""),
     ("run-readonly-out", ["run", "{good}", "--quick", "-f", "json", "-o", "{readonly_dir}/r.json"], ""),

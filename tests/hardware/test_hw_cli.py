@@ -54,6 +54,21 @@ def test_hw_show(app):
     assert r.exit_code == 0 and "dram_bandwidth: 4300000000.0" in r.output
 
 
+@pytest.mark.parametrize("name", ["edge-npu-slow-dram", "nvidia-a100-40gb", "all-on-chip"])
+def test_hw_show_yaml_is_a_spec_file_that_loads_back(app, tmp_path, name):
+    # the way to write one's own chip: fitbench hw show NAME > my_chip.yaml, edit, --hw my_chip.yaml
+    # (was refused: "unknown field 'spec_hash'", then "give either 'macs_per_cycle' or 'peak_tops'")
+    from fitbench.hardware.spec import load_hardware
+
+    r = runner.invoke(app, ["hw", "show", name])
+    assert r.exit_code == 0, r.output
+    path = tmp_path / "my_chip.yaml"
+    path.write_text(r.output)
+    original, copy = load_hardware(name), load_hardware(str(path))
+    assert copy.spec_hash() == original.spec_hash()
+    assert f"spec_hash: {original.spec_hash()}" in r.output.splitlines()[0]
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["hw", "show", "nope"], "unknown hardware 'nope'"),
     (["hw", "list", "--format", "xml"], "--format must be"),

@@ -256,3 +256,53 @@ def test_dims_only_small_initializers_do_not_break_folding():
     prof = profile(m2, batch=2, dims={"seq": 10})
     assert layer(prof, "add_bias").other_ops == 2 * 4 * 10 * 10
     assert layer(prof, "add_bias").weights == 10
+
+
+def test_a_model_file_read_for_running_keeps_its_embedded_weights(tmp_path):
+    # fitbench run FILE --batch 8 on a static-batch-1 export rebinds the file it read and runs it:
+    # reading must keep the embedded weights (conv1's 16x8x3x3 = 1152 elements are large enough to be
+    # left out when only profiling), or ONNX Runtime refuses the rebound model
+    import numpy as np
+    import onnxruntime as ort
+
+    from fitbench.graph.onnx_io import bind_shapes, read_model_file
+
+    m = conv_net(batch=1, h=16, w=16)
+    path = tmp_path / "m.onnx"
+    onnx.save_model(m, path)
+    read, _sha = read_model_file(path)
+    assert [t.raw_data for t in read.graph.initializer] == [t.raw_data for t in m.graph.initializer]
+    bound, _, _ = bind_shapes(read, batch=8)
+    sess = ort.InferenceSession(bound.SerializeToString(), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"x": np.zeros((8, 3, 16, 16), np.float32)})[0]
+    assert out.shape == (8, 16, 4, 4)  # 16 -> 8 -> 4 with two stride-2 convs
+
+
+@pytest.mark.parametrize(
+    ("model", "inputs", "zoo_params", "batch"),
+    [
+        # DESIGN's first journey: `fitbench profile yolov3 --input 1x3x1080x1920` builds YOLOv3 at 1080x1920
+        ("yolov3", {"": "1x3x1080x1920"}, {"resolution": (1080, 1920)}, 1),
+        ("yolov3", {"input": "2x3x416x416"}, {"resolution": (416, 416)}, 2),
+        ("bert-base", {"input_ids": "4x64"}, {"seq_len": 64}, 4),
+    ],
+)
+def test_input_dims_of_a_zoo_model_set_its_size(model, inputs, zoo_params, batch):
+    by_input = profile(model, inputs=inputs)
+    by_params = profile(model, batch=batch, **zoo_params)
+    assert by_input.totals.macs == by_params.totals.macs
+    assert by_input.conditions.input_shapes == by_params.conditions.input_shapes
+    assert by_input.conditions.batch == batch
+
+
+def test_input_dims_without_a_name_bind_the_only_input():
+    prof = profile(conv_net(), inputs={"": "2x3x32x48"})
+    assert prof.conditions.input_shapes == {"x": [2, 3, 32, 48]}
+    assert prof.totals.macs == conv_net_macs(2, 32, 48)
+
+
+def test_input_dims_without_a_name_on_a_two_input_model_is_an_error():
+    a, b = vi("a", [1, 4]), vi("b", [1, 4])
+    m = make_model([helper.make_node("Add", ["a", "b"], ["y"])], [a, b], [vi("y", [1, 4])])
+    with pytest.raises(ShapeError, match="without a name needs a model with one input"):
+        profile(m, inputs={"": "2x4"})

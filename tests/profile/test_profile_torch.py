@@ -42,6 +42,15 @@ def test_module_with_input_shapes_and_rebatch():
     assert prof.totals.macs == net_macs(4, 16, 16)
 
 
+def test_module_with_unnamed_input_dims_names_the_input_after_forward():
+    # --input 1x3x16x16 (no name) on a PyTorch factory: the input is named as forward names it ("input" for a
+    # Sequential), not "onnx::Conv_0"
+    module = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2, padding=1))
+    prof = profile(module, inputs={"": "2x3x16x16"})
+    assert prof.conditions.input_shapes == {"input": [2, 3, 16, 16]}
+    assert prof.totals.macs == net_macs(2, 16, 16)
+
+
 def test_bidirectional_lstm_from_torch():
     seq, batch, inp, hidden = 7, 2, 5, 4
     module = nn.LSTM(inp, hidden, bidirectional=True)

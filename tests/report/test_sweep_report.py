@@ -47,3 +47,28 @@ def test_generic_report_of_a_sweep(swept):
     import pandas as pd
 
     assert len(pd.read_csv(swept / "s.csv")) == 3
+
+
+def test_points_that_differ_only_in_input_size_are_told_apart(tmp_path):
+    # two input sizes of one model on one chip: the table says which is which, and the throughput plot draws
+    # one line per size (it drew one zig-zag line through both, with no column telling the rows apart)
+    from fitbench.report.sweep import input_label, sweep_figures
+
+    spec = {"kinds": ["estimate"], "models": [{"zoo": "tiny", "grid": {"resolution": [[32, 32], [64, 64]]}}],
+            "batch": [1, 2], "precision": ["int8"], "hardware": ["edge-npu-slow-dram"]}
+    (tmp_path / "sizes.yaml").write_text(yaml.safe_dump(spec))
+    res = runner.invoke(app, ["sweep", str(tmp_path / "sizes.yaml"), "--db", str(tmp_path / "r.db"), "-q"])
+    assert res.exit_code == 0, res.output
+    data = load_sweep(open_store(tmp_path / "r.db"), "sizes")
+    assert sorted((r["input"], r["batch"]) for r in data.rows()) == [
+        ("3x32x32", 1), ("3x32x32", 2), ("3x64x64", 1), ("3x64x64", 2)]
+    (fig,) = [g for fid, _, g in sweep_figures(data) if fid == "throughput"]
+    assert sorted(t["name"] for t in fig["data"]) == [
+        "tiny · 3x32x32 · int8 · edge-npu-slow-dram", "tiny · 3x64x64 · int8 · edge-npu-slow-dram"]
+    assert all(t["x"] == [1, 2] for t in fig["data"]) and fig["layout"]["xaxis"]["tickvals"] == [1, 2]
+    res = runner.invoke(app, ["report", "--db", str(tmp_path / "r.db"), "--sweep", "sizes", "-o",
+                              str(tmp_path / "s.html"), "-o", str(tmp_path / "s.md")])
+    assert res.exit_code == 0, res.output
+    assert "<td>3x64x64</td>" in (tmp_path / "s.html").read_text()
+    assert "| 3x64x64 |" in (tmp_path / "s.md").read_text()
+    assert input_label({"input_shapes": {"ids": [4, 384], "types": [4, 384]}}) == "ids 384, types 384"

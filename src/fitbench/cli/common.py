@@ -125,8 +125,12 @@ def parse_pairs(values: list[str] | None, option: str, expected: str) -> dict[st
 
 
 def parse_inputs(values: list[str] | None) -> dict[str, str]:
-    """``["images=1x3x224x224", ...]`` -> ``{"images": "1x3x224x224"}``."""
-    return parse_pairs(values, "--input", "NAME=DIMS like images=1x3x224x224")
+    """``["images=1x3x224x224", ...]`` -> ``{"images": "1x3x224x224"}``; a single ``--input 1x3x224x224``
+    without a name -> ``{"": "1x3x224x224"}`` (the model's only input)."""
+    items = list(values or [])
+    if len(items) == 1 and "=" not in items[0] and all(p.strip().isdigit() for p in items[0].split("x")):
+        return {"": items[0].strip()}
+    return parse_pairs(items, "--input", "NAME=DIMS like images=1x3x224x224 (or DIMS alone for a one-input model)")
 
 
 def parse_dims(values: list[str] | None) -> dict[str, int]:

@@ -18,7 +18,7 @@ from .common import (
     parse_zoo_params,
     user_errors,
 )
-from .render import num, si, size
+from .render import duration, num, si, size
 
 
 def register(app: typer.Typer) -> None:
@@ -82,8 +82,8 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
     for note in est.notes:
         console.print(f"[yellow]note:[/] {note}")
     t = Table(title="Estimate per batch size")
-    for col in ("batch", "sub", "latency", "inf/s", "eff. TOPS", "peak", "MAC util", "DRAM/inf", "weights/inf",
-                "acts/inf", "DRAM demand", "weights", "bound (time share)", "mJ/inf"):
+    for col in ("batch", "sub-batch", "latency", "inf/s", "eff. TOPS", "peak TOPS", "MAC util", "DRAM/inf",
+                "weights/inf", "acts/inf", "DRAM demand", "weights", "bound (time share)", "mJ/inf"):
         t.add_column(col, justify="right")
     for p in est.points:
         if not p.feasible:
@@ -91,7 +91,7 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
                       f"[red]infeasible: {p.infeasible_reason}[/]", "")
             continue
         share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
-        t.add_row(str(p.batch), str(p.sub_batch), f"{p.latency_s * 1e3:.3f} ms", num(p.throughput_ips, ",.1f"),
+        t.add_row(str(p.batch), str(p.sub_batch), duration(p.latency_s), num(p.throughput_ips, ",.1f"),
                   num(p.effective_tops, ".3g"), f"{p.peak_tops:.3g}", num(p.mac_utilization, ".0%"),
                   size(p.dram_bytes_per_inference), size(p.dram_weight_bytes_per_inference),
                   size(p.dram_activation_bytes_per_inference), si(p.dram_bandwidth_demand, "B/s"),
@@ -104,9 +104,9 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
     layers = first.layers if all_layers else sorted(first.layers, key=lambda x: -x.time_s)[:top]
     lt = Table(title=f"{'All' if all_layers else f'Slowest {len(layers)}'} layers at batch {first.batch}")
     for col in ("layer", "op", "MACs", "util", "compute", "DRAM W", "DRAM A", "time", "bound", "passes", "Wino"):
-        lt.add_column(col, overflow="fold")
+        lt.add_column(col, overflow="fold", justify="left" if col in ("layer", "op", "bound", "Wino") else "right")
     for x in layers:
         lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type, si(x.macs), f"{x.utilization:.0%}",
-                   f"{x.compute_s * 1e6:.1f} µs", size(x.dram_weight_bytes), size(x.dram_activation_bytes),
-                   f"{x.time_s * 1e6:.1f} µs", x.bound, str(x.passes), "yes" if x.winograd else "")
+                   duration(x.compute_s), size(x.dram_weight_bytes), size(x.dram_activation_bytes),
+                   duration(x.time_s), x.bound, str(x.passes), "yes" if x.winograd else "")
     console.print(lt)

@@ -50,7 +50,8 @@ def hw_show(
     name: str = typer.Argument(..., help="catalog name or a YAML file"),
     fmt: str = typer.Option("yaml", "--format", "-f", help="yaml | json"),
 ) -> None:
-    """Every field of one spec (parsed, in base units: bytes, bytes/s, Hz), plus its peak TOPS."""
+    """Every field of one spec (parsed, in base units: bytes, bytes/s, Hz), plus its peak TOPS; the YAML
+    output is itself a spec file (save it, edit it, pass it to --hw)."""
     import yaml
 
     from ..errors import FitbenchError
@@ -58,11 +59,17 @@ def hw_show(
 
     spec = load_hardware(name)
     d = spec.to_dict()
-    d["peak_tops"] = {p: spec.peak_tops(p) for p in sorted(spec.macs_per_cycle)}
-    d["spec_hash"] = spec.spec_hash()
+    peak = {p: spec.peak_tops(p) for p in sorted(spec.macs_per_cycle)}
     if fmt == "json":
+        d["peak_tops"] = peak
+        d["spec_hash"] = spec.spec_hash()
         sys.stdout.write(json.dumps(d, indent=2) + "\n")
     elif fmt == "yaml":
+        # a spec file that loads back (fitbench hw show X > my_chip.yaml, then edit it): the derived
+        # figures are comments, and 'path' (where it was read from) is left out
+        d.pop("path", None)
+        sys.stdout.write(f"# {spec.path}  peak TOPS: " + ", ".join(f"{v:.4g} {k}" for k, v in peak.items())
+                         + f"  spec_hash: {spec.spec_hash()}\n")
         sys.stdout.write(yaml.safe_dump(d, sort_keys=False, width=110))
     else:
         raise FitbenchError(f"--format must be yaml or json, got {fmt!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -45,10 +46,12 @@ def profile_cmd(
     prof = profile(model, inputs=parse_inputs(input), batch=batch, dims=dims or None, precision=precision,
                    weight_precision=weight_precision, activation_precision=activation_precision, strict=strict,
                    **zoo_params)
-    if fmt == "json":
-        emit(prof.to_json(), output)
-    elif fmt == "csv":
-        emit(prof.to_dataframe().to_csv(index=False), output)
+    if fmt in ("json", "csv"):
+        emit(prof.to_json() if fmt == "json" else prof.to_dataframe().to_csv(index=False), output)
+        # the notes are in the JSON, but a batch that was not applied must not pass unseen: stderr, so
+        # that stdout stays pure JSON/CSV
+        for note in prof.conditions.notes:
+            sys.stderr.write(f"note: {note}\n")
     else:
         with output_console(output, 160) as console:
             render_profile(prof, console, top)

@@ -23,6 +23,17 @@ def size(value: float | int | None) -> str:
     return f"{int(value)} B"
 
 
+def duration(seconds: float | None) -> str:
+    """Seconds in the unit that keeps 4 significant digits readable: 0.0233 -> '23.32 ms', 2.107 -> '2.107 s',
+    4.7e-6 -> '4.700 µs'."""
+    if seconds is None:
+        return "—"
+    factor, unit = next(((f, u) for f, u in ((1.0, "s"), (1e-3, "ms")) if abs(seconds) >= f), (1e-6, "µs"))
+    v = seconds / factor
+    digits = 1 if abs(v) >= 100 else 2 if abs(v) >= 10 else 3
+    return f"{v:.{digits}f} {unit}"
+
+
 def shape(dims) -> str:
     return "—" if dims is None else "x".join(str(d) for d in dims)
 

@@ -41,7 +41,7 @@ def list_cmd(
     for e in entries:
         opts = ", ".join(f"{k}={'x'.join(map(str, v[::-1])) if k == 'resolution' else v}"
                          for k, v in e.defaults.items())
-        table.add_row(e.name, e.family, e.default_input, f"{e.parameters / 1e6:.2f} M", opts, e.source)
+        table.add_row(e.name, e.family, e.default_input, params_text(e.parameters), opts, e.source)
     Console(width=200).print(table)
 
 
@@ -83,3 +83,9 @@ def export_cmd(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(zoo_app, name="zoo")
+
+
+def params_text(n: int) -> str:
+    """Parameters in millions, or exactly below 10,000: 25,557,032 -> '25.56 M', 1562 -> '1,562'
+    (a 1,562-parameter net read '0.00 M')."""
+    return f"{n:,}" if n < 10_000 else f"{n / 1e6:.2f} M"

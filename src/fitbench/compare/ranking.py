@@ -7,6 +7,7 @@ ranking orders offerings by their claimed peak TOPS alone, as a datasheet would.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from .result import Figures, Flip, Offering, RankRow
@@ -104,15 +105,26 @@ def find_flips(offerings: list[Offering], rows: list[RankRow], rank_batch: int, 
     """Every offering ranked in both rankings whose rank differs, with its explanation."""
     by_name = {o.name: o for o in offerings}
     ranked = [r for r in rows if r.workload_rank is not None and r.baseline_rank is not None]
+    # a flip is a change of order among the offerings ranked on both workloads: a measured runtime (no
+    # baseline figure) that slots in between shifts every rank below it by one, and that is no flip
+    among = {r.offering: r for r in ranked}
+    w_among = rank({n: r.workload_throughput_ips for n, r in among.items()})
+    b_among = rank({n: r.baseline_throughput_ips for n, r in among.items()})
     flips = []
     for r in ranked:
-        if r.workload_rank == r.baseline_rank:
+        if w_among[r.offering] == b_among[r.offering]:
             continue
         off = by_name[r.offering]
         overtaken = [x.offering for x in ranked if x.offering != r.offering
                      and _crossed(r, x)]
-        cause, sentence = explain(off, r, [by_name[n] for n in overtaken], rank_batch, baseline_batch,
+        # the sentence speaks of the ranks it compares (the table's own rank can be one lower per measured
+        # runtime above it)
+        among_row = dataclasses.replace(r, workload_rank=w_among[r.offering], baseline_rank=b_among[r.offering])
+        cause, sentence = explain(off, among_row, [by_name[n] for n in overtaken], rank_batch, baseline_batch,
                                   workload_label, baseline_label, unit)
+        if among_row.workload_rank != r.workload_rank:
+            sentence = sentence.replace(f" to {ordinal(among_row.workload_rank)}",
+                                        f" to {ordinal(among_row.workload_rank)} of the estimated offerings", 1)
         flips.append(Flip(offering=r.offering, baseline_rank=r.baseline_rank, workload_rank=r.workload_rank,
                           tops_rank=r.tops_rank, cause=cause, sentence=sentence))
     # an offering that can run one workload but not the other is the sharpest flip of all
@@ -185,6 +197,10 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"{fmt_pct(ub)} on {baseline_label}), so it delivers {_tops(w.effective_tops)} of its claimed "
                     f"{_tops(off.peak_tops)} TOPS")
     else:
+        # an offering it now ties with is not "held back": it is level
+        level = [o for o in crossed if o.at("workload", rank_batch) is not None
+                 and o.at("workload", rank_batch).throughput_ips == w.throughput_ips]
+        crossed = [o for o in crossed if o not in level]
         others = _names(crossed) if crossed else "the offerings it passes"
         # the bounds of the offerings it passes, where known (a measured runtime has no bound breakdown:
         # it is named, never given a made-up bound)
@@ -196,6 +212,8 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                 other_bounds)
         else:
             why_others = f", passing {others}" if crossed else ""
+        if level:
+            why_others += f", level with {_names(level)}"
         if cause == "compute":
             body = (f"it stays compute-bound on {workload_label} at {fmt_pct(w.mac_utilization)} MAC utilisation "
                     f"({_tops(w.effective_tops)} of {_tops(off.peak_tops)} TOPS){why_others}")

@@ -82,7 +82,7 @@ class _ReadAndHash:
         return self._digest
 
 
-def _read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, _ReadAndHash]:
+def _read_model_file(path: str | os.PathLike, strip: bool = True) -> tuple[onnx.ModelProto, _ReadAndHash]:
     p = Path(path)
     if not p.exists():
         raise ModelLoadError(f"model file not found: {p}")
@@ -95,8 +95,8 @@ def _read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, _ReadAnd
     try:
         model = onnx.ModelProto()
         try:
-            # parse the graph without the bytes of large initializers (they are never needed)
-            model.ParseFromString(strip_large_initializers(data, SMALL_CONSTANT_ELEMENTS))
+            # parse the graph without the bytes of large initializers (profiling never needs them)
+            model.ParseFromString(strip_large_initializers(data, SMALL_CONSTANT_ELEMENTS) if strip else data)
         except Exception:  # noqa: BLE001 - malformed: let protobuf parse it all and say what is wrong
             model.ParseFromString(data)
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and friends
@@ -108,8 +108,9 @@ def _read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, _ReadAnd
 
 
 def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
-    """Parse an ONNX file without its external weight bytes; return it and the file's sha256."""
-    model, sha = _read_model_file(path)
+    """Parse a whole ONNX file (embedded weights kept, so the result still runs; external data files are
+    not read); return it and the file's sha256."""
+    model, sha = _read_model_file(path, strip=False)
     return model, sha.hexdigest()
 
 
@@ -342,6 +343,11 @@ def _bind_and_infer(
     init_names = {t.name for t in graph.initializer} | {t.name for t in stubs}
     graph_inputs = [i for i in graph.input if i.name not in init_names]
     known = {i.name for i in graph_inputs}
+    if "" in inputs:  # --input DIMS without a name: the model's only input
+        if len(graph_inputs) != 1:
+            raise ShapeError(f"--input without a name needs a model with one input; this one has {sorted(known)}: "
+                             f"give NAME=DIMS")
+        inputs[graph_inputs[0].name] = inputs.pop("")
     for name in inputs:
         if name not in known:
             raise ShapeError(f"--input {name}: the model has no such input; its inputs are {sorted(known)}")

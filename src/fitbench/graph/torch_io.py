@@ -80,6 +80,10 @@ def export_module(
             raise ShapeError("a PyTorch module needs example inputs or input shapes (--input NAME=DIMS)")
         if isinstance(input_shapes, Mapping):
             names = list(input_shapes)
+            if names == [""]:  # --input DIMS without a name: named after forward's parameter, as with a tuple
+                names = None
+                input_shapes = list(input_shapes.values())
+        if names:
             shapes = list(input_shapes.values())
             labels = [f"--input {n}" for n in names]
         else:

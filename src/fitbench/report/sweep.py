@@ -1,8 +1,8 @@
 """Reports of stored results: a stored comparison is rebuilt exactly; any other sweep gets a generic report.
 
-The generic report shows every stored point (kind, model, hardware or runtime, batch, precision, status,
-headline figures), throughput vs batch per model x offering, measured latency distributions where
-per-query samples were kept, and each point's full conditions.
+The generic report shows every stored point (kind, model, input size, hardware or runtime, batch, precision,
+status, headline figures), throughput vs batch per model x input size x precision x offering, measured latency
+distributions where per-query samples were kept, and each point's full conditions.
 """
 
 from __future__ import annotations
@@ -67,30 +67,50 @@ def headline(r: Any) -> dict[str, Any]:
     if lat_s is None and _get(m, "latency.p50_ms") is not None:
         lat_s = float(_get(m, "latency.p50_ms")) / 1e3
     thr = _get(m, "throughput_ips", "throughput")
-    return {"id": r.id, "kind": r.kind, "model": r.model, "hardware": r.hardware, "runtime": r.runtime,
+    return {"id": r.id, "kind": r.kind, "model": r.model, "input": input_label(r.conditions),
+            "hardware": r.hardware, "runtime": r.runtime,
             "batch": r.batch, "precision": r.precision, "status": r.status, "cause": r.cause,
             "latency_s": lat_s if isinstance(lat_s, (int, float)) else None,
             "throughput_ips": thr if isinstance(thr, (int, float)) else None,
             "macs": _get(m, "macs"), "point_key": r.point_key}
 
 
+def input_label(conditions: Any) -> str:
+    """The input size of one sample (the batch has its own column): ``{"input": [1, 3, 1088, 1920]}`` ->
+    ``"3x1088x1920"``; several inputs are named: ``"input_ids 384, token_type_ids 384"``."""
+    shapes = conditions.get("input_shapes") if isinstance(conditions, dict) else None
+    if not isinstance(shapes, dict) or not shapes:
+        return ""
+
+    def per_sample(dims: Any) -> str:
+        return "x".join(str(d) for d in list(dims)[1:]) if isinstance(dims, (list, tuple)) and dims else "?"
+
+    if len(shapes) == 1:
+        return per_sample(next(iter(shapes.values())))
+    return ", ".join(f"{name} {per_sample(dims)}" for name, dims in shapes.items())
+
+
 def sweep_figures(data: SweepData) -> list[tuple[str, str, dict[str, Any]]]:
     figs = []
-    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    # one line per model x input size x precision x offering: points that differ in more than the batch
+    # never share a line (a 416x416 and a 1920x1088 YOLOv3 are two workloads)
+    series: dict[tuple[str, ...], list[tuple[int, float]]] = {}
     for row in data.rows():
         if row["status"] == "ok" and row["throughput_ips"] and row["batch"] and row["kind"] in ("estimate", "measure"):
             who = row["hardware"] or row["runtime"] or row["kind"]
-            series.setdefault((row["model"], who), []).append((row["batch"], row["throughput_ips"]))
+            key = (row["model"], row["input"], row["precision"] or "", who)
+            series.setdefault(key, []).append((row["batch"], row["throughput_ips"]))
     if series:
         traces = []
-        for i, ((model, who), pts) in enumerate(sorted(series.items())):
+        batches = sorted({b for pts in series.values() for b, _ in pts})
+        for i, (key, pts) in enumerate(sorted(series.items())):
             pts.sort()
-            traces.append({"type": "scatter", "mode": "lines+markers", "name": esc(f"{model} · {who}"),
+            traces.append({"type": "scatter", "mode": "lines+markers", "name": esc(" · ".join(k for k in key if k)),
                            "x": [p[0] for p in pts], "y": [p[1] for p in pts],
                            "line": {"color": PALETTE[i % len(PALETTE)]}})
         figs.append(("throughput", "Throughput vs batch", {"data": traces, "layout": {
             "template": "plotly_white", "height": 440, "title": {"text": "Throughput vs batch"},
-            "xaxis": {"title": {"text": "batch"}, "type": "log"},
+            "xaxis": {"title": {"text": "batch"}, "type": "log", "tickvals": batches},
             "yaxis": {"title": {"text": "inferences / s"}, "type": "log"}}}))
     boxes = []
     for r in data.records:
@@ -142,7 +162,8 @@ def _write_sweep(data: SweepData, path: Path, suffix: str) -> None:
                                     "records": [r.to_dict() for r in data.records]}, indent=2, default=str))
     elif suffix == ".md":
         rows = data.rows()
-        cols = ["kind", "model", "hardware", "runtime", "batch", "precision", "status", "latency_s", "throughput_ips"]
+        cols = ["kind", "model", "input", "hardware", "runtime", "batch", "precision", "status", "latency_s",
+                "throughput_ips"]
         import html
 
         lines = [f"# fitbench sweep {html.escape(data.sweep_id)}", "", "| " + " | ".join(cols) + " |",

@@ -201,6 +201,9 @@ def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None, **
     import ray
 
     _ensure_importable()
+    # Ray's own INFO/WARNING lines about starting the cluster fitbench owns ("Started a local Ray instance",
+    # the token-authentication notice) are noise in a sweep's terminal; its errors still show
+    kwargs.setdefault("logging_level", logging.ERROR)
     ray.init(num_cpus=num_cpus, resources={MEASURE_RESOURCE: 1}, include_dashboard=False,
              _temp_dir=temp_dir, log_to_driver=False, **kwargs)  # fmt: skip
 
