@@ -224,12 +224,14 @@ def single_stream_direct(call: Callable[[], Any], s: Settings) -> RunRecord:
     starts: list[int] = []
     add_start, add_lat = starts.append, lat.append
     min_count = int(s.min_count)
-    begin = pc()
-    t_min = begin + int(s.min_duration_s * 1e9)
-    t_max = begin + int(s.max_duration_s * 1e9)
     n = 0
+    t_min = t_max = 0
     while True:
         t0 = pc()
+        if n == 0:
+            # durations count from the first query's issue, as LoadGen's do (so wall >= min duration)
+            t_min = t0 + int(s.min_duration_s * 1e9)
+            t_max = t0 + int(s.max_duration_s * 1e9)
         call()
         t1 = pc()
         add_start(t0)
