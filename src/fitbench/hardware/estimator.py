@@ -73,7 +73,7 @@ from .spec import HardwareSpec, load_hardware
 #: the spec's energy keys and the Energy fields they fill
 ENERGY_TERMS = {"per_mac": "pj_per_mac", "per_sram_byte": "pj_per_sram_byte", "per_dram_byte": "pj_per_dram_byte",
                 "static": "static_w"}
-BOUNDS = ("compute", "weights", "activations")
+BOUNDS = ("compute", "weights", "activations", "overhead")
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Shape", "Size",
                       "Constant", "Concat", "Split"})
 FUSABLE_RULES = frozenset({"elementwise", "normalization"})
@@ -99,6 +99,7 @@ class LayerEstimate:
     bound: str
     utilization: float
     passes: int
+    overhead_s: float = 0.0
     winograd: bool = False
     spilled: bool = False
     fused: list[str] = field(default_factory=list)
@@ -226,6 +227,7 @@ class LayerTable:
     g_k_im2col: np.ndarray
     g_k_direct: np.ndarray
     g_mapped: np.ndarray      # False: no GEMM description, utilisation 1
+    active: np.ndarray        # the layer does work (MACs, other ops or bytes): it pays the per-layer overhead
     uncosted: list[str]
     dense_macs: float         # whole model, per sample
 
@@ -325,6 +327,8 @@ def layer_table(profile, weight_scale: float = 1.0, act_scale: float = 1.0) -> L
         g_layer=g_layer_a, g_start=g_start, g_macs=np.array(g_macs, dtype=float), g_m=np.array(g_m, dtype=float),
         g_n=np.array(g_n, dtype=float), g_k_im2col=np.array(g_ki, dtype=float), g_k_direct=np.array(g_kd, dtype=float),
         g_mapped=np.array(g_mapped, dtype=bool), uncosted=uncosted,
+        active=np.array([(g["macs"] + g["other"] + g["in_b"] + g["out_b"] + g["w_b"]) > 0 for g in groups],
+                        dtype=bool),
         dense_macs=float(sum(g["macs"] for g in groups)) / pb,
     )
     cache[key] = table
@@ -335,7 +339,7 @@ def layer_table(profile, weight_scale: float = 1.0, act_scale: float = 1.0) -> L
 
 SPEC_COLUMNS = ("sram_bytes", "dram_bandwidth", "weight_bandwidth", "dram_efficiency", "clock_hz", "macs_per_cycle",
                 "array_rows", "array_cols", "array_mapping", "vector_ops_per_cycle", "winograd", "winograd_tile",
-                "overlap", "max_batch")
+                "overlap", "max_batch", "layer_overhead")
 
 
 def spec_params(spec: HardwareSpec, precision: str, winograd: str = "auto") -> dict[str, Any]:
@@ -349,6 +353,7 @@ def spec_params(spec: HardwareSpec, precision: str, winograd: str = "auto") -> d
         "array_mapping": spec.array_mapping, "vector_ops_per_cycle": float(spec.vector_ops_per_cycle or 0.0),
         "winograd": resolve_winograd(spec, winograd)[0], "winograd_tile": float(spec.winograd_tile),
         "overlap": bool(spec.overlap), "max_batch": float(spec.max_batch) if spec.max_batch else math.inf,
+        "layer_overhead": float(spec.layer_overhead or 0.0),
     }
 
 
@@ -462,8 +467,12 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
 
     ov = P["overlap"] > 0
 
+    # fixed per-layer overhead (launch / dispatch / configuration): once per executed layer and sub-batch,
+    # serial with the layer's work (it neither overlaps compute nor transfers)
+    overhead = np.where(t.active[None, :], P["layer_overhead"], 0.0)  # (S, L)
+
     def layer_time(mem):
-        return np.where(ov, np.maximum(compute, mem), compute + mem)
+        return np.where(ov, np.maximum(compute, mem), compute + mem) + overhead
 
     tw_r, ta_r, mem_r = mem_times(np.zeros_like(a_r), a_r)
     tw_s, ta_s, mem_s = mem_times(w_s, a_s)
@@ -485,15 +494,16 @@ def _evaluate(t: LayerTable, P: dict[str, np.ndarray], batch: int, detail: bool 
     times = np.where(R, time_r, time_s)
     tw = np.where(R, tw_r, tw_s)
     ta = np.where(R, ta_r, ta_s)
-    bound = np.argmax(np.stack([compute, tw, ta]), axis=0)  # (S, L)
-    share = np.zeros((S.shape[0], 3))
-    for b in range(3):
+    bound = np.argmax(np.stack([compute, tw, ta, np.broadcast_to(overhead, compute.shape)]), axis=0)  # (S, L)
+    share = np.zeros((S.shape[0], len(BOUNDS)))
+    for b in range(len(BOUNDS)):
         share[:, b] = np.where(bound == b, times, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share"] = share / latency[:, None]
     if detail:
         out.update({
-            "compute": compute, "eff": eff_macs, "times": times, "tw": tw, "ta": ta, "bound": bound,
+            "compute": compute, "eff": eff_macs, "times": times, "overhead": overhead,
+            "tw": tw, "ta": ta, "bound": bound,
             "w_l": np.where(R, 0.0, w_s), "a_l": np.where(R, a_r, a_s),
             "passes": np.where(R, 1.0, passes_s), "spilled": np.where(R, spill_r, a_s > 0), "wino": wino,
             "util": np.where(mac_cycles > 0, eff_macs / np.where(mac_cycles > 0, mac_cycles, 1.0), 1.0),
@@ -577,6 +587,9 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
     if not spec.vector_ops_per_cycle:
         notes.append("the spec gives no vector_ops_per_cycle: non-MAC ops (BN, activations, pooling, adds) take "
                      "no time (assumed hidden in the MAC pipeline)")
+    if spec.layer_overhead is None:
+        notes.append("the spec gives no layer_overhead: no per-layer (launch/dispatch/configuration) overhead is "
+                     "modelled, so small layers and tiny models come out optimistic")
     if not spec.array_at(prec):
         notes.append("the spec gives no MAC array shape: utilisation is taken as 1")
     if spec.energy is not None:
@@ -643,6 +656,7 @@ def _point(t: LayerTable, spec: HardwareSpec, P: dict[str, np.ndarray], batch: i
             effective_macs=float(r["eff"][0, i]) * reps, compute_s=float(r["compute"][0, i]) * reps,
             dram_weight_bytes=float(r["w_l"][0, i]) * reps, dram_activation_bytes=float(r["a_l"][0, i]) * reps,
             dram_s=(max(tw, ta) if sep else tw + ta) * reps, time_s=float(r["times"][0, i]) * reps,
+            overhead_s=float(r["overhead"][0, i]) * reps,
             bound=BOUNDS[int(r["bound"][0, i])], utilization=float(r["util"][0, i]),
             passes=int(p) if math.isfinite(p) else -1, winograd=bool(r["wino"][0, i]),
             spilled=bool(r["spilled"][0, i]), fused=list(t.fused[i]),
@@ -693,7 +707,7 @@ def estimate_many(profile, specs_table, batch: int | list[int] = 1, base: Hardwa
     else:
         defaults = {"weight_bandwidth": 0.0, "dram_efficiency": 1.0, "array_rows": 0.0, "array_cols": 0.0,
                     "array_mapping": "direct", "vector_ops_per_cycle": 0.0, "winograd": "none", "winograd_tile": 2.0,
-                    "overlap": True, "max_batch": math.inf}
+                    "overlap": True, "max_batch": math.inf, "layer_overhead": 0.0}
     missing = [k for k in SPEC_COLUMNS if k not in cols and k not in defaults]
     if missing:
         raise SpecError(f"spec columns missing (give them or a base spec): {', '.join(missing)}")

@@ -20,6 +20,7 @@ for the whole spec, or ``guessed: [field, ...]`` for single fields). YAML keys a
     winograd_tile: 2                  # F(2x2,3x3) (2) or F(4x4,3x3) (4)
     overlap: true                     # compute and transfers overlap (layer time = max) or not (sum)
     max_batch: 64                     # optional
+    layer_overhead: 5 us              # optional fixed time per executed layer (launch/dispatch/configuration)
     energy: {per_mac: 0.2 pJ, per_sram_byte: 1 pJ, per_dram_byte: 20 pJ, static: 1 W}   # optional
 
 Every problem is one :class:`~fitbench.errors.SpecError` line that names the field and what is allowed.
@@ -78,6 +79,7 @@ class HardwareSpec(BaseModel):
     winograd_tile: Literal[2, 4] = 2
     overlap: bool = True
     max_batch: int | None = None
+    layer_overhead: float | None = None  # seconds per executed layer and sub-batch; None: not given (0, noted)
     energy: Energy | None = None
     path: str | None = None
 
@@ -117,7 +119,9 @@ class HardwareSpec(BaseModel):
 
     def spec_hash(self) -> str:
         """sha256 of the spec's canonical JSON (its path excluded): identifies the numbers used."""
-        d = self.model_dump(mode="json", exclude={"path"})
+        # layer_overhead joins the hash only when given, so specs without it keep their earlier hashes
+        exclude = {"path"} | ({"layer_overhead"} if self.layer_overhead is None else set())
+        d = self.model_dump(mode="json", exclude=exclude)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,6 +204,8 @@ def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
     mb = d.get("max_batch")
     if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int) or mb <= 0):
         raise SpecError(f"field 'max_batch' must be a positive integer; got {mb!r}")
+    if d.get("layer_overhead") is not None:
+        d["layer_overhead"] = parse_quantity(d["layer_overhead"], "time", "layer_overhead")
     v = d.get("vector_ops_per_cycle")
     if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
         raise SpecError(f"field 'vector_ops_per_cycle' must be a positive number; got {v!r}")

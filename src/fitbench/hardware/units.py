@@ -3,7 +3,8 @@
 Decimal prefixes (k, M, G, T) are powers of 1000; binary prefixes (Ki, Mi, Gi, Ti) powers of 1024.
 Sizes come back in **bytes**, bandwidths in **bytes per second**, clocks in **Hz**, throughput in
 **TOPS** (1e12 operations per second, an operation being one FLOP-equivalent, i.e. a MAC is 2 ops),
-energies in **picojoules** and power in **watts**. A bare number is taken in the base unit.
+energies in **picojoules**, power in **watts** and times in **seconds** (``5 us``, ``1.5 ms``).
+A bare number is taken in the base unit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "tops": (("OPS", "FLOPS", "ops/s"), "operations per second, e.g. 4 TOPS, 65 TFLOPS, 500 GOPS"),
     "energy": (("J",), "an energy, e.g. 0.2 pJ, 1.5 nJ"),
     "power": (("W",), "a power, e.g. 2 W, 300 mW"),
+    "time": (("s",), "a time, e.g. 5 us, 1.5 ms, 200 ns"),
 }
 _SMALL = {"m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
 
@@ -67,7 +69,7 @@ def _unit_scale(unit: str, units: tuple[str, ...], kind: str) -> float | None:
                 prefix = unit[: -len(cand)]
                 if prefix in _PREFIX:
                     return _PREFIX[prefix]
-                if kind in ("energy", "power") and prefix in _SMALL:
+                if kind in ("energy", "power", "time") and prefix in _SMALL:
                     return _SMALL[prefix]
                 if prefix.lower() in ("k",):
                     return 1e3
