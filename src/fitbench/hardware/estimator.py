@@ -37,8 +37,13 @@ Two plans, the faster one wins:
 ``weight_bandwidth`` weights load on their own path beside the activation traffic (``max``), otherwise
 both share the DRAM (sum). A chip without DRAM cannot run a plan that needs DRAM traffic (infeasible).
 
-**Layer time** = ``max(compute, memory)`` when the spec overlaps compute and transfers, else the sum.
-The layer's *bound* is the largest of compute, weight-transfer and activation-transfer time.
+**Per-layer overhead.** ``layer_overhead`` (seconds; launch / dispatch / configuration) is paid once per
+executed layer (a fused group counts once; views and uncosted nodes never) and sub-batch, serially.
+Absent: zero, and the estimate's notes say so.
+
+**Layer time** = ``max(compute, memory)`` when the spec overlaps compute and transfers, else the sum,
+plus the per-layer overhead. The layer's *bound* is the largest of compute, weight-transfer,
+activation-transfer and overhead time.
 ``latency(B) = sum of layer times``; ``throughput = B / latency``. Known simplifications: only the two
 whole-model plans are tried (no partial residency); the graph's input and output transfers are not
 counted; a spilled layer reads its input and writes its output even when its neighbour kept that tensor
