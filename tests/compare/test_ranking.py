@@ -183,3 +183,20 @@ def test_a_chip_that_draws_level_is_not_said_to_hold_the_other_back():
     assert [f.offering for f in flips] == ["b"]
     assert flips[0].sentence.startswith("b rises from 2nd to 1st")
     assert flips[0].sentence.endswith(", level with a.") and "held back" not in flips[0].sentence
+
+
+def test_an_overhead_bound_chip_is_explained_by_its_per_layer_overhead():
+    """"gpu" wins the batch-32 baseline but at batch 1 pays 50 layers x 5 µs = 250 µs of launch overhead
+    (80 % of its 312.5 µs latency); "npu" runs the workload in 0.2 ms, compute-bound."""
+    gpu = Offering(name="gpu", kind="hardware", peak_tops=100.0, sram_bytes=40e6, dram_bandwidth=900e9,
+                   workload=[_fig(1, 250e-6 / 0.8, bound_share={"overhead": 0.8, "compute": 0.2})],
+                   baseline=[_fig(32, 0.001, bound_share={"compute": 1.0})])
+    npu = Offering(name="npu", kind="hardware", peak_tops=10.0, sram_bytes=8e6, dram_bandwidth=20e9,
+                   workload=[_fig(1, 0.0002, bound_share={"compute": 1.0}, mac_utilization=0.9, effective_tops=9.0)],
+                   baseline=[_fig(32, 0.004, bound_share={"compute": 1.0})])
+    offs = [gpu, npu]
+    flips = {f.offering: f for f in find_flips(offs, build_rows(offs, 1, 32), 1, 32, "w", "b", "frame")}
+    down, up = flips["gpu"], flips["npu"]
+    assert (down.direction, down.cause) == ("drops", "overhead")
+    assert "per-layer (launch/dispatch) overhead is 80% of its time" in down.sentence
+    assert "while gpu is held back by per-layer overhead" in up.sentence

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from .result import Figures, Flip, Offering, RankRow
 
-BOUND_WORDS = {"compute": "compute", "weights": "weight traffic", "activations": "activation traffic"}
+BOUND_WORDS = {"compute": "compute", "weights": "weight traffic", "activations": "activation traffic",
+               "overhead": "per-layer overhead"}
 
 
 def rank(values: Mapping[str, float | None], higher_is_better: bool = True) -> dict[str, int | None]:
@@ -191,6 +192,9 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
             body = (f"its {fmt_mem(off.sram_bytes)} of SRAM cannot hold {workload_label}'s activations, so it moves "
                     f"{fmt_bytes(w.dram_activation_bytes_per_inference)} of activations per {unit} over "
                     f"{fmt_rate(off.dram_bandwidth)} ({fmt_pct(share)} of its time)")
+        elif cause == "overhead":
+            body = (f"on {workload_label} at batch {rank_batch} its per-layer (launch/dispatch) overhead is "
+                    f"{fmt_pct(share)} of its time, so its {_tops(off.peak_tops)} TOPS stay mostly idle")
         else:
             ub = b.mac_utilization if b else None
             body = (f"its MAC array is only {fmt_pct(w.mac_utilization)} busy on {workload_label} (vs "
@@ -221,6 +225,9 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM streams the "
                     f"{fmt_bytes(w.dram_weight_bytes_per_inference)} of weights per {unit} in "
                     f"{fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}{why_others}")
+        elif cause == "overhead":
+            body = (f"even with per-layer overhead at {fmt_pct(share)} of its time on {workload_label} it is "
+                    f"faster{why_others}")
         else:
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM moves the "
                     f"{fmt_bytes(w.dram_activation_bytes_per_inference)} of spilled activations per {unit} in "

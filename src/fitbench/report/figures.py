@@ -13,7 +13,7 @@ from typing import Any
 from ..compare.ranking import fmt_mem, ordinal
 from ..compare.result import Comparison
 
-BOUND_COLORS = {"compute": "#4c78a8", "weights": "#e45756", "activations": "#f58518"}
+BOUND_COLORS = {"compute": "#4c78a8", "weights": "#e45756", "activations": "#f58518", "overhead": "#9d755d"}
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
            "#eeca3b"]
 
@@ -113,7 +113,8 @@ def per_layer_demand(comp: Comparison) -> dict[str, Any] | None:
 def per_layer_bound(comp: Comparison) -> dict[str, Any] | None:
     if not comp.layer_bounds:
         return None
-    codes = {"compute": 0, "weights": 1, "activations": 2}
+    order = ["compute", "weights", "activations", "overhead"]
+    codes = {b: i for i, b in enumerate(order)}
     offs = list(comp.layer_bounds)
     n = max(len(v) for v in comp.layer_bounds.values())
     z, hover = [], []
@@ -122,12 +123,15 @@ def per_layer_bound(comp: Comparison) -> dict[str, Any] | None:
         z.append([codes.get(r["bound"], None) for r in rows] + [None] * (n - len(rows)))
         hover.append([f"{esc(r['name'])} ({esc(r['op_type'])})<br>{esc(r['bound'])}-bound, "
                       f"{(r['time_s'] or 0) * 1e6:.4g} µs" for r in rows] + [""] * (n - len(rows)))
-    scale = [[0.0, BOUND_COLORS["compute"]], [0.333, BOUND_COLORS["compute"]], [0.334, BOUND_COLORS["weights"]],
-             [0.666, BOUND_COLORS["weights"]], [0.667, BOUND_COLORS["activations"]],
-             [1.0, BOUND_COLORS["activations"]]]
+    # one flat colour band per bound code (z = 0..3)
+    last = len(order) - 1
+    scale = []
+    for i, b in enumerate(order):
+        top = (i + 1) / (last + 1) - (1e-3 if i < last else 0)
+        scale += [[i / (last + 1), BOUND_COLORS[b]], [top, BOUND_COLORS[b]]]
     trace = {"type": "heatmap", "z": z, "x": list(range(n)), "y": [esc(o) for o in offs], "text": hover,
-             "zmin": 0, "zmax": 2, "colorscale": scale, "hovertemplate": "%{y}<br>%{text}<extra></extra>",
-             "colorbar": {"tickvals": [0.33, 1, 1.67], "ticktext": ["compute", "weights", "activations"],
+             "zmin": -0.5, "zmax": last + 0.5, "colorscale": scale, "hovertemplate": "%{y}<br>%{text}<extra></extra>",
+             "colorbar": {"tickvals": list(range(len(order))), "ticktext": order,
                           "title": {"text": "bound"}}}
     return {"data": [trace], "layout": _layout(
         f"Per-layer bound on each offering — {comp.workload['label']} at batch {comp.rank_batch}",
