@@ -98,3 +98,14 @@ def test_run_zoo_input_sets_resolution(arg):
     assert cond["fed_shapes"] == {"input": [1, 3, 64, 64]}
     assert cond["output_shapes"] == [[1, 10]]
     assert "--input set the zoo model's --resolution 64x64" in cond["notes"]
+
+
+def test_run_zoo_param_and_its_clash():
+    # --param as in profile: tiny with 5 classes ends in fc(16 -> 5), so its output is [1, 5]
+    res = runner.invoke(app, ["run", "tiny", "--param", "classes=5", "--input", "1x3x40x40", "--format", "json",
+                              *FAST_ARGS])
+    assert res.exit_code == 0, res.output
+    cond = json.loads(res.stdout if hasattr(res, "stdout") else res.output)[0]["conditions"]
+    assert cond["fed_shapes"] == {"input": [1, 3, 40, 40]} and cond["output_shapes"] == [[1, 5]]
+    res = runner.invoke(app, ["run", "tiny", "--param", "seed=3", *FAST_ARGS])
+    assert res.exit_code == 2 and "error: --param seed is a setting of fitbench run" in res.output
