@@ -77,3 +77,14 @@ def test_torch_zoo_input_sets_resolution():
     assert r.conditions["fed_shapes"] == {"input": [2, 3, 40, 40]}
     assert r.conditions["output_shapes"] == [[2, 10]]
     assert "--input set the zoo model's --resolution 40x40" in r.conditions["notes"]
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnxruntime"])
+def test_module_bare_input_is_named_after_forward(runtime):
+    # nn.Sequential.forward(self, input): a bare --input binds ``input``, as the ONNX export names it
+    pytest.importorskip("torch")
+    r = measure("fitbench.measure.runtimes.torch_models:tiny_convnet", runtime=runtime,
+                inputs={"": "2x3x32x32"}, **FAST)
+    assert r.ok, r.cause
+    assert r.conditions["fed_shapes"] == {"input": [2, 3, 32, 32]}
+    assert r.conditions["output_shapes"] == [[2, 10]]

@@ -266,6 +266,8 @@ def prepare_torch(
             "--runtime onnxruntime; onnx2torch is not used)"
         )
     shapes = _module_shapes(b, inputs, input_files)
+    if list(shapes) == [""]:  # --input DIMS without a name: named after forward's parameter (as the export does)
+        shapes = {_forward_arg(model): shapes[""]}
     try:  # cloudpickle (if installed) also ships classes defined in __main__ or a notebook, by value
         import cloudpickle
 
@@ -289,6 +291,18 @@ def prepare_torch(
         notes=["sha256 hashes the pickled nn.Module"],
         temp_files=[tmp],
     )
+
+
+def _forward_arg(module) -> str:
+    """The name of ``module.forward``'s first parameter (``"input"`` when it cannot be read)."""
+    import inspect
+
+    try:
+        params = [p for p in inspect.signature(module.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return params[0].name if params else "input"
 
 
 def _prod(shape) -> int:
