@@ -1,7 +1,9 @@
 """Turn the user's model argument into what the child process runs, with its conditions.
 
 - ONNX path / ``onnx.ModelProto`` / zoo name on onnxruntime: shapes are bound with
-  :func:`fitbench.graph.onnx_io.load_model`; the child runs the file (or a rebound copy).
+  :func:`fitbench.graph.onnx_io.load_model`; the child runs the file (or a rebound copy). A zoo name is
+  built by :func:`fitbench.model_source.build_zoo` (as ``fitbench profile`` does, with runnable weights):
+  one NxCxHxW ``--input``, named or bare, sets its resolution and batch, with a note.
 - torch: an ``nn.Module`` (pickled to the child; input shapes given with ``inputs``) or a zoo name
   with a builder in :mod:`.runtimes.torch_models`. ONNX files are not converted to torch.
 """
