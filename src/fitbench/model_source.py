@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,13 @@ def resolve_model(
     batch: int | None = None,
     dims: dict | None = None,
     example_inputs: Any = None,
+    materialize_weights: bool = False,
     **zoo_params: Any,
 ) -> tuple[Model, dict[str, Any]]:
-    """Return the bound :class:`Model` and the parameters that built it (zoo parameters)."""
+    """Return the bound :class:`Model` and the parameters that built it (zoo parameters).
+
+    ``materialize_weights=True`` builds a zoo model with real (seeded random) weights so that it runs;
+    ``fitbench.measure`` uses :func:`build_zoo` with it, so profile and run size zoo models alike."""
     from .graph import torch_io
 
     zoo_params = {k: v for k, v in zoo_params.items() if v is not None}
@@ -53,24 +58,56 @@ def resolve_model(
     if _looks_like_path(text):
         _no_zoo_params(zoo_params, "an ONNX file")
         return load_model(text, inputs, batch, dims), {}
+    zb = build_zoo(text, inputs, batch, materialize_weights=materialize_weights, **zoo_params)
+    m = load_model(zb.proto, zb.inputs, None, dims, name=zb.name)
+    m.notes.extend(zb.notes)
+    m.tags["kind"] = "zoo"
+    return m, dict(zb.params)
+
+
+@dataclass
+class ZooBuild:
+    """A zoo model built at the size the user asked for (``--resolution``/``--seq-len``, or ``--input``).
+
+    ``inputs`` are the shapes still to bind (``None`` when ``--input`` became the build size), ``batch``
+    the batch it was built at, ``notes`` what the user must see (how ``--input`` was read, builder notes)."""
+
+    proto: onnx.ModelProto
+    name: str
+    inputs: dict | None
+    batch: int
+    params: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def build_zoo(name: str, inputs: dict | None = None, batch: int | None = None, *,
+              materialize_weights: bool = False, **zoo_params: Any) -> ZooBuild:
+    """Build zoo model ``name`` the way ``fitbench profile`` and ``fitbench run`` both read their arguments:
+    one ``--input`` of an image model (NxCxHxW, named or not) sets the resolution and batch N, one NxS
+    input of a sequence model the sequence length; ``--batch`` wins over N. ``materialize_weights=True``
+    gives a model that runs (seeded random weights)."""
+    zoo_params = {k: v for k, v in zoo_params.items() if v is not None}
     zoo = _zoo_module()
     if zoo is None:
         raise UnknownNameError(
-            f"{text!r} is not a file, and no model zoo is installed to look the name up; give a path to an ONNX file"
+            f"{name!r} is not a file, and no model zoo is installed to look the name up; give a path to an ONNX file"
         )
-    inputs, batch, from_inputs = _zoo_size_from_inputs(zoo.get(text), inputs, batch, zoo_params)
-    built = zoo.build(text, batch=batch or 1, **zoo_params, **from_inputs)
-    m = load_model(built.proto, inputs, None, dims, name=built.name)
-    if from_inputs:
-        m.notes.append("--input set the zoo model's " + ", ".join(
-            f"--resolution {v[1]}x{v[0]}" if k == "resolution" else f"--{k.replace('_', '-')} {v}"
-            for k, v in from_inputs.items()))
-    m.notes.extend(built.notes)
-    m.tags["kind"] = "zoo"
-    return m, dict(built.params)
+    inputs, batch, from_inputs = zoo_size_from_inputs(zoo.get(name).defaults, inputs, batch, zoo_params)
+    built = zoo.build(name, batch=batch or 1, materialize_weights=materialize_weights, **zoo_params, **from_inputs)
+    notes = [zoo_size_note(from_inputs)] if from_inputs else []
+    notes.extend(built.notes)
+    return ZooBuild(proto=built.proto, name=built.name, inputs=inputs, batch=batch or 1,
+                    params=dict(built.params), notes=notes)
 
 
-def _zoo_size_from_inputs(entry: Any, inputs: dict | None, batch: int | None,
+def zoo_size_note(from_inputs: dict[str, Any]) -> str:
+    """The note telling the user which zoo parameters ``--input`` set."""
+    return "--input set the zoo model's " + ", ".join(
+        f"--resolution {v[1]}x{v[0]}" if k == "resolution" else f"--{k.replace('_', '-')} {v}"
+        for k, v in from_inputs.items())
+
+
+def zoo_size_from_inputs(defaults: Any, inputs: dict | None, batch: int | None,
                           zoo_params: dict) -> tuple[dict | None, int | None, dict[str, Any]]:
     """A zoo model is built at its size: ``--input 1x3x1080x1920`` (one NxCxHxW input of an image model)
     becomes ``resolution=(1080, 1920)`` and batch N, ``--input input_ids=4x384`` of a sequence model
@@ -84,9 +121,9 @@ def _zoo_size_from_inputs(entry: Any, inputs: dict | None, batch: int | None,
     if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
         return inputs, batch, {}
     d = [int(p) for p in parts]
-    if len(d) == 4 and "resolution" in entry.defaults and "resolution" not in zoo_params:
+    if len(d) == 4 and "resolution" in defaults and "resolution" not in zoo_params:
         return None, batch or d[0], {"resolution": (d[2], d[3])}
-    if len(d) == 2 and "seq_len" in entry.defaults and "seq_len" not in zoo_params:
+    if len(d) == 2 and "seq_len" in defaults and "seq_len" not in zoo_params:
         return None, batch or d[0], {"seq_len": d[1]}
     return inputs, batch, {}
 

@@ -86,3 +86,26 @@ def test_runtimes_json():
     assert rows["onnxruntime"]["available"] and rows["onnxruntime"]["version"] == onnxruntime.__version__
     assert "CPUExecutionProvider" in rows["onnxruntime"]["providers"]
     assert "torch" in rows
+
+
+@pytest.mark.parametrize("arg", ["1x3x64x64", "input=1x3x64x64"])
+def test_run_zoo_input_sets_resolution(arg):
+    # as `fitbench profile tiny --input ...`: the zoo model is built at 64x64, not its default 32x32
+    res = runner.invoke(app, ["run", "tiny", "--input", arg, "--format", "json", *FAST_ARGS])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout if hasattr(res, "stdout") else res.output)
+    cond = data[0]["conditions"]
+    assert cond["fed_shapes"] == {"input": [1, 3, 64, 64]}
+    assert cond["output_shapes"] == [[1, 10]]
+    assert "--input set the zoo model's --resolution 64x64" in cond["notes"]
+
+
+def test_run_zoo_param_and_its_clash():
+    # --param as in profile: tiny with 5 classes ends in fc(16 -> 5), so its output is [1, 5]
+    res = runner.invoke(app, ["run", "tiny", "--param", "classes=5", "--input", "1x3x40x40", "--format", "json",
+                              *FAST_ARGS])
+    assert res.exit_code == 0, res.output
+    cond = json.loads(res.stdout if hasattr(res, "stdout") else res.output)[0]["conditions"]
+    assert cond["fed_shapes"] == {"input": [1, 3, 40, 40]} and cond["output_shapes"] == [[1, 5]]
+    res = runner.invoke(app, ["run", "tiny", "--param", "seed=3", *FAST_ARGS])
+    assert res.exit_code == 2 and "error: --param seed is a setting of fitbench run" in res.output

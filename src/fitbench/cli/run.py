@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import shlex
 import sys
@@ -16,10 +17,11 @@ from .common import (
     check_output,
     emit,
     output_console,
+    parse_dims,
     parse_inputs,
     parse_int_list,
     parse_pairs,
-    parse_resolution,
+    parse_zoo_params,
     user_errors,
 )
 
@@ -52,7 +54,10 @@ def parse_latency_ms(value: str | None) -> float | None:
 @user_errors
 def run_cmd(
     model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
-    input: list[str] | None = typer.Option(None, "--input", "-i", help="NAME=DIMS, e.g. images=1x3x720x1280"),
+    input: list[str] | None = typer.Option(None, "--input", "-i",
+                                           help="NAME=DIMS, e.g. images=1x3x720x1280 (DIMS alone: the only input; "
+                                                "on a zoo model it sets the resolution and batch)"),
+    dim: list[str] | None = typer.Option(None, "--dim", help="bind a named symbolic dim: NAME=VALUE"),
     input_file: list[str] | None = typer.Option(None, "--input-file", help="NAME=PATH.npy: feed this array"),
     batch: str | None = typer.Option(None, "--batch", "-b", help="batch size(s), e.g. 1,2,4 (one run each)"),
     runtime: str = typer.Option("onnxruntime", "--runtime", "-r", help="onnxruntime | torch"),
@@ -78,6 +83,7 @@ def run_cmd(
     h2d: bool = typer.Option(True, "--h2d/--no-h2d", help="GPU: host-to-device copy inside the timer"),
     resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
     seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
+    param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
     seed: int = typer.Option(0, help="seed of the synthetic inputs"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
@@ -89,12 +95,15 @@ def run_cmd(
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     batches = parse_int_list(batch, "--batch")
     check_output(output)
-    zoo_params = {}
-    res = parse_resolution(resolution)
-    if res:
-        zoo_params["resolution"] = res
-    if seq_len:
-        zoo_params["seq_len"] = seq_len
+    dims = parse_dims(dim)
+    # the same zoo options as profile; unset ones are dropped (they would reject an ONNX file)
+    zoo_params = {k: v for k, v in parse_zoo_params(resolution, seq_len, param).items() if v is not None}
+    # a zoo parameter must not land on one of measure()'s own keywords (or the builder's weights switch)
+    own = {*inspect.signature(measure).parameters, "materialize_weights"} - {"zoo_params"}
+    clash = sorted(k for k in zoo_params if k in own)
+    if clash:
+        raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
+                            f"use its own option")
     command = " ".join(shlex.quote(a) for a in ["fitbench", *sys.argv[1:]])
     results = measure(
         model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
@@ -102,7 +111,7 @@ def run_cmd(
         server_qps=qps, samples_per_query=samples_per_query, quick=quick, min_count=min_count,
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
         input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
-        include_h2d=h2d,
+        include_h2d=h2d, dims=dims or None,
         command=command, driver=driver, **zoo_params,
     )
     if not isinstance(results, list):

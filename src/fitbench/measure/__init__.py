@@ -154,7 +154,7 @@ def measure(
                     name=name,
                     command=command,
                     driver=driver,
-                        zoo_params=zoo_params,
+                    zoo_params=zoo_params,
                     cache=cache,
                 )
             )
@@ -351,6 +351,7 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
             "batch": batch,
             "fed_shapes": fed,
             "fed_dtypes": info.get("fed_dtypes"),
+            "output_shapes": info.get("output_shapes"),
             "providers": info.get("providers"),
             "threads": info.get("threads"),
             "runtime_info": info,

@@ -1,7 +1,9 @@
 """Turn the user's model argument into what the child process runs, with its conditions.
 
 - ONNX path / ``onnx.ModelProto`` / zoo name on onnxruntime: shapes are bound with
-  :func:`fitbench.graph.onnx_io.load_model`; the child runs the file (or a rebound copy).
+  :func:`fitbench.graph.onnx_io.load_model`; the child runs the file (or a rebound copy). A zoo name is
+  built by :func:`fitbench.model_source.build_zoo` (as ``fitbench profile`` does, with runnable weights):
+  one NxCxHxW ``--input``, named or bare, sets its resolution and batch, with a note.
 - torch: an ``nn.Module`` (pickled to the child; input shapes given with ``inputs``) or a zoo name
   with a builder in :mod:`.runtimes.torch_models`. ONNX files are not converted to torch.
 """
@@ -125,6 +127,7 @@ def prepare_onnx(
     notes: list[str] = []
     temp: list[str] = []
     path: str | None = None
+    zoo_built = False
     if _is_factory(model) or _is_torch_module(model):
         from ..graph import torch_io
 
@@ -144,11 +147,20 @@ def prepare_onnx(
         proto, _sha = onnx_io.read_model_file(model)
         path, src_name = str(model), name or str(model)
     else:
-        proto, src_name, notes = _build_zoo(str(model), batch, zoo_params)
-        src_name = name or src_name
-    shapes_req, bind_batch = _shape_request(batch, inputs, input_files)
+        # the same reading of --input/--batch/--resolution as ``fitbench profile`` (model_source.build_zoo),
+        # with weights that run; the model is built at its batch, so nothing is rebound afterwards
+        from ..model_source import build_zoo
+
+        shapes_req, _ = _shape_request(batch, inputs, input_files)
+        zb = build_zoo(str(model), shapes_req or None, batch, materialize_weights=True, **dict(zoo_params))
+        proto, src_name, notes = zb.proto, name or zb.name, list(zb.notes)
+        inputs, zoo_built = zb.inputs, True
+    if zoo_built:  # built at its size and batch: bind only what build_zoo left (as profile does)
+        shapes_req, bind_batch = dict(inputs or {}), None
+    else:
+        shapes_req, bind_batch = _shape_request(batch, inputs, input_files)
     if input_files:
-        inp.check_declared(_declared_dims(proto), {k: v for k, v in shapes_req.items() if k in input_files})
+        inp.check_declared(_declared_dims(proto), inp.npy_shapes(input_files))
     ir = onnx_io.load_model(
         path or proto, inputs=shapes_req or None, batch=bind_batch, dims=dims, name=src_name
     )
@@ -189,16 +201,6 @@ def prepare_onnx(
     )
 
 
-def _build_zoo(name: str, batch: int | None, zoo_params: Mapping):
-    try:
-        from .. import zoo
-    except ImportError:
-        raise UnknownNameError(f"{name!r} is not an ONNX file and the model zoo is not available") from None
-    zm = zoo.build(name, batch=batch or 1, materialize_weights=True, **dict(zoo_params))
-    notes = list(getattr(zm, "notes", []) or [])
-    return zm.proto, getattr(zm, "name", name), notes
-
-
 def prepare_torch(
     model: Any,
     *,
@@ -224,13 +226,23 @@ def prepare_torch(
                 f"torch runtime needs a zoo model with a torch builder ({', '.join(torch_models.BUILDERS)}) "
                 f"or an nn.Module from Python; {model!r} has none (use --runtime onnxruntime)"
             )
-        params = dict(zoo_params)
-        resolution = params.pop("resolution", None)
-        shapes = torch_models.input_shapes(model, batch=b or 1, resolution=resolution)
         if input_files:
             raise MeasurementError(
                 "input files with a torch zoo model are not supported; use synthetic inputs"
             )
+        from ..model_source import zoo_size_from_inputs, zoo_size_note
+
+        params = {k: v for k, v in dict(zoo_params).items() if v is not None}
+        # --input reads as in profile: one NxCxHxW input (named or not) sets the resolution and batch N
+        left, b, from_inputs = zoo_size_from_inputs({"resolution": None}, dict(inputs or {}) or None, b, params)
+        if left:
+            raise ShapeError(
+                f"a torch zoo model takes one NxCxHxW --input (or --resolution), got {dict(left)}"
+            )
+        if from_inputs:
+            notes.append(zoo_size_note(from_inputs))
+        resolution = from_inputs.get("resolution", params.pop("resolution", None))
+        shapes = torch_models.input_shapes(model, batch=b or 1, resolution=resolution)
         key = f"fitbench.measure.runtimes.torch_models:{model}:{shapes}:{sorted(params.items())}:seed={seed}"
         notes.append("torch zoo builder with random seeded weights; sha256 hashes the builder spec")
         return Prepared(
@@ -256,6 +268,8 @@ def prepare_torch(
             "--runtime onnxruntime; onnx2torch is not used)"
         )
     shapes = _module_shapes(b, inputs, input_files)
+    if list(shapes) == [""]:  # --input DIMS without a name: named after forward's parameter (as the export does)
+        shapes = {_forward_arg(model): shapes[""]}
     try:  # cloudpickle (if installed) also ships classes defined in __main__ or a notebook, by value
         import cloudpickle
 
@@ -279,6 +293,18 @@ def prepare_torch(
         notes=["sha256 hashes the pickled nn.Module"],
         temp_files=[tmp],
     )
+
+
+def _forward_arg(module) -> str:
+    """The name of ``module.forward``'s first parameter (``"input"`` when it cannot be read)."""
+    import inspect
+
+    try:
+        params = [p for p in inspect.signature(module.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return params[0].name if params else "input"
 
 
 def _prod(shape) -> int:

@@ -81,6 +81,17 @@ def _inputs(job: dict[str, Any]):
     return arrays
 
 
+def _output_shapes(out: Any) -> list[list[int]] | None:
+    """Shapes of what the first run returned (arrays or tensors, alone or in a list/tuple/dict), in
+    order; ``None`` when the runner returns nothing readable (e.g. outputs bound on the device)."""
+    if isinstance(out, dict):
+        out = list(out.values())
+    if not isinstance(out, (list, tuple)):
+        out = [out]
+    shapes = [list(int(d) for d in o.shape) for o in out if hasattr(o, "shape")]
+    return shapes or None
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from . import scenarios as sc
     from .conditions import host_conditions
@@ -92,8 +103,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     pc = time.perf_counter_ns
     deadline = time.monotonic() + job["max_duration_s"]
     t0 = pc()
-    call()
+    first_out = call()
     first_ns = pc() - t0
+    output_shapes = _output_shapes(first_out)
+    del first_out
     warm: list[int] = []
     w_start = time.perf_counter()
     while (
@@ -146,6 +159,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     info = runner.info()
     info["fed_shapes"] = {k: list(v.shape) for k, v in arrays.items()}
     info["fed_dtypes"] = {k: str(v.dtype) for k, v in arrays.items()}
+    info["output_shapes"] = output_shapes
     out["runtime_info"] = info
     out["host"] = host_conditions()
     return out
