@@ -18,6 +18,8 @@ try:  # typer >= 0.20 ships its own copy of click; its exceptions are not click'
 except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as click_errors
 
+from .. import _checks
+from .._checks import auto_value
 from ..errors import FitbenchError, OutputError, writing
 
 
@@ -143,16 +145,6 @@ def parse_dims(values: list[str] | None) -> dict[str, int]:
     return out
 
 
-def auto_value(text: str) -> int | float | str:
-    """``"3"`` -> 3, ``"0.5"`` -> 0.5, anything else stays text."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
 def parse_zoo_params(resolution: str | None, seq_len: int | None, params: list[str] | None) -> dict[str, Any]:
     """The zoo options of profile / estimate / compare: ``--resolution``, ``--seq-len`` and ``--param K=V``
     (values converted to int or float where they read as one; ``-`` in keys becomes ``_``)."""
@@ -176,14 +168,5 @@ def parse_int_list(value: str | None, what: str) -> list[int]:
 
 
 def parse_resolution(value: str | None) -> tuple[int, int] | None:
-    """``"1920x1080"`` (width x height, as cameras state it) -> ``(height, width)``."""
-    if not value:
-        return None
-    parts = value.lower().split("x")
-    try:
-        w, h = (int(p) for p in parts)
-    except ValueError:
-        raise FitbenchError(f"--resolution expects WIDTHxHEIGHT like 1920x1080, got {value!r}") from None
-    if w <= 0 or h <= 0:
-        raise FitbenchError(f"--resolution dims must be positive, got {value!r}")
-    return h, w
+    """``"1920x1080"`` (width x height, as cameras state it) -> ``(height, width)``; ``None`` stays ``None``."""
+    return _checks.parse_resolution(value) if value else None

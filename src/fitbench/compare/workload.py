@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._checks import auto_value, parse_resolution
 from ..errors import FitbenchError
 
 
@@ -48,29 +49,6 @@ class Workload:
         return f"{self.name} {res[1]}x{res[0]}" if res else self.name
 
 
-def _auto(value: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
-
-
-def parse_resolution_text(text: str) -> tuple[int, int]:
-    """``"224"`` -> (224, 224); ``"1920x1080"`` (W x H) -> (1080, 1920)."""
-    parts = text.lower().split("x")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        raise FitbenchError(f"resolution expects N or WIDTHxHEIGHT like 1920x1080, got {text!r}") from None
-    if len(nums) == 1:
-        nums = nums * 2
-    if len(nums) != 2 or min(nums) <= 0:
-        raise FitbenchError(f"resolution expects N or WIDTHxHEIGHT like 1920x1080, got {text!r}")
-    return nums[1], nums[0]
-
-
 def parse_workload(text: str | Workload, *, default_batches: list[int] | None = None) -> Workload:
     """Parse ``MODEL[@RES][:key=value...]`` into a :class:`Workload`."""
     if isinstance(text, Workload):
@@ -84,7 +62,7 @@ def parse_workload(text: str | Workload, *, default_batches: list[int] | None = 
     model, _, res = head.partition("@")
     params: dict[str, Any] = {}
     if res:
-        params["resolution"] = parse_resolution_text(res)
+        params["resolution"] = parse_resolution(res, "resolution", square=True)  # "224" or "1920x1080"
     batches = list(default_batches or [1])
     precision = None
     for opt in opts:
@@ -102,7 +80,7 @@ def parse_workload(text: str | Workload, *, default_batches: list[int] | None = 
         elif key == "precision":
             precision = value
         else:
-            params[key] = _auto(value)
+            params[key] = auto_value(value)
     if not model:
         raise FitbenchError(f"workload {text!r} names no model")
     return Workload(model=model, params=params, batches=batches, precision=precision)

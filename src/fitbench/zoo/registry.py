@@ -16,6 +16,7 @@ from typing import Any
 
 import onnx
 
+from .._checks import parse_resolution
 from ..errors import FitbenchError, UnknownNameError
 from .builder import GraphBuilder
 
@@ -121,10 +122,7 @@ def list_models() -> list[ZooEntry]:
 def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
     if key == "resolution":
         if isinstance(value, str):  # "1920x1080" is WIDTHxHEIGHT, as on the command line
-            parts = value.lower().split("x")
-            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-                raise FitbenchError(f"{model}: resolution expects WIDTHxHEIGHT like 1920x1080, got {value!r}")
-            value = (int(parts[1]), int(parts[0]))
+            value = parse_resolution(value, f"{model}: resolution")
         try:
             h, w = (int(v) for v in value)
         except (TypeError, ValueError):
