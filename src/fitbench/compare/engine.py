@@ -178,10 +178,12 @@ def _resized(w: Workload, size: tuple[int, int]) -> Workload:
     """``w`` with its one 4-D image input (N x C x H x W) bound at ``size`` = (H, W)."""
     import copy
 
+    from ..graph.onnx_io import parse_dims  # lazy: keeps onnx out of import fitbench.compare
+
     inputs = dict(w.inputs or {})
     four_d = {}
     for name, dims in inputs.items():
-        d = [int(x) for x in (dims.lower().split("x") if isinstance(dims, str) else dims)]
+        d = list(parse_dims(dims, f"--input {name}"))
         if len(d) == 4:
             four_d[name] = d
     if len(four_d) != 1:

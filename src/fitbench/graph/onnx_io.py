@@ -222,7 +222,8 @@ def _subgraph_outer_refs(node: onnx.NodeProto) -> set[str]:
 
 # ---------------------------------------------------------------- shape binding
 
-def _parse_dims(dims: Sequence[int] | str, what: str) -> tuple[int, ...]:
+def parse_dims(dims: Sequence[int] | str, what: str) -> tuple[int, ...]:
+    """``"1x3x224x224"`` (or a sequence) -> a tuple of positive dims whose product fits in int64."""
     if isinstance(dims, str):
         parts = dims.lower().replace(",", "x").split("x")
         try:
@@ -369,7 +370,7 @@ def _bind_and_infer(
             ttype.shape.SetInParent()
         cur = list(ttype.shape.dim)
         if inp.name in inputs:
-            new = _parse_dims(inputs[inp.name], f"--input {inp.name}")
+            new = parse_dims(inputs[inp.name], f"--input {inp.name}")
             if cur and len(new) != len(cur):
                 raise ShapeError(f"--input {inp.name}: the model's input has rank {len(cur)}, got {len(new)} dims")
             if batch is not None and len(new) > 0:
@@ -395,7 +396,7 @@ def _bind_and_infer(
                     label = d.dim_param or "?"
                     unbound.append(f"{inp.name}[{pos}] ({label})")
                     new_list.append(1)
-            new = _parse_dims(new_list, f"input {inp.name}")
+            new = parse_dims(new_list, f"input {inp.name}")
         old = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in cur)
         if old != new:
             changed = True

@@ -71,7 +71,7 @@ def export_module(
     bakes the example's batch into Reshape constants, so a graph exported at batch 1 often cannot
     be re-bound to another batch afterwards.
     """
-    from .onnx_io import _parse_dims
+    from .onnx_io import parse_dims
 
     torch = _torch()
     names: list[str] | None = None
@@ -89,7 +89,7 @@ def export_module(
         else:
             shapes = list(input_shapes)
             labels = [f"input {i}" for i in range(len(shapes))]
-        example_inputs = tuple(torch.zeros(*_parse_dims(s, label)) for s, label in zip(shapes, labels))
+        example_inputs = tuple(torch.zeros(*parse_dims(s, label)) for s, label in zip(shapes, labels))
     if not isinstance(example_inputs, tuple):
         example_inputs = (example_inputs,)
     if batch is not None:
