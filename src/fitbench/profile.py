@@ -36,6 +36,7 @@ from .costs import CostContext, GemmShape, OpCost, Uncostable, lookup
 from .costs.data import DATA_MOVEMENT
 from .errors import UncostedOpError
 from .graph.ir import Graph, Model, Tensor
+from .graph.liveness import live_ranges, names_read_in, peak_bytes
 from .precision import Precision
 
 WINOGRAD_F2 = 9 * 2**2 / (2 + 2) ** 2  # 2.25
@@ -209,21 +210,11 @@ def constant_derived(graph: Graph) -> set[str]:
     return derived
 
 
-def _names_read_in(graph: Graph) -> set[str]:
-    """Every tensor name the nodes of ``graph`` (and their bodies) read."""
-    names: set[str] = set()
-    for node in graph.nodes:
-        names.update(node.inputs)
-        for sub in node.subgraphs.values():
-            names |= _names_read_in(sub)
-    return names
-
-
 def _names_read_by_subgraphs(graph: Graph) -> set[str]:
     names: set[str] = set()
     for node in graph.nodes:
         for sub in node.subgraphs.values():
-            names |= _names_read_in(sub)
+            names |= names_read_in(sub)
     return names
 
 
@@ -367,45 +358,20 @@ def _liveness(
     A tensor whose shape is unknown has no byte count: it is left out of the three figures and named in
     the fourth, so the caller can say the figures are lower bounds (never a silent 0).
     """
-    steps = len(graph.nodes)
     derived = constant_derived(graph) if derived is None else derived
-    start: dict[str, int] = {}
-    end: dict[str, int] = {}
-    for name in graph.inputs:
-        start[name] = 0
-        end[name] = 0
-    for step, node in enumerate(graph.nodes):
-        reads = list(node.inputs)
-        for sub in node.subgraphs.values():  # a body reading an outer tensor keeps it alive
-            reads.extend(_names_read_in(sub))
-        for name in reads:
-            if name in start:
-                end[name] = max(end[name], step)
-        for name in node.outputs:
-            if name and not graph.is_constant(name) and name not in derived:
-                start.setdefault(name, step)
-                end.setdefault(name, step)
-    for name in graph.outputs:
-        if name in start:
-            end[name] = max(steps - 1, 0)
-    delta = [0] * (steps + 1)
+    ranges = live_ranges(graph, derived)
     largest: TensorRef | None = None
     total = 0
     unknown: list[str] = []
-    for name, s in start.items():
+    for name in ranges:
         t = graph.tensor(name)
         if t is None or t.shape is None:
             unknown.append(name)
         b = _tensor_bytes(t, prec)
         total += b
-        delta[s] += b
-        delta[end[name] + 1] -= b
         if t is not None and t.shape is not None and (largest is None or b > largest.bytes):
             largest = TensorRef(name, list(t.shape), b)
-    peak = live = 0
-    for step in range(steps + 1):
-        live += delta[step]
-        peak = max(peak, live)
+    peak = peak_bytes(ranges, lambda name: _tensor_bytes(graph.tensor(name), prec))
     return peak, largest, total, unknown
 
 

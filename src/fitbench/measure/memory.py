@@ -16,6 +16,7 @@ from __future__ import annotations
 import psutil
 
 from ..errors import MeasurementError
+from ..graph.liveness import live_ranges, peak_bytes
 
 RUNTIME_ALLOWANCE = 200 * 2**20
 WEIGHT_FACTOR = 5
@@ -23,34 +24,13 @@ ACTIVATION_FACTOR = 4
 
 
 def _bytes(t) -> int:
-    if t is None or t.shape is None:
-        return 0
-    n = 1
-    for d in t.shape:
-        n *= int(d)
-    return n * t.native_bytes_per_element
+    """Native bytes of a tensor; 0 for an unknown shape (such tensors are listed as ``unshaped_tensors``)."""
+    return 0 if t is None or t.shape is None else t.elements * t.native_bytes_per_element
 
 
 def peak_live_bytes(graph) -> int:
-    """Max over the execution order of the bytes of non-constant tensors alive at once."""
-    last_use: dict[str, int] = {}
-    for i, node in enumerate(graph.nodes):
-        for name in node.inputs:
-            last_use[name] = i
-    for name in graph.outputs:
-        last_use[name] = len(graph.nodes)
-    live: dict[str, int] = {n: _bytes(graph.tensor(n)) for n in graph.inputs}
-    peak = sum(live.values())
-    for i, node in enumerate(graph.nodes):
-        for out in node.outputs:
-            t = graph.tensor(out)
-            if out and t is not None and not t.constant:
-                live[out] = _bytes(t)
-        peak = max(peak, sum(live.values()))
-        for name in list(live):
-            if last_use.get(name, -1) <= i:
-                del live[name]
-    return peak
+    """Max over the execution order of the native bytes of non-constant tensors alive at once."""
+    return peak_bytes(live_ranges(graph), lambda name: _bytes(graph.tensor(name)))
 
 
 def estimate_onnx(model) -> dict[str, int | list[str]]:
