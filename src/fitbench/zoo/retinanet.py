@@ -45,8 +45,8 @@ def _head_conv(g: GraphBuilder, x: str, cin: int, cout: int, name: str, level: s
 
 
 @register_model("retinanet-resnext50", family="detection",
-                source="Lin et al. 2017 (arXiv:1708.02002); MLPerf reference mlcommons/training "
-                "single_stage_detector/ssd/model (retinanet_resnext50_32x4d_fpn), OpenImages MLPerf 800x800",
+                source="Lin et al. 2017 (arXiv:1708.02002); MLPerf reference (mlcommons/training "
+                "single_stage_detector)",
                 description="RetinaNet ResNeXt50-32x4d FPN (MLPerf Inference, OpenImages 800x800)",
                 default_input="1x3x800x800",
                 defaults={"resolution": (800, 800), "classes": 264, "backbone": "resnext50_32x4d"},

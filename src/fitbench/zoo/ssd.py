@@ -34,8 +34,6 @@ from .builder import GraphBuilder
 from .registry import register_model
 from .resnet import _basic, _stem
 
-MLPERF = "mlcommons/inference vision/classification_and_detection/python/models/"
-
 # ---------------------------------------------------------------- SSD-MobileNet-v1 (TF padding)
 
 
@@ -79,8 +77,8 @@ SSD_MNV1_ANCHORS = [3, 6, 6, 6, 6, 6]
 
 
 @register_model("ssd-mobilenet-v1", family="detection",
-                source="Liu et al. 2016 (arXiv:1512.02325) + MobileNet-v1; MLPerf reference " + MLPERF
-                + "ssd_mobilenet_v1.py (TF ssd_mobilenet_v1_coco_2018_01_28)",
+                source="Liu et al. 2016 (arXiv:1512.02325); MLPerf reference ssd_mobilenet_v1.py "
+                "(TF ssd_mobilenet_v1_coco)",
                 description="SSD-MobileNet-v1 (MLPerf Inference, COCO 300x300)", default_input="1x3x300x300",
                 defaults={"resolution": (300, 300), "classes": 91},
                 param_help={"classes": "classes per anchor, background included (COCO: 91)"})
@@ -148,8 +146,7 @@ def ssd_resnet34_maps(h: int, w: int) -> list[tuple[int, int]]:
 
 
 @register_model("ssd-resnet34", family="detection",
-                source="Liu et al. 2016 (arXiv:1512.02325) + ResNet-34; MLPerf reference " + MLPERF
-                + "ssd_r34.py, base_model_r34.py (1200x1200)",
+                source="Liu et al. 2016 (arXiv:1512.02325); MLPerf reference ssd_r34.py (1200x1200)",
                 description="SSD-ResNet34 (MLPerf Inference, COCO 1200x1200)", default_input="1x3x1200x1200",
                 defaults={"resolution": (1200, 1200), "classes": 81},
                 param_help={"classes": "classes per anchor, background included (COCO: 81)"})

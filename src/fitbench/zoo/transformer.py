@@ -106,8 +106,7 @@ def bert_base(g: GraphBuilder, p: dict, notes: list) -> None:
 
 
 @register_model("bert-large", family="transformer",
-                source="Devlin et al. 2018 (arXiv:1810.04805); MLPerf reference mlcommons/inference language/bert "
-                "(bert_config.json, BertForQuestionAnswering on SQuAD v1.1)",
+                source="Devlin et al. 2018 (arXiv:1810.04805); MLPerf reference language/bert (SQuAD v1.1)",
                 description="BERT-Large encoder + SQuAD span head (MLPerf Inference)",
                 default_input="input_ids 1x384 (int64)",
                 defaults={"seq_len": 384}, param_help={"seq_len": "tokens per sequence (<= 512)"})
