@@ -18,8 +18,9 @@ reference model (mlcommons/training ``single_stage_detector/ssd/model/``, kept u
 At 800x800 the levels are 100, 50, 25, 13 and 7 cells a side: 9 x 13,343 = 120,087 anchors. Outputs are
 the raw head outputs in the reference's layout: ``cls_logits`` [N, anchors, classes] (before the
 sigmoid) and ``bbox_regression`` [N, anchors, 4]; anchor decoding and NMS are post-processing. The
-reference's transform gives the network a 32-divisible image; other sizes are letterboxed up to a
-multiple of 32 (noted), so each FPN level is exactly half the one below. Normalisation is left out.
+reference resizes every image to 800x800, a multiple of 32; other sizes are letterboxed up to a multiple
+of 32 here (noted), so each FPN level is exactly half the one below and the reference's nearest
+interpolation to the lateral's size is a x2 upsample. Normalisation is left out.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def retinanet_resnext50(g: GraphBuilder, p: dict, notes: list) -> None:
                             f"got {p['backbone']!r}")
     groups, per_plane = BACKBONES[p["backbone"]]
     k = p["classes"]
-    h, w = pad_to_multiple(p, 32, notes, "the FPN halves each level; the reference pads to a multiple of 32",
+    h, w = pad_to_multiple(p, 32, notes, "the FPN's x2 top-down upsampling needs each level half the one below",
                            minimum=128)
     x = _stem(g, g.input("input", (p["batch"], 3, h, w)), prefix="backbone.body.", frozen=True)
     cin, c = 64, []
