@@ -102,3 +102,19 @@ def test_docs_validation_is_current():
     res = subprocess.run([sys.executable, str(ROOT / "scripts" / "validation_table.py"), "--check"],
                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
     assert res.returncode == 0, res.stderr
+
+
+def test_the_whole_shipped_dataset_validates_in_under_10_s():
+    r = validate()
+    assert len(r.points) == len(validate(points=[x.point for x in r.points]).points) > 100
+    assert r.elapsed_s < 10.0
+
+
+def test_families_come_from_the_specs_kind():
+    from types import SimpleNamespace
+
+    from fitbench.validation.validate import spec_family
+
+    assert spec_family(SimpleNamespace(kind="gpu")) == "gpu"
+    assert spec_family(SimpleNamespace(kind="public")) is None  # where the spec came from, not what it is
+    assert spec_family(SimpleNamespace(family="dataflow", kind="archetype")) == "dataflow"

@@ -9,8 +9,9 @@ per batch, as a single-stream query of batch 1) or ``throughput_ips`` (samples p
 or model is missing, whose precision the chip's spec lacks, or whose estimate is infeasible are listed with
 the reason, never dropped. Statistics (:mod:`fitbench.validation.stats`) cover the compared points only.
 
-**Families**: a spec's ``family`` (gpu / npu / dataflow ...) when the spec states one; otherwise each chip
-is its own family (``family_basis`` says which).
+**Families**: a spec's ``kind`` when it names what the chip is (gpu / npu / dataflow ...; not ``archetype``,
+``public`` or ``custom``, which say where a spec came from); otherwise the chip is its own family
+(``family_basis`` says which).
 
 **Rankings**: per (model, input), the compared batch-1 points; each chip's speed is samples/s
 (``throughput_ips``, or ``1 / latency_s``), the geometric mean over that chip's points (several submitters);
@@ -31,7 +32,8 @@ from ..errors import FitbenchError, UnknownNameError
 from .dataset import DatasetError, PublishedPoint, load_dataset
 from .stats import ErrorStats, error_factor, error_stats, ranks, spearman
 
-FAMILY_FIELDS = ("family", "device_class", "chip_class")
+FAMILY_FIELDS = ("family", "device_class", "chip_class", "kind")
+NOT_FAMILIES = ("archetype", "public", "custom")  # ``kind`` values that say where a spec came from, not what it is
 
 
 @dataclass
@@ -140,10 +142,10 @@ class ValidationReport:
 
 
 def spec_family(spec) -> str | None:
-    """The spec's own family (gpu / npu / dataflow ...) when its schema has one, else None."""
+    """The spec's own family (``kind: gpu | npu | dataflow``, or a ``family`` field) when it states one, else None."""
     for name in FAMILY_FIELDS:
         value = getattr(spec, name, None)
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value.strip() and value.strip() not in NOT_FAMILIES:
             return value.strip()
     return None
 
@@ -229,7 +231,8 @@ def validate(dataset: str | Path | None = None, hw: Sequence[str] = (), models: 
         overall=error_stats([(r.predicted, r.published) for r in compared]),
         per_chip=_groups(compared, lambda r: r.point.chip, "chip"),
         per_family=_groups(compared, lambda r: r.family, "family"),
-        family_basis="the specs' family" if has_family else "chip (the catalog's specs state no family)",
+        family_basis=("the spec's kind (gpu / npu / dataflow ...), the chip itself where its spec states none"
+                      if has_family else "chip (the catalog's specs state no family)"),
         rankings=_rankings(compared),
         filters={"hw": list(hw), "model": list(models)},
     )
