@@ -10,10 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from ..hardware.estimator.bounds import BOUND_WORDS
 from .result import Figures, Flip, Offering, RankRow
-
-BOUND_WORDS = {"compute": "compute", "weights": "weight traffic", "activations": "activation traffic",
-               "overhead": "per-layer overhead"}
 
 
 def rank(values: Mapping[str, float | None], higher_is_better: bool = True) -> dict[str, int | None]:
@@ -195,6 +193,17 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
         elif cause == "overhead":
             body = (f"on {workload_label} at batch {rank_batch} its per-layer (launch/dispatch) overhead is "
                     f"{fmt_pct(share)} of its time, so its {_tops(off.peak_tops)} TOPS stay mostly idle")
+        elif cause in ("call", "link"):
+            per_call = (w.latency_s or 0.0) * share
+            what = "per call (runtime and driver)" if cause == "call" else "per call over its host link"
+            body = (f"at batch {rank_batch} it pays {fmt_time(per_call)} {what} on {workload_label}, "
+                    f"{fmt_pct(share)} of its time")
+        elif cause == "fallback":
+            body = (f"layers of {workload_label} that none of its engines runs go to the host fallback, their "
+                    f"tensors crossing the host link both ways ({fmt_pct(share)} of its time)")
+        elif cause == "state":
+            body = (f"its SRAM cannot hold {workload_label}'s persistent state (KV cache), so reading it from DRAM "
+                    f"over {fmt_rate(off.dram_bandwidth)} is {fmt_pct(share)} of its time")
         else:
             ub = b.mac_utilization if b else None
             body = (f"its MAC array is only {fmt_pct(w.mac_utilization)} busy on {workload_label} (vs "
@@ -225,8 +234,8 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM streams the "
                     f"{fmt_bytes(w.dram_weight_bytes_per_inference)} of weights per {unit} in "
                     f"{fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}{why_others}")
-        elif cause == "overhead":
-            body = (f"even with per-layer overhead at {fmt_pct(share)} of its time on {workload_label} it is "
+        elif cause in ("overhead", "call", "link", "fallback", "state"):
+            body = (f"even with {BOUND_WORDS[cause]} at {fmt_pct(share)} of its time on {workload_label} it is "
                     f"faster{why_others}")
         else:
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM moves the "
