@@ -13,6 +13,7 @@ from typing import Any
 from ..compare.ranking import fmt_mem, ordinal
 from ..compare.result import Comparison
 from ..hardware.estimator.bounds import BOUND_COLORS, BOUNDS
+
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
            "#eeca3b"]
 
