@@ -107,6 +107,16 @@ def test_gpu_tiles_in_waves_over_sms(c64):
     assert p.latency_s == pytest.approx(C64_MACS / (1024 * GHZ * util))
 
 
+def test_gpu_split_k_fills_idle_sms():
+    # FC 1024 -> 1024 at batch 1: M = 1, N = 1024 -> 16 tiles of 64x64 on 128 SMs; the 1024-deep reduction splits
+    # into min(128 / 16, 1024 / 128) = 8 slices: 128 tile-slices, one wave
+    fc = prof(fc_model([1024, 1024]))
+    p = estimate(fc, spec(sm_count=128, tile="64x64")).point(1)
+    util = (1 * 1024 * 8) / (1 * 128 * 64 * 64)
+    assert p.layers[0].utilization == pytest.approx(util)
+    assert p.latency_s == pytest.approx(1024 * 1024 / (1024 * GHZ * util))
+
+
 # ------------------------------------------------------------------ engines and the fallback
 
 def test_extra_engine_runs_its_op_class(dw64, c64):
