@@ -26,7 +26,6 @@ from .bounds import BOUND_INDEX, BOUNDS
 from .engines import FALLBACK, MAIN, EngineMap
 from .workload import LayerTable
 
-
 SPLIT_K_MIN = 128.0   # the smallest reduction slice a split-K GEMM gives one SM (cuBLAS/CUTLASS practice)
 
 
