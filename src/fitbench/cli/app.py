@@ -37,6 +37,7 @@ def _register() -> None:
     from . import demo as demo_cmd
     from . import estimate as estimate_cmd
     from . import hw as hw_cmd
+    from . import kit as kit_cmd
     from . import profile as profile_cmd
     from . import report as report_cmd
     from . import results as results_cmd
@@ -54,6 +55,7 @@ def _register() -> None:
     compare_cmd.register(app)
     report_cmd.register(app)
     demo_cmd.register(app)
+    kit_cmd.register(app)
 
 
 def main() -> None:
