@@ -85,7 +85,8 @@ def read_manifest(root: str | Path, name: str, fmt: str, what: str) -> dict[str,
     except (ValueError, UnicodeDecodeError) as exc:
         raise KitError(f"{path} is not valid JSON (truncated or edited?): {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != fmt:
-        raise KitError(f"{path} is not a {fmt} manifest (format {doc.get('format') if isinstance(doc, dict) else '?'!r})")
+        found = doc.get("format") if isinstance(doc, dict) else None
+        raise KitError(f"{path} is not a {fmt} manifest (format {found!r})")
     if not isinstance(doc.get("files"), dict) or not isinstance(doc.get("digest"), str):
         raise KitError(f"{path} lacks its file list or digest (truncated or edited?)")
     if digest(doc) != doc["digest"]:

@@ -18,8 +18,11 @@ def _scenario_line(s: dict[str, Any]) -> str:
 
 def supplier_readme(doc: dict[str, Any]) -> str:
     """Markdown for the supplier, from the kit manifest ``doc`` (before its file hashes are added)."""
-    inputs = "\n".join(f"- `{k}`: {'x'.join(str(d) for d in v['shape'])} {v['dtype']}" for k, v in doc["inputs"].items())
-    outputs = "\n".join(f"- `{o['name']}`: {'x'.join(str(d) for d in o['shape'])} {o['dtype']}" for o in doc["outputs"])
+    def dims(shape: list[int]) -> str:
+        return "x".join(str(d) for d in shape)
+
+    inputs = "\n".join(f"- `{k}`: {dims(v['shape'])} {v['dtype']}" for k, v in doc["inputs"].items())
+    outputs = "\n".join(f"- `{o['name']}`: {dims(o['shape'])} {o['dtype']}" for o in doc["outputs"])
     scen = "\n".join(_scenario_line(s) for s in doc["scenarios"])
     tol = ", ".join(f"{p} {v:g}" for p, v in doc["tolerance"].items())
     return f"""# Benchmark kit: {doc['name']}

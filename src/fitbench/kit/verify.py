@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..measure.scenarios import detail_log_records
-from .manifest import RESULTS_FORMAT, RESULTS_MANIFEST, KitError, check_files, read_manifest
+from .manifest import RESULTS_FORMAT, RESULTS_MANIFEST, check_files, read_manifest
 from .run import DETAIL, SUMMARY, load_kit
 
 PROVENANCE = "supplier-measured, verified"
@@ -218,7 +218,8 @@ def figures(cfg: Mapping[str, Any], detail: Mapping[str, Any], batch: int) -> di
         thr = cfg["samples_per_query"] * batch / mean if mean else None
     else:
         thr = batch / mean if mean else None
-    return {"scenario": sc, "batch": batch, "throughput_ips": thr, "latency_s": ns("result_50.00_percentile_latency_ns"),
+    return {"scenario": sc, "batch": batch, "throughput_ips": thr,
+            "latency_s": ns("result_50.00_percentile_latency_ns"),
             "latency_p50_s": ns("result_50.00_percentile_latency_ns"),
             "latency_p90_s": ns("result_90.00_percentile_latency_ns"),
             "latency_p99_s": ns("result_99.00_percentile_latency_ns"), "latency_mean_s": mean,
