@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from ..store.record import SUPPLIER_VERIFIED
 from .result import Figures, Flip, Offering, RankRow
+from .supplier import estimate_beside, supplier_sentence
 
 BOUND_WORDS = {"compute": "compute", "weights": "weight traffic", "activations": "activation traffic",
                "overhead": "per-layer overhead"}
@@ -78,7 +80,7 @@ def fmt_pct(x: float | None) -> str:
 
 def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) -> list[RankRow]:
     """One row per offering with the three ranks; sorted by the workload rank."""
-    work = {o.name: o.at("workload", rank_batch) for o in offerings}
+    work = {o.name: o.ranked_at(rank_batch) for o in offerings}
     base = {o.name: o.at("baseline", baseline_batch) for o in offerings}
     r_work = rank({k: f.throughput_ips if f else None for k, f in work.items()})
     r_base = rank({k: f.throughput_ips if f else None for k, f in base.items()})
@@ -95,6 +97,7 @@ def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) 
             workload_effective_tops=w.effective_tops if w else None,
             workload_utilization=w.mac_utilization if w else None,
             workload_bound=w.dominant_bound if w else None,
+            figure=w.method if w else None, **estimate_beside(o, w, rank_batch),
         ))
     big = 10**9
     rows.sort(key=lambda r: (r.workload_rank or big, r.baseline_rank or big, r.offering))
@@ -166,11 +169,13 @@ def _names(offerings: list[Offering]) -> str:
 def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: int, baseline_batch: int,
             workload_label: str, baseline_label: str, unit: str = "inference") -> tuple[str, str]:
     """``(cause, sentence)`` for one flip, from the offering's bound breakdown on each workload."""
-    w = off.at("workload", rank_batch)
+    w = off.ranked_at(rank_batch)
     b = off.at("baseline", baseline_batch)
     moved = "drops" if row.workload_rank > row.baseline_rank else "rises"
     head = f"{off.name} {moved} from {ordinal(row.baseline_rank)} to {ordinal(row.workload_rank)}"
     tops = "" if row.tops_rank is None else f" (TOPS alone ranks it {ordinal(row.tops_rank)})"
+    if w is not None and w.method == SUPPLIER_VERIFIED:
+        return "supplier-measured", f"{head}{tops}: {supplier_sentence(off, w, workload_label, rank_batch)}."
     if w is not None and w.method == "measured":
         return "measured", (f"{head}{tops}: measured on this machine, it takes {fmt_time(w.latency_s)} per batch of "
                             f"{rank_batch} on {workload_label} against {fmt_time(b.latency_s if b else None)} per "

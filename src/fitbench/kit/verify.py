@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from ..measure.scenarios import detail_log_records
+from ..store.record import SUPPLIER_VERIFIED as PROVENANCE  # "supplier-measured, verified"
 from .manifest import RESULTS_FORMAT, RESULTS_MANIFEST, check_files, read_manifest
 from .run import DETAIL, SUMMARY, load_kit
 
-PROVENANCE = "supplier-measured, verified"
 LOADGEN_NAMES = {"single-stream": "SingleStream", "multi-stream": "MultiStream", "server": "Server",
                  "offline": "Offline"}
 # summary label -> detail log key (percentile lines are matched by pattern below)
