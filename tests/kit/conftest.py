@@ -7,14 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from kit_short import short_settings
 
-from fitbench.kit import OnnxRuntimeSUT, create_kit, run_kit, scenario_settings
-
-SHORT = {"min_duration_s": 0.2, "min_queries": 32}
-
-
-def short_settings(*names: str, **kw) -> list[dict]:
-    return [scenario_settings(n, **{**SHORT, **kw}) for n in names]
+from fitbench.kit import OnnxRuntimeSUT, create_kit, run_kit
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,8 @@ _SUMMARY_KEYS = {
     "target_latency (ns)": "effective_target_latency_ns", "min_duration (ms)": "effective_min_duration_ms",
     "max_duration (ms)": "effective_max_duration_ms", "min_query_count": "effective_min_query_count",
 }
-_PCT = re.compile(r"^(\d+\.\d+) percentile latency \(ns\)$")
+# "90.00 percentile latency (ns)" (additional stats) and "90.0th percentile latency (ns)" (the headline)
+_PCT = re.compile(r"^(\d+(?:\.\d+)?)(?:th)? percentile latency \(ns\)$")
 
 
 @dataclass
@@ -128,7 +129,7 @@ def summary_vs_detail(summary: Mapping[str, str], detail: Mapping[str, Any]) -> 
         bad.append("the summary has no 'Result is' line")
     for label, value in summary.items():
         m = _PCT.match(label)
-        key = f"result_{m.group(1)}_percentile_latency_ns" if m else _SUMMARY_KEYS.get(label)
+        key = f"result_{float(m.group(1)):.2f}_percentile_latency_ns" if m else _SUMMARY_KEYS.get(label)
         if key is None or key not in detail:
             continue
         if not _same(value, detail[key]):
