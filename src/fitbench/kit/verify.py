@@ -109,8 +109,9 @@ def parse_summary(text: str) -> dict[str, str]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as LoadGen writes them: integers exactly, other numbers to the 6 significant digits the summary
-    prints, text (and booleans) as text."""
+    """Equal as LoadGen writes them: integers exactly, other numbers within 1e-5 relative (the summary and the
+    detail log round the same figure to about 6 significant digits, not always alike), text (and booleans)
+    as text."""
     if isinstance(a, bool) or isinstance(b, bool):
         return str(a).strip().lower() == str(b).strip().lower()
     try:
@@ -119,7 +120,7 @@ def _same(a: Any, b: Any) -> bool:
         return str(a).strip() == str(b).strip()
     if x.is_integer() and y.is_integer():
         return x == y
-    return x == y or f"{x:.6g}" == f"{y:.6g}"
+    return math.isclose(x, y, rel_tol=1e-5)
 
 
 def summary_vs_detail(summary: Mapping[str, str], detail: Mapping[str, Any]) -> list[str]:
