@@ -207,13 +207,13 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"{_tops(off.peak_tops)} TOPS")
     else:
         # an offering it now ties with is not "held back": it is level
-        level = [o for o in crossed if o.at("workload", rank_batch) is not None
-                 and o.at("workload", rank_batch).throughput_ips == w.throughput_ips]
+        level = [o for o in crossed if o.ranked_at(rank_batch) is not None
+                 and o.ranked_at(rank_batch).throughput_ips == w.throughput_ips]
         crossed = [o for o in crossed if o not in level]
         others = _names(crossed) if crossed else "the offerings it passes"
-        # the bounds of the offerings it passes, where known (a measured runtime has no bound breakdown:
-        # it is named, never given a made-up bound)
-        bounds = [o.at("workload", rank_batch).dominant_bound if o.at("workload", rank_batch) else None
+        # the bounds of the offerings it passes, where known (a measured runtime or a verified supplier figure
+        # has no bound breakdown: it is named, never given a made-up bound)
+        bounds = [o.ranked_at(rank_batch).dominant_bound if o.ranked_at(rank_batch) else None
                   for o in crossed]
         other_bounds = sorted({BOUND_WORDS.get(x, x) for x in bounds if x})
         if crossed and other_bounds:

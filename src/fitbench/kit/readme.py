@@ -6,7 +6,9 @@ from typing import Any
 
 
 def _scenario_line(s: dict[str, Any]) -> str:
-    text = (f"- **{s['scenario']}**: at least {s['min_query_count']} queries and {s['min_duration_ms'] / 1000:g} s "
+    count = (f"one query of at least {s['min_query_count']} samples" if s["scenario"] == "offline"
+             else f"at least {s['min_query_count']} queries")
+    text = (f"- **{s['scenario']}**: {count} and {s['min_duration_ms'] / 1000:g} s "
             f"(LoadGen stops at {s['max_duration_ms'] / 1000:g} s)")
     if s["scenario"] == "server":
         text += (f"; Poisson arrivals at {s['target_qps']:g} queries/s, p{s['latency_percentile']} latency "
@@ -21,8 +23,8 @@ def supplier_readme(doc: dict[str, Any]) -> str:
     def dims(shape: list[int]) -> str:
         return "x".join(str(d) for d in shape)
 
-    inputs = "\n".join(f"- `{k}`: {dims(v['shape'])} {v['dtype']}" for k, v in doc["inputs"].items())
-    outputs = "\n".join(f"- `{o['name']}`: {dims(o['shape'])} {o['dtype']}" for o in doc["outputs"])
+    inputs = "\n".join(f"  - `{k}`: {dims(v['shape'])} {v['dtype']}" for k, v in doc["inputs"].items())
+    outputs = "\n".join(f"  - `{o['name']}`: {dims(o['shape'])} {o['dtype']}" for o in doc["outputs"])
     scen = "\n".join(_scenario_line(s) for s in doc["scenarios"])
     tol = ", ".join(f"{p} {v:g}" for p, v in doc["tolerance"].items())
     return f"""# Benchmark kit: {doc['name']}
@@ -31,7 +33,8 @@ You are asked to run this buyer's own model on your offering and return the Load
 checked by `fitbench kit verify` when it comes back; a run that breaks a rule below is rejected.
 
 ## The workload
-- model: `model.onnx` (sha256 `{doc['model']['sha256']}`), batch **{doc['batch']}** (the leading dim of every input)
+- model: `model.onnx`, sha256 `{doc['model']['sha256']}`
+- batch **{doc['batch']}** (the leading dim of every input)
 - inputs (one batch):
 {inputs}
 - outputs (one batch):
@@ -51,8 +54,9 @@ count or bound is rejected.
 
 ## Accuracy
 Your outputs of the {doc['samples']['count']} sample batches in `samples/` are compared with `reference/`
-(ONNX Runtime, fp32, CPU): {doc['tolerance_rule']}. Tolerances: {tol}. Declare the precision you run at
-(your SUT's `precision`); a quantised model is accepted when it is still this model within its tolerance.
+(ONNX Runtime, fp32, CPU): {doc['tolerance_rule']}.
+Tolerances: {tol}. Declare the precision you run at (your SUT's `precision`); a quantised model is
+accepted when it is still this model within its tolerance.
 
 ## How to run it
 Wrap your SDK in a small Python class (`load`, `predict`, `device_name`, optionally `conditions`; see

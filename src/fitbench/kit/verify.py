@@ -108,19 +108,28 @@ def parse_summary(text: str) -> dict[str, str]:
     return out
 
 
+def _unit(text: str) -> float:
+    """The value of one unit in the last digit written: "27.62" -> 0.01, "187820" -> 1."""
+    mantissa, _, exp = text.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (-decimals + (int(exp) if exp.lstrip("+-").isdigit() else 0))
+
+
 def _same(a: Any, b: Any) -> bool:
-    """Equal as LoadGen writes them: integers exactly, other numbers within 1e-5 relative (the summary and the
-    detail log round the same figure to about 6 significant digits, not always alike), text (and booleans)
-    as text."""
+    """Equal as LoadGen writes them: integers exactly; other numbers to the coarser of the two roundings (the
+    summary prints "27.62" where the detail log has 27.625, or 20854.55 where it has 20854.6: they may differ
+    by one unit of the last digit written); text (and booleans) as text."""
     if isinstance(a, bool) or isinstance(b, bool):
         return str(a).strip().lower() == str(b).strip().lower()
+    sa, sb = str(a).strip(), str(b).strip()
     try:
-        x, y = float(a), float(b)
-    except (TypeError, ValueError):
-        return str(a).strip() == str(b).strip()
+        x, y = float(sa), float(sb)
+    except ValueError:
+        return sa == sb
     if x.is_integer() and y.is_integer():
         return x == y
-    return math.isclose(x, y, rel_tol=1e-5)
+    return abs(x - y) <= max(_unit(repr(x) if isinstance(a, float) else sa),
+                             _unit(repr(y) if isinstance(b, float) else sb)) * (1 + 1e-9)
 
 
 def summary_vs_detail(summary: Mapping[str, str], detail: Mapping[str, Any]) -> list[str]:

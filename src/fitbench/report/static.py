@@ -39,7 +39,7 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
         head += ["ranked on", "estimate inf/s (error)"]
         for r, row in zip(comp.rows, rows):
             verified = r.figure == SUPPLIER_VERIFIED
-            row += ["supplier-verified" if verified else (r.figure or "—"),
+            row += ["supplier" if verified else (r.figure or "—"),
                     f"{_n(r.estimate_throughput_ips)} ({_signed(r.estimate_error)})"
                     if verified and r.estimate_throughput_ips is not None else "—"]
     return head, rows
