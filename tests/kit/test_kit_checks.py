@@ -54,6 +54,11 @@ def test_summary_figures_are_checked_against_the_detail_log():
     assert summary_vs_detail(s, DETAIL) == []
     edited = parse_summary(SUMMARY.replace(": 187820\nResult", ": 93910\nResult"))
     assert summary_vs_detail(edited, DETAIL) == ["90.0th percentile latency (ns): summary 93910, detail log 187820"]
+    # the summary prints QPS to 2 decimals (27.62) where the detail log has 27.625: equal to that rounding
+    qps = {"result_qps_with_loadgen_overhead": 27.625}
+    assert summary_vs_detail({"Result is": "VALID", "QPS w/ loadgen overhead": "27.62"}, qps) == []
+    assert summary_vs_detail({"Result is": "VALID", "QPS w/ loadgen overhead": "27.52"}, qps) == [
+        "QPS w/ loadgen overhead: summary 27.52, detail log 27.625"]
     assert summary_vs_detail(parse_summary("Scenario : SingleStream\n"), DETAIL) == [
         "the summary has no 'Result is' line"]
 
