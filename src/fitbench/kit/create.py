@@ -102,7 +102,7 @@ def _user_conf(model: str, scenarios: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _user_samples(files: Mapping[str, str], shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+def _user_samples(files: Mapping[str, str]) -> dict[str, np.ndarray]:
     """The user's .npy sample files: each (samples, *batch shape) or one batch (*batch shape)."""
     out = {}
     for name, path in files.items():
@@ -158,7 +158,7 @@ def create_kit(
     bad = [p for p in precisions if p not in tol]
     if bad:
         raise FitbenchError(f"unknown precision {bad[0]!r}; use fp32, fp16, bf16 or int8")
-    given = _user_samples(sample_files, {}) if sample_files else None
+    given = _user_samples(sample_files) if sample_files else None
     if given is not None:
         # the sample files fix the shapes: (samples, *batch shape)
         inputs = {k: "x".join(str(d) for d in (v.shape[1:] if v.ndim > 1 else v.shape)) for k, v in given.items()}

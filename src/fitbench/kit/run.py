@@ -172,7 +172,9 @@ def run_kit(kit_dir: str | Path, sut: Any, out: str | Path) -> KitRun:
                           for r in runs],
             "outputs": [f"outputs/output{j}.npy" for j in range(len(out_names))],
         }
-        _write_manifest(out, RESULTS_MANIFEST, results)
+        from ..store import jsonable
+
+        _write_manifest(out, RESULTS_MANIFEST, jsonable(results))  # the SUT's conditions may hold numpy values
     except BaseException:
         if made:
             shutil.rmtree(out, ignore_errors=True)

@@ -178,9 +178,10 @@ def output_errors(kit_dir: Path, kit: Mapping[str, Any], res_dir: Path, results:
                   tolerance: float) -> tuple[list[str], list[str]]:
     """(problems, per-output findings) of the SUT's outputs against the kit's reference outputs."""
     problems, found = [], []
-    files = results.get("outputs") or []
-    if len(files) != len(kit["outputs"]):
-        return [f"{len(files)} output file(s) for the model's {len(kit['outputs'])} output(s)"], []
+    files = [f"outputs/output{j}.npy" for j in range(len(kit["outputs"]))]  # the layout run_kit writes
+    missing = [f for f in files if not (res_dir / f).is_file()]
+    if missing:
+        return [f"no {missing[0]} for output {kit['outputs'][files.index(missing[0])]['name']!r}"], []
     for o, rel in zip(kit["outputs"], files):
         ref = np.load(kit_dir / o["file"], allow_pickle=False)
         try:
@@ -276,7 +277,7 @@ def verify_kit(kit_dir: str | Path, results_dir: str | Path, *, store: Any = Non
         s = ran.get(cfg["scenario"])
         if s is None:
             continue
-        folder = res_dir / str(s.get("folder"))
+        folder = res_dir / cfg["scenario"]  # the layout run_kit writes (never a path read from the manifest)
         paths = [folder / SUMMARY, folder / DETAIL]
         if not all(p.is_file() for p in paths):
             checks.append(Check(f"{cfg['scenario']} logs", False, f"{folder.name}/ lacks {SUMMARY} or {DETAIL}"))
