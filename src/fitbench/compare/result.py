@@ -156,16 +156,17 @@ class Comparison:
         rows = []
         ranks = {r.offering: r for r in self.rows}
         for off in self.offerings:
-            for which in ("workload", "baseline"):
+            for which in ("workload", "baseline", "verified"):
                 for fig in getattr(off, which):
                     row = {"offering": off.name, "kind": off.kind, "workload": which,
-                           "model": getattr(self, which)["label"]}
+                           "model": getattr(self, "baseline" if which == "baseline" else "workload")["label"]}
                     row.update({k: v for k, v in asdict(fig).items() if k != "bound_share"})
                     for k, v in fig.bound_share.items():
                         row[f"bound_share_{k}"] = v
                     r = ranks.get(off.name)
+                    ranked = which == ("verified" if off.at("verified", fig.batch) else "workload")
                     row["rank"] = None if r is None else (
-                        r.workload_rank if which == "workload" and fig.batch == self.rank_batch else
+                        r.workload_rank if ranked and fig.batch == self.rank_batch else
                         r.baseline_rank if which == "baseline" else None)
                     rows.append(row)
         return pd.DataFrame(rows)
