@@ -112,7 +112,8 @@ def test_changed_scenario_is_rejected(kit_run, tmp_path, monkeypatch):
     monkeypatch.setattr(kit_run_module, "run_scenario", offline_instead)
     run_kit(kit_run[0], OnnxRuntimeSUT(threads=1), tmp_path / "res")
     bad = failed(verify_kit(kit_run[0], tmp_path / "res"))
-    assert list(bad) == ["single-stream settings"]
+    # (an offline run on single-stream's calibration may also end before its minimum duration: INVALID too)
+    assert set(bad) - {"single-stream LoadGen result"} == {"single-stream settings"}
     assert bad["single-stream settings"] == ("scenario: log Offline, kit SingleStream; "
                                              "scenario run: log Offline, kit SingleStream")
 
