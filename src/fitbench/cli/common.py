@@ -46,12 +46,35 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_INVOCATION: list[str] | None = None
+
+
+def invocation() -> str | None:
+    """The command line this CLI was invoked with, as it parsed it (``fitbench run m.onnx --batch 2``), quoted
+    for a shell; ``None`` outside a CLI invocation (an API call). Never the host process's ``sys.argv``, which
+    under a test runner or an embedding application is theirs."""
+    if _INVOCATION is None:
+        return None
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in ["fitbench", *_INVOCATION])
+
+
 class OneLineErrors(TyperGroup):
     """The root command group: a usage error (a bad option value, a missing argument) is one ``error:`` line
     on stderr with exit 2 too, not click's boxed usage message. ``fitbench`` alone and ``--help`` still
     print the help."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        global _INVOCATION
+        argv = args[0] if args else kwargs.get("args")
+        _INVOCATION = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+        try:
+            return self._main(*args, standalone_mode=standalone_mode, **kwargs)
+        finally:
+            _INVOCATION = None
+
+    def _main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:

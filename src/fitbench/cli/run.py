@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ..errors import FitbenchError
 from .common import (
     check_output,
     emit,
+    invocation,
     output_console,
     parse_dims,
     parse_inputs,
@@ -104,7 +104,7 @@ def run_cmd(
     if clash:
         raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
                             f"use its own option")
-    command = " ".join(shlex.quote(a) for a in ["fitbench", *sys.argv[1:]])
+    command = invocation()
     results = measure(
         model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),

@@ -70,6 +70,8 @@ def measure(
     latency (99 by default; 90 in quick mode) meets the bound.
     ``driver="direct"`` (single-stream only) runs the single-stream schedule in a tight timed loop
     instead of through LoadGen (no LoadGen logs; see :func:`.scenarios.single_stream_direct`).
+    ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API
+    call records ``None`` (never the host process's ``sys.argv``, e.g. a test runner's).
     """
     from .runtimes import canonical, check_device, require
 
@@ -117,10 +119,6 @@ def measure(
         raise MeasurementError(f"batch sizes must be positive integers, got {batches}")
     if input_files and len(batches) > 1:
         raise MeasurementError("input files fix the batch; give one batch (or none) with input files")
-    if command is None:
-        from .conditions import command_line
-
-        command = command_line()
     from .convert import ConversionCache
 
     cache = ConversionCache()
