@@ -49,3 +49,52 @@ def test_an_api_call_records_no_command(conv_path):
 
     r = measure(str(conv_path), min_count=5, min_duration_s=0.05, warmup_count=1, warmup_s=0.01, threads=1)
     assert r.conditions["command"] is None
+
+
+# ------------------------------------------------------------------ strict options
+
+def _tiny_onnx(tmp_path) -> str:
+    p = tmp_path / "tiny.onnx"
+    onnx.save(testmodels.tiny_convnet(), p)
+    return str(p)
+
+
+def test_estimate_takes_every_hw_in_both_forms(tmp_path):
+    """``--hw a --hw b`` and ``--hw a,b`` give the same two estimates (before: only the last, or refused)."""
+    model = _tiny_onnx(tmp_path)
+    hws = ["edge-npu-slow-dram", "nvidia-t4"]
+    outs = []
+    for form in (["--hw", hws[0], "--hw", hws[1]], ["--hw", ",".join(hws)]):
+        res = runner.invoke(app, ["estimate", model, *form, "--dim", "N=1", "-f", "json"])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)
+        assert [d["hardware"]["name"] for d in data] == hws
+        outs.append(data)
+    assert outs[0] == outs[1]
+
+
+def test_one_shared_hw_list_parser():
+    from fitbench.cli.common import parse_hw
+
+    assert parse_hw(["a,b", " c "]) == parse_hw(["a", "b", "c"]) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("model", ["resnet18", "tiny"])
+def test_api_refuses_batch_zero(model):
+    """``fitbench.profile(zoo name, batch=0)`` profiled batch 1 (``batch or 1``)."""
+    import fitbench
+    from fitbench.errors import FitbenchError
+
+    with pytest.raises(FitbenchError, match="batch"):
+        fitbench.profile(model, batch=0)
+
+
+def test_device_cuda_without_a_gpu_is_one_line_exit_2(conv_path):
+    from fitbench.measure.runtimes import runtime_status
+
+    if any("cuda" in r["devices"] for r in runtime_status() if r["runtime"] == "onnxruntime"):
+        pytest.skip("onnxruntime has a GPU here")
+    res = runner.invoke(app, ["run", str(conv_path), "--device", "cuda", "--quick"])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "cuda" in lines[0].lower(), res.stderr

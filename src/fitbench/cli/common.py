@@ -137,6 +137,23 @@ def output_console(output: Path | None, width: int) -> Iterator[Any]:
         yield Console(file=fh, width=width)
 
 
+def parse_list(values: list[str] | None) -> list[str]:
+    """A repeatable option that also takes comma-separated items: ``["a,b", "c"]`` -> ``["a", "b", "c"]``
+    (``--x a --x b`` and ``--x a,b`` mean the same)."""
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in str(v).split(",") if x.strip())
+    return out
+
+
+def parse_hw(values: list[str] | None) -> list[str]:
+    """``--hw`` in every command that takes it: repeat it or comma-separate (``--hw a --hw b`` = ``--hw a,b``)."""
+    return parse_list(values)
+
+
+HW_HELP = "catalog name (fitbench hw list), hardware YAML file or catalog:*; repeat or comma-separate"
+
+
 def parse_pairs(values: list[str] | None, option: str, expected: str) -> dict[str, str]:
     """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; an item without a name or a value is a one-line error
     ``{option} expects {expected}, got ...``."""

@@ -11,8 +11,10 @@ from ..errors import FitbenchError
 from .common import (
     check_output,
     parse_dims,
+    parse_hw,
     parse_inputs,
     parse_int_list,
+    parse_list,
     parse_resolution,
     parse_zoo_params,
     user_errors,
@@ -21,13 +23,6 @@ from .common import (
 
 def register(app: typer.Typer) -> None:
     app.command("compare")(compare_cmd)
-
-
-def _split(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out.extend(x.strip() for x in v.split(",") if x.strip())
-    return out
 
 
 def _sizes(value: str | None) -> list[tuple[int, int]] | None:
@@ -70,7 +65,7 @@ def compare_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     name, extra_hw = model[0], model[1:]
-    hw_list = _split(hw) + extra_hw
+    hw_list = parse_hw([*(hw or []), *extra_hw])
     if not hw_list and not measure:
         hw_list = ["catalog:*"]
     dims = parse_dims(dim)
@@ -85,7 +80,8 @@ def compare_cmd(
         from ..store import open_store
 
         store = open_store(db)
-    comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch") or None, measure_runtimes=_split(measure),
+    comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch") or None,
+                   measure_runtimes=parse_list(measure),
                    baseline=baseline, precision=precision, inputs=parse_inputs(input) or None, dims=dims or None,
                    input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
                    winograd=winograd, store=store, **zoo_params)

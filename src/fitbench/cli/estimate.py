@@ -9,10 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from .common import (
+    HW_HELP,
     check_output,
     emit,
     output_console,
     parse_dims,
+    parse_hw,
     parse_inputs,
     parse_int_list,
     parse_zoo_params,
@@ -28,7 +30,7 @@ def register(app: typer.Typer) -> None:
 @user_errors
 def estimate_cmd(
     model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
-    hw: str = typer.Option(..., "--hw", help="catalog name (fitbench hw list) or a hardware YAML file"),
+    hw: list[str] = typer.Option(..., "--hw", help=HW_HELP),
     batch: str = typer.Option("1", "--batch", "-b", help="batch sizes, comma-separated: 1,2,4,8"),
     precision: str = typer.Option("int8", "--precision", "-p", help="int8 | fp16 | bf16 | fp32"),
     winograd: str = typer.Option("auto", "--winograd", help="auto (the spec's) | on | off | expanded-in-dram | "
@@ -56,21 +58,32 @@ def estimate_cmd(
     batches = parse_int_list(batch, "--batch")
     if not batches:
         raise FitbenchError("--batch needs at least one batch size")
-    spec = load_hardware(hw)  # fail on a bad spec before profiling
+    names = parse_hw(hw)
+    if not names:
+        raise FitbenchError("--hw needs at least one hardware spec")
+    if any(n in ("catalog:*", "catalog", "*") for n in names):
+        from ..hardware.spec import catalog_names
+
+        names = [m for n in names for m in (catalog_names() if n in ("catalog:*", "catalog", "*") else [n])]
+    specs = [load_hardware(n) for n in names]  # fail on a bad spec before profiling
     check_output(output)
     dims = parse_dims(dim)
     zoo_params = parse_zoo_params(resolution, seq_len, param)
     prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)
-    est = estimate(prof, spec, batch=batches, precision=precision, winograd=winograd)
+    ests = [estimate(prof, spec, batch=batches, precision=precision, winograd=winograd) for spec in specs]
     if fmt == "json":
         import json
 
-        emit(json.dumps(est.to_dict(layers=layers), indent=2), output)
+        data = [e.to_dict(layers=layers) for e in ests]
+        emit(json.dumps(data[0] if len(data) == 1 else data, indent=2), output)
     elif fmt == "csv":
-        emit(est.to_dataframe(layers=layers).to_csv(index=False), output)
+        import pandas as pd
+
+        emit(pd.concat([e.to_dataframe(layers=layers) for e in ests]).to_csv(index=False), output)
     else:
         with output_console(output, 170) as console:
-            render_estimate(est, console, top, layers)
+            for est in ests:
+                render_estimate(est, console, top, layers)
 
 
 def render_estimate(est, console: Console, top: int = 15, all_layers: bool = False) -> None:

@@ -374,6 +374,9 @@ def _bind_and_infer(
             if cur and len(new) != len(cur):
                 raise ShapeError(f"--input {inp.name}: the model's input has rank {len(cur)}, got {len(new)} dims")
             if batch is not None and len(new) > 0:
+                if new[0] not in (1, int(batch)):
+                    raise ShapeError(f"--batch {batch} contradicts --input {inp.name}={'x'.join(map(str, new))} "
+                                     f"(batch {new[0]}); give the batch once")
                 new = (int(batch),) + new[1:]
         else:
             new_list: list[int] = []

@@ -73,11 +73,12 @@ def measure(
     ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API
     call records ``None`` (never the host process's ``sys.argv``, e.g. a test runner's).
     """
-    from .runtimes import canonical, check_device, require
+    from .runtimes import canonical, check_device, require, require_device
 
     rt = canonical(runtime)
     runtime_version = require(rt)
     dev = check_device(device)
+    require_device(rt, dev)
     sc = canonical_scenario(scenario)
     precision = str(precision).lower()
     if precision not in ("fp32", "fp16", "bf16", "int8"):
