@@ -98,3 +98,15 @@ def test_device_cuda_without_a_gpu_is_one_line_exit_2(conv_path):
     assert res.exit_code == 2, res.output
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "cuda" in lines[0].lower(), res.stderr
+
+
+def test_the_demo_output_folder_is_ignored_by_git():
+    import subprocess
+
+    from fitbench.cli.demo import demo_cmd
+
+    default = next(p.default for p in __import__("inspect").signature(demo_cmd).parameters.values()
+                   if p.name == "output").default
+    probe = ROOT / str(default) / "report.html"
+    res = subprocess.run(["git", "check-ignore", "-q", "--no-index", str(probe)], cwd=ROOT)
+    assert res.returncode == 0, f"{default}/ is not in .gitignore"
