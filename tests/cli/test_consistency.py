@@ -110,3 +110,69 @@ def test_the_demo_output_folder_is_ignored_by_git():
     probe = ROOT / str(default) / "report.html"
     res = subprocess.run(["git", "check-ignore", "-q", "--no-index", str(probe)], cwd=ROOT)
     assert res.returncode == 0, f"{default}/ is not in .gitignore"
+
+
+# ------------------------------------------------------------------ errors that help
+
+def _save(tmp_path, name, nodes, x_shape, inits, y_shape=None) -> str:
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("my.ops", 1)])
+    m.ir_version = 8
+    onnx.save(m, tmp_path / name)
+    return str(tmp_path / name)
+
+
+def _one_error_line(res) -> str:
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    return lines[0]
+
+
+def test_a_model_contradicting_its_own_shapes_is_an_error(tmp_path):
+    """A Conv whose weight expects 5 input channels on a 3-channel input profiled with exit 0 and MACs 0."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((4, 5, 3, 3), np.float32), "w")
+    path = _save(tmp_path, "bad.onnx", [helper.make_node("Conv", ["x", "w"], ["y"], name="conv",
+                                                         kernel_shape=[3, 3], pads=[1, 1, 1, 1])], [1, 3, 8, 8], [w])
+    line = _one_error_line(runner.invoke(app, ["profile", path]))
+    assert "invalid model" in line and "conv" in line and "3 channels" in line and "5" in line
+
+
+def test_totals_of_an_all_uncosted_model_print_no_bare_zero(tmp_path):
+    from onnx import helper
+
+    path = _save(tmp_path, "frob.onnx", [helper.make_node("Frobnicate", ["x"], ["y"], name="frob",
+                                                          domain="my.ops")], [1, 4], [], [1, 4])
+    res = runner.invoke(app, ["profile", path])
+    assert res.exit_code == 0, res.output
+    macs_row = next(ln for ln in res.stdout.splitlines() if "MACs" in ln and "Winograd" not in ln)
+    assert " 0 " not in macs_row and "(0)" not in macs_row and "uncosted" in macs_row, macs_row
+
+
+def test_a_route_mismatch_is_one_short_line_with_the_multiple_of_32_hint(tmp_path):
+    """A YOLO-style route (Concat of an upsampled stride-2 branch with the input) at a height that is not a
+    multiple of the stride: one line naming the node and the mismatch, not ONNX's wall of errors."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((4, 4, 3, 3), np.float32), "w")
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["d"], name="down", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                              strides=[2, 2]),
+             helper.make_node("Resize", ["d", "", "scales"], ["u"], name="up", mode="nearest"),
+             helper.make_node("Concat", ["u", "x"], ["y"], name="route_98", axis=1)]
+    path = _save(tmp_path, "route.onnx", nodes, ["N", 4, "height", "width"], [w, scales])
+    line = _one_error_line(runner.invoke(app, ["profile", path, "--input", "x=1x4x135x240"]))
+    assert "route_98" in line and "135" in line and "136" in line and "height" in line, line
+    assert "multiple of 32" in line and "160" in line, line
+    assert len(line) < 300, line
+    # the unbound-dims hint names --dim for the height and width, --batch only for the leading dim
+    line = _one_error_line(runner.invoke(app, ["profile", path]))
+    assert "--dim height=" in line and "--dim width=" in line and "--batch" in line, line
