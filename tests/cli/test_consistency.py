@@ -176,3 +176,17 @@ def test_a_route_mismatch_is_one_short_line_with_the_multiple_of_32_hint(tmp_pat
     # the unbound-dims hint names --dim for the height and width, --batch only for the leading dim
     line = _one_error_line(runner.invoke(app, ["profile", path]))
     assert "--dim height=" in line and "--dim width=" in line and "--batch" in line, line
+
+
+def test_a_wall_of_inference_errors_becomes_one_line():
+    from fitbench.graph.onnx_io import summarise_inference_error
+
+    entry = ("(op_type:Concat, node name: route_{i}): [ShapeInferenceError] Can't merge shape info. Both inferred "
+             "and declared dimension have values but they differ. Inferred=135 Declared=136 Dimension=2\n")
+    wall = "[ShapeInferenceError] Inference error(s): " + "".join(entry.format(i=i) for i in range(98, 128))
+    assert len(wall) > 3000
+    line = summarise_inference_error(wall, {"images": (1, 3, 1080, 1920)})
+    assert "\n" not in line and len(line) < 300
+    assert line == ("shape inference failed at node 'route_98' (Concat): its inputs disagree on dim 2 (height): "
+                    "135 vs 136; the input height (1080) must be a multiple of 32 (the network's stride), e.g. 1088 "
+                    "(and 29 more node(s) fail from there)")
