@@ -190,3 +190,25 @@ def test_a_wall_of_inference_errors_becomes_one_line():
     assert line == ("shape inference failed at node 'route_98' (Concat): its inputs disagree on dim 2 (height): "
                     "135 vs 136; the input height (1080) must be a multiple of 32 (the network's stride), e.g. 1088 "
                     "(and 29 more node(s) fail from there)")
+
+
+def test_a_factory_in_the_current_folder_imports_as_python_m_would(tmp_path, monkeypatch):
+    """``fitbench profile mypkg.models:build_model`` run from the folder holding mypkg (issue 12)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    pkg = tmp_path / "mypkg_issue12"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models.py").write_text("import torch\n\n\ndef build_model():\n    return torch.nn.Linear(4, 2)\n")
+    # the installed `fitbench` script, not `python -m` (which puts the current folder on sys.path itself)
+    (tmp_path / "bin").mkdir()
+    entry = tmp_path / "bin" / "fitbench_entry.py"
+    entry.write_text("from fitbench.cli.app import main\n\nmain()\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run([sys.executable, str(entry), "profile", "mypkg_issue12.models:build_model",
+                           "--input", "x=1x4", "-f", "json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["totals"]["macs"] == 4 * 2  # one 4 -> 2 matrix product
