@@ -212,3 +212,49 @@ def test_a_factory_in_the_current_folder_imports_as_python_m_would(tmp_path, mon
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["totals"]["macs"] == 4 * 2  # one 4 -> 2 matrix product
+
+
+# ------------------------------------------------------------------ one formatter, one unit family
+
+def test_one_quantity_prints_one_way_in_cli_json_and_report(tmp_path):
+    """DRAM traffic per inference (decimal: traffic and bandwidth are decimal, memory sizes binary) reads the
+    same in the estimate table, the compare table and the Markdown and HTML reports as the JSON field says."""
+    args = ["resnet18", "--hw", "edge-npu-slow-dram", "--batch", "1", "--precision", "int8"]
+    res = runner.invoke(app, ["compare", *args, "-f", "json"])
+    assert res.exit_code == 0, res.output
+    (off,) = json.loads(res.stdout)["offerings"]
+    b = next(f for f in off["workload"] if f["batch"] == 1)["dram_bytes_per_inference"]
+    assert 10e6 <= b < 1e9
+    expected = f"{b / 1e6:.0f} MB"  # decimal megabytes, whole from 10 MB up
+    outputs = {}
+    res = runner.invoke(app, ["estimate", *args, "--top", "0"])
+    outputs["estimate table"] = res.stdout
+    res = runner.invoke(app, ["compare", *args, "-o", str(tmp_path / "r.md"), "-o", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    outputs["compare table"] = res.stdout
+    outputs["markdown"] = (tmp_path / "r.md").read_text()
+    outputs["html"] = (tmp_path / "r.html").read_text()
+    for where, text in outputs.items():
+        assert expected in text, (where, expected)
+
+
+def test_the_convention_is_stated_once_in_the_formatter_and_the_readme():
+    from fitbench import format as fmt
+
+    assert "memory sizes are binary" in " ".join(fmt.__doc__.split())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    conventions = readme.split("## Conventions", 1)[1].split("\n## ", 1)[0]
+    assert "binary" in conventions and "decimal" in conventions and "MiB" in conventions and "GB/s" in conventions
+
+
+def test_markdown_report_has_no_html_entities(tmp_path):
+    res = runner.invoke(app, ["compare", "resnet18", "--hw", "edge-npu-slow-dram", "-o", str(tmp_path / "r.md")])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "r.md").read_text()
+    assert not re.search(r"&(#x?[0-9a-fA-F]+|quot|amp|lt|gt|apos);", text), re.findall(r"&\S+?;", text)[:5]
+
+
+def test_thousands_separators_are_one_rule():
+    from fitbench import format as fmt
+
+    assert (fmt.number(38752.4), fmt.number(8447.2), fmt.number(559.43)) == ("38,752", "8,447", "559.4")

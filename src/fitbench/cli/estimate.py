@@ -20,7 +20,7 @@ from .common import (
     parse_zoo_params,
     user_errors,
 )
-from .render import duration, num, si, size
+from .render import duration, num, rate, si, traffic
 
 
 def register(app: typer.Typer) -> None:
@@ -106,8 +106,8 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
         share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
         t.add_row(str(p.batch), str(p.sub_batch), duration(p.latency_s), num(p.throughput_ips, ",.1f"),
                   num(p.effective_tops, ".3g"), f"{p.peak_tops:.3g}", num(p.mac_utilization, ".0%"),
-                  size(p.dram_bytes_per_inference), size(p.dram_weight_bytes_per_inference),
-                  size(p.dram_activation_bytes_per_inference), si(p.dram_bandwidth_demand, "B/s"),
+                  traffic(p.dram_bytes_per_inference), traffic(p.dram_weight_bytes_per_inference),
+                  traffic(p.dram_activation_bytes_per_inference), rate(p.dram_bandwidth_demand),
                   "resident" if p.weights_resident else "streamed", share,
                   "" if p.energy_j_per_inference is None else f"{p.energy_j_per_inference * 1e3:.3g}")
     console.print(t)
@@ -120,6 +120,6 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
         lt.add_column(col, overflow="fold", justify="left" if col in ("layer", "op", "bound", "Wino") else "right")
     for x in layers:
         lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type, si(x.macs), f"{x.utilization:.0%}",
-                   duration(x.compute_s), size(x.dram_weight_bytes), size(x.dram_activation_bytes),
+                   duration(x.compute_s), traffic(x.dram_weight_bytes), traffic(x.dram_activation_bytes),
                    duration(x.time_s), x.bound, str(x.passes), "yes" if x.winograd else "")
     console.print(lt)

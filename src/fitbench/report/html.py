@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .. import format as fmt
 from ..compare.ranking import fmt_bytes, fmt_pct, fmt_time, ordinal
 from ..compare.result import Comparison
 from .card import card_items
@@ -48,29 +49,14 @@ def _env():
         "bytes": fmt_bytes, "time": fmt_time, "pct": fmt_pct, "ordinal": lambda n: "—" if n is None else ordinal(n),
         "num": fmt_num,
         "macs": fmt_macs,
-        "tops": lambda x: "—" if x is None else f"{x:.3g}",
+        "tops": lambda x: fmt.UNKNOWN if x is None else f"{x:.3g}",
     })
     env.globals["ms"] = lambda v: "—" if v is None else fmt_time(float(v) / 1e3)
     return env
 
 
-def fmt_num(x: float | None, digits: int = 4) -> str:
-    """4 significant digits, thousands separated above 10 000: 58633.0 -> '58,633'."""
-    if x is None:
-        return "—"
-    if abs(x) >= 1e4:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
-
-
-def fmt_macs(x: float | None) -> str:
-    """9_625_927_680 -> '9.63 G' (decimal prefixes)."""
-    if x is None:
-        return "—"
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= factor:
-            return f"{x / factor:.3g} {prefix}"
-    return f"{x:.3g}"
+fmt_num = fmt.number  # plain figures: thousands separated from 1,000 up
+fmt_macs = fmt.count  # counts with decimal prefixes
 
 
 def layer_bound_lookup(comp: Comparison) -> dict[str, dict[str, str]]:

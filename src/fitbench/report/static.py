@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import format as fmt
 from ..compare.ranking import fmt_bytes, fmt_pct, fmt_time, ordinal
 from ..compare.result import Comparison
 from .card import card_items
@@ -15,9 +16,7 @@ def _o(n: int | None) -> str:
 
 
 def _n(x: float | None, d: int = 4) -> str:
-    if x is None:
-        return "—"
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.{d}g}"
+    return fmt.number(x, d)
 
 
 def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
@@ -73,14 +72,19 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
         console.print(f"[dim]{escape(n)}[/dim]")
 
 
-def _md_escape(text: Any) -> str:
-    import html
+_MD_SPECIAL = "\\`*[]<>|!&"
 
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+def _md_escape(text: Any) -> str:
+    """Markdown-escape a model or spec string: a backslash before each character that could start markup (HTML
+    tags, links and images, code, emphasis, table cells, entities), so ``<script>`` or ``[x](javascript:..)``
+    stays text, without HTML entities (``&#x27;``, ``&quot;``) that a Markdown reader shows as typed."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in " ".join(str(text).split()))
 
 
 def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path | None = None) -> str:
-    """A Markdown report (tables, flips, plots as PNG links, the card). Model strings are HTML-escaped."""
+    """A Markdown report (tables, flips, plots as PNG links, the card). Model strings are Markdown-escaped
+    (backslashes, no HTML entities)."""
     lines = [f"# fitbench: {_md_escape(comp.workload['label'])} vs {_md_escape(comp.baseline['label'])}", "",
              f"Precision {comp.precision}; your workload ranked at batch {comp.rank_batch}, the baseline at batch "
              f"{comp.baseline_batch}. fitbench {comp.card.get('fitbench_version')}, {comp.card.get('date')}.", ""]
