@@ -18,6 +18,7 @@ from ..compare.ranking import fmt_bytes, fmt_pct, fmt_time, ordinal
 from ..compare.result import Comparison
 from .card import card_items
 from .figures import all_figures
+from .static import above_peak_note
 
 
 def _clean(obj: Any) -> Any:
@@ -105,7 +106,7 @@ def render_html(comp: Comparison, title: str | None = None) -> str:
         figures_json=script_json({fid: fig for fid, _, fig in figs}),
         plotlyjs=_plotlyjs(), card=card_items(comp.card), top_layers=top_layers(comp),
         best_w=best_w, best_b=best_b, best_t=best_t,
-        offerings={o.name: o for o in comp.offerings},
+        offerings={o.name: o for o in comp.offerings}, above_peak_note=above_peak_note(comp),
     )
 
 
