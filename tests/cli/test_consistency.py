@@ -258,3 +258,24 @@ def test_thousands_separators_are_one_rule():
     from fitbench import format as fmt
 
     assert (fmt.number(38752.4), fmt.number(8447.2), fmt.number(559.43)) == ("38,752", "8,447", "559.4")
+
+
+# ------------------------------------------------------------------ --help
+
+COMMANDS = [["profile"], ["estimate"], ["run"], ["compare"], ["sweep"], ["report"], ["demo"], ["zoo", "export"],
+            ["hw", "show"], ["results", "export"]]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_help_is_readable_at_80_columns(cmd):
+    res = runner.invoke(app, [*cmd, "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"}, terminal_width=80)
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    for bad in ("<bool>", "<list[", "<str>", "<int>", "<path>", "<float>"):
+        assert bad not in text, (bad, cmd)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    # the help column keeps at least 30 characters to read in (typer's type labels and --no-FLAG columns left
+    # 21 in profile)
+    rows = [ln.rstrip(" │") for ln in text.splitlines() if ln.startswith("│") and " --" in ln]
+    starts = [len(ln) - len(ln.split("  ")[-1]) for ln in rows if "  " in ln.strip()]
+    assert max(starts) <= 50, max(starts)

@@ -22,6 +22,46 @@ from .. import _checks
 from .._checks import auto_value
 from ..errors import FitbenchError, OutputError, writing
 
+_PLAIN_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "bool": ""}
+
+
+def _help_type(param: Any, ctx: Any) -> str | None:
+    """The type column of ``--help``: the option's metavar, or click's plain words (TEXT, INTEGER, PATH,
+    'TEXT ...' for a repeatable option, nothing for a flag) instead of typer's ``<bool>`` / ``<list[str]>``."""
+    if getattr(param, "metavar", None):
+        return param.metavar
+    if getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
+        return None
+    raw = _ORIGINAL_HELP_TYPE(param, ctx) or ""
+    inner = raw.strip("<>")
+    many = inner.startswith("list[")
+    inner = inner[5:-1] if many else inner
+    inner = inner.replace(" range", "")
+    word = _PLAIN_TYPES.get(inner, inner.upper() if "|" not in inner else inner)
+    if not word:
+        return None
+    return f"{word} ..." if many else word
+
+
+def _install_help_types() -> None:
+    """typer >= 0.20 prints ``<bool>``/``<list[str]>`` type labels that also squeeze the help column at 80
+    characters; fitbench's options print click's plain labels instead (one place, for every command)."""
+    global _ORIGINAL_HELP_TYPE
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover - an older typer has no such labels
+        return
+    if not hasattr(TyperOption, "display_type_rich") or getattr(TyperOption, "_fitbench_help", False):
+        return
+    _ORIGINAL_HELP_TYPE = TyperOption.display_type
+    for cls in (TyperOption, TyperArgument):
+        cls.display_type_rich = _help_type  # type: ignore[method-assign]
+        cls._fitbench_help = True  # type: ignore[attr-defined]
+
+
+_ORIGINAL_HELP_TYPE: Any = None
+_install_help_types()
+
 
 def fail(message: str, code: int = 2) -> None:
     """Print ``error: message`` on stderr (one line) and exit with ``code``."""

@@ -29,7 +29,7 @@ def profile_cmd(
     resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
     seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
     param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
-    strict: bool = typer.Option(False, help="fail when any op has no cost rule"),
+    strict: bool = typer.Option(False, "--strict", help="fail when any op has no cost rule"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
     top: int = typer.Option(25, min=0, help="table format: show the N costliest layers"),
