@@ -279,3 +279,16 @@ def test_help_is_readable_at_80_columns(cmd):
     rows = [ln.rstrip(" │") for ln in text.splitlines() if ln.startswith("│") and " --" in ln]
     starts = [len(ln) - len(ln.split("  ")[-1]) for ln in rows if "  " in ln.strip()]
     assert max(starts) <= 50, max(starts)
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["profile", "tiny", "--batch", "1", "--batch", "4"], "--batch"),
+    (["estimate", "tiny", "--hw", "nvidia-t4", "-b", "1", "--batch=4"], "--batch"),
+    (["profile", "tiny", "-p", "int8", "--precision", "fp16"], "--precision"),
+    (["compare", "tiny", "--batch", "1", "--batch", "2"], "--batch"),
+])
+def test_a_single_valued_option_given_twice_is_refused(argv, option):
+    """The class of ``--hw a --hw b`` silently using the last: every option that takes one value."""
+    res = runner.invoke(app, argv)
+    line = _one_error_line(res)
+    assert option in line and "once" in line, line

@@ -63,6 +63,58 @@ _ORIGINAL_HELP_TYPE: Any = None
 _install_help_types()
 
 
+def refuse_repeated_options(command: Any, args: list[str]) -> None:
+    """An option that takes one value, given twice (``--batch 1 --batch 4``), would silently keep the last:
+    refuse it with one line instead. Repeatable options (``--hw``, ``--input``) and flags are not affected."""
+    single: dict[str, str] = {}
+    takes_value: set[str] = set()
+    for p in command.params:
+        if getattr(p, "param_type_name", "") != "option":
+            continue
+        for o in (*p.opts, *p.secondary_opts):
+            if not (p.is_flag or p.count):
+                takes_value.add(o)
+            if not (p.multiple or p.is_flag or p.count):
+                single[o] = next((x for x in p.opts if x.startswith("--")), p.opts[0])
+    seen: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            break
+        name = a.split("=", 1)[0] if a.startswith("--") else a[:2] if a.startswith("-") and len(a) > 1 else None
+        if name in single:
+            canon = single[name]
+            if canon in seen:
+                raise click_errors.UsageError(f"{canon} given more than once ({seen[canon]} and {a}); give it once"
+                                              + (" (comma-separate several values: --batch 1,4)"
+                                                 if canon == "--batch" else ""))
+            seen[canon] = a
+        if name in takes_value and "=" not in a and not (a.startswith("-") and not a.startswith("--") and len(a) > 2):
+            i += 1  # skip the option's value
+        i += 1
+
+
+def _install_repeat_check() -> None:
+    try:
+        from typer.core import TyperCommand
+    except ImportError:  # pragma: no cover
+        return
+    if getattr(TyperCommand, "_fitbench_repeat", False):
+        return
+    original = TyperCommand.parse_args
+
+    def parse_args(self: Any, ctx: Any, args: list[str]) -> list[str]:
+        refuse_repeated_options(self, list(args))
+        return original(self, ctx, args)
+
+    TyperCommand.parse_args = parse_args  # type: ignore[method-assign]
+    TyperCommand._fitbench_repeat = True  # type: ignore[attr-defined]
+
+
+_install_repeat_check()
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print ``error: message`` on stderr (one line) and exit with ``code``."""
     sys.stderr.write("error: " + " ".join(str(message).split()) + "\n")
