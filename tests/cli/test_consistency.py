@@ -292,3 +292,17 @@ def test_a_single_valued_option_given_twice_is_refused(argv, option):
     res = runner.invoke(app, argv)
     line = _one_error_line(res)
     assert option in line and "once" in line, line
+
+
+@pytest.mark.parametrize("cmd", [["estimate", "--hw", "edge-npu-slow-dram"], ["compare", "--hw", "edge-npu-slow-dram"]])
+def test_estimate_and_compare_refuse_an_input_batch_that_contradicts_batch(cmd, tmp_path):
+    model = _tiny_onnx(tmp_path)
+    line = _one_error_line(runner.invoke(app, [cmd[0], model, *cmd[1:], "--input", "x=2x3x32x32", "--batch", "4"]))
+    assert "--batch 4" in line and "x=2x3x32x32" in line, line
+
+
+def test_estimate_takes_the_batch_of_its_input_when_batch_is_not_given(tmp_path):
+    model = _tiny_onnx(tmp_path)
+    res = runner.invoke(app, ["estimate", model, "--hw", "edge-npu-slow-dram", "--input", "x=2x3x32x32", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert [p["batch"] for p in json.loads(res.stdout)["points"]] == [2]

@@ -267,6 +267,27 @@ def parse_inputs(values: list[str] | None) -> dict[str, str]:
     return parse_pairs(items, "--input", "NAME=DIMS like images=1x3x224x224 (or DIMS alone for a one-input model)")
 
 
+def batches_for_inputs(inputs: dict[str, str], batches: list[int], option: str = "--batch") -> list[int]:
+    """The batch sizes of estimate / compare, checked against ``--input``: an input whose leading dim is N > 1
+    says batch N; ``--batch`` absent then means ``[N]``, and a ``--batch`` other than N is refused with one
+    line (it used to be ignored silently, or to override the input)."""
+    given = {}
+    for name, dims in inputs.items():
+        first = str(dims).lower().split("x")[0].strip()
+        if first.isdigit() and int(first) > 1:
+            given[name] = int(first)
+    if not given:
+        return batches
+    (name, n), = list(given.items())[:1]
+    shown = f"{name}={inputs[name]}" if name else inputs[name]
+    if not batches:
+        return [n]
+    if batches != [n]:
+        raise FitbenchError(f"{option} {','.join(map(str, batches))} contradicts --input {shown} (batch {n}); "
+                            f"give the batch once (--input with batch 1 and {option}, or the input alone)")
+    return batches
+
+
 def parse_dims(values: list[str] | None) -> dict[str, int]:
     """``--dim`` items ``["seq=128"]`` -> ``{"seq": 128}`` (positive integers)."""
     out: dict[str, int] = {}

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import FitbenchError
 from .common import (
+    batches_for_inputs,
     check_output,
     parse_dims,
     parse_hw,
@@ -80,9 +81,11 @@ def compare_cmd(
         from ..store import open_store
 
         store = open_store(db)
-    comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch") or None,
+    inputs = parse_inputs(input)
+    batches = batches_for_inputs(inputs, parse_int_list(batch, "--batch"))
+    comp = compare(name, hw=hw_list, batch=batches or None,
                    measure_runtimes=parse_list(measure),
-                   baseline=baseline, precision=precision, inputs=parse_inputs(input) or None, dims=dims or None,
+                   baseline=baseline, precision=precision, inputs=inputs or None, dims=dims or None,
                    input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
                    winograd=winograd, store=store, **zoo_params)
     if fmt == "json":

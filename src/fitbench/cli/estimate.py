@@ -10,6 +10,7 @@ from rich.table import Table
 
 from .common import (
     HW_HELP,
+    batches_for_inputs,
     check_output,
     emit,
     output_console,
@@ -31,7 +32,8 @@ def register(app: typer.Typer) -> None:
 def estimate_cmd(
     model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
     hw: list[str] = typer.Option(..., "--hw", help=HW_HELP),
-    batch: str = typer.Option("1", "--batch", "-b", help="batch sizes, comma-separated: 1,2,4,8"),
+    batch: str | None = typer.Option(None, "--batch", "-b",
+                                     help="batch sizes, comma-separated: 1,2,4,8 (default: the input's, or 1)"),
     precision: str = typer.Option("int8", "--precision", "-p", help="int8 | fp16 | bf16 | fp32"),
     winograd: str = typer.Option("auto", "--winograd", help="auto (the spec's) | on | off | expanded-in-dram | "
                                                             "expanded-on-chip"),
@@ -55,9 +57,10 @@ def estimate_cmd(
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     if winograd not in WINOGRAD_CHOICES:
         raise FitbenchError(f"--winograd must be one of {', '.join(WINOGRAD_CHOICES)}, got {winograd!r}")
-    batches = parse_int_list(batch, "--batch")
-    if not batches:
+    if batch is not None and not batch.strip():
         raise FitbenchError("--batch needs at least one batch size")
+    inputs = parse_inputs(input)
+    batches = batches_for_inputs(inputs, parse_int_list(batch, "--batch")) or [1]
     names = parse_hw(hw)
     if not names:
         raise FitbenchError("--hw needs at least one hardware spec")
@@ -69,7 +72,7 @@ def estimate_cmd(
     check_output(output)
     dims = parse_dims(dim)
     zoo_params = parse_zoo_params(resolution, seq_len, param)
-    prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)
+    prof = profile(model, inputs=inputs, dims=dims or None, precision=precision, **zoo_params)
     ests = [estimate(prof, spec, batch=batches, precision=precision, winograd=winograd) for spec in specs]
     if fmt == "json":
         import json
