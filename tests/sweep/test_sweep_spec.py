@@ -149,3 +149,21 @@ def test_a_spec_file_is_named_by_its_name_and_stored_whole(tmp_path):
     assert point.hardware_name == "acme-npu-x1"
     assert point.hardware["spec"]["clock_hz"] == 1e9 and point.hardware["spec"]["sram_bytes"] == 2**20
     assert "spec" not in point.definition()["hardware"]  # the sha256 of the file already keys the content
+
+
+def test_a_spec_file_result_is_found_by_the_spec_name_and_carries_every_field(tmp_path):
+    from fitbench.store import open_store
+    from fitbench.sweep import run_sweep
+
+    (tmp_path / "chips").mkdir()
+    (tmp_path / "chips" / "my.yaml").write_text(
+        "name: acme-npu-x1\nsource: test\nclock: 1 GHz\nmacs_per_cycle: {int8: 1024}\nsram: 1 MiB\n"
+        "dram_bandwidth: 10 GB/s\n")
+    spec = load_sweep(write(tmp_path, {"name": "s", "kinds": "estimate", "models": ["tiny"], "precision": "int8",
+                                       "hardware": ["./chips/my.yaml"]}))
+    summary = run_sweep(spec, tmp_path / "r.db")
+    assert (summary.ok, summary.failed) == (1, 0)
+    (row,) = open_store(tmp_path / "r.db").query(hardware="acme-npu-x1")
+    hw = row.conditions["hardware_spec"]
+    assert (hw["name"], hw["clock_hz"], hw["sram_bytes"], hw["dram_bandwidth"]) == ("acme-npu-x1", 1e9, 2**20, 10e9)
+    assert hw["macs_per_cycle"] == {"int8": 1024}
