@@ -21,7 +21,7 @@ from .common import (
     parse_zoo_params,
     user_errors,
 )
-from .render import duration, num, rate, si, traffic
+from .render import duration, num, number, rate, si, traffic
 
 
 def register(app: typer.Typer) -> None:
@@ -107,7 +107,7 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
                       f"[red]infeasible: {p.infeasible_reason}[/]", "")
             continue
         share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
-        t.add_row(str(p.batch), str(p.sub_batch), duration(p.latency_s), num(p.throughput_ips, ",.1f"),
+        t.add_row(str(p.batch), str(p.sub_batch), duration(p.latency_s), number(p.throughput_ips),
                   num(p.effective_tops, ".3g"), f"{p.peak_tops:.3g}", num(p.mac_utilization, ".0%"),
                   traffic(p.dram_bytes_per_inference), traffic(p.dram_weight_bytes_per_inference),
                   traffic(p.dram_activation_bytes_per_inference), rate(p.dram_bandwidth_demand),

@@ -10,6 +10,7 @@ size = fmt.mem  # memory sizes (weights, activations, SRAM): binary, '784 KiB'
 traffic = fmt.traffic  # bytes moved per inference (DRAM traffic): decimal, '419 MB'
 rate = fmt.rate  # bandwidth: decimal, '17 GB/s'
 duration = fmt.duration
+number = fmt.number  # plain figures (inf/s): thousands separated from 1,000 up, as in compare
 shape = fmt.shape
 
 

@@ -24,6 +24,7 @@ from .common import (
     parse_zoo_params,
     user_errors,
 )
+from .render import number
 
 
 def register(app: typer.Typer) -> None:
@@ -164,8 +165,8 @@ def render_results(results, console: Console) -> None:
             str(r.batch), "ok", str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
             else "", _ms(lat.p99_ms) if lat else "", f"{lat.mean_ms:.3f}" if lat else "",
             f"{lat.cv:.1%}" if lat and lat.cv is not None else "", ci, _ms(r.first_run_ms),
-            f"{r.throughput:.1f}" if r.throughput else "",
-            f"{r.server.peak_qps:.1f}" if r.server and r.server.peak_qps else "",
+            number(r.throughput) if r.throughput else "",
+            number(r.server.peak_qps) if r.server and r.server.peak_qps else "",
         )
     console.print(table)
     for r in results:
