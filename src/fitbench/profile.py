@@ -32,9 +32,9 @@ from typing import Any
 
 from . import __version__
 from ._callable import make_module_callable
-from .costs import CostContext, GemmShape, OpCost, Uncostable, lookup
+from .costs import CostContext, GemmShape, InvalidModel, OpCost, Uncostable, lookup
 from .costs.data import DATA_MOVEMENT
-from .errors import UncostedOpError
+from .errors import ShapeError, UncostedOpError
 from .graph.ir import Graph, Model, Tensor
 from .graph.liveness import live_ranges, names_read_in, peak_bytes
 from .precision import Precision
@@ -344,6 +344,8 @@ class _Coster:
         ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
         try:
             return rule(ctx), ""
+        except InvalidModel as exc:  # the node contradicts its own shapes: an invalid model, not a zero cost
+            raise ShapeError(f"invalid model: node {node.name!r} ({node.op_type}): {exc}") from None
         except Uncostable as exc:
             return None, str(exc)
         except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:

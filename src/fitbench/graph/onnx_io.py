@@ -14,6 +14,7 @@ import functools
 import hashlib
 import math
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -360,7 +361,7 @@ def _bind_and_infer(
             if d0 and d0[0].dim_param:
                 dims.setdefault(d0[0].dim_param, int(batch))
     bound: dict[str, tuple[int, ...]] = {}
-    unbound: list[str] = []
+    unbound: list[tuple[str, int, str]] = []
     changed = False
     for inp in graph_inputs:
         ttype = inp.type.tensor_type
@@ -374,6 +375,9 @@ def _bind_and_infer(
             if cur and len(new) != len(cur):
                 raise ShapeError(f"--input {inp.name}: the model's input has rank {len(cur)}, got {len(new)} dims")
             if batch is not None and len(new) > 0:
+                if new[0] not in (1, int(batch)):
+                    raise ShapeError(f"--batch {batch} contradicts --input {inp.name}={'x'.join(map(str, new))} "
+                                     f"(batch {new[0]}); give the batch once")
                 new = (int(batch),) + new[1:]
         else:
             new_list: list[int] = []
@@ -393,8 +397,7 @@ def _bind_and_infer(
                 elif d.dim_param and d.dim_param in dims:
                     new_list.append(int(dims[d.dim_param]))
                 else:
-                    label = d.dim_param or "?"
-                    unbound.append(f"{inp.name}[{pos}] ({label})")
+                    unbound.append((inp.name, pos, d.dim_param))
                     new_list.append(1)
             new = parse_dims(new_list, f"input {inp.name}")
         old = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in cur)
@@ -411,9 +414,7 @@ def _bind_and_infer(
                      "give the shapes with --input NAME=DIMS")
         batch = None
     if unbound:
-        raise ShapeError(
-            "unbound dynamic dims: " + ", ".join(unbound) + "; bind them with --input NAME=DIMS or --batch N"
-        )
+        raise ShapeError(_unbound_message(unbound))
     if changed:
         # stale shapes recorded at export time would contradict the new binding
         del graph.value_info[:]
@@ -424,7 +425,7 @@ def _bind_and_infer(
         inferred = shape_inference.infer_shapes(model, check_type=False, strict_mode=True, data_prop=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
         pin = _find_batch_pin(model, int(batch)) if batch is not None and changed else None
-        raise ShapeError((f"{pin}. " if pin else "") + f"shape inference failed: {exc}") from None
+        raise ShapeError((f"{pin}. " if pin else "") + summarise_inference_error(str(exc), bound)) from None
     inferred = _loop_output_hints(model, inferred)
     inferred = _fold_and_reinfer(model, inferred)
     # the large initializers come back as data-less stubs (dims and type only)
@@ -727,6 +728,67 @@ def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, roun
         if not _missing_shapes(skeleton.graph, shapes):
             break
     return best
+
+
+def _unbound_message(unbound: list[tuple[str, int, str]]) -> str:
+    """``unbound dynamic dims: x[0] (N), x[2] (height); bind them with --batch N, --dim height=...`` -- the option
+    that binds each: ``--batch`` for a leading dim, ``--dim NAME=...`` for a named one, ``--input`` otherwise."""
+    listing = ", ".join(f"{name}[{pos}] ({label or '?'})" for name, pos, label in unbound)
+    ways = []
+    if any(pos == 0 for _, pos, _ in unbound):
+        ways.append("--batch N")
+    named = list(dict.fromkeys(label for _, pos, label in unbound if pos > 0 and label))
+    if named:
+        ways.append(" ".join(f"--dim {label}=..." for label in named))
+    inputs = list(dict.fromkeys(name for name, _, _ in unbound))
+    ways.append(("or the whole shape with " if ways else "") + " ".join(f"--input {n}=DIMS" for n in inputs))
+    return f"unbound dynamic dims: {listing}; bind them with {', '.join(ways)}"
+
+
+_INFERENCE_ENTRY = re.compile(r"\(op_type:\s*(?P<op>[^,]+),\s*node name:\s*(?P<node>[^)]*)\):\s*(?P<msg>.*?)"
+                              r"(?=\(op_type:|\Z)", re.S)
+_MERGE_DIMS = re.compile(r"Inferred=(?P<a>-?\d+)\s+Declared=(?P<b>-?\d+)\s+Dimension=(?P<dim>\d+)")
+#: the total stride of YOLO-style detectors (and of most 5-stage backbones): a route (Concat) or a residual Add
+#: joining an upsampled branch to an earlier one needs the input's height and width to be multiples of it
+NETWORK_STRIDE = 32
+
+
+def summarise_inference_error(text: str, bound: Mapping[str, tuple[int, ...]] | None = None) -> str:
+    """ONNX's shape-inference error (one entry per failing node, often thousands of characters) -> one line:
+    the first failing node, its op, the mismatch, how many more nodes failed, and -- when a Concat (a YOLO
+    route) or an Add disagrees on a spatial dim of a 4-D tensor -- the hint that the input's height or width
+    must be a multiple of the network's stride, with the nearest larger one."""
+    entries = list(_INFERENCE_ENTRY.finditer(text))
+    if not entries:
+        flat = " ".join(text.split())
+        return "shape inference failed: " + (flat if len(flat) <= 300 else flat[:297] + "...")
+    first = entries[0]
+    op, node = first["op"].strip(), first["node"].strip()
+    msg = " ".join(re.sub(r"\[\w+Error\]", "", first["msg"]).split()).rstrip(" .")
+    out = f"shape inference failed at node {node!r} ({op}): "
+    merge = _MERGE_DIMS.search(msg)
+    if merge:
+        dim = int(merge["dim"])
+        side = {2: "height", 3: "width"}.get(dim) if _rank4(bound) else None
+        out += (f"its inputs disagree on dim {dim}" + (f" ({side})" if side else "")
+                + f": {merge['a']} vs {merge['b']}")
+        if side and op in ("Concat", "Add", "Sum"):
+            value = _rank4(bound)[dim]
+            multiple = -(-value // NETWORK_STRIDE) * NETWORK_STRIDE
+            if multiple == value:
+                multiple += NETWORK_STRIDE
+            out += (f"; the input {side} ({value}) must be a multiple of {NETWORK_STRIDE} (the network's stride), "
+                    f"e.g. {multiple}")
+    else:
+        out += msg if len(msg) <= 200 else msg[:197] + "..."
+    if len(entries) > 1:
+        out += f" (and {len(entries) - 1} more node(s) fail from there)"
+    return out
+
+
+def _rank4(bound: Mapping[str, tuple[int, ...]] | None) -> tuple[int, ...] | None:
+    """The first bound 4-D (NCHW) input shape, if any."""
+    return next((v for v in (bound or {}).values() if len(v) == 4), None)
 
 
 def _find_batch_pin(model: onnx.ModelProto, batch: int) -> str | None:

@@ -56,7 +56,7 @@ class Point:
             model["file"] = self.model["path"].replace("\\", "/").rsplit("/", 1)[-1]
         out: dict[str, Any] = {"kind": self.kind, "model": model, "batch": self.batch, "precision": self.precision}
         if self.hardware is not None:
-            out["hardware"] = {k: v for k, v in self.hardware.items() if k != "path"}
+            out["hardware"] = {k: v for k, v in self.hardware.items() if k not in ("path", "spec")}
         if self.runtime is not None:
             out["runtime"] = self.runtime
         if self.scenario is not None:
@@ -262,7 +262,8 @@ def run_estimate(point: Point, ctx: PointContext) -> Outcome:
     d = result.to_dict(layers=bool(point.options.get("layers")))
     (figures,) = d["points"]
     metrics = {**figures, "notes": d.get("notes", []), "uncosted": d.get("uncosted", [])}
-    conditions = {**d.get("conditions", {}), "model": d.get("model"), "hardware_spec": d.get("hardware"),
+    # the whole spec (every field), so that a stored result can be reproduced after its YAML is edited
+    conditions = {**d.get("conditions", {}), "model": d.get("model"), "hardware_spec": hw.model_dump(mode="json"),
                   "profile_batch": prof.conditions.batch, "batch": point.batch}  # fmt: skip
     return Outcome(point.model_name, prof.model.sha256, conditions, metrics)
 

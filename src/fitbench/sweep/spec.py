@@ -10,13 +10,14 @@ Format
       - yolov3                   # a zoo name (or "pkg.module:factory")
       - zoo: yolov3              # a zoo model with fixed parameters and a grid of varied ones
         params: {num_classes: 80}
-        grid: {resolution: [[1080, 1920], [416, 416]]}
+        grid: {resolution: [1920x1080, [416, 416]]}   # WIDTHxHEIGHT as the CLI, or [H, W]
       - path: models/my.onnx     # a file (relative to the sweep file); input sizes as alternatives
         label: my-detector
         inputs: [{images: 1x3x640x640}, {images: 1x3x1280x1280}]
     batch: [1, 2, 4]
     precision: [int8, fp16]
-    hardware: [edge-npu-slow-dram, ./chips/my-chip.yaml]   # estimate points: catalog names or files
+    hardware: [edge-npu-slow-dram, ./chips/my-chip.yaml]   # estimate points: catalog names or files (a file
+                                                           # is stored under its spec's ``name``)
     runtime: [onnxruntime]                                 # measure points
     scenario: [single-stream]                              # measure points
     options:                                               # per kind, passed to the engine
@@ -38,6 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .. import _checks
 from ..errors import FitbenchError, SpecError
 from ..precision import Precision
 from .points import Point, known_kinds
@@ -59,6 +61,23 @@ def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
 def file_sha256(path: str | os.PathLike[str]) -> str:
     st = os.stat(path)
     return _file_sha256(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _resolution(value: Any) -> list[int]:
+    """A zoo resolution in either form the tools take: ``"1920x1080"`` (WIDTHxHEIGHT, as the CLI's
+    ``--resolution``), ``[1080, 1920]`` ([H, W], as the Python API) or ``224`` (square) -> ``[H, W]``, so that
+    the forms of one size key one point."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_checks.is_positive_int(v) for v in value):
+        return [int(value[0]), int(value[1])]
+    if _checks.is_positive_int(value):
+        return [int(value), int(value)]
+    if isinstance(value, str):
+        try:
+            h, w = _checks.parse_resolution(value, "resolution", square=True)
+        except FitbenchError as exc:
+            raise ValueError(str(exc)) from None
+        return [h, w]
+    raise ValueError(f"resolution expects WIDTHxHEIGHT like 1920x1080 or [HEIGHT, WIDTH], got {value!r}")
 
 
 def _is_path(text: str) -> bool:
@@ -90,6 +109,15 @@ class ModelEntry(BaseModel):
         for key, values in value.items():
             if not values:
                 raise ValueError(f"grid parameter {key!r} has no values")
+        if "resolution" in value:
+            value = {**value, "resolution": [_resolution(v) for v in value["resolution"]]}
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "resolution" in value:
+            value = {**value, "resolution": _resolution(value["resolution"])}
         return value
 
     @model_validator(mode="after")
@@ -207,8 +235,14 @@ class SweepSpec(BaseModel):
         out = []
         for hw in self.hardware:
             if _is_path(hw):
+                from ..hardware.spec import load_hardware
+
                 path = self._resolve(hw, "hardware spec")
-                out.append({"name": path.stem, "path": str(path), "sha256": file_sha256(path)})
+                loaded = load_hardware(str(path))  # a bad spec fails here, before any point runs
+                # the spec's own name (what results are filtered by), and every field of it, so that a result
+                # can be reproduced after the YAML is edited; the file's sha256 keys the content
+                out.append({"name": loaded.name, "path": str(path), "sha256": file_sha256(path),
+                            "spec": loaded.model_dump(mode="json")})
             else:
                 out.append({"name": hw})
         return out
