@@ -1,0 +1,73 @@
+"""Hostile models: tiny files that used to make profiling take hours (work doubling per nested If).
+
+Each case runs the real CLI in a subprocess with a timeout, so a regression fails fast instead of hanging.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from profile_builders import SRC
+
+import fitbench.profile as fp
+from fitbench.errors import ModelLoadError
+
+
+def nested_if(depth: int) -> onnx.ModelProto:
+    """``If`` nested ``depth`` deep (then-branch = the next level, else-branch = a leaf), one MatMul at the
+    bottom: [2, 4] x [4, 4] = 2 * 4 * 4 MACs whichever branch is taken. A few KB at depth 24."""
+    out = helper.make_tensor_value_info
+    leaf = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["o0"], name="mm")], "leaf", [],
+                             [out("o0", TensorProto.FLOAT, [2, 4])])
+    body = leaf
+    for d in range(1, depth + 1):
+        node = helper.make_node("If", ["c"], [f"o{d}"], name=f"if{d}", then_branch=body, else_branch=leaf)
+        body = helper.make_graph([node], f"g{d}", [], [out(f"o{d}", TensorProto.FLOAT, [2, 4])])
+    graph = helper.make_graph(list(body.node), "main", [out("x", TensorProto.FLOAT, [2, 4])],
+                              [out(f"o{depth}", TensorProto.FLOAT, [2, 4])],
+                              [numpy_helper.from_array(np.array(True), "c"),
+                               numpy_helper.from_array(np.ones((4, 4), np.float32), "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def _cli(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fitbench.cli.app", *args], capture_output=True, text=True,
+                          timeout=timeout, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+
+
+def test_if_nested_24_deep_profiles_in_seconds(tmp_path: Path):
+    """Each body was costed twice (its If rule, then the weight count): 2^24 passes. Now once each."""
+    path = tmp_path / "nested.onnx"
+    path.write_bytes(nested_if(24).SerializeToString())
+    assert path.stat().st_size < 8_000
+    proc = _cli("profile", str(path), "-f", "json", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    totals = json.loads(proc.stdout)["totals"]
+    assert totals["macs"] == 2 * 4 * 4  # one MatMul, whichever of the 24 nested branches is taken
+    assert totals["weights"] == 4 * 4  # the weight read in the innermost body counts once
+
+
+def test_nesting_deeper_than_the_bound_is_one_line(monkeypatch):
+    monkeypatch.setattr(fp, "MAX_DEPTH", 5)
+    import pytest
+
+    with pytest.raises(ModelLoadError, match="nested more than 5 deep"):
+        fp.profile(nested_if(8))
+    assert fp.profile(nested_if(5)).totals.macs == 32
+
+
+def test_node_count_bound_is_one_line(monkeypatch):
+    monkeypatch.setattr(fp, "MAX_NODES", 6)
+    import pytest
+
+    with pytest.raises(ModelLoadError, match="more than 6 nodes"):
+        fp.profile(nested_if(8))  # 8 Ifs + 1 MatMul reached
