@@ -96,6 +96,11 @@ def files(tmp_path_factory) -> dict[str, str]:
         "sweep_missing": "kinds: profile\nbatch: [1]\n",
         "sweep_kind": f"kinds: teleport\nmodels: [{f_good}]\n",
         "sweep_batch": f"kinds: profile\nmodels: [{f_good}]\nbatch: [0]\n",
+        "sweep_bomb": "kinds: profile\nmodels: [resnet18]\noptions:\n  profile:\n" + _laughs(),
+        "sweep_recursive": "kinds: profile\nmodels: [resnet18]\noptions:\n  profile: &a {x: *a}\n",
+        "sweep_huge": "kinds: profile\nmodels:\n  - zoo: resnet18\n    grid: {a: %s, b: %s, c: %s}\n"
+                      % ((list(range(1000)),) * 3),
+        "spec_bomb": "name: x\nlaughs:\n" + _laughs(),
     }
     for name, text in texts.items():
         f[name] = d / f"{name}.yaml"
@@ -113,6 +118,13 @@ def files(tmp_path_factory) -> dict[str, str]:
     f["dir"] = d
     f["db"] = d / "results.db"
     return {k: str(v) for k, v in f.items()}
+
+
+def _laughs() -> str:
+    """Nine levels of nine aliases: 9^9 values once expanded, from a few hundred bytes."""
+    lines = ["    a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"    a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    return "\n".join(lines) + "\n"
 
 
 def _fill(args: list[str], files: dict[str, str]) -> list[str]:
@@ -211,6 +223,10 @@ CASES = [
     ("sweep-batch-zero", ["sweep", "{sweep_batch}", "--db", "{db}"], "batch"),
     ("sweep-folder", ["sweep", "{dir}", "--db", "{db}"], ""),
     ("sweep-binary", ["sweep", "{binary_yaml}", "--db", "{db}"], ""),
+    ("sweep-alias-bomb", ["sweep", "{sweep_bomb}", "--db", "{db}", "--dry-run"], "nested aliases"),
+    ("sweep-recursive-alias", ["sweep", "{sweep_recursive}", "--db", "{db}"], "recursive"),
+    ("sweep-huge-grid", ["sweep", "{sweep_huge}", "--db", "{db}", "--dry-run"], "--yes"),
+    ("hw-show-alias-bomb", ["hw", "show", "{spec_bomb}"], "nested aliases"),
     ("sweep-executor", ["sweep", "{sweep_good}", "--db", "{db}", "--executor", "slurm"], "slurm"),
     ("sweep-unreachable-db", ["sweep", "{sweep_good}", "--db", UNREACHABLE_PG, "-q"], ""),
     ("sweep-again-no-resume", ["sweep", "{sweep_good}", "--db", "{db}", "-q"], "resume"),

@@ -30,6 +30,7 @@ def sweep_cmd(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="with --resume: re-run failed points too"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the expanded grid and its size; run nothing"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    yes: bool = typer.Option(False, "--yes", help="run a grid larger than the limit (100,000 points) anyway"),
 ) -> None:
     """Run every point of a sweep, each stored in its own transaction the moment it finishes.
 
@@ -37,23 +38,25 @@ def sweep_cmd(
     130 on Ctrl-C (finished points stay; run again with --resume).
     """
     from ..sweep.runner import SweepError, SweepInterrupted, check_names, describe, plan, run_sweep
-    from ..sweep.spec import load_sweep
+    from ..sweep.spec import MAX_POINTS, load_sweep
 
     if executor not in ("local", "ray"):
         raise SweepError(f"--executor must be local or ray, got {executor!r}")
     if address and executor != "ray":
         raise SweepError("--address is for --executor ray")
     spec = load_sweep(file)
+    limit = None if yes else MAX_POINTS
+    spec.check_size(limit)  # before anything is expanded or looked up
     check_names(spec)
     if dry_run:
-        points = spec.expand()
+        points = spec.expand(limit)
         todo = points
         if resume or retry_failed:
             from ..store import NoDatabaseError, open_store
 
             try:  # a dry run writes nothing: it neither creates the database nor its tables
                 with open_store(db, create=False) as store:
-                    points, todo = plan(spec, store, resume, retry_failed)
+                    points, todo = plan(spec, store, resume, retry_failed, limit)
             except NoDatabaseError:
                 pass  # nothing stored yet: every point is to run
         todo_keys = {p.key for p in todo}
@@ -66,7 +69,7 @@ def sweep_cmd(
         return
     try:
         summary = run_sweep(spec, db, executor=executor, address=address, resume=resume,
-                            retry_failed=retry_failed, progress=not quiet, check=False)  # fmt: skip
+                            retry_failed=retry_failed, progress=not quiet, check=False, max_points=limit)  # fmt: skip
     except SweepInterrupted as exc:
         s = exc.summary
         fail(f"interrupted: {s.ran} points of sweep {s.sweep_id!r} stored in this run, the running one "

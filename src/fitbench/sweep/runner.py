@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import FitbenchError
 from ..store import ResultRecord, Store, open_store
 from .points import Point, PointKind, get_kind
-from .spec import SweepSpec, load_sweep
+from .spec import MAX_POINTS, SweepSpec, load_sweep
 
 
 class SweepError(FitbenchError):
@@ -125,9 +125,10 @@ def check_names(spec: SweepSpec) -> None:
             zoo.get(name)
 
 
-def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool) -> tuple[list[Point], list[Point]]:
+def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool,
+         max_points: int | None = MAX_POINTS) -> tuple[list[Point], list[Point]]:
     """``(all points, points to run)`` after checking what the database already holds."""
-    points = spec.expand()
+    points = spec.expand(max_points)
     stored = store.point_statuses(spec.sweep_id)
     wanted = {p.key for p in points}
     relevant = {k: s for k, s in stored.items() if k in wanted}
@@ -165,30 +166,33 @@ def run_sweep(
     progress: bool = False,
     kinds: dict[str, PointKind] | None = None,
     check: bool = True,
+    max_points: int | None = MAX_POINTS,
 ) -> SweepSummary:
     """Run ``spec`` (a :class:`SweepSpec` or a YAML path) into ``db`` (a Store, URL, path or the default).
 
     Raises :class:`SweepInterrupted` on Ctrl-C (finished points are stored, the database is consistent).
     ``check``: first verify that hardware names and zoo models exist (:func:`check_names`).
+    ``max_points``: a grid larger than this is refused before it is expanded (``None``: no limit).
     """
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec)
+    spec.check_size(max_points)
     if check:
         check_names(spec)
     ex = make_executor(executor, address) if isinstance(executor, str) else executor
     if callable(getattr(ex, "check", None)):
         ex.check()  # e.g. an unreachable Ray cluster: refused before the database is opened or written
     try:
-        return _run(spec, db, ex, resume, retry_failed, progress, kinds)
+        return _run(spec, db, ex, resume, retry_failed, progress, kinds, max_points)
     finally:
         if callable(getattr(ex, "close", None)):
             ex.close()
 
 
 def _run(spec: SweepSpec, db: Store | str | None, ex: Any, resume: bool, retry_failed: bool, progress: bool,
-         kinds: dict[str, PointKind] | None) -> SweepSummary:  # fmt: skip
+         kinds: dict[str, PointKind] | None, max_points: int | None = MAX_POINTS) -> SweepSummary:  # fmt: skip
     store = db if isinstance(db, Store) else open_store(db)
-    points, todo = plan(spec, store, resume, retry_failed)
+    points, todo = plan(spec, store, resume, retry_failed, max_points)
     used = {p.kind for p in todo}
     kinds = {k: (kinds or {}).get(k) or get_kind(k) for k in used}
     summary = SweepSummary(spec.sweep_id, ex.name, total=len(points), skipped=len(points) - len(todo))

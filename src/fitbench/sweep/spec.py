@@ -42,6 +42,12 @@ from ..errors import FitbenchError, SpecError
 from ..precision import Precision
 from .points import Point, known_kinds
 
+MAX_POINTS = 100_000  # a grid larger than this is refused before expansion unless the caller allows it (--yes)
+
+
+class GridTooLargeError(SpecError):
+    """The grid has more points than :data:`MAX_POINTS` and the caller did not allow it."""
+
 
 def _listify(value: Any) -> Any:
     return value if isinstance(value, list) or value is None else [value]
@@ -213,8 +219,32 @@ class SweepSpec(BaseModel):
                 out.append({"name": hw})
         return out
 
-    def expand(self) -> list[Point]:
-        """Every point of the grid, in a stable order, duplicates removed (same key = same point)."""
+    def size(self) -> int:
+        """The number of grid combinations (before duplicates are removed), computed without expanding."""
+        variants = 0
+        for entry in self.models:
+            combos = 1
+            for values in entry.grid.values():
+                combos *= len(values)
+            variants += combos * len(entry.inputs or [None])
+        per_kind = {"estimate": len(self.hardware), "measure": len(self.runtime) * len(self.scenario)}
+        common = variants * len(self.batch) * len(self.precision)
+        return sum(common * per_kind.get(kind, 1) for kind in self.kinds)
+
+    def check_size(self, limit: int | None = MAX_POINTS) -> int:
+        """The grid size; :class:`GridTooLargeError` (one line) above ``limit`` (``None``: no limit)."""
+        n = self.size()
+        if limit is not None and n > limit:
+            raise GridTooLargeError(f"sweep {self.sweep_id!r} has {n:,} points, more than the {limit:,} allowed "
+                                    "without --yes; check the grid, or pass --yes to run it anyway")
+        return n
+
+    def expand(self, limit: int | None = MAX_POINTS) -> list[Point]:
+        """Every point of the grid, in a stable order, duplicates removed (same key = same point).
+
+        The grid's size is checked first (:meth:`check_size`): a grid over ``limit`` is refused before any
+        point is built."""
+        self.check_size(limit)
         variants = self._model_variants()
         hardware = self._hardware() if "estimate" in self.kinds else []
         points: dict[str, Point] = {}

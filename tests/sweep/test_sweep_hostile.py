@@ -1,0 +1,108 @@
+"""Hostile sweep files: tiny inputs that used to grow without bound (alias bombs, 10^9-point grids).
+
+Each case runs the real CLI in a subprocess with a timeout, so a regression fails fast instead of hanging or
+being OOM-killed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """A sweep whose options hold 9 nested levels of 9 aliases each: 9^9 (387 million) strings once expanded."""
+    lines = ["a0: &a0 [" + ", ".join(['"lol"'] * 9) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "kinds: profile\nmodels: [resnet18]\noptions:\n  profile:\n    " + "\n    ".join(lines) + "\n"
+
+
+def huge_grid() -> str:
+    """1000 x 1000 x 1000 zoo parameter values: 10^9 points from a 12 KB file."""
+    values = "[" + ", ".join(str(i) for i in range(1000)) + "]"
+    return f"kinds: profile\nmodels:\n  - zoo: resnet18\n    grid: {{a: {values}, b: {values}, c: {values}}}\n"
+
+
+def _cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-m", "fitbench.cli.app", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def _one_line(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("dry", [["--dry-run"], ["-q"]])
+def test_alias_bomb_is_refused_in_one_line(tmp_path, dry):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(billion_laughs())
+    assert path.stat().st_size < 1_000
+    _one_line(_cli("sweep", str(path), "--db", str(tmp_path / "r.db"), *dry), "nested aliases")
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_recursive_alias_is_refused(tmp_path):
+    path = tmp_path / "rec.yaml"
+    path.write_text("kinds: profile\nmodels: [resnet18]\noptions:\n  profile: &a {x: *a}\n")
+    _one_line(_cli("sweep", str(path), "--dry-run"), "recursive")
+
+
+def test_hardware_spec_alias_bomb_is_refused(tmp_path):
+    path = tmp_path / "chip.yaml"
+    path.write_text(billion_laughs().replace("kinds: profile\nmodels: [resnet18]\n", "name: x\n"))
+    _one_line(_cli("hw", "show", str(path)), "nested aliases")
+
+
+def test_oversized_yaml_is_refused_before_reading(tmp_path):
+    from fitbench.yaml_file import MAX_BYTES
+
+    path = tmp_path / "big.yaml"
+    with open(path, "wb") as f:
+        f.truncate(MAX_BYTES + 1)  # sparse: refused on its size, never read
+    _one_line(_cli("sweep", str(path), "--dry-run"), "MiB")
+
+
+def test_a_few_aliases_still_work(tmp_path):
+    from fitbench.yaml_file import load_bounded
+
+    text = "base: &b {quick: true}\nmeasure: *b\nprofile: {<<: *b, keep_layers: false}\n"
+    assert load_bounded(text) == {"base": {"quick": True}, "measure": {"quick": True},
+                                  "profile": {"quick": True, "keep_layers": False}}
+
+
+def test_billion_point_grid_is_refused_before_expansion(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text(huge_grid())
+    proc = _cli("sweep", str(path), "--dry-run", timeout=30)
+    _one_line(proc, "1,000,000,000 points")
+    assert "--yes" in proc.stderr
+
+
+def test_yes_runs_past_the_limit(tmp_path, monkeypatch):
+    """Below the limit nothing changes; above it --yes lets the grid through (limit lowered to 3 here)."""
+    from fitbench.cli import sweep as sweep_cli
+    from fitbench.sweep import spec as spec_mod
+
+    monkeypatch.setattr(spec_mod, "MAX_POINTS", 3)
+    path = tmp_path / "g.yaml"
+    path.write_text("name: g\nkinds: profile\nmodels: [resnet18]\nbatch: [1, 2, 4, 8]\n")  # 4 points
+    app = typer.Typer()
+    sweep_cli.register(app)
+    app.command("noop")(lambda: None)
+    refused = CliRunner().invoke(app, ["sweep", str(path), "--dry-run"])
+    assert refused.exit_code == 2 and "4 points, more than the 3 allowed" in refused.stderr
+    allowed = CliRunner().invoke(app, ["sweep", str(path), "--dry-run", "--yes"])
+    assert allowed.exit_code == 0, allowed.output
+    assert allowed.stdout.strip().splitlines()[-1] == "sweep 'g': 4 points (profile 4); 4 to run"
