@@ -60,6 +60,9 @@ def files(tmp_path_factory) -> dict[str, str]:
     f["garbage"].write_bytes(b"this is not an onnx model\n")
     f["empty_onnx"] = d / "empty.onnx"
     f["empty_onnx"].write_bytes(b"")
+    f["huge_onnx"] = d / "huge.onnx"
+    with open(f["huge_onnx"], "wb") as fh:
+        fh.truncate(5 * 2**30)  # sparse: no disk used; over protobuf's 2 GiB, refused before it is read
     frob = helper.make_node("Frobnicate", ["x"], ["y"], name="frob", domain="my.ops")
     f["unknown_op"] = d / "unknown_op.onnx"
     f["unknown_op"].write_bytes(_model([frob], [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
@@ -141,6 +144,8 @@ CASES = [
     ("profile-truncated", ["profile", "{truncated}"], "truncated"),
     ("profile-garbage", ["profile", "{garbage}"], ""),
     ("profile-empty", ["profile", "{empty_onnx}"], "empty"),
+    ("profile-over-2gib", ["profile", "{huge_onnx}"], "2 GiB"),
+    ("run-over-2gib", ["run", "{huge_onnx}"], "2 GiB"),
     ("profile-missing", ["profile", "{dir}/nope.onnx"], ""),
     ("profile-strict-unknown-op", ["profile", "{unknown_op}", "--strict"], "Frobnicate"),
     ("profile-unbound", ["profile", "{sym}"], "H"),

@@ -71,3 +71,59 @@ def test_node_count_bound_is_one_line(monkeypatch):
 
     with pytest.raises(ModelLoadError, match="more than 6 nodes"):
         fp.profile(nested_if(8))  # 8 Ifs + 1 MatMul reached
+
+
+def _one_line(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
+    assert fragment in lines[0], lines[0]
+
+
+def test_30_gb_sparse_file_is_refused_before_reading(tmp_path: Path):
+    """It used to be read whole (traceback in the reader thread, then "no graph found"); protobuf cannot
+    parse over 2 GiB, so it is refused on its size. Sparse: costs no disk."""
+    path = tmp_path / "huge.onnx"
+    with open(path, "wb") as f:
+        f.truncate(30 * 2**30)
+    _one_line(_cli("profile", str(path), timeout=30), "30.0 GiB")
+
+
+def test_file_larger_than_memory_is_refused(tmp_path: Path, monkeypatch):
+    import fitbench.graph.onnx_io as io
+
+    path = tmp_path / "m.onnx"
+    path.write_bytes(nested_if(2).SerializeToString())
+    monkeypatch.setattr(io, "_available_memory", lambda: 100)
+    import pytest
+
+    with pytest.raises(ModelLoadError, match="more than the 0.0 GiB available"):
+        io.read_model_file(path)  # a whole parse (weights kept, to run it) needs twice the file in memory
+
+
+def test_hash_is_streamed_and_the_file_is_not_copied_into_memory(tmp_path: Path):
+    """A model with a 96 MiB initializer: profiling maps the file instead of reading it, so the peak RSS
+    grows by far less than the file; the sha256 is that of the file's bytes."""
+    import hashlib
+
+    big = tmp_path / "big.onnx"
+    w = numpy_helper.from_array(np.ones((4096, 6144), np.float32), "w")  # 96 MiB
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4096])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6144])], [w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    big.write_bytes(m.SerializeToString())
+    small = tmp_path / "small.onnx"
+    small.write_bytes(nested_if(1).SerializeToString())
+    code = ("import resource, sys; from fitbench.profile import profile; p = profile(sys.argv[1]); "
+            "print(p.model.sha256, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    rss = {}
+    for name, path in (("big", big), ("small", small)):
+        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
+                              env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+        assert proc.returncode == 0, proc.stderr
+        sha, kib = proc.stdout.split()
+        assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
+        rss[name] = int(kib) * 1024
+    assert rss["big"] - rss["small"] < 48 * 2**20  # the file is 96 MiB: it was read whole before
