@@ -103,6 +103,7 @@ def files(tmp_path_factory) -> dict[str, str]:
         "sweep_recursive": "kinds: profile\nmodels: [resnet18]\noptions:\n  profile: &a {x: *a}\n",
         "sweep_huge": "kinds: profile\nmodels:\n  - zoo: resnet18\n    grid: {a: %s, b: %s, c: %s}\n"
                       % ((list(range(1000)),) * 3),
+        "sweep_long_name": f"name: {'n' * 300}\nkinds: profile\nmodels: [{f_good}]\n",
         "spec_bomb": "name: x\nlaughs:\n" + _laughs(),
     }
     for name, text in texts.items():
@@ -120,6 +121,12 @@ def files(tmp_path_factory) -> dict[str, str]:
     f["missing_dir_out"] = d / "no" / "such" / "folder" / "out.json"
     f["dir"] = d
     f["db"] = d / "results.db"
+    f["foreign_db"] = d / "other-app.sqlite"
+    with sqlite3.connect(f["foreign_db"]) as con:
+        con.execute("create table notes (id integer primary key, text text)")
+    f["foreign_table_db"] = d / "foreign-table.sqlite"
+    with sqlite3.connect(f["foreign_table_db"]) as con:
+        con.execute("create table fitbench_results (id integer primary key, whatever text)")
     return {k: str(v) for k, v in f.items()}
 
 
@@ -228,6 +235,7 @@ CASES = [
     ("sweep-batch-zero", ["sweep", "{sweep_batch}", "--db", "{db}"], "batch"),
     ("sweep-folder", ["sweep", "{dir}", "--db", "{db}"], ""),
     ("sweep-binary", ["sweep", "{binary_yaml}", "--db", "{db}"], ""),
+    ("sweep-long-name", ["sweep", "{sweep_long_name}", "--db", "{db}"], "255"),
     ("sweep-alias-bomb", ["sweep", "{sweep_bomb}", "--db", "{db}", "--dry-run"], "nested aliases"),
     ("sweep-recursive-alias", ["sweep", "{sweep_recursive}", "--db", "{db}"], "recursive"),
     ("sweep-huge-grid", ["sweep", "{sweep_huge}", "--db", "{db}", "--dry-run"], "--yes"),
@@ -250,6 +258,17 @@ CASES = [
     ("results-export-format", ["results", "export", "--db", "{db}", "-f", "xml"], "xml"),
     ("results-export-readonly", ["results", "export", "--db", "{db}", "-o", "{readonly_dir}/x.csv"], ""),
     ("results-export-missing-dir", ["results", "export", "--db", "{db}", "-o", "{missing_dir_out}"], ""),
+    ("results-export-onto-db", ["results", "export", "--db", "{db}", "-o", "{db}"], "input"),
+    ("results-export-onto-db-wal", ["results", "export", "--db", "{db}", "-f", "json", "-o", "{db}-wal"], "input"),
+    ("report-onto-db", ["report", "--db", "{db}", "--sweep", "kept", "-o", "{db}"], ""),
+    ("report-onto-json", ["report", "--json", "{spec_good}", "-o", "{spec_good}"], "input"),
+    ("profile-onto-model", ["profile", "{good}", "-f", "json", "-o", "{good}"], "input"),
+    ("estimate-onto-spec", ["estimate", "{good}", "--hw", "{spec_good}", "-o", "{spec_good}"], "input"),
+    ("run-onto-model", ["run", "{good}", "--quick", "-f", "json", "-o", "{good}"], "input"),
+    ("compare-onto-db", ["compare", "{good}", "--hw", "{spec_good}", "--db", "{db}", "-o", "{db}"], ""),
+    ("results-list-foreign-sqlite", ["results", "list", "--db", "{foreign_db}"], "not a fitbench"),
+    ("results-list-foreign-table", ["results", "list", "--db", "{foreign_table_db}"], "not a fitbench"),
+    ("report-foreign-sqlite", ["report", "--db", "{foreign_db}", "--list"], "not a fitbench"),
     ("results-db-is-a-folder", ["results", "list", "--db", "{dir}"], ""),
     ("results-db-not-sqlite", ["results", "list", "--db", "{spec_good}"], ""),
     ("results-db-scheme", ["results", "list", "--db", "mysql://a@b/c"], ""),

@@ -106,3 +106,27 @@ def test_yes_runs_past_the_limit(tmp_path, monkeypatch):
     allowed = CliRunner().invoke(app, ["sweep", str(path), "--dry-run", "--yes"])
     assert allowed.exit_code == 0, allowed.output
     assert allowed.stdout.strip().splitlines()[-1] == "sweep 'g': 4 points (profile 4); 4 to run"
+
+
+@pytest.mark.parametrize("label", ["n" * 300, "nul\x00label"], ids=["long-label", "nul-label"])
+def test_one_unstorable_label_fails_its_point_not_the_sweep(db_url, tmp_path, label):
+    """On PostgreSQL one bad string used to abort the sweep (every remaining point lost)."""
+    import sweep_kinds
+    import yaml
+
+    from fitbench.store import open_store
+    from fitbench.sweep import run_sweep
+
+    sweep_kinds.conv_chain(tmp_path / "c.onnx", layers=1, channels=4)
+    data = {"name": "bad-label", "kinds": "profile", "batch": [1, 2],
+            "models": [{"path": "c.onnx", "label": "good", "inputs": [{"x": "1x3x8x8"}]},
+                       {"path": "c.onnx", "label": label, "inputs": [{"x": "1x3x8x8"}]}]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    summary = run_sweep(path, db_url)
+    assert (summary.ran, summary.ok, summary.failed) == (4, 2, 2)
+    with open_store(db_url, create=False) as store:
+        rows = store.query(sweep_id="bad-label")
+    bad = [r for r in rows if r.status == "failed"]
+    assert len(rows) == 4 and len(bad) == 2
+    assert all(r.cause.startswith("cannot store this result: model") for r in bad)

@@ -10,6 +10,7 @@ import typer
 from ..errors import FitbenchError
 from .common import (
     check_output,
+    database_files,
     parse_dims,
     parse_inputs,
     parse_int_list,
@@ -79,7 +80,7 @@ def compare_cmd(
 
     for out in output or []:
         report_suffix(out)
-        check_output(out, make_folders=True)
+        check_output(out, make_folders=True, protect=[*model, *(hw or []), *database_files(db)])
     store = None
     if db is not None or save:
         from ..store import open_store

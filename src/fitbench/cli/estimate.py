@@ -57,7 +57,7 @@ def estimate_cmd(
     if not batches:
         raise FitbenchError("--batch needs at least one batch size")
     spec = load_hardware(hw)  # fail on a bad spec before profiling
-    check_output(output)
+    check_output(output, protect=[model, hw])
     dims = parse_dims(dim)
     zoo_params = parse_zoo_params(resolution, seq_len, param)
     prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)

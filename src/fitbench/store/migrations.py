@@ -51,6 +51,28 @@ def current_version(conn: sa.Connection) -> int:
     return conn.execute(sa.select(sa.func.max(schema.schema_versions.c.version))).scalar() or 0
 
 
+def check(engine: sa.Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Read-only: the database's schema version, without writing anything. Refuses (``StoreError``) a
+    database that is not fitbench's (no version table: another application's file, or a foreign table that
+    happens to be named ``fitbench_results``) or is newer than this fitbench."""
+    latest = migrations[-1].version
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        if schema.schema_versions.name not in names or schema.results.name not in names:
+            raise StoreError("not a fitbench results database (no fitbench tables in it); check --db")
+        version = current_version(conn)
+        if version < 1:
+            raise StoreError("not a fitbench results database (its schema table is empty); check --db")
+        if version > latest:
+            raise StoreError(f"schema version {version} is newer than this fitbench knows ({latest}); "
+                             "upgrade fitbench to read it")
+        cols = {c["name"] for c in sa.inspect(conn).get_columns(schema.results.name)}
+        missing = {c.name for c in schema.results.columns} - cols
+        if version == latest and missing:
+            raise StoreError(f"its fitbench_results table is not fitbench's (no column {sorted(missing)[0]!r})")
+        return version
+
+
 def migrate(engine: sa.Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Bring the database at ``engine`` to the latest version; return that version."""
     latest = migrations[-1].version

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FitbenchError
-from ..store import ResultRecord, Store, open_store
+from ..store import ResultRecord, Store, UnstorableError, open_store
 from .points import Point, PointKind, get_kind
 from .spec import MAX_POINTS, SweepSpec, load_sweep
 
@@ -87,7 +87,11 @@ class _StoringReporter:
             self.bar.update(self.task, current=point.label[:60])
 
     def done(self, point: Point, record: ResultRecord) -> None:
-        self.store.put(record)
+        try:
+            self.store.put(record)
+        except UnstorableError as exc:  # one bad string fails its point, not the sweep
+            record = exc.failed_record
+            self.store.put(record)
         s = self.summary
         s.ran += 1
         if record.status == "ok":

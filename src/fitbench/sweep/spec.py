@@ -162,6 +162,9 @@ class SweepSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:
+        if self.name is not None and (len(self.name) > 255 or any(ord(c) < 32 for c in self.name)):
+            raise ValueError("'name' must be at most 255 characters with no control characters (it is the "
+                             "sweep's id in the database)")
         unknown = [k for k in self.kinds if k not in known_kinds()]
         if unknown:
             raise ValueError(f"unknown point kind(s) {unknown}; known: {', '.join(known_kinds())}")
