@@ -130,3 +130,62 @@ def test_one_unstorable_label_fails_its_point_not_the_sweep(db_url, tmp_path, la
     bad = [r for r in rows if r.status == "failed"]
     assert len(rows) == 4 and len(bad) == 2
     assert all(r.cause.startswith("cannot store this result: model") for r in bad)
+
+
+def _grid(tmp_path, name="g"):
+    import sweep_kinds
+    import yaml
+
+    sweep_kinds.conv_chain(tmp_path / "c.onnx", layers=1, channels=4)
+    data = {"name": name, "kinds": "profile", "batch": [1, 2, 4],
+            "models": [{"path": "c.onnx", "inputs": [{"x": "1x3x8x8"}]}]}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+class _DeadWorkers:
+    """An executor whose every task is lost (as when Ray workers are killed): what the Ray executor stores."""
+
+    name = "dead-workers"
+
+    def run(self, points, kinds, sweep_id, reporter):
+        from fitbench.sweep.executors.ray import _lost
+
+        for p in points:
+            reporter.start(p)
+            reporter.done(p, _lost(p, sweep_id, "ray task failed after 3 retries: WorkerCrashedError: died"))
+
+
+def test_infrastructure_failures_are_retriable_and_plain_resume_runs_them(db_url, tmp_path):
+    """After every worker was killed, plain --resume used to run nothing and exit 0."""
+    from fitbench.store import open_store
+    from fitbench.sweep import run_sweep
+
+    path = _grid(tmp_path)
+    lost = run_sweep(path, db_url, executor=_DeadWorkers())
+    assert (lost.ran, lost.ok, lost.failed, lost.retriable) == (3, 0, 3, 3)
+    with open_store(db_url, create=False) as store:
+        assert set(store.point_statuses("g").values()) == {"retriable"}
+    again = run_sweep(path, db_url, resume=True)  # no --retry-failed
+    assert (again.skipped, again.ran, again.ok) == (0, 3, 3)
+    with open_store(db_url, create=False) as store:
+        rows = store.query(sweep_id="g")
+    assert [r.status for r in rows] == ["ok"] * 3 and all(r.attempts == 2 for r in rows)
+
+
+def test_loadgen_invalid_is_stored_invalid_not_ok(tmp_path, monkeypatch):
+    import fitbench.measure
+    from fitbench.sweep.points import Point, PointContext, get_kind, run_point
+
+    class Fake:
+        def to_dict(self, include_logs=False):
+            return {"status": "ok", "latency": {"p50_ms": 1.0}, "loadgen": {"result_validity": "INVALID"},
+                    "conditions": {"model_sha256": "ab" * 32}}
+
+    monkeypatch.setattr(fitbench.measure, "measure", lambda *a, **k: Fake())
+    point = Point(kind="measure", model={"name": "m", "zoo": "resnet18", "params": {}}, batch=1, precision="fp32",
+                  runtime="onnxruntime", scenario="single-stream")
+    record = run_point(point, get_kind("measure"), PointContext(), "s")
+    assert record.status == "invalid" and record.cause == "LoadGen result INVALID"
+    assert record.metrics["latency"] == {"p50_ms": 1.0}  # the figures are kept, marked as not valid

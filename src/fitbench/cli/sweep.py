@@ -82,5 +82,8 @@ def sweep_cmd(
     )
     for label, cause in summary.failures[:10]:
         typer.echo(f"  failed: {label}: {cause}", err=True)
+    if summary.retriable:
+        typer.echo(f"  {summary.retriable} point(s) lost to an infrastructure failure are stored as retriable: "
+                   "run again with --resume", err=True)
     if summary.failed:
         raise typer.Exit(1)

@@ -39,8 +39,27 @@ def _create_initial(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _more_statuses(conn: sa.Connection) -> None:
+    """v2: status may also be 'retriable' (an infrastructure failure) or 'invalid' (LoadGen INVALID)."""
+    check = "status IN ('ok', 'failed', 'retriable', 'invalid')"
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("ALTER TABLE fitbench_results DROP CONSTRAINT IF EXISTS ck_fitbench_results_status"))
+        conn.execute(sa.text(f"ALTER TABLE fitbench_results ADD CONSTRAINT ck_fitbench_results_status CHECK ({check})"))
+        return
+    # SQLite cannot alter a CHECK constraint: rebuild the table (same columns, rows and ids), in this transaction
+    t = schema.results
+    for index in t.indexes:
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {index.name}"))
+    conn.execute(sa.text("ALTER TABLE fitbench_results RENAME TO fitbench_results_v1"))
+    t.create(conn)
+    cols = ", ".join(c.name for c in t.columns)
+    conn.execute(sa.text(f"INSERT INTO fitbench_results ({cols}) SELECT {cols} FROM fitbench_results_v1"))
+    conn.execute(sa.text("DROP TABLE fitbench_results_v1"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "results, sweeps and schema tables with indices", _create_initial),
+    Migration(2, "status may be retriable (infrastructure failure) or invalid (LoadGen INVALID)", _more_statuses),
 )
 LATEST = MIGRATIONS[-1].version
 

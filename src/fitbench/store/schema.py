@@ -46,7 +46,7 @@ results = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.UniqueConstraint("sweep_id", "point_key", name="uq_fitbench_results_point"),
-    sa.CheckConstraint("status IN ('ok', 'failed')", name="ck_fitbench_results_status"),
+    sa.CheckConstraint("status IN ('ok', 'failed', 'retriable', 'invalid')", name="ck_fitbench_results_status"),
 )
 
 sa.Index(

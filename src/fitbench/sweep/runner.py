@@ -2,8 +2,9 @@
 
 ``run_sweep`` is the whole of ``fitbench sweep`` without the command line. Resume semantics: a sweep is
 identified by its name (``sweep_id``); points by their key. Without ``resume`` a sweep that already has
-results is refused (nothing is overwritten); with ``resume`` points stored as ``ok`` are skipped and
-failed ones are re-run only with ``retry_failed``. Each point is written in its own transaction the
+results is refused (nothing is overwritten); with ``resume`` points stored as ``ok`` are skipped,
+``retriable`` ones (an infrastructure failure: a dead Ray worker) are run again, and ``failed`` or ``invalid``
+ones are re-run only with ``retry_failed``. Each point is written in its own transaction the
 moment it finishes, so Ctrl-C (or a crash, or SIGKILL) loses at most the points that were running.
 """
 
@@ -41,7 +42,8 @@ class SweepSummary:
     skipped: int = 0
     ran: int = 0
     ok: int = 0
-    failed: int = 0
+    failed: int = 0  # every stored point that is not ok (retriable and invalid included)
+    retriable: int = 0
     elapsed_s: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (point label, cause), first few
 
@@ -98,6 +100,7 @@ class _StoringReporter:
             s.ok += 1
         else:
             s.failed += 1
+            s.retriable += record.status == "retriable"
             if len(s.failures) < 20:
                 s.failures.append((point.label, record.cause or ""))
         if self.bar is not None:
@@ -143,7 +146,8 @@ def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool,
             f"grid's points ok); use --resume to run only the missing points (--retry-failed to re-run failed "
             f"ones) or give the sweep another name"
         )
-    todo = [p for p in points if p.key not in relevant or (relevant[p.key] == "failed" and retry_failed)]
+    rerun = {"retriable"} | ({"failed", "invalid"} if retry_failed else set())
+    todo = [p for p in points if p.key not in relevant or relevant[p.key] in rerun]
     return points, todo
 
 
