@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid exists (someone else's included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -43,7 +44,7 @@ def remove_stale(prefix: str, root: str | None = None) -> list[str]:
                 continue
         except OSError:
             continue
-        if not _alive(int(m.group(1))):
+        if not pid_alive(int(m.group(1))):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.path)
     return removed

@@ -189,3 +189,63 @@ def test_loadgen_invalid_is_stored_invalid_not_ok(tmp_path, monkeypatch):
     record = run_point(point, get_kind("measure"), PointContext(), "s")
     assert record.status == "invalid" and record.cause == "LoadGen result INVALID"
     assert record.metrics["latency"] == {"p50_ms": 1.0}  # the figures are kept, marked as not valid
+
+
+def test_a_different_grid_under_a_stored_name_is_refused(db_url, tmp_path):
+    import yaml
+
+    from fitbench.store import open_store
+    from fitbench.sweep import run_sweep
+    from fitbench.sweep.runner import SweepError
+
+    path = _grid(tmp_path)
+    run_sweep(path, db_url)
+    data = yaml.safe_load(path.read_text())
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**data, "batch": [8, 16]}))  # same name "g", other points
+    with pytest.raises(SweepError, match="with a different grid"):
+        run_sweep(other, db_url, resume=True)
+    with open_store(db_url, create=False) as store:
+        assert store.get_sweep("g")["spec"]["batch"] == [1, 2, 4]  # the first grid's spec is kept
+    grown = tmp_path / "grown.yaml"
+    grown.write_text(yaml.safe_dump({**data, "batch": [1, 2, 4, 8]}))  # the stored grid extended: accepted
+    assert run_sweep(grown, db_url, resume=True).ran == 1
+
+
+def test_lease_is_exclusive_and_a_dead_holders_lease_is_taken_over(db_url):
+    import socket
+
+    from fitbench.store import open_store
+
+    host = socket.gethostname()
+    with open_store(db_url) as store:
+        assert store.acquire_lease("s", f"{host}:{os.getpid()}:a", 60) is None
+        assert store.acquire_lease("s", f"{host}:{os.getpid()}:b", 60) == f"{host}:{os.getpid()}:a"
+        assert store.acquire_lease("s", f"{host}:{os.getpid()}:a", 60) is None  # renewal
+        store.release_lease("s", f"{host}:{os.getpid()}:a")
+        dead = f"{host}:{2**22 + 12345}:x"  # above pid_max's default range: no such process
+        assert store.acquire_lease("s", dead, 60) is None
+        assert store.acquire_lease("s", f"{host}:{os.getpid()}:c", 60) is None  # its holder is gone
+        assert store.acquire_lease("t", "elsewhere:1:z", -1) is None  # already expired
+        assert store.acquire_lease("t", f"{host}:{os.getpid()}:d", 60) is None
+
+
+def test_identical_sweeps_started_at_once_run_each_point_once(tmp_path):
+    """Four identical sweeps started at once on SQLite used to run every point four times."""
+    from fitbench.store import open_store
+
+    path = _grid(tmp_path, name="four")
+    db = tmp_path / "r.db"
+    env = {**os.environ, "PYTHONPATH": SRC}
+    procs = [subprocess.Popen([sys.executable, "-m", "fitbench.cli.app", "sweep", str(path), "--db", str(db), "-q"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert codes.count(0) == 1, (codes, outs)
+    for (_out, err), code in zip(outs, codes):
+        if code:
+            assert code == 2 and len(err.strip().splitlines()) == 1
+            assert "is being run by" in err or "already has 3 results" in err, err
+    with open_store(db, create=False) as store:
+        rows = store.query(sweep_id="four")
+    assert len(rows) == 3 and all(r.attempts == 1 and r.status == "ok" for r in rows)

@@ -37,7 +37,15 @@ def sweep_cmd(
     Exit status: 0 when every point that ran is ok, 1 when some failed (they are stored with their cause),
     130 on Ctrl-C (finished points stay; run again with --resume).
     """
-    from ..sweep.runner import SweepError, SweepInterrupted, check_names, describe, plan, run_sweep
+    from ..sweep.runner import (
+        SweepError,
+        SweepInterrupted,
+        check_names,
+        check_same_spec,
+        describe,
+        plan,
+        run_sweep,
+    )
     from ..sweep.spec import MAX_POINTS, load_sweep
 
     if executor not in ("local", "ray"):
@@ -56,6 +64,7 @@ def sweep_cmd(
 
             try:  # a dry run writes nothing: it neither creates the database nor its tables
                 with open_store(db, create=False) as store:
+                    check_same_spec(spec, store)
                     points, todo = plan(spec, store, resume, retry_failed, limit)
             except NoDatabaseError:
                 pass  # nothing stored yet: every point is to run

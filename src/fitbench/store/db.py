@@ -358,6 +358,48 @@ class Store:
         with self._writer.begin() as conn:
             conn.execute(stmt)
 
+    # ---------------------------------------------------------------- sweep leases
+    @_one_line_errors
+    def acquire_lease(self, sweep_id: str, holder: str, ttl_s: float) -> str | None:
+        """Take (or renew) the lease of ``sweep_id`` for ``holder`` until now + ``ttl_s``; ``None`` when taken,
+        else the live holder's name. A lease whose holder is gone is taken over: it expired, or its holder
+        (``host:pid:...``) is a dead process of this host. Atomic: one upsert whose update applies only
+        when the lease is free, expired or already ours."""
+        import datetime as dt
+        import socket
+
+        t = schema.leases
+        now = utcnow()
+        row = {"sweep_id": sweep_id, "holder": holder, "expires_at": now + dt.timedelta(seconds=ttl_s)}
+        with self._writer.begin() as conn:
+            current = conn.execute(sa.select(t.c.holder, t.c.expires_at).where(t.c.sweep_id == sweep_id)).first()
+            dead = False
+            if current is not None:
+                host, _, rest = current.holder.partition(":")
+                pid = rest.split(":", 1)[0]
+                if host == socket.gethostname() and pid.isdigit():
+                    from ..tempdirs import pid_alive
+
+                    dead = not pid_alive(int(pid))
+            ins = self._insert(t).values(row)
+            free = (t.c.expires_at < now) | (t.c.holder == holder)
+            if dead:
+                free = free | (t.c.holder == current.holder)
+            stmt = ins.on_conflict_do_update(index_elements=[t.c.sweep_id],
+                                             set_={"holder": ins.excluded.holder,
+                                                   "expires_at": ins.excluded.expires_at},
+                                             where=free).returning(t.c.holder)
+            got = conn.execute(stmt).scalar_one_or_none()
+            if got == holder:
+                return None
+            return current.holder if current is not None else "another sweep"
+
+    @_one_line_errors
+    def release_lease(self, sweep_id: str, holder: str) -> None:
+        t = schema.leases
+        with self._writer.begin() as conn:
+            conn.execute(sa.delete(t).where(t.c.sweep_id == sweep_id, t.c.holder == holder))
+
     # ---------------------------------------------------------------- reads
     def _where(self, where: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
         t = schema.results

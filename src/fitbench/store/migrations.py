@@ -57,9 +57,15 @@ def _more_statuses(conn: sa.Connection) -> None:
     conn.execute(sa.text("DROP TABLE fitbench_results_v1"))
 
 
+def _leases(conn: sa.Connection) -> None:
+    """v3: the sweep lease table."""
+    schema.leases.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "results, sweeps and schema tables with indices", _create_initial),
     Migration(2, "status may be retriable (infrastructure failure) or invalid (LoadGen INVALID)", _more_statuses),
+    Migration(3, "a lease per running sweep", _leases),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -197,9 +197,79 @@ def run_sweep(
             ex.close()
 
 
+LEASE_TTL_S = 60.0  # a sweep's lease, renewed every third of it while the sweep runs
+
+
+def check_same_spec(spec: SweepSpec, store: Store) -> None:
+    """Refuse a sweep whose name is stored with a different grid: the stored points must all be points of
+    this grid (a grown grid -- more batches, another model -- is the same sweep extended; one that drops or
+    changes stored points is another sweep, and would be mixed with the first and overwrite its spec)."""
+    stored = store.point_statuses(spec.sweep_id)
+    if not stored:
+        return
+    wanted = {p.key for p in spec.expand(None)}
+    foreign = [k for k in stored if k not in wanted]
+    if foreign:
+        raise SweepError(f"sweep {spec.sweep_id!r} is stored in {store.location} with a different grid "
+                         f"({len(foreign)} of its {len(stored)} stored points are not in this one); give this "
+                         "sweep another name (name: in the sweep file)")
+
+
+class _Lease:
+    """The sweep's lease in the database, renewed by a daemon thread; refused (one line) while another live
+    sweep holds it."""
+
+    def __init__(self, store: Store, sweep_id: str) -> None:
+        import socket
+        import threading
+        import uuid
+
+        self.store, self.sweep_id = store, sweep_id
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:255]
+        other = store.acquire_lease(sweep_id, self.holder, LEASE_TTL_S)
+        if other is not None:
+            raise SweepError(f"sweep {sweep_id!r} is being run by {other} (its lease in {store.location}); "
+                             f"let it finish, then run again with --resume")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="fitbench-lease", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE_TTL_S / 3):
+            try:
+                self.store.acquire_lease(self.sweep_id, self.holder, LEASE_TTL_S)
+            except FitbenchError:
+                pass  # a failed renewal: the next one may succeed; the lease expires otherwise
+
+    def release(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        try:
+            self.store.release_lease(self.sweep_id, self.holder)
+        except FitbenchError:
+            pass  # it expires on its own
+
+
 def _run(spec: SweepSpec, db: Store | str | None, ex: Any, resume: bool, retry_failed: bool, progress: bool,
          kinds: dict[str, PointKind] | None, max_points: int | None = MAX_POINTS) -> SweepSummary:  # fmt: skip
     store = db if isinstance(db, Store) else open_store(db)
+    try:
+        lease = _Lease(store, spec.sweep_id)
+    except BaseException:
+        if not isinstance(db, Store):
+            store.close()
+        raise
+    try:
+        return _run_leased(spec, store, ex, resume, retry_failed, progress, kinds, max_points)
+    finally:
+        lease.release()
+        if not isinstance(db, Store):
+            store.close()
+
+
+def _run_leased(spec: SweepSpec, store: Store, ex: Any, resume: bool, retry_failed: bool,
+                progress: bool, kinds: dict[str, PointKind] | None, max_points: int | None) -> SweepSummary:
+    check_same_spec(spec, store)
     points, todo = plan(spec, store, resume, retry_failed, max_points)
     used = {p.kind for p in todo}
     kinds = {k: (kinds or {}).get(k) or get_kind(k) for k in used}
@@ -215,8 +285,6 @@ def _run(spec: SweepSpec, db: Store | str | None, ex: Any, resume: bool, retry_f
         raise SweepInterrupted(summary) from None
     finally:
         reporter.close()
-        if not isinstance(db, Store):
-            store.close()
     summary.elapsed_s = time.perf_counter() - t0
     return summary
 
