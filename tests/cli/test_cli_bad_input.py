@@ -77,6 +77,29 @@ def files(tmp_path_factory) -> dict[str, str]:
     (d / "models").mkdir()
     f["escape"] = d / "models" / "escape.onnx"
     f["escape"].write_bytes(ext.SerializeToString())
+    nul = _conv([1, 3, 8, 8])
+    w2 = nul.graph.initializer[0]
+    w2.ClearField("raw_data")
+    w2.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "w\x00.bin"), ("offset", "0"), ("length", "432")):
+        w2.external_data.add(key=k, value=v)
+    f["nul_location"] = d / "models" / "nul.onnx"
+    f["nul_location"].write_bytes(nul.SerializeToString())
+    fn = _conv([1, 3, 8, 8])
+    hidden = numpy_helper.from_array(np.ones(4, np.float32), "c")
+    hidden.ClearField("raw_data")
+    hidden.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "../../etc/passwd"), ("offset", "0"), ("length", "16")):
+        hidden.external_data.add(key=k, value=v)
+    fn.functions.append(helper.make_function("local", "F", [], ["c"], [helper.make_node("Constant", [], ["c"],
+                                                                                     value=hidden)],
+                                             [helper.make_opsetid("", 17)]))
+    f["escape_in_function"] = d / "models" / "escape_fn.onnx"
+    f["escape_in_function"].write_bytes(fn.SerializeToString())
+    f["sweep_outside"] = d / "models" / "outside.yaml"
+    f["sweep_outside"].write_text("kinds: profile\nmodels: [../good.onnx]\n")
+    f["sweep_etc"] = d / "models" / "etc.yaml"
+    f["sweep_etc"].write_text("kinds: profile\nmodels: [{path: /etc/passwd}]\n")
 
     spec = {"name": "t", "source": "test", "clock": "1 GHz", "macs_per_cycle": "{int8: 1024}", "sram": "1 MiB",
             "dram_bandwidth": "10 GB/s"}
@@ -157,6 +180,9 @@ CASES = [
     ("profile-strict-unknown-op", ["profile", "{unknown_op}", "--strict"], "Frobnicate"),
     ("profile-unbound", ["profile", "{sym}"], "H"),
     ("profile-escape", ["profile", "{escape}"], "escape"),
+    ("profile-nul-external-location", ["profile", "{nul_location}"], "NUL"),
+    ("run-nul-external-location", ["run", "{nul_location}"], "NUL"),
+    ("profile-escape-in-function", ["profile", "{escape_in_function}"], "escapes"),
     ("profile-unknown-zoo", ["profile", "resnet5000"], "resnet5000"),
     ("profile-bad-input", ["profile", "{sym}", "--input", "x=1x3xAx8"], ""),
     ("profile-zero-batch", ["profile", "{sym}", "--input", "x=Nx3x8x8", "--batch", "0"], ""),
@@ -235,6 +261,8 @@ CASES = [
     ("sweep-batch-zero", ["sweep", "{sweep_batch}", "--db", "{db}"], "batch"),
     ("sweep-folder", ["sweep", "{dir}", "--db", "{db}"], ""),
     ("sweep-binary", ["sweep", "{binary_yaml}", "--db", "{db}"], ""),
+    ("sweep-model-outside-folder", ["sweep", "{sweep_outside}", "--db", "{db}", "--dry-run"], "--allow-outside"),
+    ("sweep-model-etc-passwd", ["sweep", "{sweep_etc}", "--db", "{db}"], "outside"),
     ("sweep-long-name", ["sweep", "{sweep_long_name}", "--db", "{db}"], "255"),
     ("sweep-alias-bomb", ["sweep", "{sweep_bomb}", "--db", "{db}", "--dry-run"], "nested aliases"),
     ("sweep-recursive-alias", ["sweep", "{sweep_recursive}", "--db", "{db}"], "recursive"),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 from profile_builders import SRC
 
@@ -58,8 +59,6 @@ def test_if_nested_24_deep_profiles_in_seconds(tmp_path: Path):
 
 def test_nesting_deeper_than_the_bound_is_one_line(monkeypatch):
     monkeypatch.setattr(fp, "MAX_DEPTH", 5)
-    import pytest
-
     with pytest.raises(ModelLoadError, match="nested more than 5 deep"):
         fp.profile(nested_if(8))
     assert fp.profile(nested_if(5)).totals.macs == 32
@@ -67,8 +66,6 @@ def test_nesting_deeper_than_the_bound_is_one_line(monkeypatch):
 
 def test_node_count_bound_is_one_line(monkeypatch):
     monkeypatch.setattr(fp, "MAX_NODES", 6)
-    import pytest
-
     with pytest.raises(ModelLoadError, match="more than 6 nodes"):
         fp.profile(nested_if(8))  # 8 Ifs + 1 MatMul reached
 
@@ -95,8 +92,6 @@ def test_file_larger_than_memory_is_refused(tmp_path: Path, monkeypatch):
     path = tmp_path / "m.onnx"
     path.write_bytes(nested_if(2).SerializeToString())
     monkeypatch.setattr(io, "_available_memory", lambda: 100)
-    import pytest
-
     with pytest.raises(ModelLoadError, match="more than the 0.0 GiB available"):
         io.read_model_file(path)  # a whole parse (weights kept, to run it) needs twice the file in memory
 
@@ -127,3 +122,57 @@ def test_hash_is_streamed_and_the_file_is_not_copied_into_memory(tmp_path: Path)
         assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
         rss[name] = int(kib) * 1024
     assert rss["big"] - rss["small"] < 48 * 2**20  # the file is 96 MiB: it was read whole before
+
+
+def _external(t: onnx.TensorProto, location: str) -> onnx.TensorProto:
+    t.ClearField("raw_data")
+    t.ClearField("float_data")
+    t.ClearField("int64_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "0"), ("length", "64")):
+        t.external_data.add(key=k, value=v)
+    return t
+
+
+def _relu_model(**extra) -> onnx.ModelProto:
+    out = helper.make_tensor_value_info
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g", [out("x", TensorProto.FLOAT, [4])],
+                          [out("y", TensorProto.FLOAT, [4])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)])
+    m.ir_version = 8
+    return m
+
+
+def escaping_models() -> dict[str, onnx.ModelProto]:
+    """External data pointing out of the model's folder, hidden where the check used not to look."""
+    out = {}
+    m = _relu_model()
+    m.graph.initializer.append(_external(numpy_helper.from_array(np.ones(16, np.float32), "w"), "w\x00.bin"))
+    out["nul-location"] = m
+    m = _relu_model()  # a Constant node in a model-local function's body
+    const = helper.make_node("Constant", [], ["c"], value=_external(
+        numpy_helper.from_array(np.ones(16, np.float32), "c"), "../../etc/passwd"))
+    m.functions.append(helper.make_function("local", "F", ["a"], ["c"], [const], [helper.make_opsetid("", 17)]))
+    out["function-body"] = m
+    m = _relu_model()  # a sparse initializer's values
+    values = _external(numpy_helper.from_array(np.ones(2, np.float32), "sv"), "/etc/shadow")
+    m.graph.sparse_initializer.append(helper.make_sparse_tensor(values, numpy_helper.from_array(
+        np.array([0, 3], np.int64), "si"), [4]))
+    out["sparse-initializer"] = m
+    m = _relu_model()  # a tensor-list attribute (of an op fitbench does not know)
+    attr = helper.make_attribute("tables", [_external(numpy_helper.from_array(np.ones(4, np.float32), "t"),
+                                                      "../secret.bin")])
+    node = helper.make_node("Lookup", ["x"], ["z"], name="lk", domain="my.ops")
+    node.attribute.append(attr)
+    m.graph.node.append(node)
+    out["tensor-list-attribute"] = m
+    return out
+
+
+@pytest.mark.parametrize("case", list(escaping_models()))
+def test_external_data_is_checked_everywhere(tmp_path: Path, case: str):
+    (tmp_path / "models").mkdir()
+    path = tmp_path / "models" / f"{case}.onnx"
+    path.write_bytes(escaping_models()[case].SerializeToString())
+    for cmd in ("profile", "run"):
+        _one_line(_cli(cmd, str(path), timeout=60), "NUL byte" if case == "nul-location" else "escapes")

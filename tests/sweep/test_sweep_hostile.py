@@ -249,3 +249,18 @@ def test_identical_sweeps_started_at_once_run_each_point_once(tmp_path):
     with open_store(db, create=False) as store:
         rows = store.query(sweep_id="four")
     assert len(rows) == 3 and all(r.attempts == 1 and r.status == "ok" for r in rows)
+
+
+def test_model_outside_the_sweep_folder_needs_allow_outside(tmp_path):
+    import sweep_kinds
+
+    sweep_kinds.conv_chain(tmp_path / "c.onnx", layers=1, channels=4)
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "s.yaml"
+    path.write_text("name: out\nkinds: profile\nmodels: [{path: ../c.onnx, inputs: [{x: 1x3x8x8}]}]\n")
+    _one_line(_cli("sweep", str(path), "--dry-run"), "outside the sweep file's folder")
+    (tmp_path / "sub" / "link.onnx").symlink_to(tmp_path / "c.onnx")  # a link out is outside too
+    path.write_text("name: out\nkinds: profile\nmodels: [{path: link.onnx, inputs: [{x: 1x3x8x8}]}]\n")
+    _one_line(_cli("sweep", str(path), "--dry-run"), "outside the sweep file's folder")
+    ok = _cli("sweep", str(path), "--dry-run", "--allow-outside")
+    assert ok.returncode == 0 and ok.stdout.strip().endswith("1 points (profile 1); 1 to run"), ok.stderr

@@ -30,6 +30,8 @@ def sweep_cmd(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="with --resume: re-run failed points too"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the expanded grid and its size; run nothing"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    allow_outside: bool = typer.Option(False, "--allow-outside",
+                                       help="allow model files outside the sweep file's folder"),
     yes: bool = typer.Option(False, "--yes", help="run a grid larger than the limit (100,000 points) anyway"),
 ) -> None:
     """Run every point of a sweep, each stored in its own transaction the moment it finishes.
@@ -52,7 +54,7 @@ def sweep_cmd(
         raise SweepError(f"--executor must be local or ray, got {executor!r}")
     if address and executor != "ray":
         raise SweepError("--address is for --executor ray")
-    spec = load_sweep(file)
+    spec = load_sweep(file, allow_outside=allow_outside)
     limit = None if yes else MAX_POINTS
     spec.check_size(limit)  # before anything is expanded or looked up
     check_names(spec)

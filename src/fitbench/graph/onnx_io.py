@@ -160,12 +160,20 @@ def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
     return model, sha.hexdigest()
 
 
-def _iter_graph_tensors(graph: onnx.GraphProto):
-    yield from graph.initializer
-    for node in graph.node:
+def _iter_node_tensors(nodes):
+    for node in nodes:
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.TENSOR:
                 yield attr.t
+            elif attr.type == onnx.AttributeProto.TENSORS:
+                yield from attr.tensors
+            elif attr.type == onnx.AttributeProto.SPARSE_TENSOR:
+                yield attr.sparse_tensor.values
+                yield attr.sparse_tensor.indices
+            elif attr.type == onnx.AttributeProto.SPARSE_TENSORS:
+                for sp in attr.sparse_tensors:
+                    yield sp.values
+                    yield sp.indices
             elif attr.type == onnx.AttributeProto.GRAPH:
                 yield from _iter_graph_tensors(attr.g)
             elif attr.type == onnx.AttributeProto.GRAPHS:
@@ -173,19 +181,44 @@ def _iter_graph_tensors(graph: onnx.GraphProto):
                     yield from _iter_graph_tensors(g)
 
 
+def _iter_graph_tensors(graph: onnx.GraphProto):
+    """Every tensor of ``graph`` that may carry external data: initializers, sparse initializers (values and
+    indices), tensor, tensor-list and sparse-tensor attributes, in subgraphs too."""
+    yield from graph.initializer
+    for sp in graph.sparse_initializer:
+        yield sp.values
+        yield sp.indices
+    yield from _iter_node_tensors(graph.node)
+
+
+def _iter_model_tensors(model: onnx.ModelProto):
+    """:func:`_iter_graph_tensors` of the main graph, plus every tensor in the model's local functions."""
+    yield from _iter_graph_tensors(model.graph)
+    for fn in model.functions:
+        yield from _iter_node_tensors(fn.node)
+
+
 def check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
-    """Refuse external-data locations that escape the model's folder (``../``, absolute, links)."""
+    """Refuse external-data locations that escape the model's folder (``../``, absolute, links) or hold a
+    NUL byte, wherever the tensor is: initializers, sparse initializers, (sparse) tensor and tensor-list
+    attributes, subgraphs and function bodies."""
     root = base_dir.resolve()
-    for tensor in _iter_graph_tensors(model.graph):
+    for tensor in _iter_model_tensors(model):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
             continue
+        name = (tensor.name or "(unnamed)")[:80]
         location = next((e.value for e in tensor.external_data if e.key == "location"), None)
         if not location:
-            raise ModelLoadError(f"initializer {tensor.name!r} has external data without a location")
-        target = (root / location).resolve()
+            raise ModelLoadError(f"tensor {name!r} has external data without a location")
+        if "\x00" in location:
+            raise ModelLoadError(f"tensor {name!r}: external data location {location[:80]!r} holds a NUL byte")
+        try:
+            target = (root / location).resolve()
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"tensor {name!r}: bad external data location {location[:80]!r}: {exc}") from None
         if os.path.isabs(location) or not target.is_relative_to(root):
             raise ModelLoadError(
-                f"initializer {tensor.name!r}: external data location {location!r} escapes the model's folder {root}"
+                f"tensor {name!r}: external data location {location[:80]!r} escapes the model's folder {root}"
             )
 
 

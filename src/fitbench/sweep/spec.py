@@ -130,6 +130,8 @@ class SweepSpec(BaseModel):
     scenario: list[str] = Field(default_factory=lambda: ["single-stream"], min_length=1)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: str = Field(default=".", exclude=True)
+    # model files must lie inside base_dir (the sweep file's folder) unless this is set (--allow-outside)
+    allow_outside: bool = Field(default=True, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -184,10 +186,15 @@ class SweepSpec(BaseModel):
         return self.name or "sweep"
 
     # ------------------------------------------------------------------ expansion
-    def _resolve(self, path: str, what: str) -> Path:
+    def _resolve(self, path: str, what: str, confine: bool = False) -> Path:
         p = Path(path).expanduser()
         if not p.is_absolute():
             p = Path(self.base_dir) / p
+        if confine and not self.allow_outside:
+            root = Path(self.base_dir).resolve()
+            if not p.resolve().is_relative_to(root):
+                raise SpecError(f"{what} file {path} is outside the sweep file's folder {root}; move it there or "
+                                "pass --allow-outside to use it")
         if not p.is_file():
             raise SpecError(f"{what} file not found: {path} (looked at {p})")
         return p.resolve()
@@ -199,7 +206,7 @@ class SweepSpec(BaseModel):
             if entry.zoo is not None:
                 base["zoo"] = entry.zoo
             else:
-                path = self._resolve(entry.path or "", "model")
+                path = self._resolve(entry.path or "", "model", confine=True)
                 base["path"] = str(path)
                 base["sha256"] = file_sha256(path)
             keys = sorted(entry.grid)
@@ -278,22 +285,26 @@ def _format_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def parse_sweep(data: Any, base_dir: str | os.PathLike[str] = ".", default_name: str | None = None) -> SweepSpec:
-    """Validate a sweep given as a dict (already-parsed YAML)."""
+def parse_sweep(data: Any, base_dir: str | os.PathLike[str] = ".", default_name: str | None = None,
+                allow_outside: bool = True) -> SweepSpec:
+    """Validate a sweep given as a dict (already-parsed YAML). ``allow_outside=False``: model files must lie
+    inside ``base_dir`` (what :func:`load_sweep` asks for a file)."""
     if not isinstance(data, dict):
         raise SpecError("a sweep file must be a mapping with at least 'kinds' and 'models'")
     if default_name and not data.get("name"):
         data = {**data, "name": default_name}
     try:
-        return SweepSpec.model_validate({**data, "base_dir": str(base_dir)})
+        return SweepSpec.model_validate({**data, "base_dir": str(base_dir), "allow_outside": allow_outside})
     except ValidationError as exc:
         raise SpecError(f"invalid sweep: {_format_error(exc)}") from None
 
 
-def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
-    """Read and validate a sweep YAML file (relative paths in it are relative to the file)."""
+def load_sweep(path: str | os.PathLike[str], allow_outside: bool = False) -> SweepSpec:
+    """Read and validate a sweep YAML file (relative paths in it are relative to the file). Model files
+    outside the file's folder (``../``, ``/etc/passwd``, a link out) are refused unless ``allow_outside``:
+    a sweep file from elsewhere must not make fitbench read, hash and store any file it can reach."""
     from ..yaml_file import read_yaml
 
     p = Path(path)
     data = read_yaml(p, "sweep")
-    return parse_sweep(data, base_dir=p.resolve().parent, default_name=p.stem)
+    return parse_sweep(data, base_dir=p.resolve().parent, default_name=p.stem, allow_outside=allow_outside)
