@@ -197,13 +197,46 @@ def emit(text: str, output: Path | None) -> None:
         Path(output).write_text(text)
 
 
-def check_output(path: Path | None, make_folders: bool = False) -> None:
+def database_files(db: str | None) -> list[Path]:
+    """The files of a SQLite results database (itself and its journals); none for a PostgreSQL URL."""
+    from ..store import default_location
+
+    text = str(db) if db else default_location()
+    if "://" in text:
+        if not text.startswith("sqlite:///"):
+            return []
+        text = text[len("sqlite:///"):]
+    if text == ":memory:":
+        return []
+    base = Path(text).expanduser()
+    return [base] + [base.with_name(base.name + s) for s in ("-wal", "-shm", "-journal")]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def check_output(path: Path | None, make_folders: bool = False, protect: Any = ()) -> None:
     """Refuse an output path that cannot be written *before* the work (a measurement or a comparison can take
     minutes): its folder must exist (or, with ``make_folders``, its nearest existing parent), be a folder and
-    be writable, and the path itself must not be a folder."""
+    be writable, and the path itself must not be a folder. ``protect``: the command's inputs and database
+    files (paths; ``None`` and non-paths such as zoo names are skipped): an output onto one is refused, so
+    ``results export --db r.db -o r.db`` cannot replace the database with CSV."""
     if path is None:
         return
     path = Path(path)
+    for item in protect:
+        if item is None:
+            continue
+        other = Path(item).expanduser()
+        if _same_file(path, other):
+            raise OutputError(f"refusing to write {path}: it is an input of this command ({other}); "
+                              "give another output file")
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a folder; give a file name")
     parent = path.parent

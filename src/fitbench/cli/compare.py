@@ -11,6 +11,7 @@ from ..errors import FitbenchError
 from .common import (
     batches_for_inputs,
     check_output,
+    database_files,
     parse_dims,
     parse_hw,
     parse_inputs,
@@ -75,7 +76,7 @@ def compare_cmd(
 
     for out in output or []:
         report_suffix(out)
-        check_output(out, make_folders=True)
+        check_output(out, make_folders=True, protect=[*model, *(hw or []), *database_files(db)])
     store = None
     if db is not None or save:
         from ..store import open_store

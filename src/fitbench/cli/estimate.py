@@ -69,7 +69,7 @@ def estimate_cmd(
 
         names = [m for n in names for m in (catalog_names() if n in ("catalog:*", "catalog", "*") else [n])]
     specs = [load_hardware(n) for n in names]  # fail on a bad spec before profiling
-    check_output(output)
+    check_output(output, protect=[model, *names])
     dims = parse_dims(dim)
     zoo_params = parse_zoo_params(resolution, seq_len, param)
     prof = profile(model, inputs=inputs, dims=dims or None, precision=precision, **zoo_params)

@@ -42,7 +42,7 @@ def profile_cmd(
     zoo_params = parse_zoo_params(resolution, seq_len, param)
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
-    check_output(output)
+    check_output(output, protect=[model])
     prof = profile(model, inputs=parse_inputs(input), batch=batch, dims=dims or None, precision=precision,
                    weight_precision=weight_precision, activation_precision=activation_precision, strict=strict,
                    **zoo_params)

@@ -95,7 +95,7 @@ def run_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     batches = parse_int_list(batch, "--batch")
-    check_output(output)
+    check_output(output, protect=[model, *(v.split('=', 1)[-1] for v in input_file or [])])
     dims = parse_dims(dim)
     # the same zoo options as profile; unset ones are dropped (they would reject an ONNX file)
     zoo_params = {k: v for k, v in parse_zoo_params(resolution, seq_len, param).items() if v is not None}

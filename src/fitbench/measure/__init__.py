@@ -242,7 +242,7 @@ def _measure_one(
             "note": "module and float inputs cast in the child before timing" if precision != "fp32" else "",
         }
     try:
-        limit = guard(
+        limit, limit_rule = guard(
             prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes
         )
         search = scenario == "server" and target_latency_ms is not None
@@ -315,6 +315,7 @@ def _measure_one(
         },
         "memory_estimate": prep.estimate,
         "memory_limit_bytes": limit,
+        "memory_limit_rule": limit_rule,
         "child_peak_rss_bytes": outcome.peak_rss_bytes,
         "command": command,
         "notes": prep.notes,
