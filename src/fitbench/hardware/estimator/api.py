@@ -102,7 +102,8 @@ def _default_notes(spec: HardwareSpec, prec: str, table: LayerTable, engines: En
     return notes
 
 
-def estimate(profile: ProfileLike, hw: str | HardwareSpec | dict, batch: int | list[int] = 1, precision: str | None = None, winograd: str = "auto",
+def estimate(profile: ProfileLike, hw: str | HardwareSpec | dict, batch: int | list[int] = 1,
+             precision: str | None = None, winograd: str = "auto",
              state_inputs: list[str] | None = None) -> Estimate:
     """Estimate ``profile`` (a :class:`fitbench.profile.Profile`) on ``hw`` (name, path, dict or spec).
 
