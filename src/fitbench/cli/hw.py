@@ -44,7 +44,8 @@ def hw_list(fmt: str = typer.Option("table", "--format", "-f", help="table | jso
         table.add_row(s.name, kind, peaks, format_bytes(s.sram_bytes),
                       format_si(s.dram_bandwidth, "B/s") if s.dram_bandwidth else "none", cores,
                       "" if s.tdp_w is None else f"{s.tdp_w:g} W",
-                      "" if s.price_usd is None else f"${s.price_usd:,.0f}", guess, source if len(source) <= 90 else source[:89] + "…")
+                      "" if s.price_usd is None else f"${s.price_usd:,.0f}", guess,
+                      source if len(source) <= 90 else source[:89] + "…")
     Console(width=200).print(table)
 
 
