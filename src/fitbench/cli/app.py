@@ -33,6 +33,7 @@ def _root(
 
 
 def _register() -> None:
+    from . import calibrate as calibrate_cmd
     from . import compare as compare_cmd
     from . import demo as demo_cmd
     from . import estimate as estimate_cmd
@@ -56,6 +57,7 @@ def _register() -> None:
     report_cmd.register(app)
     demo_cmd.register(app)
     validate_cmd.register(app)
+    calibrate_cmd.register(app)
 
 
 def main() -> None:

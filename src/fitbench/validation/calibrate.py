@@ -68,7 +68,7 @@ SWING = {"compute_efficiency": 0.5, "dram_efficiency": 0.5, "layer_overhead": 5e
 BAND_Z = 2.0
 #: the band of a fit without spare points (N <= k); see the module doc for how it was measured
 PRIOR_BAND = 1.79
-PRIOR_NOTE = ("prior: 80th percentile of the leave-model-out error factors on the shipped dataset "
+PRIOR_NOTE = ("the 80th percentile of the leave-model-out error factors on the shipped dataset "
               "(scripts/leave_model_out.py; nvidia-t4 only, 8 held-out points)")
 METRIC_WORDS = {"throughput_ips": "ips", "latency_s": "latency"}
 
