@@ -24,7 +24,7 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the side-by-side ranking table (plain text cells)."""
     head = ["offering", "TOPS tells you", f"{comp.baseline['label']} b{comp.baseline_batch}",
             f"{comp.workload['label']} b{comp.rank_batch}", "inf/s", "latency", "baseline inf/s", "peak TOPS",
-            "eff. TOPS", "util.", "bound", "DRAM/inf"]
+            "eff. TOPS", "util.", "bound", "DRAM/inf", "error band", "validation error"]
     rows = []
     for r in comp.rows:
         f = comp.offering(r.offering).at("workload", comp.rank_batch)
@@ -33,8 +33,16 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
                      _n(r.baseline_throughput_ips), _n(r.peak_tops, 3), _n(r.workload_effective_tops, 3),
                      "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
                      r.workload_bound or "—",
-                     fmt_bytes(f.dram_bytes_per_inference) if f and f.dram_bytes_per_inference is not None else "—"])
+                     fmt_bytes(f.dram_bytes_per_inference) if f and f.dram_bytes_per_inference is not None else "—",
+                     *band_cells(comp.offering(r.offering))])
     return head, rows
+
+
+def band_cells(off: Any) -> tuple[str, str]:
+    """``(x/÷1.5, x1.84 (10 pts))``: the offering's stated error band and its chip's validation error."""
+    band = "—" if off.error_band is None else f"x/÷{off.error_band:.2g}"
+    val = "—" if off.validation_error is None else f"x{off.validation_error:.2f} ({off.validation_points} pts)"
+    return band, val
 
 
 def terminal_console():
@@ -54,7 +62,7 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     console = console or terminal_console()
     head, rows = ranking_rows(comp)
     short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
-             "eff. TOPS", "util.", "bound", "DRAM/inf"]
+             "eff. TOPS", "util.", "bound", "DRAM/inf", "± band", "valid. err."]
     t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
                     f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
     for i, h in enumerate(short):
@@ -63,10 +71,14 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     for row in rows:
         t.add_row(*[escape(c) for c in row])
     console.print(t)
+    if comp.winner is not None:
+        console.print(f"[bold]Winner[/bold]: {escape(comp.winner.sentence)}")
     if comp.flips:
         console.print("[bold]Rank flips[/bold]")
         for f in comp.flips:
             console.print(f"  • {escape(f.sentence)}")
+            if f.robustness is not None:
+                console.print(f"    {'holds' if f.robustness.survives else 'fragile'}: {escape(f.robustness.sentence)}")
     else:
         console.print("No rank flips: the baseline ranking holds for this workload.")
     for n in comp.notes:
@@ -89,7 +101,10 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
               "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
     lines += ["", "## Rank flips", ""]
-    lines += [f"- {_md_escape(f.sentence)}" for f in comp.flips] or ["No rank flips."]
+    lines += [f"- {_md_escape(f.sentence)}" + (f" _{_md_escape(f.robustness.sentence)}_" if f.robustness else "")
+              for f in comp.flips] or ["No rank flips."]
+    if comp.winner is not None:
+        lines += ["", f"**Winner:** {_md_escape(comp.winner.sentence)}"]
     lines += [f"\n_{_md_escape(n)}_" for n in comp.notes]
     if images:
         lines += ["", "## Plots", ""]
