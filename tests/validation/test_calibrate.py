@@ -201,3 +201,45 @@ def test_points_from_store(tmp_path):
         ("latency_s", 0.002, 1, "fp32"), ("throughput_ips", 880.0, 8, "fp32")]
     with pytest.raises(CalibrationError, match="no successful measurement"):
         points_from_store(st, model="mobilenet-v2")
+
+
+def _base_yaml(tmp_path):
+    import yaml
+
+    path = tmp_path / "synthetic.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    return str(path)
+
+
+def test_cli_from_loadgen_log_and_json(tmp_path, profiles):
+    truth = synth(TRUTH, profiles, "mobilenet-v2", 1, "latency_s")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "mlperf_log_summary.txt").write_text(
+        f"Scenario : SingleStream\n90th percentile latency (ns) : {round(truth.value * 1e9)}\n")
+    r = runner.invoke(app, ["calibrate", _base_yaml(tmp_path), "--from-loadgen-log", str(tmp_path / "logs"),
+                            "--model", "mobilenet-v2", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    d = json.loads(r.stdout)
+    assert len(d["points"]) == 1 and d["points"][0]["point"]["metric"] == "latency_s"
+    assert d["points"][0]["ratio_after"] == pytest.approx(1.0, abs=1e-6)
+    assert d["calibrated_spec"]["provenance"] == "calibrated" and d["band_basis"] == "prior"
+
+
+def test_cli_from_results_db(tmp_path, profiles):
+    from fitbench.store import ResultRecord, open_store
+
+    truth = [synth(TRUTH, profiles, "resnet18", b, "throughput_ips") for b in (1, 8, 32)]
+    db = tmp_path / "r.db"
+    st = open_store(db)
+    for p in truth:
+        st.put(ResultRecord(kind="measure", model="resnet18", batch=p.batch, precision="int8", runtime="x",
+                            metrics={"scenario": "offline", "throughput": p.value}))
+    st.close()
+    r = runner.invoke(app, ["calibrate", _base_yaml(tmp_path), "--from", str(db), "--model", "resnet18",
+                            "--params", "compute_efficiency,layer_overhead"])
+    assert r.exit_code == 0, r.output
+    assert "Error band" in r.output and "from the fit residuals" in r.output
+    r = runner.invoke(app, ["calibrate", _base_yaml(tmp_path), "--from", str(tmp_path / "none.db")])
+    assert r.exit_code == 2 and r.output.strip().startswith("error: ") and len(r.output.strip().splitlines()) == 1

@@ -308,7 +308,8 @@ class Calibration:
         return [p.residual for p in self.points]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"spec": self.spec.name, "base": self.base.name, "fitted": self.fitted, "start": self.start,
+        return {"spec": self.spec.name, "base": self.base.name, "calibrated_spec": self.spec.to_dict(),
+                "fitted": self.fitted, "start": self.start,
                 "points": [p.to_dict() for p in self.points], "band_factor": self.band_factor,
                 "band_basis": self.band_basis, "choice": self.choice, "sensitivity": self.sensitivity,
                 "iterations": self.iterations}
