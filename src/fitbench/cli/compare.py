@@ -59,6 +59,9 @@ def compare_cmd(
     save: bool = typer.Option(False, "--save", help="store every result in the default database "
                               "(~/.fitbench/results.db or $FITBENCH_DB)"),
     fmt: str = typer.Option("table", "--format", "-f", help="stdout: table | json | csv"),
+    calibrate: list[str] | None = typer.Option(None, "--calibrate", help="NAME=POINTS: calibrate catalog chip NAME "
+                                               "on POINTS (as --point of fitbench calibrate, several separated "
+                                               "by ';') before ranking (repeatable)"),
 ) -> None:
     """Rank offerings on your workload beside the baseline ranking and peak TOPS; explain every rank flip."""
     from ..compare import compare
@@ -82,9 +85,13 @@ def compare_cmd(
         from ..store import open_store
 
         store = open_store(db)
+    from ..compare.engine import resolve_hardware
+
     inputs = parse_inputs(input)
     batches = batches_for_inputs(inputs, parse_int_list(batch, "--batch"))
-    comp = compare(name, hw=hw_list, batch=batches or None,
+    specs = resolve_hardware(hw_list) if hw_list else []
+    specs, bands = _calibrated(specs, calibrate, precision)
+    comp = compare(name, hw=specs, error_bands=bands, batch=batches or None,
                    measure_runtimes=parse_list(measure),
                    baseline=baseline, precision=precision, inputs=inputs or None, dims=dims or None,
                    input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
@@ -100,3 +107,22 @@ def compare_cmd(
             sys.stderr.write(f"wrote {p}\n")
     if store is not None:
         sys.stderr.write(f"stored as sweep {comp.sweep_id} in {store.location}\n")
+
+
+def _calibrated(specs: list, items: list[str] | None, precision: str) -> tuple[list, dict]:
+    """``--calibrate NAME=POINTS``: each named chip replaced by (or, when not listed, joined by) its calibrated
+    copy; then the stated error bands of the uncalibrated specs (their validation error on the dataset)."""
+    from ..hardware.spec import load_hardware
+    from ..validation.calibrate import calibrate, default_bands, parse_points
+    from .common import parse_pairs
+
+    for chip, text in parse_pairs(items, "--calibrate", "NAME=POINTS like nvidia-t4=resnet50:batch=1:latency=0.82ms"
+                                  ).items():
+        cal = calibrate(load_hardware(chip), parse_points(text, precision))
+        names = [s.name for s in specs]
+        if chip in names:
+            specs[names.index(chip)] = cal.spec
+        else:
+            specs.append(cal.spec)
+    plain = [s.name for s in specs if not (s.calibration or {}).get("band_factor")]
+    return specs, default_bands(plain) if specs else {}

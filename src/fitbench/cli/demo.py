@@ -49,8 +49,12 @@ def demo_cmd(
     console.print(f"[bold]fitbench demo[/bold]: {DEMO_WORKLOAD} batch {','.join(map(str, DEMO_BATCHES))} vs "
                   f"{DEMO_BASELINE} on the hardware catalog (int8), plus {len(DEMO_MORE)} more zoo models"
                   + ("" if no_measure else f" and a real ONNX Runtime run of {DEMO_MEASURE[0]}"))
+    from ..hardware.spec import catalog_names
+    from ..validation.calibrate import default_bands
+
     comp = compare(DEMO_WORKLOAD, hw="catalog:*", batch=DEMO_BATCHES, baseline=DEMO_BASELINE, precision="int8",
-                   also_estimate=DEMO_MORE, also_measure=[] if no_measure else DEMO_MEASURE, store=store)
+                   error_bands=default_bands(catalog_names()), also_estimate=DEMO_MORE,
+                   also_measure=[] if no_measure else DEMO_MEASURE, store=store)
     print_comparison(comp, console)
     files = []
     for name in ("report.html", "report.md", "comparison.csv", "comparison.json"):
