@@ -106,3 +106,96 @@ def test_every_catalog_spec_names_its_source():
     for spec in catalog():
         assert spec.source.strip(), spec.name
         assert len(spec.source) > 40, spec.name   # a document and a table, not a word
+
+
+# name -> (kind, host link preset, board/module power in W) from each spec's datasheet
+BOARD = {
+    "nvidia-t4": ("gpu", "pcie3x16", 70),            # T4 datasheet: PCIe Gen3 x16, 70 W
+    "nvidia-a2": ("gpu", "pcie4x8", 60),             # A2 datasheet: PCIe Gen4 x8, 40-60 W (max taken)
+    "nvidia-a10": ("gpu", "pcie4x16", 150),
+    "nvidia-a30": ("gpu", "pcie4x16", 165),
+    "nvidia-l4": ("gpu", "pcie4x16", 72),
+    "nvidia-a100-pcie-40gb": ("gpu", "pcie4x16", 250),
+    "nvidia-a100-sxm4-80gb": ("gpu", "pcie4x16", 400),   # NVLink between GPUs, PCIe Gen4 to the host
+    "nvidia-h100-pcie": ("gpu", "pcie5x16", 350),    # 300-350 W configurable (max taken)
+    "nvidia-h100-sxm": ("gpu", "pcie5x16", 700),
+    "nvidia-h200": ("gpu", "pcie5x16", 700),
+    "jetson-agx-orin-gpu": ("gpu", "on-soc", 60),    # AGX Orin 64GB: 15-60 W, MAXN taken
+    "jetson-agx-orin-dla": ("npu", "on-soc", 60),
+    "jetson-orin-nano": ("gpu", "on-soc", 15),       # Orin Nano 8GB data sheet: 7-15 W
+    "jetson-agx-xavier-gpu": ("gpu", "on-soc", 30),  # 10 / 15 / 30 W modes
+    "jetson-xavier-nx-gpu": ("gpu", "on-soc", 20),   # 10 / 15 / 20 W modes
+    "hailo-8": ("dataflow", "pcie3x4", 2.5),         # Hailo-8: 2.5 W typical; M.2 M-key PCIe Gen3 x4
+    "coral-edge-tpu": ("npu", "usb3", 4 / 2),        # 4 TOPS at 2 TOPS per watt; USB 3.0
+    "qualcomm-cloud-ai-100-pro": ("npu", "pcie4x8", 75),
+    "furiosa-warboy": ("npu", "pcie4x8", None),      # card power not in the pages read (guessed)
+    "flex-logix-inferx-x1": ("dataflow", "pcie3x4", None),
+    "intel-core-ultra-npu": ("npu", "on-soc", 28),   # Core Ultra 7 155H processor base power (the package)
+    "nvdla-nv-large": ("npu", "on-soc", None),
+    "nvdla-nv-small": ("npu", "on-soc", None),
+}
+
+# NVIDIA GPUs: (SMs from the whitepapers, CUDA cores per SM for that architecture)
+SMS = {
+    "nvidia-t4": (40, 64),                # Turing TU104: 64 FP32 cores per SM -> 2560
+    "nvidia-a2": (10, 128),               # Ampere GA107: 128 per SM -> 1280
+    "nvidia-a10": (72, 128),              # GA102 -> 9216
+    "nvidia-a30": (56, 64),               # GA100: 64 per SM -> 3584
+    "nvidia-l4": (58, 128),               # Ada AD104 -> 7424
+    "nvidia-a100-pcie-40gb": (108, 64),   # GA100 -> 6912
+    "nvidia-a100-sxm4-80gb": (108, 64),
+    "nvidia-h100-pcie": (114, 128),       # Hopper GH100 -> 14592
+    "nvidia-h100-sxm": (132, 128),        # -> 16896
+    "nvidia-h200": (132, 128),
+    "jetson-agx-orin-gpu": (16, 128),     # Orin technical brief: 2 GPCs, 16 SMs, 2048 cores
+    "jetson-orin-nano": (8, 128),         # 1024 cores
+    "jetson-agx-xavier-gpu": (8, 64),     # Volta: 64 per SM -> 512
+    "jetson-xavier-nx-gpu": (6, 64),      # -> 384
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOARD))
+def test_kind_host_link_and_power(name):
+    spec = load_hardware(name)
+    kind, link, tdp = BOARD[name]
+    assert spec.kind == kind
+    assert spec.host_link is not None and spec.host_link.name == link
+    if tdp is not None:
+        assert spec.tdp_w == pytest.approx(tdp)
+
+
+@pytest.mark.parametrize("name", sorted(SMS))
+def test_gpu_sm_count_tile_and_cuda_cores(name):
+    spec = load_hardware(name)
+    sms, per_sm = SMS[name]
+    assert spec.sm_count == sms
+    assert spec.vector_ops_per_cycle == sms * per_sm     # CUDA cores as element ops per cycle (nvidia-t4 style)
+    assert spec.tile == (128, 128) and "tile" in spec.guessed   # the usual cuBLAS/TensorRT CTA tile, a guess
+
+
+def test_sustained_clocks_are_the_published_base_clocks():
+    # TechPowerUp GPU database base clocks (NVIDIA does not list them in the datasheets)
+    base_mhz = {"nvidia-a2": 1440, "nvidia-a10": 885, "nvidia-a30": 930, "nvidia-a100-pcie-40gb": 765,
+                "nvidia-a100-sxm4-80gb": 1275, "nvidia-h100-pcie": 1095, "nvidia-h100-sxm": 1590}
+    for name, mhz in base_mhz.items():
+        spec = load_hardware(name)
+        assert spec.sustained_clock_hz == pytest.approx(mhz * 1e6), name
+        assert spec.sustained_clock_hz < spec.clock_hz
+    # T4 and L4: base is below what their published results already achieve, so none is given
+    assert load_hardware("nvidia-t4").sustained_clock_hz is None
+    assert load_hardware("nvidia-l4").sustained_clock_hz is None
+
+
+def test_cores_and_split_where_the_architecture_is_published():
+    assert (load_hardware("qualcomm-cloud-ai-100-pro").cores, load_hardware("qualcomm-cloud-ai-100-pro").split) \
+        == (16, "spatial")                                                   # 16 AI cores (Qualcomm SDK)
+    assert load_hardware("furiosa-warboy").cores == 2                         # 2 PEs of 32 TOPS (Furiosa docs)
+    assert load_hardware("hailo-8").split == "pipeline"                       # dataflow: layers stream
+    assert load_hardware("flex-logix-inferx-x1").cores == 4                   # 4 nnMAX tiles (Flex Logix)
+    assert load_hardware("flex-logix-inferx-x1").winograd == "expanded-on-chip"   # Winograd hardware, published
+    assert load_hardware("jetson-agx-orin-dla").cores == 2                    # two NVDLA 2.0 engines
+
+
+def test_list_prices_where_public():
+    assert load_hardware("coral-edge-tpu").price_usd == pytest.approx(59.99)  # Coral USB Accelerator
+    assert load_hardware("nvidia-h100-sxm").price_usd is None                 # no public list price
