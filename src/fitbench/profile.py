@@ -91,6 +91,8 @@ class LayerCost:
     gemms: list[GemmShape] = field(default_factory=list)
     kernel: list[int] = field(default_factory=list)
     domain: str = ""
+    inputs: list[str] = field(default_factory=list)    # tensor names ("" for an omitted optional input)
+    outputs: list[str] = field(default_factory=list)
 
     @property
     def flops(self) -> int | None:
@@ -128,6 +130,8 @@ class Totals:
     layer_count: int
     uncosted_count: int
     op_mix: dict[str, int] = field(default_factory=dict)
+    input_bytes: dict[str, int] = field(default_factory=dict)    # graph inputs (activation bytes at the batch)
+    output_bytes: dict[str, int] = field(default_factory=dict)   # graph outputs
 
 
 @dataclass
@@ -325,6 +329,8 @@ class _Coster:
                     rule="uncosted" if cost is None else cost.rule,
                     gemms=list(cost.gemms) if cost else [],
                     kernel=list(cost.kernel) if cost else [],
+                    inputs=list(node.inputs),
+                    outputs=list(node.outputs),
                 )
             )
         return layers, uncosted
@@ -422,6 +428,9 @@ def profile_model(
         layer_count=len(layers),
         uncosted_count=sum(u.count for u in uncosted),
         op_mix=dict(sorted(op_mix.items(), key=lambda kv: -kv[1])),
+        input_bytes={n: _tensor_bytes(model.graph.tensor(n), ap) for n in model.graph.inputs
+                     if n and not model.graph.is_constant(n)},
+        output_bytes={n: _tensor_bytes(model.graph.tensor(n), ap) for n in model.graph.outputs if n},
     )
     conditions = Conditions(
         input_shapes={k: list(v) for k, v in model.input_shapes.items()},

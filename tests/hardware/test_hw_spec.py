@@ -122,13 +122,13 @@ def test_catalog_prefix_and_objects():
 
 def test_catalog_every_spec_has_a_source_and_marks_guesses():
     specs = catalog()
-    kinds = {s.kind for s in specs}
+    kinds = {s.provenance for s in specs}
     assert {"archetype", "public"} <= kinds
     names = {s.name for s in specs}
     assert {"edge-npu-slow-dram", "edge-large-sram", "all-on-chip", "datacenter-bigbatch"} <= names
     for s in specs:
         assert len(s.source) > 20, s.name
-        if s.kind == "archetype":
+        if s.provenance == "archetype":
             assert s.guess, f"{s.name}: archetype numbers are illustrative and must be marked as a guess"
         for g in s.guessed:
             assert g in HardwareSpec.model_fields, (s.name, g)

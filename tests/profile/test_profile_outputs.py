@@ -22,11 +22,12 @@ TOTALS = {
     "macs", "flops", "other_ops", "weights", "weight_bytes", "largest_activation_bytes", "largest_activation_tensor",
     "peak_live_activation_bytes", "winograd_eligible_macs", "winograd_mac_fraction", "winograd_speedup_f2",
     "winograd_speedup_f4", "winograd_weight_growth_f2",
-} | {"activation_bytes", "winograd_eligible_weights", "layer_count", "uncosted_count", "op_mix"}
+} | {"activation_bytes", "winograd_eligible_weights", "layer_count", "uncosted_count", "op_mix",
+     "input_bytes", "output_bytes"}
 LAYER = {
     "name", "op_type", "input_shapes", "output_shapes", "macs", "other_ops", "weights", "weight_bytes",
     "input_activation_bytes", "output_activation_bytes", "winograd_eligible", "rule",
-} | {"flops", "gemms", "kernel", "domain"}
+} | {"flops", "gemms", "kernel", "domain", "inputs", "outputs"}
 UNCOSTED = {"op_type", "domain", "count", "nodes", "reason"}
 
 

@@ -28,6 +28,10 @@ SECOND = {
     "deepspeech2": {"audio_seconds": 3.0, "rnn": "gru"},
     "unet": {"resolution": (1080, 1920)},
     "tiny": {"resolution": (64, 48)},
+    "ssd-mobilenet-v1": {"resolution": (320, 480)},
+    "ssd-resnet34": {"resolution": (700, 700)},
+    "retinanet-resnext50": {"resolution": (1080, 1920)},
+    "bert-large": {"seq_len": 128},
 }
 
 # small sizes for running, batch 2, and the output shapes expected there
@@ -47,9 +51,21 @@ RUN = {
     "vit-b16": ({"resolution": (32, 48), "classes": 10}, {"heads.head": (2, 10)}),
     "bert-base": ({"seq_len": 8}, {"last_hidden_state": (2, 8, 768), "pooler_output": (2, 768)}),
     "gpt2-small-decode": ({"kv_len": 5}, {"logits": (2, 50257), "present.11.key": (2, 12, 6, 64)}),
+    # maps 4x4, 2x2 and four 1x1 with 3, 6, 6, 6, 6, 6 anchors: 48 + 24 + 4 x 6 = 96 boxes
+    "ssd-mobilenet-v1": ({"resolution": (64, 64)}, {"class_logits": (2, 96, 91), "box_regression": (2, 96, 4)}),
+    # its smallest input (385: the last extra block needs a 3x3 map); head maps 17, 9, 5, 3, 1, 1 with
+    # 4, 6, 6, 6, 4, 4 anchors: 1156 + 486 + 150 + 54 + 4 + 4 = 1854 boxes
+    "ssd-resnet34": ({"resolution": (385, 385), "classes": 5}, {"locs": (2, 4, 1854), "confs": (2, 5, 1854)}),
+    # levels 16, 8, 4, 2, 1 a side: 9 x 341 = 3069 anchors
+    "retinanet-resnext50": ({"resolution": (128, 128), "classes": 10},
+                            {"cls_logits": (2, 3069, 10), "bbox_regression": (2, 3069, 4)}),
+    "bert-large": ({"seq_len": 8}, {"start_logits": (2, 8), "end_logits": (2, 8)}),
 }
 # models whose weights take more than a few seconds to materialise (>= 60 M parameters)
 BIG = {"yolov3", "vit-b16", "bert-base", "gpt2-small-decode", "deepspeech2"}
+# bert-large's 334 M weights take ~12 s to materialise and ~13 s to check: one build, checked and run, in
+# test_bert_large_materialised_checks_and_runs below
+HEAVY = {"bert-large"}
 
 NAMES = [e.name for e in zoo.list_models()]
 
@@ -84,7 +100,7 @@ def _check(name: str, kw: dict) -> None:
     assert m.proto.opset_import[0].version >= 17
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG])
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG | HEAVY])
 @pytest.mark.parametrize("size", ["default", "second"])
 def test_checker_full_check(name, size):
     _check(name, SECOND[name] if size == "second" else {})
@@ -110,9 +126,11 @@ def _feeds(model: zoo.ZooModel, sess: ort.InferenceSession) -> dict[str, np.ndar
     return feeds
 
 
-def _run(name: str) -> None:
+def _run(name: str, check: bool = False) -> None:
     kw, expected = RUN[name]
     m = zoo.build(name, batch=2, materialize_weights=True, **kw)
+    if check:
+        onnx.checker.check_model(m.proto, full_check=True)
     sess = ort.InferenceSession(m.proto.SerializeToString(), providers=["CPUExecutionProvider"])
     outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, _feeds(m, sess)), strict=True))
     for out_name, shape in expected.items():
@@ -124,7 +142,7 @@ def _run(name: str) -> None:
         assert np.abs(value).max() < 1e4, out_name
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG])
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG | HEAVY])
 def test_runs_in_onnxruntime(name):
     _run(name)
 
@@ -133,6 +151,11 @@ def test_runs_in_onnxruntime(name):
 @pytest.mark.parametrize("name", sorted(BIG))
 def test_runs_in_onnxruntime_big(name):
     _run(name)
+
+
+@pytest.mark.slow
+def test_bert_large_materialised_checks_and_runs():
+    _run("bert-large", check=True)
 
 
 def test_gpt2_logits_shape():
@@ -152,7 +175,8 @@ def test_weights_are_deterministic_and_seeded():
 
 def test_a_built_model_binds_another_batch():
     # shapes in the graph are batch-agnostic (Reshape uses 0/-1), so the loader can rebind the batch
-    for name in ("vit-b16", "bert-base", "deepspeech2", "gpt2-small-decode"):
+    for name in ("vit-b16", "bert-base", "deepspeech2", "gpt2-small-decode", "ssd-mobilenet-v1", "ssd-resnet34",
+                 "retinanet-resnext50", "bert-large"):
         m = zoo.build(name)
         model = load_model(m.proto, batch=3)
         assert all(s[0] == 3 for s in model.input_shapes.values())

@@ -30,7 +30,8 @@ runner = CliRunner()
 def test_zoo_list_shows_every_model():
     res = runner.invoke(_app(), ["zoo", "list"])
     assert res.exit_code == 0, res.output
-    for name in ("resnet50", "yolov3", "bert-base", "gpt2-small-decode", "deepspeech2", "25.56 M"):
+    for name in ("resnet50", "yolov3", "bert-base", "gpt2-small-decode", "deepspeech2", "25.56 M",
+                 "ssd-mobilenet-v1", "ssd-resnet34", "retinanet-resnext50", "bert-large"):
         assert name in res.output
     # the tiny test net has 1,562 parameters (conv 3->8 3x3 + bias: 224, conv 8->16 3x3 + bias: 1168,
     # fc 16->10 + bias: 170); it read '0.00 M'

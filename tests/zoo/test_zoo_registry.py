@@ -11,6 +11,8 @@ EXPECTED_MODELS = {
     "resnet50": "cnn", "resnet50-v1": "cnn", "resnet18": "cnn", "yolov3": "detection", "yolov3-tiny": "detection",
     "mobilenet-v2": "cnn", "mobilenet-v3-large": "cnn", "vit-b16": "transformer", "bert-base": "transformer",
     "gpt2-small-decode": "transformer", "deepspeech2": "speech", "unet": "segmentation", "tiny": "test",
+    "ssd-mobilenet-v1": "detection", "ssd-resnet34": "detection", "retinanet-resnext50": "detection",
+    "bert-large": "transformer",
 }
 
 
@@ -52,6 +54,10 @@ def test_unknown_name_without_a_close_match():
     ("gpt2-small-decode", {"kv_len": 1024}, "exceeds its 1024 positions"),
     ("deepspeech2", {"rnn": "transformer"}, "rnn must be lstm or gru"),
     ("deepspeech2", {"audio_seconds": 0.001}, "fewer than 2 frames"),
+    ("ssd-resnet34", {"resolution": (384, 384)}, "too small for ssd-resnet34"),
+    ("retinanet-resnext50", {"resolution": (96, 96)}, "at least 128"),
+    ("retinanet-resnext50", {"backbone": "vgg16"}, "backbone must be one of resnext50_32x4d, resnet50"),
+    ("bert-large", {"seq_len": 513}, "bert-large: seq_len 513 exceeds its 512 position embeddings"),
 ])
 def test_bad_parameters_are_one_line_errors(name, kwargs, message):
     with pytest.raises(FitbenchError, match=message) as info:

@@ -42,6 +42,7 @@ def _register() -> None:
     from . import results as results_cmd
     from . import run as run_cmd
     from . import sweep as sweep_cmd
+    from . import validate as validate_cmd
     from . import zoo as zoo_cmd
 
     profile_cmd.register(app)
@@ -54,6 +55,7 @@ def _register() -> None:
     compare_cmd.register(app)
     report_cmd.register(app)
     demo_cmd.register(app)
+    validate_cmd.register(app)
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ def hw_list(fmt: str = typer.Option("table", "--format", "-f", help="table | jso
     for s in specs:
         peaks = ", ".join(f"{s.peak_tops(p):.3g} {p}" for p in sorted(s.macs_per_cycle))
         guess = "yes" if s.guess else (", ".join(s.guessed) if s.guessed else "")
-        table.add_row(s.name, s.kind, peaks, format_bytes(s.sram_bytes),
+        table.add_row(s.name, s.kind if s.kind != "generic" else s.provenance, peaks, format_bytes(s.sram_bytes),
                       format_si(s.dram_bandwidth, "B/s") if s.dram_bandwidth else "none", s.winograd, guess,
                       s.source)
     Console(width=200).print(table)

@@ -23,6 +23,32 @@ for the whole spec, or ``guessed: [field, ...]`` for single fields). YAML keys a
     layer_overhead: 5 us              # optional fixed time per executed layer (launch/dispatch/configuration)
     energy: {per_mac: 0.2 pJ, per_sram_byte: 1 pJ, per_dram_byte: 20 pJ, static: 1 W}   # optional
 
+Estimator v2 fields (all optional; where a field is absent the estimator uses the documented default of
+the spec's ``kind`` — :data:`fitbench.hardware.defaults.KIND_DEFAULTS` — and says so in its notes)::
+
+    kind: gpu | npu | dataflow | cpu | generic   # architecture class; generic (default): an ideal analytical
+                                      #   chip with no overheads and utilisation 1 where no array is given
+    provenance: archetype | public | custom | calibrated   # where the numbers come from (old files: kind: public)
+    sustained_clock: 1.2 GHz          # clock under full load (compute uses it; peak TOPS uses `clock`)
+    compute_efficiency: 0.85          # fraction of the mapped peak the main engine achieves
+    inference_overhead: 50 us         # fixed time per call (runtime, driver, synchronisation)
+    host_link: pcie4x16               # or usb3, on-soc, {bandwidth: 16 GB/s, latency: 5 us}: carries the
+                                      #   graph's inputs and outputs (and fallback layers' tensors)
+    cores: 16                         # identical cores; `sram` is the total over all cores
+    split: spatial | batch | pipeline # how one inference uses the cores
+    split_efficiency: 0.9             # spatial: fraction of the cores' rate one image keeps (halo, sync)
+    context_reload: 100 us            # pipeline: fixed cost of loading the next context
+    sm_count: 108                     # GPU: SMs; with `tile` utilisation counts tiles in waves over SMs
+    tile: 128x128                     # GPU: the output tile (M x N) one SM computes at a time
+    layout_ops: copy | view           # Transpose & co.: copied by the vector unit, or a free view
+    residency: planned | streamed     # planned (default): weights resident / partly / streamed, fastest wins;
+                                      #   streamed: weights always stream (a cache that does not pin them)
+    runs: [conv, depthwise, matmul, attention, recurrent]   # op classes the main engine runs
+    engines: [{name: dsp, runs: [depthwise], macs_per_cycle: {int8: 256}, array: 16x16}]  # more engines
+    fallback: {name: host-cpu, ops_per_second: 100 GOPS}    # where op classes no engine runs go
+    tdp: 70 W                         # thermal design power
+    price: 2299 USD                   # public list price
+
 Every problem is one :class:`~fitbench.errors.SpecError` line that names the field and what is allowed.
 """
 
@@ -30,6 +56,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -38,11 +65,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..errors import SpecError, UnknownNameError
 from ..precision import Precision
+from .defaults import KINDS, LINK_PRESETS, MAC_CLASSES, OP_CLASSES
 from .units import format_bytes, format_si, parse_quantity
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 WINOGRAD_MODES = ("none", "expanded-in-dram", "expanded-on-chip")
 PRECISIONS = tuple(p.value for p in Precision)
+PROVENANCES = ("archetype", "public", "custom", "calibrated")
+SPLITS = ("spatial", "batch", "pipeline")
 
 
 class Energy(BaseModel):
@@ -55,6 +85,40 @@ class Energy(BaseModel):
     static_w: float = 0.0
 
 
+class HostLink(BaseModel):
+    """The path that carries the graph's inputs and outputs: bandwidth in bytes/s (None: shared memory, no
+    copy) and latency in seconds per transfer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = "custom"
+    bandwidth: float | None = None
+    latency: float = 0.0
+
+
+class Engine(BaseModel):
+    """An extra compute engine: the op classes it runs, its MAC rate per precision (MAC classes) or its
+    element-op rate (``ops_per_cycle``, non-MAC classes), its array and mapping, its achieved efficiency,
+    and its clock (default: the chip's sustained clock)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    runs: tuple[str, ...]
+    macs_per_cycle: dict[str, int] | None = None
+    ops_per_cycle: float | None = None
+    array: dict[str, tuple[int, int]] | None = None
+    array_mapping: Literal["direct", "im2col"] = "direct"
+    efficiency: float | None = None
+    clock_hz: float | None = None
+
+
+class Fallback(BaseModel):
+    """Where op classes that no engine runs go (the host CPU): element ops or MACs per second."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = "host-cpu"
+    ops_per_second: float
+
+
 class HardwareSpec(BaseModel):
     """A validated hardware spec; sizes in bytes, bandwidths in bytes/s, clock in Hz (see module doc)."""
 
@@ -63,7 +127,8 @@ class HardwareSpec(BaseModel):
     name: str
     source: str
     description: str = ""
-    kind: Literal["archetype", "public", "custom"] = "custom"
+    provenance: Literal["archetype", "public", "custom", "calibrated"] = "custom"
+    kind: Literal["generic", "gpu", "npu", "dataflow", "cpu"] = "generic"
     guess: bool = False
     guessed: tuple[str, ...] = ()
     clock_hz: float
@@ -74,13 +139,31 @@ class HardwareSpec(BaseModel):
     sram_bytes: int
     dram_bandwidth: float | None = None
     weight_bandwidth: float | None = None
-    dram_efficiency: float = 1.0
+    dram_efficiency: float | None = None
     winograd: Literal["none", "expanded-in-dram", "expanded-on-chip"] = "none"
     winograd_tile: Literal[2, 4] = 2
     overlap: bool = True
     max_batch: int | None = None
     layer_overhead: float | None = None  # seconds per executed layer and sub-batch; None: not given (0, noted)
     energy: Energy | None = None
+    sustained_clock_hz: float | None = None
+    compute_efficiency: float | None = None
+    inference_overhead: float | None = None
+    host_link: HostLink | None = None
+    cores: int = 1
+    split: Literal["spatial", "batch", "pipeline"] = "spatial"
+    split_efficiency: float | None = None
+    context_reload: float | None = None
+    sm_count: int | None = None
+    tile: tuple[int, int] | None = None
+    layout_ops: Literal["copy", "view"] | None = None
+    residency: Literal["planned", "streamed"] = "planned"
+    runs: tuple[str, ...] | None = None
+    engines: tuple[Engine, ...] = ()
+    fallback: Fallback | None = None
+    tdp_w: float | None = None
+    price_usd: float | None = None
+    calibration: dict[str, Any] | None = None
     path: str | None = None
 
     @model_validator(mode="before")
@@ -119,9 +202,8 @@ class HardwareSpec(BaseModel):
 
     def spec_hash(self) -> str:
         """sha256 of the spec's canonical JSON (its path excluded): identifies the numbers used."""
-        # layer_overhead joins the hash only when given, so specs without it keep their earlier hashes
-        exclude = {"path"} | ({"layer_overhead"} if self.layer_overhead is None else set())
-        d = self.model_dump(mode="json", exclude=exclude)
+        # fields left at their defaults are not hashed: adding an optional field keeps earlier hashes
+        d = self.model_dump(mode="json", exclude={"path"}, exclude_defaults=True)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,7 +220,8 @@ class HardwareSpec(BaseModel):
 
 # ------------------------------------------------------------------ normalisation of raw YAML
 
-_ALIASES = {"sram": "sram_bytes", "clock": "clock_hz", "frequency": "clock_hz"}
+_ALIASES = {"sram": "sram_bytes", "clock": "clock_hz", "frequency": "clock_hz",
+            "sustained_clock": "sustained_clock_hz", "tdp": "tdp_w", "price": "price_usd"}
 _ALLOWED = sorted(set(HardwareSpec.model_fields) | set(_ALIASES) | {"peak_tops"})
 
 
@@ -169,6 +252,7 @@ def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
     d["clock_hz"] = parse_quantity(d["clock_hz"], "frequency", "clock")
     if d["clock_hz"] <= 0:
         raise SpecError("field 'clock' must be positive")
+    _kind_and_provenance(d)
     d["macs_per_cycle"] = _macs(d)
     if d.get("array") is not None:
         d["array"] = _array(d["array"], d["macs_per_cycle"])
@@ -184,9 +268,9 @@ def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
             d[key] = bw if bw > 0 else None
     if d.get("weight_bandwidth") and not d.get("dram_bandwidth"):
         raise SpecError("field 'weight_bandwidth' needs a 'dram_bandwidth' (weights come from DRAM)")
-    eff = d.get("dram_efficiency", 1.0)
-    if isinstance(eff, bool) or not isinstance(eff, (int, float)) or not 0 < eff <= 1:
-        raise SpecError(f"field 'dram_efficiency' must be a number in (0, 1], got {eff!r}")
+    for key in ("dram_efficiency", "compute_efficiency", "split_efficiency"):
+        if d.get(key) is not None:
+            d[key] = _fraction(d[key], key)
     if "winograd" in d:
         w = d["winograd"]
         if w is False or w is None:
@@ -211,14 +295,185 @@ def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
         raise SpecError(f"field 'vector_ops_per_cycle' must be a positive number; got {v!r}")
     if d.get("energy") is not None:
         d["energy"] = _energy(d["energy"])
+    _v2_fields(d)
     if "guessed" in d:
         g = d["guessed"]
         if not isinstance(g, (list, tuple)) or not all(isinstance(x, str) for x in g):
             raise SpecError("field 'guessed' must be a list of field names")
         d["guessed"] = tuple(g)
-    if "kind" in d and d["kind"] not in ("archetype", "public", "custom"):
-        raise SpecError(f"field 'kind' must be one of archetype, public, custom; got {d['kind']!r}")
     return d
+
+
+def _fraction(v: Any, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+        raise SpecError(f"field {field!r} must be a number in (0, 1], got {v!r}")
+    return float(v)
+
+
+def _positive_int(v: Any, field: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise SpecError(f"field {field!r} must be a positive integer; got {v!r}")
+    return v
+
+
+def _kind_and_provenance(d: dict[str, Any]) -> None:
+    """``kind`` is the architecture class; the old provenance values in ``kind`` move to ``provenance``."""
+    kind = d.get("kind")
+    if kind in PROVENANCES and kind != "calibrated":
+        if "provenance" in d:
+            raise SpecError(f"field 'kind' must be one of {', '.join(KINDS)} (provenance goes in 'provenance'); "
+                            f"got {kind!r}")
+        d["provenance"] = d.pop("kind")
+    elif kind is not None and kind not in KINDS:
+        raise SpecError(f"field 'kind' must be one of {', '.join(KINDS)}; got {kind!r}")
+    if "provenance" in d and d["provenance"] not in PROVENANCES:
+        raise SpecError(f"field 'provenance' must be one of {', '.join(PROVENANCES)}; got {d['provenance']!r}")
+
+
+def _v2_fields(d: dict[str, Any]) -> None:
+    """Validate and convert the estimator v2 fields (see the module doc)."""
+    if d.get("sustained_clock_hz") is not None:
+        d["sustained_clock_hz"] = parse_quantity(d["sustained_clock_hz"], "frequency", "sustained_clock")
+        if not 0 < d["sustained_clock_hz"] <= d["clock_hz"]:
+            raise SpecError("field 'sustained_clock' must be positive and at most 'clock'")
+    for key in ("inference_overhead", "context_reload"):
+        if d.get(key) is not None:
+            d[key] = parse_quantity(d[key], "time", key)
+    if d.get("tdp_w") is not None:
+        d["tdp_w"] = parse_quantity(d["tdp_w"], "power", "tdp")
+        if d["tdp_w"] <= 0:
+            raise SpecError("field 'tdp' must be positive, e.g. tdp: 70 W")
+    if d.get("price_usd") is not None:
+        d["price_usd"] = _price(d["price_usd"])
+    if d.get("host_link") is not None:
+        d["host_link"] = _host_link(d["host_link"])
+    for key in ("cores", "sm_count"):
+        if d.get(key) is not None:
+            d[key] = _positive_int(d[key], key)
+    if "split" in d and d["split"] not in SPLITS:
+        raise SpecError(f"field 'split' must be one of {', '.join(SPLITS)}; got {d['split']!r}")
+    if d.get("tile") is not None:
+        d["tile"] = _parse_rc(d["tile"], "tile")
+    if d.get("layout_ops") is not None and d["layout_ops"] not in ("copy", "view"):
+        raise SpecError(f"field 'layout_ops' must be copy or view; got {d['layout_ops']!r}")
+    if "residency" in d and d["residency"] not in ("planned", "streamed"):
+        raise SpecError(f"field 'residency' must be planned (the estimator keeps the weights that save the most "
+                        f"DRAM time on chip) or streamed (weights always stream, e.g. a cache that does not pin "
+                        f"them); got {d['residency']!r}")
+    if d.get("runs") is not None:
+        d["runs"] = _op_classes(d["runs"], "runs")
+    if d.get("engines"):
+        if not isinstance(d["engines"], (list, tuple)):
+            raise SpecError("field 'engines' must be a list of engines (name, runs, macs_per_cycle | ops_per_cycle)")
+        d["engines"] = tuple(_engine(e, i, d["clock_hz"]) for i, e in enumerate(d["engines"]))
+    if d.get("fallback") is not None:
+        d["fallback"] = _fallback(d["fallback"])
+
+
+def _price(v: Any) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        out = float(v)
+    else:
+        text = str(v).replace(",", "").replace("$", "").strip()
+        if text.upper().endswith("USD"):
+            text = text[:-3].strip()
+        try:
+            out = float(text)
+        except ValueError:
+            raise SpecError(f"field 'price' must be a list price in US dollars, e.g. price: 2299 USD; got {v!r}") \
+                from None
+    if not math.isfinite(out) or out <= 0:
+        raise SpecError(f"field 'price' must be a positive number of US dollars; got {v!r}")
+    return out
+
+
+def _host_link(v: Any) -> dict[str, Any]:
+    if isinstance(v, str):
+        preset = LINK_PRESETS.get(v.strip().lower())
+        if preset is None:
+            raise SpecError(f"field 'host_link' must be one of {', '.join(LINK_PRESETS)} or "
+                            f"{{bandwidth: 16 GB/s, latency: 5 us}}; got {v!r}")
+        return {"name": v.strip().lower(), "bandwidth": preset.bandwidth, "latency": preset.latency}
+    if not isinstance(v, dict):
+        raise SpecError("field 'host_link' must be a preset name or {bandwidth: 16 GB/s, latency: 5 us}")
+    unknown = [k for k in v if k not in ("name", "bandwidth", "latency")]
+    if unknown:
+        raise SpecError(f"field 'host_link': unknown key {unknown[0]!r}; allowed: name, bandwidth, latency")
+    bw = v.get("bandwidth")
+    if bw is not None and not (isinstance(bw, str) and bw.strip().lower() in ("none", "shared")):
+        bw = parse_quantity(bw, "bandwidth", "host_link.bandwidth")
+        if bw <= 0:
+            raise SpecError("field 'host_link.bandwidth' must be positive (or none for shared memory)")
+    else:
+        bw = None
+    lat = parse_quantity(v.get("latency", 0.0), "time", "host_link.latency")
+    return {"name": str(v.get("name", "custom")), "bandwidth": bw, "latency": lat}
+
+
+def _op_classes(v: Any, field: str) -> tuple[str, ...]:
+    if isinstance(v, str):
+        v = [x.strip() for x in v.split(",")]
+    if not isinstance(v, (list, tuple)) or not v or not all(isinstance(x, str) for x in v):
+        raise SpecError(f"field {field!r} must be a list of op classes ({', '.join(OP_CLASSES)})")
+    bad = [x for x in v if x not in OP_CLASSES]
+    if bad:
+        raise SpecError(f"field {field!r}: unknown op class {bad[0]!r}; allowed: {', '.join(OP_CLASSES)}")
+    return tuple(v)
+
+
+def _engine(e: Any, i: int, clock_hz: float) -> dict[str, Any]:
+    where = f"engines[{i}]"
+    if not isinstance(e, dict):
+        raise SpecError(f"field {where!r} must be a mapping: name, runs, macs_per_cycle | peak_tops | ops_per_cycle")
+    e = dict(e)
+    allowed = ("name", "runs", "macs_per_cycle", "peak_tops", "ops_per_cycle", "array", "array_mapping",
+               "efficiency", "clock", "clock_hz")
+    unknown = [k for k in e if k not in allowed]
+    if unknown:
+        raise SpecError(f"field {where!r}: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    if not isinstance(e.get("name"), str) or not e["name"].strip():
+        raise SpecError(f"field '{where}.name' is required (a non-empty string)")
+    if "runs" not in e:
+        raise SpecError(f"field '{where}.runs' is required: the op classes the engine runs")
+    e["runs"] = _op_classes(e["runs"], f"{where}.runs")
+    if "clock" in e:
+        e["clock_hz"] = e.pop("clock")
+    if e.get("clock_hz") is not None:
+        e["clock_hz"] = parse_quantity(e["clock_hz"], "frequency", f"{where}.clock")
+    clock = e.get("clock_hz") or clock_hz
+    if "macs_per_cycle" in e or "peak_tops" in e:
+        rates = {"macs_per_cycle": e.get("macs_per_cycle"), "peak_tops": e.pop("peak_tops", None), "clock_hz": clock}
+        try:
+            e["macs_per_cycle"] = _macs(rates)
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+    v = e.get("ops_per_cycle")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
+        raise SpecError(f"field '{where}.ops_per_cycle' must be a positive number; got {v!r}")
+    mac_classes = [c for c in e["runs"] if c in MAC_CLASSES]
+    if mac_classes and not e.get("macs_per_cycle"):
+        raise SpecError(f"field {where!r} runs {mac_classes[0]} but gives no macs_per_cycle or peak_tops")
+    if len(mac_classes) < len(e["runs"]) and not v and not e.get("macs_per_cycle"):
+        raise SpecError(f"field {where!r} runs non-MAC op classes but gives no ops_per_cycle")
+    if e.get("array") is not None:
+        e["array"] = _array(e["array"], e.get("macs_per_cycle") or {})
+    if e.get("array_mapping", "direct") not in ("direct", "im2col"):
+        raise SpecError(f"field '{where}.array_mapping' must be direct or im2col; got {e['array_mapping']!r}")
+    if e.get("efficiency") is not None:
+        e["efficiency"] = _fraction(e["efficiency"], f"{where}.efficiency")
+    return e
+
+
+def _fallback(v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict) or "ops_per_second" not in v:
+        raise SpecError("field 'fallback' must be a mapping {name: host-cpu, ops_per_second: 100 GOPS}")
+    unknown = [k for k in v if k not in ("name", "ops_per_second")]
+    if unknown:
+        raise SpecError(f"field 'fallback': unknown key {unknown[0]!r}; allowed: name, ops_per_second")
+    ops = parse_quantity(v["ops_per_second"], "tops", "fallback.ops_per_second") * 1e12
+    if ops <= 0:
+        raise SpecError("field 'fallback.ops_per_second' must be positive, e.g. 100 GOPS")
+    return {"name": str(v.get("name", "host-cpu")), "ops_per_second": ops}
 
 
 def _macs(d: dict[str, Any]) -> dict[str, int]:

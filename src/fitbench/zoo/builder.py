@@ -138,10 +138,13 @@ class GraphBuilder:
         return self.node("Conv", ins, name, kernel_shape=[kh, kw], strides=[sh, sw], pads=pads, group=groups,
                          dilations=[dilation, dilation])
 
-    def bn(self, x: str, c: int, name: str, gamma: float = 1.0, eps: float = 1e-5) -> str:
-        """Inference BatchNormalization with sane random statistics; gamma scaled by ``gamma``."""
-        s = self.weight(f"{name}.weight", (c,), "bn_gamma", gamma)
-        b = self.weight(f"{name}.bias", (c,), "small")
+    def bn(self, x: str, c: int, name: str, gamma: float = 1.0, eps: float = 1e-5, frozen: bool = False) -> str:
+        """Inference BatchNormalization with sane random statistics; gamma scaled by ``gamma``.
+
+        ``frozen`` makes gamma and beta buffers too (torchvision's ``FrozenBatchNorm2d``, whose four
+        tensors are all buffers), so they are not counted as parameters."""
+        s = self.weight(f"{name}.weight", (c,), "bn_gamma", gamma, trainable=not frozen)
+        b = self.weight(f"{name}.bias", (c,), "small", trainable=not frozen)
         m = self.weight(f"{name}.running_mean", (c,), "small", trainable=False)
         v = self.weight(f"{name}.running_var", (c,), "bn_var", trainable=False)
         return self.node("BatchNormalization", [x, s, b, m, v], name, epsilon=eps)

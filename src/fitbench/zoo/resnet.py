@@ -26,22 +26,27 @@ MAC_OPS = ("Conv", "Gemm", "MatMul", "ConvTranspose")
 RESIDUAL_GAMMA = 0.25
 
 
-def _stem(g: GraphBuilder, x: str) -> str:
-    x = g.conv(x, 3, 64, 7, "conv1", stride=2, pad=3)
-    x = g.relu(g.bn(x, 64, "bn1"), "relu")
-    return g.maxpool(x, 3, 2, "maxpool", pads=[1, 1, 1, 1])
+def _stem(g: GraphBuilder, x: str, prefix: str = "", frozen: bool = False) -> str:
+    x = g.conv(x, 3, 64, 7, f"{prefix}conv1", stride=2, pad=3)
+    x = g.relu(g.bn(x, 64, f"{prefix}bn1", frozen=frozen), f"{prefix}relu")
+    return g.maxpool(x, 3, 2, f"{prefix}maxpool", pads=[1, 1, 1, 1])
 
 
-def _bottleneck(g: GraphBuilder, x: str, cin: int, width: int, stride: int, name: str, v15: bool) -> str:
-    cout = width * 4
+def _bottleneck(g: GraphBuilder, x: str, cin: int, width: int, stride: int, name: str, v15: bool,
+                cout: int | None = None, groups: int = 1, frozen: bool = False) -> str:
+    """torchvision's Bottleneck: 1x1 to ``width``, 3x3 (``groups`` groups: ResNeXt), 1x1 to ``cout``
+    (default ``4 * width``); ``frozen`` BN as in torchvision's detection backbones."""
+    cout = cout or width * 4
     s1, s2 = (1, stride) if v15 else (stride, 1)
-    y = g.relu(g.bn(g.conv(x, cin, width, 1, f"{name}.conv1", stride=s1, pad=0), width, f"{name}.bn1"),
+    y = g.relu(g.bn(g.conv(x, cin, width, 1, f"{name}.conv1", stride=s1, pad=0), width, f"{name}.bn1", frozen=frozen),
                f"{name}.relu1")
-    y = g.relu(g.bn(g.conv(y, width, width, 3, f"{name}.conv2", stride=s2), width, f"{name}.bn2"), f"{name}.relu2")
-    y = g.bn(g.conv(y, width, cout, 1, f"{name}.conv3", pad=0), cout, f"{name}.bn3", gamma=RESIDUAL_GAMMA)
+    y = g.relu(g.bn(g.conv(y, width, width, 3, f"{name}.conv2", stride=s2, groups=groups), width, f"{name}.bn2",
+                    frozen=frozen), f"{name}.relu2")
+    y = g.bn(g.conv(y, width, cout, 1, f"{name}.conv3", pad=0), cout, f"{name}.bn3", gamma=RESIDUAL_GAMMA,
+             frozen=frozen)
     if stride != 1 or cin != cout:
         x = g.conv(x, cin, cout, 1, f"{name}.downsample.0", stride=stride, pad=0)
-        x = g.bn(x, cout, f"{name}.downsample.1")
+        x = g.bn(x, cout, f"{name}.downsample.1", frozen=frozen)
     return g.relu(g.add(y, x, f"{name}.add"), f"{name}.relu")
 
 

@@ -8,6 +8,11 @@
   FFN 3072, vocab 30522, 512 positions, with the pooler. 109,482,240 parameters, of which the 12
   encoder layers hold 85,054,464. Inputs ``input_ids`` and ``token_type_ids`` ([batch, seq_len]);
   no attention mask (every token attends every token).
+* ``bert-large``: MLPerf Inference's BERT-Large (mlcommons/inference ``language/bert``: ``bert_config.json``
+  = 24 layers, 1024, 16 heads, FFN 4096, vocab 30522, 512 positions; ``BertForQuestionAnswering``): the
+  same builder, with the SQuAD span head (``qa_outputs``, 1024 -> 2 per token, no pooler) instead of the
+  pooler; outputs ``start_logits`` and ``end_logits`` [batch, seq_len]. MLPerf runs it at 384 tokens. Its
+  ``input_mask`` input is left out, as for bert-base.
 * ``gpt2-small-decode``: Radford et al. 2019, GPT-2 small (124,439,808 parameters, LM head tied to
   the token embedding): ONE generation step for one new token per sequence, with a KV cache of
   ``kv_len`` past tokens per layer given as inputs ``past.N.key`` / ``past.N.value``
@@ -97,10 +102,25 @@ BERT_VOCAB, BERT_POSITIONS = 30522, 512
                 description="BERT-base encoder + pooler", default_input="input_ids 1x128 (int64)",
                 defaults={"seq_len": 128}, param_help={"seq_len": "tokens per sequence (<= 512)"})
 def bert_base(g: GraphBuilder, p: dict, notes: list) -> None:
-    d, heads, ffn, layers = 768, 12, 3072, 12
+    _bert(g, p, "bert-base", d=768, heads=12, ffn=3072, layers=12, head="pooler")
+
+
+@register_model("bert-large", family="transformer",
+                source="Devlin et al. 2018 (arXiv:1810.04805); MLPerf reference language/bert (SQuAD v1.1)",
+                description="BERT-Large encoder + SQuAD span head (MLPerf Inference)",
+                default_input="input_ids 1x384 (int64)",
+                defaults={"seq_len": 384}, param_help={"seq_len": "tokens per sequence (<= 512)"})
+def bert_large(g: GraphBuilder, p: dict, notes: list) -> None:
+    _bert(g, p, "bert-large", d=1024, heads=16, ffn=4096, layers=24, head="squad")
+
+
+def _bert(g: GraphBuilder, p: dict, model: str, d: int, heads: int, ffn: int, layers: int, head: str) -> None:
+    """The BERT encoder (post-LayerNorm) with ``head`` = ``pooler`` (tanh dense on [CLS]; outputs
+    ``last_hidden_state`` and ``pooler_output``) or ``squad`` (``qa_outputs``, a dense d -> 2 on every token,
+    split into ``start_logits`` and ``end_logits`` [batch, seq_len], as BertForQuestionAnswering)."""
     s, b = p["seq_len"], p["batch"]
     if s > BERT_POSITIONS:
-        raise FitbenchError(f"bert-base: seq_len {s} exceeds its {BERT_POSITIONS} position embeddings")
+        raise FitbenchError(f"{model}: seq_len {s} exceeds its {BERT_POSITIONS} position embeddings")
     ids = g.input("input_ids", (b, s), elem_type=7)
     types = g.input("token_type_ids", (b, s), elem_type=7)
     x = g.node("Gather", [g.weight("embeddings.word_embeddings", (BERT_VOCAB, d), "normal", 0.02), ids],
@@ -120,6 +140,14 @@ def bert_base(g: GraphBuilder, p: dict, notes: list) -> None:
         y = g.gelu(g.linear(x, d, ffn, f"{name}.intermediate.dense"), f"{name}.intermediate.gelu")
         y = g.linear(y, ffn, d, f"{name}.output.dense", gain=1.0)
         x = g.layernorm(g.add(y, x, f"{name}.output.add"), d, f"{name}.output.LayerNorm", eps=1e-12)
+    if head == "squad":
+        logits = g.linear(x, d, 2, "qa_outputs", gain=1.0)
+        start, end = "qa_outputs.start", "qa_outputs.end"
+        g.node("Split", [logits, g.const("qa_split", [1, 1])], "qa_outputs.split", outputs=[start, end], axis=-1)
+        axes = g.const("last_axis", [-1])
+        g.output(g.node("Squeeze", [start, axes], "start_logits"))
+        g.output(g.node("Squeeze", [end, axes], "end_logits"))
+        return
     g.output(g.node("Identity", [x], "last_hidden_state"))
     cls = g.node("Gather", [x, g.const("index0", 0)], "pooler.take_cls", axis=1)
     g.output(g.node("Tanh", [g.gemm(cls, d, d, "pooler.dense", gain=1.0)], "pooler_output"))

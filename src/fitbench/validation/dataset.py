@@ -1,0 +1,175 @@
+"""The published-figures dataset: chips' published throughput or latency for zoo models, each with its source.
+
+The shipped file (``data/published.yaml``, made by ``scripts/extract_mlperf_v11.py``) holds MLPerf Inference
+v1.1 CLOSED results of single-accelerator systems and the NVDLA primer's ResNet-50 table; it is the calibration
+set. A point is (chip, model, zoo params, batch, precision, scenario, metric, value, source, notes):
+
+* ``chip``: a catalog name (``fitbench hw list``); a chip the catalog lacks is kept and reported as skipped.
+* ``model`` and ``params``: a zoo name and its parameters (``resolution: WIDTHxHEIGHT`` or ``seq_len: N``).
+* ``batch``: samples per inference call as the submission states it (``batch_stated: false`` when the
+  figure's scenario or a stated convention gave it instead; the notes say which).
+* ``scenario``: ``offline | single-stream | server | multi-stream`` (MLPerf LoadGen's).
+* ``metric``: ``throughput_ips`` (samples per second, > 0) or ``latency_s`` (seconds per query, > 0; for
+  single-stream the 90th percentile).
+* ``source``: required; ``repository`` + ``path`` (optionally ``commit``) or ``document`` + ``table``.
+
+A point without a source, with an unknown scenario, precision or metric, or with a value that is not a
+positive finite number is a one-line :class:`DatasetError` naming the file and the point.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from .._checks import parse_resolution
+from ..errors import FitbenchError
+from ..yaml_file import read_yaml
+
+DATASET = Path(__file__).parent / "data" / "published.yaml"
+SCENARIOS = ("offline", "single-stream", "server", "multi-stream")
+METRICS = ("throughput_ips", "latency_s")
+PRECISIONS = ("int8", "fp16", "bf16", "fp32")
+
+
+class DatasetError(FitbenchError):
+    """The published-figures dataset file is missing, malformed, or holds an invalid point."""
+
+
+class Source(BaseModel):
+    """Where a figure was published: a repository and a path in it, or a document and its table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    repository: str | None = None
+    path: str | None = None
+    commit: str | None = None
+    document: str | None = None
+    table: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Source:
+        if not ((self.repository and self.path) or (self.document and self.table)):
+            raise ValueError("a source needs repository and path, or document and table")
+        return self
+
+    def label(self) -> str:
+        """One line: ``repository/path`` or ``document, table``."""
+        if self.repository and self.path:
+            return f"{self.repository}: {self.path}"
+        return f"{self.document}, {self.table}"
+
+
+class PublishedPoint(BaseModel):
+    """One published figure. ``value`` is in samples/s (``throughput_ips``) or seconds (``latency_s``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    chip: str
+    model: str
+    params: dict[str, Any] = {}
+    batch: int
+    batch_stated: bool = True
+    precision: Literal["int8", "fp16", "bf16", "fp32"]
+    scenario: Literal["offline", "single-stream", "server", "multi-stream"]
+    metric: Literal["throughput_ips", "latency_s"]
+    value: float
+    source: Source
+    system: str = ""
+    notes: str = ""
+
+    @field_validator("chip", "model")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not str(v).strip():
+            raise ValueError("must not be empty")
+        return str(v).strip()
+
+    @field_validator("batch")
+    @classmethod
+    def _batch(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError(f"must be a positive integer, got {v}")
+        return v
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, v: float) -> float:
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"must be a positive finite number, got {v}")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if "resolution" in v:
+            parse_resolution(str(v["resolution"]), "params.resolution")  # WIDTHxHEIGHT, checked here
+        return v
+
+    def zoo_params(self) -> dict[str, Any]:
+        """The zoo keyword arguments: ``resolution`` as (height, width), the rest as given."""
+        out = dict(self.params)
+        if "resolution" in out:
+            out["resolution"] = parse_resolution(str(out["resolution"]), "params.resolution")
+        return out
+
+    def input_label(self) -> str:
+        """``224x224`` or ``seq 384`` (WIDTHxHEIGHT as cameras state it), or ``default``."""
+        parts = [str(self.params["resolution"])] if "resolution" in self.params else []
+        parts += [f"seq {self.params['seq_len']}"] if "seq_len" in self.params else []
+        parts += [f"{k}={v}" for k, v in sorted(self.params.items()) if k not in ("resolution", "seq_len")]
+        return ", ".join(parts) or "default"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _one_line(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "point"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "missing (every point needs one)" if loc == "source" else "missing"
+        elif err["type"] == "literal_error":
+            msg = f"{err.get('input')!r} is not one of {msg.split('Input should be ', 1)[-1]}"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_points(data: Any, where: str) -> list[PublishedPoint]:
+    """Points from parsed YAML (``{"points": [...]}`` or a bare list); ``where`` names the file in errors."""
+    items = data.get("points") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise DatasetError(f"dataset {where}: expected a list of points (or a mapping with 'points:')")
+    out = []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise DatasetError(f"dataset {where}: point {i} is not a mapping of fields")
+        label = f"point {i} ({item.get('chip', '?')} / {item.get('model', '?')})"
+        try:
+            out.append(PublishedPoint.model_validate(item))
+        except ValidationError as exc:
+            raise DatasetError(f"dataset {where}: {label}: {_one_line(exc)}") from None
+        except FitbenchError as exc:
+            raise DatasetError(f"dataset {where}: {label}: {exc}") from None
+    return out
+
+
+def load_dataset(path: str | Path | None = None) -> list[PublishedPoint]:
+    """The published points of ``path`` (a YAML file), or of the shipped dataset when ``path`` is None."""
+    if path is None:
+        return list(_shipped())
+    p = Path(path)
+    try:
+        data = read_yaml(p, "dataset")
+    except FitbenchError as exc:
+        raise DatasetError(str(exc)) from None
+    return parse_points(data, str(p))
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[PublishedPoint, ...]:
+    return tuple(parse_points(read_yaml(DATASET, "dataset"), "fitbench/validation/data/published.yaml"))
