@@ -24,7 +24,7 @@ LAYERS = {
     "graph": 1, "costs": 1, "zoo": 1, "hardware": 1, "model_source": 1,  # workload IR, op costs, specs
     "store": 1,  # results database: knows nothing of the engines
     "profile": 2, "hardware.estimator": 2, "measure": 2,  # the three engines
-    "compare": 3, "sweep": 3, "report": 3, "validation": 3,  # use the engines
+    "compare": 3, "sweep": 3, "report": 3, "validation": 3, "kit": 3,  # use the engines
     "cli": 4,
 }
 # a unit may import lower layers, except these (and anything not listed in ALLOWED_SAME_LAYER of its own layer)

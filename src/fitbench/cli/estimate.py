@@ -83,11 +83,11 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
         console.print(f"[yellow]note:[/] {note}")
     t = Table(title="Estimate per batch size")
     for col in ("batch", "sub-batch", "latency", "inf/s", "eff. TOPS", "peak TOPS", "MAC util", "DRAM/inf",
-                "weights/inf", "acts/inf", "DRAM demand", "weights", "bound (time share)", "mJ/inf"):
+                "weights/inf", "acts/inf", "DRAM demand", "weights", "call + link", "bound (time share)", "mJ/inf"):
         t.add_column(col, justify="right")
     for p in est.points:
         if not p.feasible:
-            t.add_row(str(p.batch), "", "—", "—", "", f"{p.peak_tops:.3g}", "", "", "", "", "", "",
+            t.add_row(str(p.batch), "", "—", "—", "", f"{p.peak_tops:.3g}", "", "", "", "", "", "", "",
                       f"[red]infeasible: {p.infeasible_reason}[/]", "")
             continue
         share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
@@ -95,7 +95,7 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
                   num(p.effective_tops, ".3g"), f"{p.peak_tops:.3g}", num(p.mac_utilization, ".0%"),
                   size(p.dram_bytes_per_inference), size(p.dram_weight_bytes_per_inference),
                   size(p.dram_activation_bytes_per_inference), si(p.dram_bandwidth_demand, "B/s"),
-                  "resident" if p.weights_resident else "streamed", share,
+                  p.plan, duration(p.call_overhead_s + p.link_s), share,
                   "" if p.energy_j_per_inference is None else f"{p.energy_j_per_inference * 1e3:.3g}")
     console.print(t)
     first = next((p for p in est.points if p.feasible), None)
@@ -103,10 +103,15 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
         return
     layers = first.layers if all_layers else sorted(first.layers, key=lambda x: -x.time_s)[:top]
     lt = Table(title=f"{'All' if all_layers else f'Slowest {len(layers)}'} layers at batch {first.batch}")
-    for col in ("layer", "op", "MACs", "util", "compute", "DRAM W", "DRAM A", "time", "bound", "passes", "Wino"):
-        lt.add_column(col, overflow="fold", justify="left" if col in ("layer", "op", "bound", "Wino") else "right")
+    left = ("layer", "op", "engine", "bound", "Wino", "W res.")
+    for col in ("layer", "op", "engine", "MACs", "util", "compute", "DRAM W", "DRAM A", "DRAM state", "overhead",
+                "time", "bound", "passes", "steps", "W res.", "Wino"):
+        lt.add_column(col, overflow="fold", justify="left" if col in left else "right")
     for x in layers:
-        lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type, si(x.macs), f"{x.utilization:.0%}",
+        lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type,
+                   x.engine + (f" ({x.op_class})" if x.engine != "main" else ""), si(x.macs), f"{x.utilization:.0%}",
                    duration(x.compute_s), size(x.dram_weight_bytes), size(x.dram_activation_bytes),
-                   duration(x.time_s), x.bound, str(x.passes), "yes" if x.winograd else "")
+                   size(x.dram_state_bytes) if x.dram_state_bytes else "", duration(x.overhead_s + x.link_s),
+                   duration(x.time_s), x.bound, str(x.passes), str(x.steps) if x.steps > 1 else "",
+                   "yes" if x.weights_resident else "no", "yes" if x.winograd else "")
     console.print(lt)

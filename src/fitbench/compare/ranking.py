@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from ..hardware.estimator.bounds import BOUND_WORDS
+from ..store.record import SUPPLIER_VERIFIED
 from .result import Figures, Flip, Offering, RankRow
-
-BOUND_WORDS = {"compute": "compute", "weights": "weight traffic", "activations": "activation traffic",
-               "overhead": "per-layer overhead"}
+from .supplier import estimate_beside, supplier_sentence
 
 
 def rank(values: Mapping[str, float | None], higher_is_better: bool = True) -> dict[str, int | None]:
@@ -78,7 +78,7 @@ def fmt_pct(x: float | None) -> str:
 
 def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) -> list[RankRow]:
     """One row per offering with the three ranks; sorted by the workload rank."""
-    work = {o.name: o.at("workload", rank_batch) for o in offerings}
+    work = {o.name: o.ranked_at(rank_batch) for o in offerings}
     base = {o.name: o.at("baseline", baseline_batch) for o in offerings}
     r_work = rank({k: f.throughput_ips if f else None for k, f in work.items()})
     r_base = rank({k: f.throughput_ips if f else None for k, f in base.items()})
@@ -95,6 +95,7 @@ def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) 
             workload_effective_tops=w.effective_tops if w else None,
             workload_utilization=w.mac_utilization if w else None,
             workload_bound=w.dominant_bound if w else None,
+            figure=w.method if w else None, **estimate_beside(o, w, rank_batch),
         ))
     big = 10**9
     rows.sort(key=lambda r: (r.workload_rank or big, r.baseline_rank or big, r.offering))
@@ -166,11 +167,13 @@ def _names(offerings: list[Offering]) -> str:
 def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: int, baseline_batch: int,
             workload_label: str, baseline_label: str, unit: str = "inference") -> tuple[str, str]:
     """``(cause, sentence)`` for one flip, from the offering's bound breakdown on each workload."""
-    w = off.at("workload", rank_batch)
+    w = off.ranked_at(rank_batch)
     b = off.at("baseline", baseline_batch)
     moved = "drops" if row.workload_rank > row.baseline_rank else "rises"
     head = f"{off.name} {moved} from {ordinal(row.baseline_rank)} to {ordinal(row.workload_rank)}"
     tops = "" if row.tops_rank is None else f" (TOPS alone ranks it {ordinal(row.tops_rank)})"
+    if w is not None and w.method == SUPPLIER_VERIFIED:
+        return "supplier-measured", f"{head}{tops}: {supplier_sentence(off, w, workload_label, rank_batch)}."
     if w is not None and w.method == "measured":
         return "measured", (f"{head}{tops}: measured on this machine, it takes {fmt_time(w.latency_s)} per batch of "
                             f"{rank_batch} on {workload_label} against {fmt_time(b.latency_s if b else None)} per "
@@ -195,6 +198,17 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
         elif cause == "overhead":
             body = (f"on {workload_label} at batch {rank_batch} its per-layer (launch/dispatch) overhead is "
                     f"{fmt_pct(share)} of its time, so its {_tops(off.peak_tops)} TOPS stay mostly idle")
+        elif cause in ("call", "link"):
+            per_call = (w.latency_s or 0.0) * share
+            what = "per call (runtime and driver)" if cause == "call" else "per call over its host link"
+            body = (f"at batch {rank_batch} it pays {fmt_time(per_call)} {what} on {workload_label}, "
+                    f"{fmt_pct(share)} of its time")
+        elif cause == "fallback":
+            body = (f"layers of {workload_label} that none of its engines runs go to the host fallback, their "
+                    f"tensors crossing the host link both ways ({fmt_pct(share)} of its time)")
+        elif cause == "state":
+            body = (f"its SRAM cannot hold {workload_label}'s persistent state (KV cache), so reading it from DRAM "
+                    f"over {fmt_rate(off.dram_bandwidth)} is {fmt_pct(share)} of its time")
         else:
             ub = b.mac_utilization if b else None
             body = (f"its MAC array is only {fmt_pct(w.mac_utilization)} busy on {workload_label} (vs "
@@ -202,13 +216,13 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"{_tops(off.peak_tops)} TOPS")
     else:
         # an offering it now ties with is not "held back": it is level
-        level = [o for o in crossed if o.at("workload", rank_batch) is not None
-                 and o.at("workload", rank_batch).throughput_ips == w.throughput_ips]
+        level = [o for o in crossed if o.ranked_at(rank_batch) is not None
+                 and o.ranked_at(rank_batch).throughput_ips == w.throughput_ips]
         crossed = [o for o in crossed if o not in level]
         others = _names(crossed) if crossed else "the offerings it passes"
-        # the bounds of the offerings it passes, where known (a measured runtime has no bound breakdown:
-        # it is named, never given a made-up bound)
-        bounds = [o.at("workload", rank_batch).dominant_bound if o.at("workload", rank_batch) else None
+        # the bounds of the offerings it passes, where known (a measured runtime or a verified supplier figure
+        # has no bound breakdown: it is named, never given a made-up bound)
+        bounds = [o.ranked_at(rank_batch).dominant_bound if o.ranked_at(rank_batch) else None
                   for o in crossed]
         other_bounds = sorted({BOUND_WORDS.get(x, x) for x in bounds if x})
         if crossed and other_bounds:
@@ -225,8 +239,8 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM streams the "
                     f"{fmt_bytes(w.dram_weight_bytes_per_inference)} of weights per {unit} in "
                     f"{fmt_time(_dram_time(w.dram_weight_bytes_per_inference, off))}{why_others}")
-        elif cause == "overhead":
-            body = (f"even with per-layer overhead at {fmt_pct(share)} of its time on {workload_label} it is "
+        elif cause in ("overhead", "call", "link", "fallback", "state"):
+            body = (f"even with {BOUND_WORDS[cause]} at {fmt_pct(share)} of its time on {workload_label} it is "
                     f"faster{why_others}")
         else:
             body = (f"its {fmt_rate(off.dram_bandwidth)} DRAM moves the "

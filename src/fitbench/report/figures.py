@@ -12,8 +12,8 @@ from typing import Any
 
 from ..compare.ranking import fmt_mem, ordinal
 from ..compare.result import Comparison
+from ..hardware.estimator.bounds import BOUND_COLORS, BOUNDS
 
-BOUND_COLORS = {"compute": "#4c78a8", "weights": "#e45756", "activations": "#f58518", "overhead": "#9d755d"}
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
            "#eeca3b"]
 
@@ -113,7 +113,7 @@ def per_layer_demand(comp: Comparison) -> dict[str, Any] | None:
 def per_layer_bound(comp: Comparison) -> dict[str, Any] | None:
     if not comp.layer_bounds:
         return None
-    order = ["compute", "weights", "activations", "overhead"]
+    order = list(BOUNDS)
     codes = {b: i for i, b in enumerate(order)}
     offs = list(comp.layer_bounds)
     n = max(len(v) for v in comp.layer_bounds.values())

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..compare.ranking import fmt_bytes, fmt_pct, fmt_time, ordinal
 from ..compare.result import Comparison
+from ..store.record import SUPPLIER_VERIFIED
 from .card import card_items
 
 
@@ -34,7 +35,18 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
                      "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
                      r.workload_bound or "—",
                      fmt_bytes(f.dram_bytes_per_inference) if f and f.dram_bytes_per_inference is not None else "—"])
+    if any(r.figure == SUPPLIER_VERIFIED for r in comp.rows):  # supplier-measured figures beside the estimates
+        head += ["ranked on", "estimate inf/s (error)"]
+        for r, row in zip(comp.rows, rows):
+            verified = r.figure == SUPPLIER_VERIFIED
+            row += ["supplier" if verified else (r.figure or "—"),
+                    f"{_n(r.estimate_throughput_ips)} ({_signed(r.estimate_error)})"
+                    if verified and r.estimate_throughput_ips is not None else "—"]
     return head, rows
+
+
+def _signed(x: float | None) -> str:
+    return "?" if x is None else f"{100 * x:+.0f}%"
 
 
 def terminal_console():
@@ -54,7 +66,7 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     console = console or terminal_console()
     head, rows = ranking_rows(comp)
     short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
-             "eff. TOPS", "util.", "bound", "DRAM/inf"]
+             "eff. TOPS", "util.", "bound", "DRAM/inf"] + head[12:]
     t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
                     f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
     for i, h in enumerate(short):

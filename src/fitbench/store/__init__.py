@@ -12,9 +12,9 @@ definition for both databases), versions in :mod:`.migrations`, the interface in
 """
 
 from .db import Store, default_location, normalise_url, open_store
-from .record import KINDS, STATUSES, NoDatabaseError, ResultRecord, StoreError, jsonable
+from .record import KINDS, STATUSES, SUPPLIER_VERIFIED, NoDatabaseError, ResultRecord, StoreError, jsonable
 
 __all__ = [
-    "KINDS", "STATUSES", "NoDatabaseError", "ResultRecord", "Store", "StoreError", "default_location", "jsonable",
-    "normalise_url", "open_store",
+    "KINDS", "STATUSES", "SUPPLIER_VERIFIED", "NoDatabaseError", "ResultRecord", "Store", "StoreError",
+    "default_location", "jsonable", "normalise_url", "open_store",
 ]  # fmt: skip

@@ -9,6 +9,9 @@ Conventions
   ``metrics`` (JSON) holds the numbers. The columns ``model``, ``batch``, ``precision``, ``hardware``,
   ``runtime`` duplicate the most queried conditions so that they can be indexed.
 - ``status`` is ``ok`` or ``failed``; a failed row carries a one-line ``cause``.
+- ``conditions["provenance"]`` says who produced a measurement when it was not this machine:
+  :data:`SUPPLIER_VERIFIED` marks a supplier's run of a buyer's kit that ``fitbench kit verify`` accepted
+  (``hardware`` names the offering; the kit, the supplier's conditions and every check are in the conditions).
 - Timestamps are timezone-aware UTC; ``duration_s`` is wall seconds of the run.
 """
 
@@ -27,6 +30,8 @@ from .. import __version__
 from ..errors import FitbenchError
 
 KINDS = ("profile", "estimate", "measure")
+#: ``conditions["provenance"]`` of a supplier's measurement checked by ``fitbench kit verify``
+SUPPLIER_VERIFIED = "supplier-measured, verified"
 STATUSES = ("ok", "failed")
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 

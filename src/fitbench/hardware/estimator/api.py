@@ -132,6 +132,12 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
     cache: dict = {}
     points = [(_pipeline_point if spec.split == "pipeline" and spec.cores > 1 else _point)(
         model, spec, int(b), prec, cache) for b in batches]
+    band = (spec.calibration or {}).get("band_factor")
+    if band is not None:
+        for pt in points:
+            pt.error_band = float(band)
+        notes.append(f"calibrated spec: estimates carry an error band of x/÷{float(band):.3g} from its fit "
+                     f"({len((spec.calibration or {}).get('points', []))} point(s))")
     c = profile.conditions
     conditions = {
         **(asdict(c) if hasattr(c, "__dataclass_fields__") else dict(c)),

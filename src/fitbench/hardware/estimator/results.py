@@ -77,6 +77,14 @@ class EstimatePoint:
     cores_used: int = 1
     pipeline_stages: int = 0
     pipeline_contexts: int = 0
+    error_band: float | None = None     # a factor >= 1: a calibrated spec's estimate is within x/÷ this
+
+    @property
+    def throughput_band(self) -> tuple[float, float] | None:
+        """(low, high) inferences/s within the calibrated spec's error band, or None."""
+        if self.error_band is None or self.throughput_ips is None:
+            return None
+        return self.throughput_ips / self.error_band, self.throughput_ips * self.error_band
 
     @property
     def bound(self) -> str:
