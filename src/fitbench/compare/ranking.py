@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from .. import format as fmt
 from ..hardware.estimator.bounds import BOUND_WORDS
 from ..store.record import SUPPLIER_VERIFIED
 from .result import Figures, Flip, Offering, RankRow
@@ -35,45 +36,12 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def fmt_bytes(n: float | None) -> str:
-    """Decimal megabytes as datasheets write them: 62_000_000 -> '62 MB'."""
-    if n is None:
-        return "?"
-    for factor, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if abs(n) >= factor:
-            v = n / factor
-            return f"{v:.0f} {unit}" if v >= 10 else f"{v:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def fmt_mem(n: float | None) -> str:
-    """On-chip memory sizes as datasheets write them (binary): 8 * 2**20 -> '8 MiB'."""
-    if n is None:
-        return "?"
-    for factor, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(n) >= factor:
-            v = n / factor
-            return f"{v:.0f} {unit}" if v == int(v) or v >= 10 else f"{v:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def fmt_rate(bps: float | None) -> str:
-    """Bytes per second: 17e9 -> '17 GB/s'."""
-    return "?" if bps is None else fmt_bytes(bps) + "/s"
-
-
-def fmt_time(s: float | None) -> str:
-    if s is None:
-        return "?"
-    if s >= 1:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s * 1e6:.3g} µs"
-
-
-def fmt_pct(x: float | None) -> str:
-    return "?" if x is None else f"{100 * x:.0f}%"
+# the one formatter module's functions, under the names the comparison has always used
+fmt_bytes = fmt.traffic  # bytes moved (DRAM traffic): decimal
+fmt_mem = fmt.mem  # memory sizes (SRAM): binary
+fmt_rate = fmt.rate
+fmt_time = fmt.short_duration
+fmt_pct = fmt.percent
 
 
 def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) -> list[RankRow]:
@@ -256,13 +224,11 @@ def _dram_time(nbytes: float | None, off: Offering) -> float | None:
 
 
 def _num(x: float | None) -> str:
-    return "?" if x is None else f"{x:.4g}"
+    return fmt.number(x)
 
 
 def _tops(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:.3g}"
+    return fmt.UNKNOWN if x is None else f"{x:.3g}"
 
 
 def figures_line(f: Figures | None) -> str:
