@@ -282,6 +282,7 @@ def compare(
     label: str | None = None,
     also_estimate: list[Any] | tuple[Any, ...] = (),
     also_measure: list[Any] | tuple[Any, ...] = (),
+    app: Any = None,
     **zoo_params: Any,
 ) -> Comparison:
     """Rank every offering on the user's workload and on the baseline; explain every rank flip.
@@ -295,11 +296,17 @@ def compare(
     :class:`fitbench.store.Store` or a URL/path) keeps
     every profile, estimate and measurement plus the comparison itself under one sweep id; the supplier
     measurements verified by ``fitbench kit verify`` that it holds for this workload are shown beside their
-    chip's estimate and ranked (:mod:`.supplier`).
+    chip's estimate and ranked (:mod:`.supplier`). ``app`` (an :class:`~.requirements.Application` or the path
+    of an application file) adds the requirement verdicts (``comp.requirements``, :mod:`.requirements`);
+    ``workload`` may then be ``None`` (the application's model).
     """
     from ..hardware.estimator import estimate
 
     started = dt.datetime.now(dt.timezone.utc)
+    if app is not None:
+        from .requirements import app_workload
+
+        app, workload, inputs, zoo_params = app_workload(app, workload, inputs, zoo_params)
     w = parse_workload(workload) if isinstance(workload, str) else Workload(model=workload)
     w.params.update({k: v for k, v in zoo_params.items() if v is not None})
     if batch is not None:
@@ -337,6 +344,10 @@ def compare(
     layer_bounds: dict[str, list[dict[str, Any]]] = {}
     estimates: list[tuple[str, str, dict[str, Any]]] = []
     wbatches = sorted(set(w.batches) | set(batch_curve))
+    if app is not None:
+        from .requirements import candidate_batches
+
+        wbatches = sorted(set(wbatches) | set(candidate_batches(app)))
     usable = []
     for spec in specs:
         off = hardware_offering(spec, precision)
@@ -409,6 +420,10 @@ def compare(
         offerings=offerings, rows=rows, flips=flips, card=card, layers=_layers_table(wprof),
         layer_bounds=layer_bounds, input_size_curve=curve, measurements=measurements, notes=notes,
     )
+    if app is not None:
+        from .requirements import evaluate
+
+        comp.requirements = evaluate(comp, app)
     if also_estimate and usable:
         comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:

@@ -134,6 +134,7 @@ class Comparison:
     models: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sweep_id: str | None = None
+    requirements: Any = None  # a compare.requirements.RequirementsVerdict when an application was given
 
     def offering(self, name: str) -> Offering:
         for off in self.offerings:
@@ -189,4 +190,8 @@ class Comparison:
         flips = [Flip(**{k: v for k, v in f.items() if k != "direction"}) for f in d.get("flips", [])]
         rows = [RankRow(**r) for r in d.get("rows", [])]
         rest = {k: v for k, v in d.items() if k not in ("offerings", "flips", "rows")}
+        if rest.get("requirements") is not None:
+            from .requirements import RequirementsVerdict
+
+            rest["requirements"] = RequirementsVerdict.from_dict(rest["requirements"])
         return cls(offerings=offerings, flips=flips, rows=rows, **rest)
