@@ -169,7 +169,8 @@ def power_vs_load(req: RequirementsVerdict) -> dict[str, Any] | None:
                        "line": {"color": "#c62828", "dash": "dash"}, "hoverinfo": "skip"})
     return {"data": traces, "layout": _layout(
         "Power vs load (at each offering's chosen batch)", height=380,
-        xaxis={"title": {"text": "load (inferences / s)"}}, yaxis={"title": {"text": "power (W)"}, "type": "log"})}
+        xaxis={"title": {"text": "load (inferences / s)"}},
+        yaxis={"title": {"text": "power (W)"}, "rangemode": "tozero"})}
 
 
 def chips_vs_load(req: RequirementsVerdict) -> dict[str, Any] | None:
@@ -193,7 +194,8 @@ def chips_vs_load(req: RequirementsVerdict) -> dict[str, Any] | None:
                        "line": {"color": "#c62828", "dash": "dash"}, "hoverinfo": "skip"})
     return {"data": traces, "layout": _layout(
         "Chips needed vs load (at each offering's chosen batch)", height=380,
-        xaxis={"title": {"text": "load (inferences / s)"}}, yaxis={"title": {"text": "chips"}, "type": "log"})}
+        xaxis={"title": {"text": "load (inferences / s)"}},
+        yaxis={"title": {"text": "chips (log scale)"}, "type": "log", "dtick": 1})}
 
 
 def _vline(x: float, traces: list[dict[str, Any]], name: str) -> dict[str, Any]:
