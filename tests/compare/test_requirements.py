@@ -222,3 +222,29 @@ def test_cli_requirements_and_bad_input(tmp_path, mm_path):
     assert bad.exit_code == 2
     lines = [x for x in bad.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "unknown unit" in lines[0]
+
+
+@pytest.mark.slow
+def test_this_machine_against_the_requirement_with_loadgen_server(mm_path):
+    # one LoadGen server run at the required 200 QPS against the bound: the 48 ms budget less 5 ms of host stages
+    comp = compare(mm_path, hw=[A], baseline=f"{mm_path}:batch=64", app=camera_app(), batch_curve=(1,),
+                   measure_runtimes=["onnxruntime"])
+    (chk,) = comp.requirements.runtime_checks
+    assert (chk["scenario"], chk["qps"], chk["percentile"]) == ("server", 200, 99)
+    assert chk["bound_s"] == pytest.approx(43 * MS)
+    assert chk["status"] == "ok" and chk["validity"] in ("VALID", "INVALID")
+    assert chk["samples"] >= 662  # enough queries for a p99
+    assert chk["result"]["scenario"] == "server" and chk["result"]["conditions"]["server_qps"] == 200
+    assert chk["meets"] == (chk["validity"] == "VALID" and chk["latency_s"] <= chk["bound_s"])
+    assert f"LoadGen {chk['validity']}" in chk["sentence"]
+    # the measured runtime is an offering of the verdict too (its measured p99 at batch 1)
+    v = comp.requirements.verdict("onnxruntime (this machine)")
+    assert v.batch == 1 and v.method == "measured p99"
+
+
+@pytest.mark.slow
+def test_a_machine_that_cannot_keep_up_is_not_run(mm_path):
+    comp = compare(mm_path, hw=[A], baseline=f"{mm_path}:batch=64", batch_curve=(1,), measure_runtimes=["onnxruntime"],
+                   app=Application(qps=1e7, latency_budget_s=48 * MS))
+    (chk,) = comp.requirements.runtime_checks
+    assert chk["status"] == "not run" and chk["meets"] is False and "cannot keep up" in chk["sentence"]

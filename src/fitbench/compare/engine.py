@@ -424,6 +424,12 @@ def compare(
         from .requirements import evaluate
 
         comp.requirements = evaluate(comp, app)
+        for rt in measure_runtimes:  # this machine against the requirement: LoadGen server at the load
+            from .requirements import server_check
+
+            here = next((o for o in offerings if o.name == f"{rt} (this machine)"), None)
+            comp.requirements.runtime_checks.append(
+                server_check(w, rt, app, measure_quick, here.at("workload", 1) if here else None))
     if also_estimate and usable:
         comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:

@@ -615,3 +615,65 @@ def app_workload(app: Any, workload: Any, inputs: dict | None, zoo_params: dict[
             zoo_params["resolution"] = app.resolution
         inputs = inputs or app.inputs
     return app, workload, inputs, zoo_params
+
+
+# ------------------------------------------------------------------ measured on this machine (LoadGen server)
+
+def server_check(w: Any, runtime: str, app: Application, quick: bool = True, measured: Any = None,
+                 timeout_s: float = 300.0) -> dict[str, Any]:
+    """Does this machine meet ``app`` on ``runtime``? One LoadGen server run at the required QPS against the
+    latency bound (budget minus the host stages), one sample per query; LoadGen's VALID/INVALID is the verdict.
+
+    LoadGen's server scenario issues Poisson arrivals (periodic cameras are gentler). ``measured`` (the
+    runtime's single-stream figure at batch 1, if any) shows when the machine cannot keep up at all: then
+    the run is skipped, since at that rate its queue only grows.
+    """
+    from ..measure import measure
+    from ..measure.stats import MIN_SAMPLES
+
+    bound_s = app.latency_budget_s - app.pre_s - app.post_s
+    pct = next((p for p in sorted(MIN_SAMPLES) if p >= app.percentile), max(MIN_SAMPLES))
+    out: dict[str, Any] = {"runtime": runtime, "scenario": "server", "qps": app.rate, "bound_s": bound_s,
+                           "percentile": pct, "latency_s": None, "validity": None, "meets": False, "status": "",
+                           "achieved_qps": None, "samples": 0}
+    name = f"{runtime} (this machine)"
+    head = (f"{name}, LoadGen server at {_n(app.rate)} QPS against a p{pct} bound of {fmt_time(bound_s)} "
+            f"(the budget less {fmt_time(app.pre_s + app.post_s)} of host stages)")
+    cap = getattr(measured, "throughput_ips", None)
+    if cap is not None and cap < app.rate:
+        out["status"] = "not run"
+        out["sentence"] = (f"{head}: not run, the machine cannot keep up — single-stream it completes {_n(cap)} "
+                           f"inferences/s, below the {_n(app.rate)}/s required, so its queue would only grow; "
+                           "does not meet.")
+        return out
+    try:
+        res = measure(w.model, inputs=w.inputs, dims=w.dims, batch=1, runtime=runtime, scenario="server",
+                      server_qps=app.rate, target_latency_ms=bound_s * 1e3, percentile=pct, quick=quick,
+                      timeout_s=timeout_s, **w.params)
+    except FitbenchError as exc:
+        out["status"] = "failed"
+        out["sentence"] = f"{head}: could not be measured ({exc}); no verdict."
+        return out
+    d = res.to_dict(include_logs=False)
+    out["result"] = d
+    if not res.ok:
+        out["status"] = "failed"
+        out["sentence"] = f"{head}: the run failed ({res.cause}); does not meet."
+        return out
+    lat = d.get("latency") or {}
+    v = lat.get(f"p{pct}_ms")
+    out.update(status="ok", latency_s=None if v is None else v / 1e3, validity=(res.loadgen or {}).get(
+        "result_validity"), achieved_qps=res.queries_per_s, samples=res.samples)
+    within = out["latency_s"] is not None and out["latency_s"] <= bound_s
+    out["meets"] = bool(within and out["validity"] == "VALID")
+    figs = (res.loadgen or {}).get("figures") or {}
+    unmet = [k.replace("result_", "").replace("_met", "").replace("_", " ") for k in (
+        "result_perf_constraints_met", "result_min_duration_met", "result_min_queries_met", "early_stopping_met")
+        if figs.get(k) is False]
+    out["unmet"] = unmet
+    got = "too few samples for it" if out["latency_s"] is None else fmt_time(out["latency_s"])
+    out["sentence"] = (f"{head}: p{pct} {got} over {res.samples} queries at {_n(res.queries_per_s)} QPS achieved, "
+                       f"LoadGen {out['validity'] or 'gave no verdict'}"
+                       + (f" ({', '.join(unmet)} not met)" if unmet else "") + " — "
+                       + ("meets." if out["meets"] else "does not meet."))
+    return out
