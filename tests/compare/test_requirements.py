@@ -248,3 +248,27 @@ def test_a_machine_that_cannot_keep_up_is_not_run(mm_path):
                    app=Application(qps=1e7, latency_budget_s=48 * MS))
     (chk,) = comp.requirements.runtime_checks
     assert chk["status"] == "not run" and chk["meets"] is False and "cannot keep up" in chk["sentence"]
+
+
+def test_host_stage_timed_on_this_machine(tmp_path):
+    # a stage that sleeps 20 ms per call: its p99 time is at least 20 ms (sleep never returns early)
+    (tmp_path / "stages.py").write_text("import time\n\ndef nms():\n    time.sleep(0.02)\n")
+    f = tmp_path / "app.yaml"
+    f.write_text("streams: 1\nfps: 10\nlatency: 200 ms\n"
+                 "host:\n  - {name: nms, stage: post, callable: 'stages.py:nms'}\n")
+    app = load_application(f)
+    (h,) = app.host
+    assert h.stage == "post" and 0.02 <= h.time_s < 0.2 and h.measured.startswith("stages.py:nms: p99 of")
+    assert app.post_s == h.time_s
+
+
+@pytest.mark.parametrize("stage, words", [
+    ({"name": "nms"}, "one of the two"),
+    ({"name": "nms", "time": "1 ms", "callable": "x:y"}, "one of the two"),
+    ({"name": "nms", "callable": "no_such_module_xyz:f"}, "cannot be imported"),
+    ({"name": "nms", "callable": "math:no_such_fn"}, "has no function"),
+])
+def test_bad_host_stage_callable_is_one_line(stage, words):
+    with pytest.raises(FitbenchError) as exc:
+        application_from_dict({"streams": 1, "fps": 10, "latency": "50 ms", "host": [stage]})
+    assert words in str(exc.value) and "\n" not in str(exc.value)

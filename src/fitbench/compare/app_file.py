@@ -16,9 +16,9 @@ Keys (units written out; every problem is one :class:`~fitbench.errors.SpecError
     price: 500 USD                # optional budget for the whole load
     max_chips: 4                  # optional chips per box
     objective: power              # power | price | chips: what "best" minimises among those that meet
-    host:                         # optional host stages, per frame
+    host:                         # optional host stages, per frame: a stated time, or a callable timed here
       - {name: resize, stage: pre, time: 2 ms}
-      - {name: nms, stage: post, time: 3 ms}
+      - {name: nms, stage: post, callable: "stages.py:nms"}   # or package.module:function (no arguments)
     hw: [catalog:*]               # optional offerings (as --hw)
 """
 
@@ -39,7 +39,8 @@ class _Stage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     stage: str = "pre"
-    time: str | float
+    time: str | float | None = None
+    callable: str | None = None
 
 
 class _AppFile(BaseModel):
@@ -121,7 +122,7 @@ def application_from_dict(d: Any, what: str = "application", base: Path | None =
             percentile=f.percentile, power_w=None if f.power is None else parse_power(f.power, "power"),
             price_usd=None if f.price is None else parse_price(f.price, "price"), max_chips=f.max_chips,
             objective=f.objective,
-            host=[HostStage(s.name, s.stage, parse_time(s.time, f"host.{s.name}.time")) for s in f.host],
+            host=[_stage(s, f.percentile, base) for s in f.host],
             hw=[f.hw] if isinstance(f.hw, str) else list(f.hw or []), source=str(base or ""),
         )
     except SpecError as exc:
@@ -129,6 +130,19 @@ def application_from_dict(d: Any, what: str = "application", base: Path | None =
     except FitbenchError as exc:
         raise SpecError(f"{what}: {exc}") from None
     return app
+
+
+def _stage(s: _Stage, percentile: float, base: Path | None) -> HostStage:
+    """A stated stage time, or one measured on this machine by calling ``callable`` (:mod:`.host_stages`)."""
+    if (s.time is None) == (s.callable is None):
+        raise SpecError(f"host stage {s.name!r}: give its time (time: 3 ms) or a callable to time here "
+                        "(callable: package.module:function), one of the two")
+    if s.callable is None:
+        return HostStage(s.name, s.stage, parse_time(s.time, f"host.{s.name}.time"))
+    from .host_stages import load_callable, time_stage
+
+    t, n = time_stage(load_callable(s.callable, base), percentile, s.name)
+    return HostStage(s.name, s.stage, t, measured=f"{s.callable}: p{percentile:g} of {n} calls on this machine")
 
 
 def load_application(path: str | os.PathLike[str]) -> Application:

@@ -50,6 +50,7 @@ class HostStage:
     name: str
     stage: str
     time_s: float
+    measured: str = ""  # how the time was measured on this machine ("" = stated in the application)
 
 
 @dataclass
@@ -108,7 +109,8 @@ class Application:
         if self.max_chips is not None:
             parts.append(f"at most {self.max_chips} chip{'s' if self.max_chips != 1 else ''}")
         if self.host:
-            parts.append("host " + ", ".join(f"{h.name} {fmt_time(h.time_s)} ({h.stage})" for h in self.host))
+            parts.append("host " + ", ".join(
+                f"{h.name} {fmt_time(h.time_s)} ({h.stage}{', measured' if h.measured else ''})" for h in self.host))
         return "; ".join(parts)
 
     @classmethod
