@@ -521,6 +521,15 @@ def evaluate(comp: Any, app: Application) -> RequirementsVerdict:
     if any(v.method == "estimate" for v in verdicts):
         notes.append(f"estimates give one latency per batch (no spread): the p{_n(app.percentile)} applies to the "
                      "queueing wait and to measured figures; a calibrated spec's band widens the estimate")
+    for off in comp.offerings:
+        e = (off.spec or {}).get("energy")
+        v = next(x for x in verdicts if x.offering == off.name)
+        if isinstance(e, dict) and v.power_method == "energy model x load":
+            missing = [k for k, f in (("per MAC", "pj_per_mac"), ("per SRAM byte", "pj_per_sram_byte"),
+                                      ("per DRAM byte", "pj_per_dram_byte"), ("static", "static_w")) if not e.get(f)]
+            if missing:
+                notes.append(f"{off.name}'s power is a lower bound: its energy figures give nothing "
+                             + ", ".join(missing))
     verdict = RequirementsVerdict(application=app, load_ips=app.rate, queueing=app.queueing, verdicts=verdicts,
                                   winner=winner.offering if winner else None, notes=notes)
     verdict.picks = other_picks(comp, verdict)
