@@ -283,6 +283,7 @@ def compare(
     also_estimate: list[Any] | tuple[Any, ...] = (),
     also_measure: list[Any] | tuple[Any, ...] = (),
     error_bands: dict[str, Any] | None = None,
+    app: Any = None,
     **zoo_params: Any,
 ) -> Comparison:
     """Rank every offering on the user's workload and on the baseline; explain every rank flip.
@@ -296,7 +297,9 @@ def compare(
     :class:`fitbench.store.Store` or a URL/path) keeps
     every profile, estimate and measurement plus the comparison itself under one sweep id; the supplier
     measurements verified by ``fitbench kit verify`` that it holds for this workload are shown beside their
-    chip's estimate and ranked (:mod:`.supplier`).
+    chip's estimate and ranked (:mod:`.supplier`). ``app`` (an :class:`~.requirements.Application` or the path
+    of an application file) adds the requirement verdicts (``comp.requirements``, :mod:`.requirements`);
+    ``workload`` may then be ``None`` (the application's model).
 
     **Robustness.** Each offering carries a stated error band (a factor >= 1): a calibrated spec's own
     (``calibration.band_factor``); otherwise ``error_bands[name]`` when given (an object with ``factor``,
@@ -308,6 +311,10 @@ def compare(
     from ..hardware.estimator import estimate
 
     started = dt.datetime.now(dt.timezone.utc)
+    if app is not None:
+        from .requirements import app_workload
+
+        app, workload, inputs, zoo_params = app_workload(app, workload, inputs, zoo_params)
     w = parse_workload(workload) if isinstance(workload, str) else Workload(model=workload)
     w.params.update({k: v for k, v in zoo_params.items() if v is not None})
     if batch is not None:
@@ -345,6 +352,10 @@ def compare(
     layer_bounds: dict[str, list[dict[str, Any]]] = {}
     estimates: list[tuple[str, str, dict[str, Any]]] = []
     wbatches = sorted(set(w.batches) | set(batch_curve))
+    if app is not None:
+        from .requirements import candidate_batches
+
+        wbatches = sorted(set(wbatches) | set(candidate_batches(app)))
     usable = []
     for spec in specs:
         off = hardware_offering(spec, precision)
@@ -422,6 +433,16 @@ def compare(
         layer_bounds=layer_bounds, input_size_curve=curve, measurements=measurements, notes=notes,
         winner=winner_robustness(rows, offerings),
     )
+    if app is not None:
+        from .requirements import evaluate
+
+        comp.requirements = evaluate(comp, app)
+        for rt in measure_runtimes:  # this machine against the requirement: LoadGen server at the load
+            from .requirements import server_check
+
+            here = next((o for o in offerings if o.name == f"{rt} (this machine)"), None)
+            comp.requirements.runtime_checks.append(
+                server_check(w, rt, app, measure_quick, here.at("workload", 1) if here else None))
     if also_estimate and usable:
         comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:

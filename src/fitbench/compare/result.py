@@ -156,6 +156,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     sweep_id: str | None = None
     winner: Robustness | None = None  # does the 1st place survive the stated errors (against the 2nd)?
+    requirements: Any = None  # a compare.requirements.RequirementsVerdict when an application was given
 
     def offering(self, name: str) -> Offering:
         for off in self.offerings:
@@ -217,4 +218,8 @@ class Comparison:
         rows = [RankRow(**r) for r in d.get("rows", [])]
         rest = {k: v for k, v in d.items() if k not in ("offerings", "flips", "rows", "winner")}
         winner = Robustness(**d["winner"]) if d.get("winner") else None
+        if rest.get("requirements") is not None:
+            from .requirements import RequirementsVerdict
+
+            rest["requirements"] = RequirementsVerdict.from_dict(rest["requirements"])
         return cls(offerings=offerings, flips=flips, rows=rows, winner=winner, **rest)

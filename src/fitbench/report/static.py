@@ -89,6 +89,10 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or terminal_console()
+    if comp.requirements is not None:
+        from .requirements import print_requirements
+
+        print_requirements(comp.requirements, console)
     head, rows = ranking_rows(comp)
     short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
              "eff. TOPS", "util.", "bound", "DRAM/inf", "± band", "valid. err."] + head[14:]
@@ -133,6 +137,10 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     lines = [f"# fitbench: {_md_escape(comp.workload['label'])} vs {_md_escape(comp.baseline['label'])}", "",
              f"Precision {comp.precision}; your workload ranked at batch {comp.rank_batch}, the baseline at batch "
              f"{comp.baseline_batch}. fitbench {comp.card.get('fitbench_version')}, {comp.card.get('date')}.", ""]
+    if comp.requirements is not None:
+        from .requirements import markdown_lines
+
+        lines += markdown_lines(comp.requirements)
     head, rows = ranking_rows(comp)
     lines += ["## Rankings", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
               "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
@@ -191,12 +199,17 @@ def _write_outputs(comp: Comparison, path: Path, suffix: str) -> list[Path]:
         return [write_html(comp, path)]
     if suffix == ".md":
         from .plots import write_pngs
+        from .requirements import write_pngs as requirement_pngs
 
-        images = write_pngs(comp, path.parent, path.stem)
+        images = {**requirement_pngs(comp, path.parent, path.stem), **write_pngs(comp, path.parent, path.stem)}
         path.write_text(markdown(comp, images, path.parent), encoding="utf-8")
         return [path, *images.values()]
     if suffix == ".csv":
         comp.to_dataframe().to_csv(path, index=False)
+        if comp.requirements is not None:  # the verdict table beside it: <stem>-requirements.csv
+            from .requirements import write_csv
+
+            return [path, write_csv(comp.requirements, path.with_name(f"{path.stem}-requirements.csv"))]
         return [path]
     if suffix == ".json":
         path.write_text(comp.to_json(), encoding="utf-8")
