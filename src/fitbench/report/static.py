@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +74,19 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
         console.print(f"[dim]{escape(n)}[/dim]")
 
 
-def _md_escape(text: Any) -> str:
+_MD_SPECIALS = re.compile(r"([\\`*_\[\]()!|~#{}+])")
+
+
+def md_escape(text: Any) -> str:
+    """``text`` as inert Markdown: HTML-escaped (no tag, no autolink ``<...>``), every Markdown special
+    backslash-escaped (no ``[link](javascript:...)``, no ``![remote](http://...)`` image, no emphasis or
+    table break), on one line."""
     import html
 
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+    return _MD_SPECIALS.sub(r"\\\1", html.escape(" ".join(str(text).split())))
+
+
+_md_escape = md_escape
 
 
 def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path | None = None) -> str:
