@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -115,9 +116,25 @@ def _install_repeat_check() -> None:
 _install_repeat_check()
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: Any) -> str:
+    """``text`` with every control character (C0, DEL, C1: ESC included) written as a visible ``\\xNN``: a
+    stored name cannot clear the screen, set the window title or plant a hyperlink in a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def cell(text: Any) -> str:
+    """:func:`printable`, with rich markup escaped too (``[link=...]`` in a name stays text), for rich tables."""
+    from rich.markup import escape
+
+    return escape(printable(text))
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print ``error: message`` on stderr (one line) and exit with ``code``."""
-    sys.stderr.write("error: " + " ".join(str(message).split()) + "\n")
+    sys.stderr.write("error: " + printable(" ".join(str(message).split())) + "\n")
     raise typer.Exit(code)
 
 
@@ -179,7 +196,7 @@ class OneLineErrors(TyperGroup):
             ctx = getattr(exc, "ctx", None)
             if ctx is not None and isinstance(exc, click_errors.UsageError):
                 hint = f" (see {ctx.command_path} --help)"
-            sys.stderr.write("error: " + " ".join(exc.format_message().split()) + hint + "\n")
+            sys.stderr.write("error: " + printable(" ".join(exc.format_message().split())) + hint + "\n")
             sys.exit(exc.exit_code)
         except typer.Abort:
             sys.stderr.write("error: aborted\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import FitbenchError
-from .common import check_output, database_files, user_errors
+from .common import check_output, database_files, printable, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +53,8 @@ def report_cmd(
         if not sweeps:
             raise FitbenchError(f"no sweeps stored in {store.location}")
         for s in sweeps:
-            sys.stdout.write(f"{s['sweep_id']}\t{s['ok']} ok\t{s['failed']} failed\t{s['created_at'] or ''}\n")
+            sys.stdout.write(f"{printable(s['sweep_id'])}\t{s['ok']} ok\t{s['failed']} failed\t"
+                             f"{s['created_at'] or ''}\n")
         if not list_:
             raise FitbenchError("give --sweep ID (one of the sweeps listed above)")
         return

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import FitbenchError
-from .common import check_output, database_files, emit, user_errors
+from .common import cell, check_output, database_files, emit, user_errors
 
 results_app = typer.Typer(help="List, show and export stored results (profiles, estimates, measurements).",
                           no_args_is_help=True)  # fmt: skip
@@ -80,8 +80,9 @@ def _list(filters, where, db, limit, sweeps) -> None:
     if sweeps:
         table = Table("sweep", "planned", "stored", "ok", "failed", "last finished")
         for s in store.list_sweeps():
-            table.add_row(s["sweep_id"], str(s["n_points"] if s["n_points"] is not None else "?"), str(s["stored"]),
-                          str(s["ok"]), str(s["failed"]), str(s["last_finished"] or ""))  # fmt: skip
+            planned = str(s["n_points"] if s["n_points"] is not None else "?")
+            table.add_row(cell(s["sweep_id"]), planned, str(s["stored"]), str(s["ok"]), str(s["failed"]),
+                          str(s["last_finished"] or ""))  # fmt: skip
         console.print(table)
         return
     cond = parse_where([*(where or []), *(filters or [])])
@@ -91,11 +92,11 @@ def _list(filters, where, db, limit, sweeps) -> None:
                   "node")  # fmt: skip
     for r in rows:
         status = r.status if r.status == "ok" else f"[red]{r.status}[/]"
-        table.add_row(str(r.id), r.kind, _fmt_model(r), str(r.batch or ""), r.precision or "",
-                      r.hardware or r.runtime or "", status, _fmt_metric(r), r.sweep_id or "",
-                      r.node or "")  # fmt: skip
+        table.add_row(str(r.id), cell(r.kind), cell(_fmt_model(r)), str(r.batch or ""), cell(r.precision or ""),
+                      cell(r.hardware or r.runtime or ""), status, _fmt_metric(r), cell(r.sweep_id or ""),
+                      cell(r.node or ""))  # fmt: skip
     console.print(table)
-    console.print(f"{len(rows)} of {total} results in {store.location}")
+    console.print(f"{len(rows)} of {total} results in {cell(store.location)}")
 
 
 @results_app.command("show")

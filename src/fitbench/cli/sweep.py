@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import fail, user_errors
+from .common import fail, printable, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -74,7 +74,7 @@ def sweep_cmd(
         out = sys.stdout
         for p in points:
             mark = "" if p.key in todo_keys else "  (stored)"
-            out.write(f"{p.key[:12]}  {p.label}{mark}\n")
+            out.write(f"{p.key[:12]}  {printable(p.label)}{mark}\n")
         kinds = ", ".join(f"{k} {n}" for k, n in describe(points).items())
         out.write(f"sweep {spec.sweep_id!r}: {len(points)} points ({kinds}); {len(todo)} to run\n")
         return
@@ -87,12 +87,12 @@ def sweep_cmd(
              f"discarded; run again with --resume to finish", 130)  # fmt: skip
         return
     typer.echo(
-        f"sweep {summary.sweep_id!r}: {summary.total} points, {summary.skipped} already stored, ran "
+        f"sweep {printable(summary.sweep_id)!r}: {summary.total} points, {summary.skipped} already stored, ran "
         f"{summary.ran} ({summary.ok} ok, {summary.failed} failed) in {summary.elapsed_s:.1f} s "
         f"[{summary.executor}, {summary.points_per_s:.1f} points/s]"
     )
     for label, cause in summary.failures[:10]:
-        typer.echo(f"  failed: {label}: {cause}", err=True)
+        typer.echo(f"  failed: {printable(label)}: {printable(cause)}", err=True)
     if summary.retriable:
         typer.echo(f"  {summary.retriable} point(s) lost to an infrastructure failure are stored as retriable: "
                    "run again with --resume", err=True)

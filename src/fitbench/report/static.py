@@ -121,7 +121,7 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
         console.print(f"[dim]{escape(n)}[/dim]")
 
 
-_MD_SPECIAL = "\\`*[]<>|!&"
+_MD_SPECIAL = "\\`*_[]()<>|!&~#{}+"
 
 
 def _md_escape(text: Any) -> str:
@@ -129,6 +129,9 @@ def _md_escape(text: Any) -> str:
     tags, links and images, code, emphasis, table cells, entities), so ``<script>`` or ``[x](javascript:..)``
     stays text, without HTML entities (``&#x27;``, ``&quot;``) that a Markdown reader shows as typed."""
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in " ".join(str(text).split()))
+
+
+md_escape = _md_escape
 
 
 def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path | None = None) -> str:

@@ -165,9 +165,10 @@ def _write_sweep(data: SweepData, path: Path, suffix: str) -> None:
         rows = data.rows()
         cols = ["kind", "model", "input", "hardware", "runtime", "batch", "precision", "status", "latency_s",
                 "throughput_ips"]
-        import html
 
-        lines = [f"# fitbench sweep {html.escape(data.sweep_id)}", "", "| " + " | ".join(cols) + " |",
+        from .static import md_escape
+
+        lines = [f"# fitbench sweep {md_escape(data.sweep_id)}", "", "| " + " | ".join(cols) + " |",
                  "|" + "|".join("---" for _ in cols) + "|"]
         from ..compare.ranking import fmt_time
         from .html import fmt_num
@@ -176,7 +177,7 @@ def _write_sweep(data: SweepData, path: Path, suffix: str) -> None:
             v = r[c]
             text = fmt_time(v) if c == "latency_s" and v is not None else fmt_num(v) if c == "throughput_ips" else (
                 "—" if v is None else str(v))
-            return html.escape(text).replace("|", "\\|")
+            return md_escape(text)
 
         lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in rows]
         path.write_text("\n".join(lines) + "\n")

@@ -164,8 +164,9 @@ def _lost_connection(exc: sa.exc.DBAPIError) -> bool:
 
 def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Database errors after open become one-line :class:`StoreError`; a lost PostgreSQL connection is
-    retried (the pool reconnects) up to :data:`RETRIES` times. A write is one transaction, so a retry never
-    duplicates: either the first attempt committed (and the upsert keeps its row) or nothing did."""
+    retried (the pool reconnects) up to :data:`RETRIES` times. A write is one transaction, so a retried sweep
+    point is never duplicated: either the first attempt committed (and the upsert keeps its row) or nothing
+    did. (A row outside a sweep has no key: a commit whose acknowledgement was lost may be written twice.)"""
 
     @functools.wraps(fn)
     def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
