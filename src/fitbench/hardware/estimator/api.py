@@ -79,7 +79,7 @@ def _default_notes(spec: HardwareSpec, prec: str, table: LayerTable, engines: En
     if not spec.vector_ops_per_cycle and not any(e.ops_per_cycle for e in spec.engines):
         notes.append("the spec gives no vector_ops_per_cycle: non-MAC ops (BN, activations, pooling, adds) take "
                      "no time (assumed hidden in the MAC pipeline)")
-    fb = sorted({OP_CLASSES[c] for c, e in zip(table.op_class, engines.index) if e < 0})
+    fb = [OP_CLASSES[c] for c in np.unique(table.op_class[engines.index < 0])]
     if fb:
         notes.append(f"no engine runs {', '.join(fb)}: those layers run on the fallback {engines.fallback_name}, "
                      "their tensors crossing the host link both ways")

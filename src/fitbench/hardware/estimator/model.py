@@ -222,46 +222,43 @@ class CostModel:
         t, P = self.t, self.P
         S = P["sram_bytes"]
         fb = self.on_fallback[None, :]
-        view = self.view
-        rb = np.where(res, W, 0.0).sum(axis=1, keepdims=True)
+        rb = (W * res).sum(axis=1, keepdims=True)
         state_total = t.state_b * B
         u_max = t.u_b.max() if t.u_b.size else 0.0
         state_chip = state_total <= S - rb - u_max
-        budget = S - rb - np.where(state_chip, state_total, 0.0)
+        budget = S - rb - state_total * state_chip
         # keeping weights (or state) resident must leave room for the smallest working strip
         feasible = ((budget >= u_max) | ((rb == 0) & ~(state_chip & (state_total > 0))))[:, 0]
-        A = np.where(fb | view, 0.0, (t.in_b + t.out_b)[None, :] * B)
-        act_in = np.where(fb | view, 0.0, t.in_b[None, :] * B)
-        act_out = np.where(fb | view, 0.0, t.out_b[None, :] * B)
-        state = np.where(state_chip | fb, 0.0, t.state_in_b[None, :] * B)
+        moves = ~(fb | self.view)                                  # layers whose activations move at all
+        act_in = t.in_b[None, :] * B * moves
+        A = (t.in_b + t.out_b)[None, :] * B * moves
+        act_out = A - act_in
+        state = t.state_in_b[None, :] * B * ~(state_chip | fb)
         # resident layers (and layers without weights): activations spill when they do not fit the budget
         spill_r = A > budget
-        a_r = np.where(spill_r, A, 0.0)
+        a_r = A * spill_r
         # streamed layers: (a) weight slices, the input re-read per slice; (b) activation strips, the weights
-        # re-read per strip; an embedding reads its rows once
-        u = t.u_b[None, :]
-        slice_budget = budget - u
-        p_w = np.where(slice_budget > 0, np.maximum(np.ceil(W / np.where(slice_budget > 0, slice_budget, 1.0)), 1.0),
-                       np.inf)
-        ta_w, ta_a = streamed_w, p_w * act_in + act_out
-        strip_budget = budget - t.w_unit[None, :]
-        p_i = np.where(strip_budget > 0, np.maximum(np.ceil(A / np.where(strip_budget > 0, strip_budget, 1.0)),
-                                                    1.0), np.inf)
+        # re-read per strip; an embedding reads its rows once. A budget <= 0 makes that option impossible.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slice_budget = budget - t.u_b[None, :]
+            p_w = np.maximum(np.ceil(W / slice_budget), 1.0)
+            p_w[slice_budget <= 0] = np.inf
+            strip_budget = budget - t.w_unit[None, :]
+            p_i = np.maximum(np.ceil(A / strip_budget), 1.0)
+            p_i[strip_budget <= 0] = np.inf
+        ta_a = p_w * act_in + act_out
         tb_w = p_i * streamed_w
-        tb_a = np.where(p_i > 1, A, 0.0)
-        use_a = (ta_w + ta_a) < (tb_w + tb_a)
-        w_s = np.where(use_a, ta_w, tb_w)
-        a_s = np.where(use_a, ta_a, tb_a)
-        p_s = np.where(use_a, p_w, p_i)
+        tb_a = A * (p_i > 1)
+        use_a = (streamed_w + ta_a) < (tb_w + tb_a)
         gather = t.gather[None, :]
-        w_s = np.where(gather, streamed_w, w_s)
-        a_s = np.where(gather, a_r, a_s)
-        p_s = np.where(gather, 1.0, p_s)
         streamed = ~res & (W > 0)
-        weights = np.where(streamed, w_s, 0.0)
-        acts = np.where(streamed, a_s, a_r)
-        passes = np.where(streamed, p_s, 1.0)
-        spilled = np.where(streamed, a_s > 0, spill_r)
+        slices = streamed & ~gather & use_a       # option (a)
+        strips = streamed & ~gather & ~use_a      # option (b)
+        weights = np.where(slices | (streamed & gather), streamed_w, 0.0)
+        weights = np.where(strips, tb_w, weights)
+        acts = np.where(slices, ta_a, np.where(strips, tb_a, a_r))
+        passes = np.where(slices, p_w, np.where(strips, p_i, 1.0))
+        spilled = np.where(slices | strips, acts > 0, spill_r)
         feasible = feasible & np.isfinite(passes).all(axis=1) if passes.size else feasible
         return Traffic(weights=weights, activations=acts, state=state, passes=passes, spilled=spilled,
                        resident=res | (W == 0), resident_bytes=rb[:, 0], feasible=feasible)
