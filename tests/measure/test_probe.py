@@ -80,13 +80,14 @@ def _llc_bytes() -> int | None:
 def test_probe_figures_are_positive_and_sane(probed):
     res, _ = probed
     f = res.figures
-    for name in ("per_call", "dispatch", "gemm_fp32", "conv", "depthwise", "vector", "bandwidth"):
+    for name in ("per_call", "dispatch", "gemm_fp32", "conv", "depthwise", "matmul", "vector", "bandwidth"):
         assert name in f and math.isfinite(f[name].value), name
         x = f[name]
         assert x.calls >= 3 and 0 < x.min_s <= x.p25_s <= x.median_s <= x.p75_s <= x.max_s, name
     # a GEMM rate between 1 GFLOP/s and 10 TFLOP/s (a MAC is 2 FLOPs)
     assert 1e9 <= 2 * f["gemm_fp32"].value <= 10e12
-    assert 1e9 <= 2 * f["conv"].value <= 10e12 and 0.1e9 <= 2 * f["depthwise"].value <= 10e12
+    assert 1e9 <= 2 * f["conv"].value <= 10e12 and 1e9 <= 2 * f["matmul"].value <= 10e12
+    assert 0.1e9 <= 2 * f["depthwise"].value <= 10e12
     assert 1e9 <= f["bandwidth"].value <= 1e12                    # 1 GB/s .. 1 TB/s
     assert 0.1e9 <= f["vector"].value <= 1e13                      # element ops/s
     assert 0 < f["per_call"].value < 10e-3                         # a tiny session.run: under 10 ms
@@ -113,7 +114,8 @@ def test_probe_spec_loads_and_says_where_its_numbers_come_from(probed):
     assert spec.vector_ops_per_cycle * spec.clock_hz == pytest.approx(f["vector"].value, rel=1e-3)
     engines = {e.name: e for e in spec.engines}
     assert engines["depthwise"].runs == ("depthwise",) and engines["conv"].runs == ("conv",)
-    for name in ("conv", "depthwise"):
+    assert engines["matmul"].runs == ("matmul",)
+    for name in ("conv", "depthwise", "matmul"):
         assert engines[name].macs_per_cycle["fp32"] == max(1, math.floor(f[name].value / spec.clock_hz + 0.5))
     llc = _llc_bytes()
     if llc is not None:

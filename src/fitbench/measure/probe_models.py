@@ -87,3 +87,18 @@ def stream_add(elements: int) -> tuple[onnx.ModelProto, dict, int]:
     node = helper.make_node("Add", ["a", "b"], ["y"])
     inputs = [helper.make_tensor_value_info(k, TensorProto.FLOAT, [elements]) for k in ("a", "b")]
     return _model([node], inputs, "y", [], "stream_add"), {"a": a, "b": np.full_like(a, 2.5)}, 3 * 4 * elements
+
+
+def ffn_block(tokens: int = 128, width: int = 768, hidden: int = 3072, seed: int = 0) -> tuple[onnx.ModelProto,
+                                                                                            dict, int]:
+    """A transformer feed-forward block at batch 1: ``x @ W1 + b1 -> (tokens x hidden) @ W2 + b2`` (MatMul + Add,
+    as the zoo's BERT and ViT write it; ONNX Runtime fuses each pair into a Gemm): ``2 x tokens x width x hidden``
+    MACs over ``2 x width x hidden`` fp32 weights (18 MiB at 768 x 3072: far beyond a core's L2)."""
+    rng = np.random.default_rng(seed)
+    inits = [numpy_helper.from_array((rng.standard_normal(s) * 0.02).astype(np.float32), n)
+             for n, s in (("w1", (width, hidden)), ("b1", (hidden,)), ("w2", (hidden, width)), ("b2", (width,)))]
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["m1"]), helper.make_node("Add", ["m1", "b1"], ["h"]),
+             helper.make_node("MatMul", ["h", "w2"], ["m2"]), helper.make_node("Add", ["m2", "b2"], ["y"])]
+    inp = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, tokens, width])
+    x = rng.standard_normal((1, tokens, width)).astype(np.float32)
+    return _model(nodes, [inp], "y", inits, "ffn_block"), {"x": x}, 2 * tokens * width * hidden
