@@ -11,8 +11,9 @@
    predicted (calibrated spec; the probed spec beside it), measured median latency, ratio predicted /
    measured, and the share of points within +-20 % (the ResNet-50 fit points are not counted).
 
-Measurements are sized by time: each point runs one untimed first call, then at least 2 (``--quick``) or 5
-timed calls and at least 0.3 s (``--quick``) or 3 s. On a shared machine the medians move with the load:
+Measurements are sized by time: each point runs one untimed first call, then timed calls for at least 0.5 s
+(``--quick``; at least one call) or 3 s (at least three calls), so a batch of 8 BERT or YOLOv3 runs once or
+twice and MobileNet dozens of times. On a shared machine the medians move with the load:
 the spread (p25-p75) is printed per point.
 """
 
@@ -51,7 +52,7 @@ def _calibrator():
 def _measure(name: str, params: dict, threads: int, quick: bool) -> dict[int, object]:
     """Median latency per batch (MeasureResult), one child process per batch."""
     res = fitbench.measure(name, batch=list(BATCHES), threads=threads, precision="fp32", driver="direct",
-                           min_count=2 if quick else 5, min_duration_s=0.3 if quick else 3.0, warmup_count=0,
+                           min_count=1 if quick else 3, min_duration_s=0.5 if quick else 3.0, warmup_count=0,
                            warmup_s=0.0, **params)
     out = {}
     for r in res:
