@@ -81,7 +81,8 @@ def main() -> None:
           f"threads {args.threads}")
     for f in pr.figures.values():
         print(f"  {f.name:<10} {format_value(f.value, f.unit):>14}   call median {format_value(f.median_s, 's'):>9}  "
-              f"p25-p75 {format_value(f.p25_s, 's')}-{format_value(f.p75_s, 's')}  [{f.calls} calls]")
+              f"p25-p75 {format_value(f.p25_s, 's')}-{format_value(f.p75_s, 's')}  "
+              f"[{f.samples} x {f.calls_per_sample} calls]")
     for n in pr.notes:
         print(f"  note: {n}")
     if args.spec:

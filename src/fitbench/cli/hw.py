@@ -99,13 +99,14 @@ def hw_probe(
     emit(text, output)
     if output is not None:
         table = Table(title=f"{result.cpu_model}, {threads} thread(s), onnxruntime {result.onnxruntime}: "
-                            "medians over repeated calls")
-        for col in ("figure", "value", "call median", "p25-p75", "min-max", "calls", "what"):
+                            "medians over samples (a sample = a slice's mean call time)")
+        for col in ("figure", "value", "call median", "p25-p75", "min-max", "samples x calls", "what"):
             table.add_column(col, overflow="fold")
         for f in result.figures.values():
             table.add_row(f.name, format_value(f.value, f.unit), format_value(f.median_s, "s"),
                           f"{format_value(f.p25_s, 's')}-{format_value(f.p75_s, 's')}",
-                          f"{format_value(f.min_s, 's')}-{format_value(f.max_s, 's')}", str(f.calls), f.what)
+                          f"{format_value(f.min_s, 's')}-{format_value(f.max_s, 's')}",
+                          f"{f.samples} x {f.calls_per_sample}", f.what)
         console = Console(width=160)
         console.print(table)
         for n in result.notes:

@@ -25,8 +25,9 @@ Every figure is **measured here** at the given intra-op thread count (default 1)
 * **per call** — one one-element Add's ``session.run`` time (from Python, as ``fitbench run`` times it).
   Spec: ``inference_overhead``.
 
-Each figure is the **median** over repeated calls (a shared machine is noisy: the spread p25-p75 and
-min-max are reported beside it). ``compute_efficiency`` is 1 (the rates are achieved ones), ``sram`` the
+Each figure is the **median** over samples, a sample being the mean call time over a ~25 ms slice of calls,
+timed round-robin across the figures (a shared machine is noisy: the spread p25-p75 and min-max of the samples
+are reported beside it). ``compute_efficiency`` is 1 (the rates are achieved ones), ``sram`` the
 last-level cache, ``host_link on-soc``; no TDP. Sessions come from :class:`~.runtimes.onnxruntime.OrtRunner`
 (the runtime ``fitbench run`` uses) and the statistics from :func:`~.stats.summarize`.
 """
@@ -51,7 +52,7 @@ SHORT_CHAIN, LONG_CHAIN = 1, 200
 #: fp16 is kept in the spec only when it is this much faster than fp32
 FP16_GAIN = 1.10
 #: measurement budget: (total seconds of round-robin timing, max rounds), full and quick
-BUDGET = {False: (12.0, 2000), True: (2.5, 500)}
+BUDGET = {False: (12.0, 2000), True: (3.0, 500)}
 
 
 # ------------------------------------------------------------------ pure derivations
@@ -85,7 +86,8 @@ def net_rate(work: float, seconds: float, fixed_s: float = 0.0) -> float:
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured figure: ``value`` in ``unit`` from the median call time; the call times' spread."""
+    """One measured figure: ``value`` in ``unit`` from the median call time; the spread of the call times (each
+    sample is the mean call time over one slice of ``calls_per_sample`` calls)."""
 
     name: str
     value: float
@@ -96,7 +98,8 @@ class Figure:
     p75_s: float
     min_s: float
     max_s: float
-    calls: int
+    samples: int            # slices timed (each sample = the mean call time over one slice)
+    calls_per_sample: int
 
     @property
     def spread(self) -> float:
@@ -147,7 +150,7 @@ class ProbeResult:
         fv = format_value
         lines = [f"{x.name}: {fv(x.value, x.unit)} ({x.what}; call time median {fv(x.median_s, 's')}, "
                  f"p25-p75 {fv(x.p25_s, 's')}-{fv(x.p75_s, 's')}, min-max {fv(x.min_s, 's')}-"
-                 f"{fv(x.max_s, 's')}, {x.calls} calls)" for x in f.values()]
+                 f"{fv(x.max_s, 's')}, {x.samples} samples of {x.calls_per_sample} calls)" for x in f.values()]
         d: dict[str, Any] = {
             "name": self.name,
             "kind": "cpu",
@@ -183,7 +186,7 @@ class ProbeResult:
         for x in self.figures.values():
             head += (f"#   {x.name:<10} {format_value(x.value, x.unit):>14}   call median "
                      f"{format_value(x.median_s, 's'):>9}  "
-                     f"spread (p75-p25)/median {x.spread:.0%}  [{x.calls} calls]\n")
+                     f"spread (p75-p25)/median {x.spread:.0%}  [{x.samples} x {x.calls_per_sample} calls]\n")
         for n in self.notes:
             head += f"#   note: {n}\n"
         return head + yaml.safe_dump(self.spec_dict(), sort_keys=False, width=110)
@@ -282,24 +285,27 @@ def _lscpu() -> str:
 class _Case:
     name: str
     call: Any
-    min_calls: int
+    min_samples: int
     slice_calls: int = 1
-    times: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)   # one mean call time per slice
 
 
 class _Rounds:
-    """Micro-benchmarks timed **round-robin**: every round gives each case a slice of ~``SLICE_S`` of calls,
-    until the total budget is spent and every case has its minimum count. On a shared machine another
-    process's burst then hits every figure alike, instead of whichever figure happened to run during it."""
+    """Micro-benchmarks timed **round-robin**: every round gives each case one slice of calls lasting about
+    ``SLICE_S``, and records the slice's **mean** call time as one sample; rounds go on until the budget is
+    spent and every case has its minimum of samples. On a shared machine another process's burst then hits
+    every figure alike (not whichever ran during it), and a preemption counts by its share of a slice — as it
+    does in a model's long call — instead of turning a short call into an outlier or, past half of them, the
+    median."""
 
-    SLICE_S = 0.02
+    SLICE_S = 0.025
 
     def __init__(self, threads: int, quick: bool, tmp: str) -> None:
         self.threads, self.tmp, self.quick = threads, tmp, quick
         self.total_s, self.max_rounds = BUDGET[quick]
         self.cases: dict[str, _Case] = {}
 
-    def add(self, name: str, model, feeds, min_calls: int = 10) -> None:
+    def add(self, name: str, model, feeds, min_samples: int = 5) -> None:
         """Load ``model`` at ``threads`` (raises MeasurementError when onnxruntime cannot run it) and warm it up."""
         import onnx
 
@@ -315,29 +321,34 @@ class _Rounds:
             first = time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for kernels it lacks
             raise MeasurementError(f"onnxruntime could not run it: {exc}") from None
-        self.cases[name] = _Case(name, call, min_calls, max(1, min(200, int(self.SLICE_S / max(first, 1e-7)))))
+        per_slice = max(1, min(5000, int(self.SLICE_S / max(first, 1e-7))))
+        self.cases[name] = _Case(name, call, min_samples, per_slice)
 
-    def run(self) -> dict[str, list[float]]:
+    def run(self) -> dict[str, tuple[list[float], int]]:
+        """Per case: (mean call time of each slice, calls per slice)."""
         start = time.perf_counter()
         for _ in range(self.max_rounds):
             done = time.perf_counter() - start >= self.total_s
-            if done and all(len(c.times) >= c.min_calls for c in self.cases.values()):
+            if done and all(len(c.times) >= c.min_samples for c in self.cases.values()):
                 break
             for c in self.cases.values():
-                for _ in range(c.slice_calls):
-                    t0 = time.perf_counter_ns()
-                    c.call()
-                    c.times.append((time.perf_counter_ns() - t0) * 1e-9)
-        return {k: c.times for k, c in self.cases.items()}
+                call, n = c.call, c.slice_calls
+                t0 = time.perf_counter_ns()
+                for _ in range(n):
+                    call()
+                c.times.append((time.perf_counter_ns() - t0) * 1e-9 / n)
+        return {k: (c.times, c.slice_calls) for k, c in self.cases.items()}
 
 
-def _figure(name: str, what: str, unit: str, times: list[float], value_of) -> Figure:
+def _figure(name: str, what: str, unit: str, sampled: tuple[list[float], int], value_of) -> Figure:
     from .stats import summarize
 
+    times, per_sample = sampled
     s = summarize([t * 1e3 for t in times])
     med = s.p50_ms / 1e3
     return Figure(name=name, value=float(value_of(med)), unit=unit, what=what, median_s=med, p25_s=s.p25_ms / 1e3,
-                  p75_s=s.p75_ms / 1e3, min_s=s.min_ms / 1e3, max_s=s.max_ms / 1e3, calls=s.count)
+                  p75_s=s.p75_ms / 1e3, min_s=s.min_ms / 1e3, max_s=s.max_ms / 1e3, samples=s.count,
+                  calls_per_sample=per_sample)
 
 
 def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
@@ -359,8 +370,8 @@ def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
     work: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="fitbench-probe-") as tmp:
         r = _Rounds(threads, quick, tmp)
-        r.add("per_call", *pm.add_chain(1, SHORT_CHAIN)[:2], min_calls=100)
-        r.add("chain", *pm.add_chain(1, LONG_CHAIN)[:2], min_calls=50)
+        r.add("per_call", *pm.add_chain(1, SHORT_CHAIN)[:2])
+        r.add("chain", *pm.add_chain(1, LONG_CHAIN)[:2])
         for prec in ("fp32", "int8", "fp16"):
             m, feeds, work[f"gemm_{prec}"] = pm.gemm(n, prec)
             try:
@@ -375,7 +386,7 @@ def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
         m, feeds, work["vector"] = pm.add_chain(vec_elems, vec_depth)
         r.add("vector", m, feeds)
         m, feeds, work["bandwidth"] = pm.stream_add(bw_elems)
-        r.add("bandwidth", m, feeds, min_calls=3 if quick else 8)
+        r.add("bandwidth", m, feeds)
         del m, feeds
         times = r.run()
 
@@ -398,7 +409,7 @@ def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
         best16, best32 = work["gemm_fp16"] / fp16.min_s, work["gemm_fp32"] / fp32.min_s
         if not (fp16.value >= FP16_GAIN * fp32.value and best16 >= FP16_GAIN * best32):
             del f["gemm_fp16"]
-            res.notes.append(f"fp16 MatMul ran at {format_value(fp16.value, 'MAC/s')} (best call "
+            res.notes.append(f"fp16 MatMul ran at {format_value(fp16.value, 'MAC/s')} (best sample "
                              f"{format_value(best16, 'MAC/s')}), "
                              f"not {FP16_GAIN - 1:.0%} faster than fp32 ({format_value(fp32.value, 'MAC/s')}, best "
                              f"{format_value(best32, 'MAC/s')}): onnxruntime runs fp16 as fp32 between Casts here, so "
@@ -414,6 +425,6 @@ def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
                           times["vector"], lambda t: net_rate(work["vector"], t, call_s + vec_depth * disp))
     f["bandwidth"] = _figure("bandwidth", f"a + b over 2 x {bw_elems * 4 / 2**20:.0f} MiB fp32, bytes = 3 x 4 x "
                              "elements", "B/s", times["bandwidth"], lambda t: net_rate(work["bandwidth"], t, call_s))
-    res.notes.append("every figure is timed round-robin with the others (a slice of calls each per round), so a "
-                     "burst of load from another process affects all of them alike")
+    res.notes.append("figures are timed round-robin (one ~25 ms slice of calls each per round; a sample is a slice's "
+                     "mean call time), so a burst of load from another process affects all of them alike")
     return res
