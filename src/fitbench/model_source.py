@@ -11,7 +11,8 @@ from typing import Any
 
 import onnx
 
-from .errors import FitbenchError, ModelLoadError, UnknownNameError
+from ._checks import is_positive_int
+from .errors import FitbenchError, ModelLoadError, ShapeError, UnknownNameError
 from .graph.ir import Model
 from .graph.onnx_io import load_model
 
@@ -36,6 +37,8 @@ def resolve_model(
     from .graph import torch_io
 
     zoo_params = {k: v for k, v in zoo_params.items() if v is not None}
+    if batch is not None and not is_positive_int(batch):  # 0 must not become "the default batch" anywhere
+        raise ShapeError(f"--batch must be a positive integer, got {batch!r}")
     if isinstance(model, Model):
         return model, {}
     if isinstance(model, onnx.ModelProto):
@@ -112,7 +115,11 @@ def zoo_size_from_inputs(defaults: Any, inputs: dict | None, batch: int | None,
     """A zoo model is built at its size: ``--input 1x3x1080x1920`` (one NxCxHxW input of an image model)
     becomes ``resolution=(1080, 1920)`` and batch N, ``--input input_ids=4x384`` of a sequence model
     ``seq_len=384`` and batch 4, instead of binding dims the built graph has fixed (which fails deep in
-    shape inference). Returns the inputs left to bind, the batch and the parameters taken from inputs."""
+    shape inference). Returns the inputs left to bind, the batch and the parameters taken from inputs.
+
+    Options that contradict each other are refused, never resolved silently: ``--batch 4`` with an input of
+    batch 2 (a leading 1 is re-bound, as for an ONNX file), ``--resolution`` or ``--seq-len`` with an
+    ``--input`` of another size."""
     if not inputs or len(inputs) != 1:
         return inputs, batch, {}
     (name, value), = inputs.items()
@@ -121,10 +128,23 @@ def zoo_size_from_inputs(defaults: Any, inputs: dict | None, batch: int | None,
     if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
         return inputs, batch, {}
     d = [int(p) for p in parts]
-    if len(d) == 4 and "resolution" in defaults and "resolution" not in zoo_params:
-        return None, batch or d[0], {"resolution": (d[2], d[3])}
-    if len(d) == 2 and "seq_len" in defaults and "seq_len" not in zoo_params:
-        return None, batch or d[0], {"seq_len": d[1]}
+    shown = "x".join(map(str, d))
+    if batch is not None and d[0] not in (1, batch):
+        raise ShapeError(f"--batch {batch} contradicts --input {shown} (batch {d[0]}); give the batch once")
+    if len(d) == 4 and "resolution" in defaults:
+        if "resolution" not in zoo_params:
+            return None, batch or d[0], {"resolution": (d[2], d[3])}
+        res = tuple(zoo_params["resolution"]) if not isinstance(zoo_params["resolution"], int) else (
+            zoo_params["resolution"],) * 2
+        if res != (d[2], d[3]):
+            raise ShapeError(f"--resolution {res[1]}x{res[0]} contradicts --input {shown} ({d[3]}x{d[2]}); "
+                             f"give the size once")
+    if len(d) == 2 and "seq_len" in defaults:
+        if "seq_len" not in zoo_params:
+            return None, batch or d[0], {"seq_len": d[1]}
+        if int(zoo_params["seq_len"]) != d[1]:
+            raise ShapeError(f"--seq-len {zoo_params['seq_len']} contradicts --input {shown} (sequence length "
+                             f"{d[1]}); give the length once")
     return inputs, batch, {}
 
 

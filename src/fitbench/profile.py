@@ -32,9 +32,9 @@ from typing import Any
 
 from . import __version__
 from ._callable import make_module_callable
-from .costs import CostContext, GemmShape, OpCost, Uncostable, lookup
+from .costs import CostContext, GemmShape, InvalidModel, OpCost, Uncostable, lookup
 from .costs.data import DATA_MOVEMENT
-from .errors import UncostedOpError
+from .errors import ModelLoadError, ShapeError, UncostedOpError
 from .graph.ir import Graph, Model, Tensor
 from .graph.liveness import live_ranges, names_read_in, peak_bytes
 from .precision import Precision
@@ -194,6 +194,9 @@ def _shapes(graph: Graph, names) -> list[list[int] | None]:
     return out
 
 
+MAX_DEPTH = 64  # subgraphs (If / Loop / Scan bodies) nested deeper than this are refused
+MAX_NODES = 5_000_000  # nodes in the whole model, subgraphs included: above this the model is refused
+
 _NONDETERMINISTIC = ("RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli")
 
 
@@ -262,6 +265,29 @@ class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
         self.derived: dict[int, set[str]] = {}  # id(graph) -> constant_derived(graph)
+        # id(graph) -> (node costs, non-weight inputs, shape-only tensors): each (sub)graph's rules run once
+        self._rules: dict[int, tuple[list[tuple[OpCost | None, str]], list[frozenset[int]], set[str]]] = {}
+        self._totals: dict[int, tuple[int, int, list[str]]] = {}  # id(body) -> cost_subgraph's answer
+        self._graphs: list[Graph] = []  # keeps every costed graph alive, so its id is never reused
+        self.nodes = 0  # nodes costed so far, subgraphs included (bounded by MAX_NODES)
+        self.depth = 0  # current subgraph nesting (bounded by MAX_DEPTH)
+
+    def _node_rules(self, graph: Graph):
+        """Every node's rule result for ``graph``, computed once per graph however often it is reached."""
+        got = self._rules.get(id(graph))
+        if got is None:
+            self.nodes += len(graph.nodes)
+            if self.nodes > MAX_NODES:
+                raise ModelLoadError(f"the model has more than {MAX_NODES:,} nodes (subgraphs included): refused "
+                                     "rather than profiled for hours")
+            self._graphs.append(graph)
+            costs = [self._cost_node(node, graph) for node in graph.nodes]
+            non_weights = [
+                cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
+                for node, (cost, _) in zip(graph.nodes, costs)
+            ]
+            got = self._rules[id(graph)] = (costs, non_weights, shape_only_tensors(graph, non_weights))
+        return got
 
     def cost_graph(
         self, graph: Graph, seen_weights: set[str] | None = None
@@ -273,12 +299,7 @@ class _Coster:
         derived = self.derived.get(id(graph))
         if derived is None:
             derived = self.derived[id(graph)] = constant_derived(graph)
-        costs: list[tuple[OpCost | None, str]] = [self._cost_node(node, graph) for node in graph.nodes]
-        non_weights = [
-            cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
-            for node, (cost, _) in zip(graph.nodes, costs)
-        ]
-        shape_only = shape_only_tensors(graph, non_weights)
+        costs, non_weights, shape_only = self._node_rules(graph)
         for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
             weights = weight_bytes = act_in = 0
             read: set[str] = set()
@@ -297,7 +318,11 @@ class _Coster:
                     act_in += _tensor_bytes(t, self.ap)
             for sub in node.subgraphs.values():
                 # parameters read inside a body (its own or from the enclosing scope) belong to this node
-                sub_layers, _ = self.cost_graph(sub, seen_weights)
+                self._enter(node)
+                try:
+                    sub_layers, _ = self.cost_graph(sub, seen_weights)
+                finally:
+                    self.depth -= 1
                 weights += sum(x.weights for x in sub_layers)
                 weight_bytes += sum(x.weight_bytes for x in sub_layers)
             act_out = sum(
@@ -344,16 +369,38 @@ class _Coster:
         ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
         try:
             return rule(ctx), ""
+        except InvalidModel as exc:  # the node contradicts its own shapes: an invalid model, not a zero cost
+            raise ShapeError(f"invalid model: node {node.name!r} ({node.op_type}): {exc}") from None
         except Uncostable as exc:
             return None, str(exc)
         except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:
             return None, f"malformed node ({type(exc).__name__}: {exc})"
 
+    def _enter(self, node) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ModelLoadError(f"subgraphs nested more than {MAX_DEPTH} deep (at node {node.name[:80]!r}): "
+                                 "refused rather than profiled for hours")
+
     def cost_subgraph(self, graph: Graph) -> tuple[int, int, list[str]]:
-        layers, uncosted = self.cost_graph(graph)
-        macs = sum(layer.macs or 0 for layer in layers)
-        other = sum(layer.other_ops or 0 for layer in layers)
-        return macs, other, [u.op_type for u in uncosted.values()]
+        """(MACs, other ops, uncosted op types) of a body: its rules only, run once per body (a body reached
+        twice -- through its node's rule and through the weight count -- is not costed twice, which made the
+        work double per nesting level)."""
+        got = self._totals.get(id(graph))
+        if got is None:
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise ModelLoadError(f"subgraphs nested more than {MAX_DEPTH} deep: refused rather than "
+                                         "profiled for hours")
+                costs, _, _ = self._node_rules(graph)
+            finally:
+                self.depth -= 1
+            macs = sum(int(c.macs) for c, _ in costs if c is not None)
+            other = sum(int(c.other_ops) for c, _ in costs if c is not None)
+            kinds = list(dict.fromkeys(n.op_type for n, (c, _) in zip(graph.nodes, costs) if c is None))
+            got = self._totals[id(graph)] = (macs, other, kinds)
+        return got
 
 
 def _liveness(

@@ -60,6 +60,9 @@ def files(tmp_path_factory) -> dict[str, str]:
     f["garbage"].write_bytes(b"this is not an onnx model\n")
     f["empty_onnx"] = d / "empty.onnx"
     f["empty_onnx"].write_bytes(b"")
+    f["huge_onnx"] = d / "huge.onnx"
+    with open(f["huge_onnx"], "wb") as fh:
+        fh.truncate(5 * 2**30)  # sparse: no disk used; over protobuf's 2 GiB, refused before it is read
     frob = helper.make_node("Frobnicate", ["x"], ["y"], name="frob", domain="my.ops")
     f["unknown_op"] = d / "unknown_op.onnx"
     f["unknown_op"].write_bytes(_model([frob], [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
@@ -74,6 +77,29 @@ def files(tmp_path_factory) -> dict[str, str]:
     (d / "models").mkdir()
     f["escape"] = d / "models" / "escape.onnx"
     f["escape"].write_bytes(ext.SerializeToString())
+    nul = _conv([1, 3, 8, 8])
+    w2 = nul.graph.initializer[0]
+    w2.ClearField("raw_data")
+    w2.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "w\x00.bin"), ("offset", "0"), ("length", "432")):
+        w2.external_data.add(key=k, value=v)
+    f["nul_location"] = d / "models" / "nul.onnx"
+    f["nul_location"].write_bytes(nul.SerializeToString())
+    fn = _conv([1, 3, 8, 8])
+    hidden = numpy_helper.from_array(np.ones(4, np.float32), "c")
+    hidden.ClearField("raw_data")
+    hidden.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "../../etc/passwd"), ("offset", "0"), ("length", "16")):
+        hidden.external_data.add(key=k, value=v)
+    fn.functions.append(helper.make_function("local", "F", [], ["c"], [helper.make_node("Constant", [], ["c"],
+                                                                                     value=hidden)],
+                                             [helper.make_opsetid("", 17)]))
+    f["escape_in_function"] = d / "models" / "escape_fn.onnx"
+    f["escape_in_function"].write_bytes(fn.SerializeToString())
+    f["sweep_outside"] = d / "models" / "outside.yaml"
+    f["sweep_outside"].write_text("kinds: profile\nmodels: [../good.onnx]\n")
+    f["sweep_etc"] = d / "models" / "etc.yaml"
+    f["sweep_etc"].write_text("kinds: profile\nmodels: [{path: /etc/passwd}]\n")
 
     spec = {"name": "t", "source": "test", "clock": "1 GHz", "macs_per_cycle": "{int8: 1024}", "sram": "1 MiB",
             "dram_bandwidth": "10 GB/s"}
@@ -96,6 +122,12 @@ def files(tmp_path_factory) -> dict[str, str]:
         "sweep_missing": "kinds: profile\nbatch: [1]\n",
         "sweep_kind": f"kinds: teleport\nmodels: [{f_good}]\n",
         "sweep_batch": f"kinds: profile\nmodels: [{f_good}]\nbatch: [0]\n",
+        "sweep_bomb": "kinds: profile\nmodels: [resnet18]\noptions:\n  profile:\n" + _laughs(),
+        "sweep_recursive": "kinds: profile\nmodels: [resnet18]\noptions:\n  profile: &a {x: *a}\n",
+        "sweep_huge": "kinds: profile\nmodels:\n  - zoo: resnet18\n    grid: {a: %s, b: %s, c: %s}\n"
+                      % ((list(range(1000)),) * 3),
+        "sweep_long_name": f"name: {'n' * 300}\nkinds: profile\nmodels: [{f_good}]\n",
+        "spec_bomb": "name: x\nlaughs:\n" + _laughs(),
     }
     for name, text in texts.items():
         f[name] = d / f"{name}.yaml"
@@ -112,7 +144,20 @@ def files(tmp_path_factory) -> dict[str, str]:
     f["missing_dir_out"] = d / "no" / "such" / "folder" / "out.json"
     f["dir"] = d
     f["db"] = d / "results.db"
+    f["foreign_db"] = d / "other-app.sqlite"
+    with sqlite3.connect(f["foreign_db"]) as con:
+        con.execute("create table notes (id integer primary key, text text)")
+    f["foreign_table_db"] = d / "foreign-table.sqlite"
+    with sqlite3.connect(f["foreign_table_db"]) as con:
+        con.execute("create table fitbench_results (id integer primary key, whatever text)")
     return {k: str(v) for k, v in f.items()}
+
+
+def _laughs() -> str:
+    """Nine levels of nine aliases: 9^9 values once expanded, from a few hundred bytes."""
+    lines = ["    a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"    a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    return "\n".join(lines) + "\n"
 
 
 def _fill(args: list[str], files: dict[str, str]) -> list[str]:
@@ -129,15 +174,29 @@ CASES = [
     ("profile-truncated", ["profile", "{truncated}"], "truncated"),
     ("profile-garbage", ["profile", "{garbage}"], ""),
     ("profile-empty", ["profile", "{empty_onnx}"], "empty"),
+    ("profile-over-2gib", ["profile", "{huge_onnx}"], "2 GiB"),
+    ("run-over-2gib", ["run", "{huge_onnx}"], "2 GiB"),
     ("profile-missing", ["profile", "{dir}/nope.onnx"], ""),
     ("profile-strict-unknown-op", ["profile", "{unknown_op}", "--strict"], "Frobnicate"),
     ("profile-unbound", ["profile", "{sym}"], "H"),
     ("profile-escape", ["profile", "{escape}"], "escape"),
+    ("profile-nul-external-location", ["profile", "{nul_location}"], "NUL"),
+    ("run-nul-external-location", ["run", "{nul_location}"], "NUL"),
+    ("profile-escape-in-function", ["profile", "{escape_in_function}"], "escapes"),
     ("profile-unknown-zoo", ["profile", "resnet5000"], "resnet5000"),
     ("profile-bad-input", ["profile", "{sym}", "--input", "x=1x3xAx8"], ""),
     ("profile-zero-batch", ["profile", "{sym}", "--input", "x=Nx3x8x8", "--batch", "0"], ""),
     ("profile-neg-batch", ["profile", "{sym}", "--input", "x=Nx3x8x8", "--batch", "-1"], ""),
     ("profile-alpha-batch", ["profile", "{good}", "--batch", "a"], ""),
+    # issue 12: a batch of 0 on a zoo model, and options that contradict each other, are refused
+    ("profile-zoo-zero-batch", ["profile", "resnet18", "--batch", "0"], "--batch"),
+    ("profile-input-batch-conflict", ["profile", "{sym}", "--input", "x=2x3x8x8", "--batch", "4"], "--batch 4"),
+    ("profile-zoo-input-batch-conflict", ["profile", "resnet18", "--input", "2x3x224x224", "--batch", "4"],
+     "--batch 4"),
+    ("profile-resolution-input-conflict", ["profile", "yolov3", "--resolution", "1920x1080", "--input",
+                                           "1x3x416x416"], "--resolution 1920x1080"),
+    ("profile-seq-len-input-conflict", ["profile", "bert-base", "--seq-len", "128", "--input", "1x384"],
+     "--seq-len 128"),
     ("profile-precision", ["profile", "{good}", "--precision", "int3"], "int3"),
     ("profile-readonly-out", ["profile", "{good}", "-f", "json", "-o", "{readonly_dir}/p.json"], ""),
     ("profile-missing-dir-out", ["profile", "{good}", "-f", "json", "-o", "{missing_dir_out}"], ""),
@@ -211,6 +270,13 @@ CASES = [
     ("sweep-batch-zero", ["sweep", "{sweep_batch}", "--db", "{db}"], "batch"),
     ("sweep-folder", ["sweep", "{dir}", "--db", "{db}"], ""),
     ("sweep-binary", ["sweep", "{binary_yaml}", "--db", "{db}"], ""),
+    ("sweep-model-outside-folder", ["sweep", "{sweep_outside}", "--db", "{db}", "--dry-run"], "--allow-outside"),
+    ("sweep-model-etc-passwd", ["sweep", "{sweep_etc}", "--db", "{db}"], "outside"),
+    ("sweep-long-name", ["sweep", "{sweep_long_name}", "--db", "{db}"], "255"),
+    ("sweep-alias-bomb", ["sweep", "{sweep_bomb}", "--db", "{db}", "--dry-run"], "nested aliases"),
+    ("sweep-recursive-alias", ["sweep", "{sweep_recursive}", "--db", "{db}"], "recursive"),
+    ("sweep-huge-grid", ["sweep", "{sweep_huge}", "--db", "{db}", "--dry-run"], "--yes"),
+    ("hw-show-alias-bomb", ["hw", "show", "{spec_bomb}"], "nested aliases"),
     ("sweep-executor", ["sweep", "{sweep_good}", "--db", "{db}", "--executor", "slurm"], "slurm"),
     ("sweep-unreachable-db", ["sweep", "{sweep_good}", "--db", UNREACHABLE_PG, "-q"], ""),
     ("sweep-again-no-resume", ["sweep", "{sweep_good}", "--db", "{db}", "-q"], "resume"),
@@ -229,6 +295,17 @@ CASES = [
     ("results-export-format", ["results", "export", "--db", "{db}", "-f", "xml"], "xml"),
     ("results-export-readonly", ["results", "export", "--db", "{db}", "-o", "{readonly_dir}/x.csv"], ""),
     ("results-export-missing-dir", ["results", "export", "--db", "{db}", "-o", "{missing_dir_out}"], ""),
+    ("results-export-onto-db", ["results", "export", "--db", "{db}", "-o", "{db}"], "input"),
+    ("results-export-onto-db-wal", ["results", "export", "--db", "{db}", "-f", "json", "-o", "{db}-wal"], "input"),
+    ("report-onto-db", ["report", "--db", "{db}", "--sweep", "kept", "-o", "{db}"], ""),
+    ("report-onto-json", ["report", "--json", "{spec_good}", "-o", "{spec_good}"], "input"),
+    ("profile-onto-model", ["profile", "{good}", "-f", "json", "-o", "{good}"], "input"),
+    ("estimate-onto-spec", ["estimate", "{good}", "--hw", "{spec_good}", "-o", "{spec_good}"], "input"),
+    ("run-onto-model", ["run", "{good}", "--quick", "-f", "json", "-o", "{good}"], "input"),
+    ("compare-onto-db", ["compare", "{good}", "--hw", "{spec_good}", "--db", "{db}", "-o", "{db}"], ""),
+    ("results-list-foreign-sqlite", ["results", "list", "--db", "{foreign_db}"], "not a fitbench"),
+    ("results-list-foreign-table", ["results", "list", "--db", "{foreign_table_db}"], "not a fitbench"),
+    ("report-foreign-sqlite", ["report", "--db", "{foreign_db}", "--list"], "not a fitbench"),
     ("results-db-is-a-folder", ["results", "list", "--db", "{dir}"], ""),
     ("results-db-not-sqlite", ["results", "list", "--db", "{spec_good}"], ""),
     ("results-db-scheme", ["results", "list", "--db", "mysql://a@b/c"], ""),

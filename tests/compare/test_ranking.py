@@ -8,6 +8,7 @@ from fitbench.compare.ranking import build_rows, find_flips, fmt_bytes, fmt_rate
 from fitbench.compare.result import Figures, Offering
 from fitbench.compare.workload import parse_workload
 from fitbench.errors import FitbenchError
+from fitbench.hardware.estimator.bounds import BOUND_WORDS
 
 
 @pytest.mark.parametrize(("values", "higher", "expected"), [
@@ -200,3 +201,26 @@ def test_an_overhead_bound_chip_is_explained_by_its_per_layer_overhead():
     assert (down.direction, down.cause) == ("drops", "overhead")
     assert "per-layer (launch/dispatch) overhead is 80% of its time" in down.sentence
     assert "while gpu is held back by per-layer overhead" in up.sentence
+
+
+@pytest.mark.parametrize("cause, words", [
+    ("call", "it pays 400 µs per call (runtime and driver)"),
+    ("link", "it pays 400 µs per call over its host link"),
+    ("fallback", "none of its engines runs go to the host fallback"),
+    ("state", "cannot hold w's persistent state (KV cache)"),
+])
+def test_v2_bounds_explain_a_drop(cause, words):
+    """"edge" wins the batch-32 baseline but at batch 1 spends 400 µs of its 500 µs latency (80 %) on one v2
+    term; "card" runs the workload in 0.2 ms, compute-bound."""
+    edge = Offering(name="edge", kind="hardware", peak_tops=100.0, sram_bytes=8e6, dram_bandwidth=20e9,
+                    workload=[_fig(1, 500e-6, bound_share={cause: 0.8, "compute": 0.2})],
+                    baseline=[_fig(32, 0.001, bound_share={"compute": 1.0})])
+    card = Offering(name="card", kind="hardware", peak_tops=10.0, sram_bytes=8e6, dram_bandwidth=20e9,
+                    workload=[_fig(1, 0.0002, bound_share={"compute": 1.0}, mac_utilization=0.9, effective_tops=9.0)],
+                    baseline=[_fig(32, 0.004, bound_share={"compute": 1.0})])
+    offs = [edge, card]
+    flips = {f.offering: f for f in find_flips(offs, build_rows(offs, 1, 32), 1, 32, "w", "b", "frame")}
+    down, up = flips["edge"], flips["card"]
+    assert (down.direction, down.cause) == ("drops", cause)
+    assert words in down.sentence and "80%" in down.sentence
+    assert f"while edge is held back by {BOUND_WORDS[cause]}" in up.sentence

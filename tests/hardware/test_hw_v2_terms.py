@@ -61,11 +61,11 @@ def test_host_link_presets_are_the_pci_sig_rates(c64):
 def test_npu_kind_defaults_apply_and_are_noted(c64):
     e = estimate(c64, spec(kind="npu"))
     p = e.point(1)
-    # docs/estimator.md, defaults by kind, npu: 100 us per call, 2 us per layer, compute efficiency 0.8, a
+    # docs/estimator.md, defaults by kind, npu: 300 us per call, 5 us per layer, compute efficiency 0.6, a
     # 32x32 direct array (64 input channels fill 2 column tiles exactly, 64 output channels 2 row tiles)
     assert p.layers[0].utilization == pytest.approx(1.0)
-    assert p.latency_s == pytest.approx(100e-6 + 2e-6 + C64_MACS / (0.8 * 1024 * GHZ))
-    assert any("npu defaults" in n and "layer_overhead 2 us" in n for n in e.notes)
+    assert p.latency_s == pytest.approx(300e-6 + 5e-6 + C64_MACS / (0.6 * 1024 * GHZ))
+    assert any("npu defaults" in n and "layer_overhead 5 us" in n for n in e.notes)
 
 
 def test_kind_default_array_makes_depthwise_costly(dw64):
@@ -74,7 +74,7 @@ def test_kind_default_array_makes_depthwise_costly(dw64):
     macs = 56 * 56 * 64 * 9
     p = estimate(dw64, spec(kind="npu", inference_overhead=0, layer_overhead=0)).point(1)
     assert p.layers[0].utilization == pytest.approx(1 / 32)
-    assert p.latency_s == pytest.approx(macs / (0.8 * 1024 * GHZ / 32))
+    assert p.latency_s == pytest.approx(macs / (0.6 * 1024 * GHZ / 32))
     generic = estimate(dw64, spec()).point(1)   # the ideal chip: utilisation 1
     assert generic.latency_s == pytest.approx(macs / (1024 * GHZ))
 
@@ -105,6 +105,16 @@ def test_gpu_tiles_in_waves_over_sms(c64):
     util = (3136 * 64) / (13 * 4 * 64 * 64)
     assert p.layers[0].utilization == pytest.approx(util)
     assert p.latency_s == pytest.approx(C64_MACS / (1024 * GHZ * util))
+
+
+def test_gpu_split_k_fills_idle_sms():
+    # FC 1024 -> 1024 at batch 1: M = 1, N = 1024 -> 16 tiles of 64x64 on 128 SMs; the 1024-deep reduction splits
+    # into min(128 / 16, 1024 / 128) = 8 slices: 128 tile-slices, one wave
+    fc = prof(fc_model([1024, 1024]))
+    p = estimate(fc, spec(sm_count=128, tile="64x64")).point(1)
+    util = (1 * 1024 * 8) / (1 * 128 * 64 * 64)
+    assert p.layers[0].utilization == pytest.approx(util)
+    assert p.latency_s == pytest.approx(1024 * 1024 / (1024 * GHZ * util))
 
 
 # ------------------------------------------------------------------ engines and the fallback

@@ -88,3 +88,27 @@ def test_memory_estimate_names_tensors_it_cannot_size():
     est = estimate_onnx(load_model(model))
     assert est["unshaped_tensors"] == ["y"]
     assert est["peak_activation_bytes"] == 4 * 8 * 4 + 4 * 8 * 4  # x and r (fp32) alive at the Relu; y unknown
+
+
+def test_default_memory_limit_is_half_of_available_capped_and_stated(conv_path, monkeypatch):
+    """Not 90 % of available memory (one child reached 20.5 GiB on a shared machine): 50 %, at most 16 GiB,
+    and the rule is recorded with the result."""
+    from fitbench.measure import memory
+
+    monkeypatch.delenv(memory.LIMIT_ENV, raising=False)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10 * 2**30)
+    assert memory.memory_limit() == (5 * 2**30, memory.memory_limit()[1])
+    assert "50% of the 10.00 GiB available" in memory.memory_limit()[1]
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 * 2**30)
+    assert memory.memory_limit()[0] == 16 * 2**30
+    monkeypatch.setenv(memory.LIMIT_ENV, "1.5GiB")
+    assert memory.memory_limit() == (int(1.5 * 2**30), "$FITBENCH_MEMORY_LIMIT=1.5GiB")
+    assert memory.memory_limit(123 * 2**20)[0] == 123 * 2**20
+    monkeypatch.setenv(memory.LIMIT_ENV, "lots")
+    with pytest.raises(MeasurementError, match="not a memory size"):
+        memory.memory_limit()
+    monkeypatch.delenv(memory.LIMIT_ENV)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 4 * 2**30)
+    r = measure(conv_path, batch=1, **FAST)
+    assert r.conditions["memory_limit_bytes"] == 2 * 2**30
+    assert r.conditions["memory_limit_rule"].startswith("default: 50% of the 4.00 GiB available")

@@ -378,10 +378,12 @@ def test_node_with_unknown_shape_is_uncosted_with_reason():
     "op,x,w",
     [("Conv", [1, 3, 8, 8], [4, 5, 3, 3]), ("ConvTranspose", [1, 3, 8, 8], [5, 4, 3, 3])],
 )
-def test_conv_whose_kernel_does_not_match_the_input_channels_is_uncosted(op, x, w):
-    prof = profile(single_op(op, x, {"w": w}))
-    assert layer(prof, "op").macs is None
-    assert "channels" in prof.uncosted[0].reason
+def test_conv_whose_kernel_does_not_match_the_input_channels_is_an_invalid_model(op, x, w):
+    """The node contradicts its own shapes: an error naming it (issue 12), not an uncosted layer and MACs 0."""
+    from fitbench.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=r"invalid model: node 'op' \(" + op + r"\): input has 3 channels"):
+        profile(single_op(op, x, {"w": w}))
 
 
 @pytest.mark.parametrize("opset", [9, 11, 13, 18, 21])

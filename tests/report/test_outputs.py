@@ -33,7 +33,7 @@ def test_html_source_escapes_model_and_spec_strings(evil_comp):
 def test_markdown_escapes_and_links_the_pngs(evil_comp, tmp_path):
     files = write_outputs(evil_comp, tmp_path / "r.md")
     md = (tmp_path / "r.md").read_text()
-    assert EVIL_NODE not in md and "&lt;script&gt;" in md
+    assert EVIL_NODE not in md and "\\<script\\>" in md and "&lt;" not in md  # backslash-escaped, no entities
     pngs = [p for p in files if p.suffix == ".png"]
     assert {p.name for p in pngs} == {"r-throughput.png", "r-layers.png", "r-bounds.png"}  # no input-size curve
     for p in pngs:

@@ -26,25 +26,27 @@ def test_existing_database_runs_only_missing_steps_in_order(tmp_path):
     rid = store.put(ResultRecord(kind="estimate", model="m", metrics={"x": 1}))
     calls = []
 
+    n = migrations.LATEST
+
     def add_note_column(conn):
-        calls.append(2)
+        calls.append(n + 1)
         conn.execute(sa.text("ALTER TABLE fitbench_results ADD COLUMN note TEXT"))
 
     def fill_note(conn):
-        calls.append(3)
+        calls.append(n + 2)
         conn.execute(sa.text("UPDATE fitbench_results SET note = 'v3'"))
 
-    steps = (*migrations.MIGRATIONS, migrations.Migration(2, "note", add_note_column),
-             migrations.Migration(3, "fill", fill_note))  # fmt: skip
-    assert migrations.migrate(store.engine, steps) == 3
-    assert migrations.migrate(store.engine, steps) == 3  # second run: nothing to do
-    assert calls == [2, 3]
+    steps = (*migrations.MIGRATIONS, migrations.Migration(n + 1, "note", add_note_column),
+             migrations.Migration(n + 2, "fill", fill_note))  # fmt: skip
+    assert migrations.migrate(store.engine, steps) == n + 2
+    assert migrations.migrate(store.engine, steps) == n + 2  # second run: nothing to do
+    assert calls == [n + 1, n + 2]
     with store.engine.connect() as conn:
         assert (
             conn.execute(sa.text("SELECT note FROM fitbench_results WHERE id = :i"), {"i": rid}).scalar()
             == "v3"
         )
-        assert migrations.current_version(conn) == 3
+        assert migrations.current_version(conn) == n + 2
 
 
 def test_failed_migration_step_leaves_database_as_it_was(tmp_path):
@@ -55,9 +57,10 @@ def test_failed_migration_step_leaves_database_as_it_was(tmp_path):
         raise RuntimeError("step failed")
 
     with pytest.raises(RuntimeError):
-        migrations.migrate(store.engine, (*migrations.MIGRATIONS, migrations.Migration(2, "broken", broken)))
+        migrations.migrate(store.engine, (*migrations.MIGRATIONS,
+                                          migrations.Migration(migrations.LATEST + 1, "broken", broken)))
     with store.engine.connect() as conn:
-        assert migrations.current_version(conn) == 1
+        assert migrations.current_version(conn) == migrations.LATEST
         assert "half" not in {c["name"] for c in sa.inspect(conn).get_columns("fitbench_results")}
 
 
@@ -115,3 +118,42 @@ def test_directory_is_not_a_database(tmp_path):
 def test_record_validation(kw, message):
     with pytest.raises(StoreError, match=message):
         ResultRecord(**{"kind": "estimate", "model": "m", **kw})
+
+
+def test_a_version_1_database_gains_the_new_statuses_and_keeps_its_rows(db_url):
+    """v2 widens the status CHECK (retriable, invalid). A v1 database (built here with v1's DDL) keeps every
+    row and id through the upgrade, on SQLite (table rebuilt) and PostgreSQL (constraint replaced)."""
+    engine = sa.create_engine(db_url if "://" in db_url else f"sqlite:///{db_url}")
+    with engine.begin() as conn:
+        schema.metadata.create_all(conn)
+        check = "status IN ('ok', 'failed')"
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("ALTER TABLE fitbench_results DROP CONSTRAINT ck_fitbench_results_status"))
+            conn.execute(sa.text(f"ALTER TABLE fitbench_results ADD CONSTRAINT ck_fitbench_results_status CHECK "
+                                 f"({check})"))
+        conn.execute(sa.insert(schema.schema_versions).values(version=1, description="v1", applied_at=utcnow()))
+    engine.dispose()
+    if "://" not in db_url:  # SQLite: v1's CHECK, as a v1 fitbench created it
+        import sqlite3
+
+        con = sqlite3.connect(db_url)
+        con.execute("PRAGMA writable_schema=ON")
+        con.execute("UPDATE sqlite_master SET sql = replace(sql, "
+                    "\"'ok', 'failed', 'retriable', 'invalid'\", \"'ok', 'failed'\") WHERE name = 'fitbench_results'")
+        con.commit()
+        con.close()
+        with pytest.raises(sqlite3.IntegrityError):
+            with sqlite3.connect(db_url) as c2:
+                c2.execute("INSERT INTO fitbench_results (kind, model, status, conditions, metrics, created_at, "
+                           "updated_at, attempts) VALUES ('x', 'm', 'invalid', '{}', '{}', '2026', '2026', 1)")
+    engine = sa.create_engine(db_url if "://" in db_url else f"sqlite:///{db_url}")
+    with engine.begin() as conn:  # a v1 row, stored before the upgrade
+        conn.execute(sa.insert(schema.results).values(id=7, kind="estimate", model="old", status="ok", conditions={},
+                                                      metrics={"x": 1}, created_at=utcnow(), updated_at=utcnow()))
+    engine.dispose()
+    with open_store(db_url) as store:  # migrates v1 -> v2
+        assert store.schema_version == migrations.LATEST
+        old = store.get(7)
+        assert (old.model, old.status, old.metrics) == ("old", "ok", {"x": 1})
+        rid = store.put(ResultRecord(kind="measure", model="m", status="invalid", cause="LoadGen result INVALID"))
+        assert store.get(rid).status == "invalid"

@@ -119,3 +119,51 @@ def test_missing_files_are_named(tmp_path):
     (tmp_path / "bad.yaml").write_text("kinds: [profile\n")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_sweep(tmp_path / "bad.yaml")
+
+
+def test_resolution_widthxheight_and_list_are_one_point():
+    """``"1920x1080"`` (WxH, as the CLI) and ``[1080, 1920]`` ([H, W]) are the same resolution: one point."""
+    spec = parse_sweep({"kinds": "profile", "models": [
+        {"zoo": "yolov3", "grid": {"resolution": ["1920x1080", [1080, 1920]]}},
+        {"zoo": "yolov3", "params": {"resolution": "1920x1080"}},
+        {"zoo": "yolov3", "params": {"resolution": [1080, 1920]}}]})
+    (point,) = spec.expand()
+    assert point.model["params"] == {"resolution": [1080, 1920]}
+
+
+def test_bad_resolution_is_one_line():
+    with pytest.raises(SpecError, match="resolution"):
+        parse_sweep({"kinds": "profile", "models": [{"zoo": "yolov3", "grid": {"resolution": ["big"]}}]})
+
+
+def test_a_spec_file_is_named_by_its_name_and_stored_whole(tmp_path):
+    """A sweep listing ./chips/my.yaml whose ``name`` is acme-npu-x1 stores acme-npu-x1, not "my", and the
+    whole spec (every field) goes with the point."""
+    (tmp_path / "chips").mkdir()
+    (tmp_path / "chips" / "my.yaml").write_text(
+        "name: acme-npu-x1\nsource: test\nclock: 1 GHz\nmacs_per_cycle: {int8: 1024}\nsram: 1 MiB\n"
+        "dram_bandwidth: 10 GB/s\n")
+    spec = load_sweep(write(tmp_path, {"kinds": "estimate", "models": ["tiny"], "precision": "int8",
+                                       "hardware": ["./chips/my.yaml"]}))
+    (point,) = spec.expand()
+    assert point.hardware_name == "acme-npu-x1"
+    assert point.hardware["spec"]["clock_hz"] == 1e9 and point.hardware["spec"]["sram_bytes"] == 2**20
+    assert "spec" not in point.definition()["hardware"]  # the sha256 of the file already keys the content
+
+
+def test_a_spec_file_result_is_found_by_the_spec_name_and_carries_every_field(tmp_path):
+    from fitbench.store import open_store
+    from fitbench.sweep import run_sweep
+
+    (tmp_path / "chips").mkdir()
+    (tmp_path / "chips" / "my.yaml").write_text(
+        "name: acme-npu-x1\nsource: test\nclock: 1 GHz\nmacs_per_cycle: {int8: 1024}\nsram: 1 MiB\n"
+        "dram_bandwidth: 10 GB/s\n")
+    spec = load_sweep(write(tmp_path, {"name": "s", "kinds": "estimate", "models": ["tiny"], "precision": "int8",
+                                       "hardware": ["./chips/my.yaml"]}))
+    summary = run_sweep(spec, tmp_path / "r.db")
+    assert (summary.ok, summary.failed) == (1, 0)
+    (row,) = open_store(tmp_path / "r.db").query(hardware="acme-npu-x1")
+    hw = row.conditions["hardware_spec"]
+    assert (hw["name"], hw["clock_hz"], hw["sram_bytes"], hw["dram_bandwidth"]) == ("acme-npu-x1", 1e9, 2**20, 10e9)
+    assert hw["macs_per_cycle"] == {"int8": 1024}

@@ -37,6 +37,7 @@ def _register() -> None:
     from . import demo as demo_cmd
     from . import estimate as estimate_cmd
     from . import hw as hw_cmd
+    from . import kit as kit_cmd
     from . import profile as profile_cmd
     from . import report as report_cmd
     from . import results as results_cmd
@@ -56,6 +57,7 @@ def _register() -> None:
     report_cmd.register(app)
     demo_cmd.register(app)
     validate_cmd.register(app)
+    kit_cmd.register(app)
 
 
 def main() -> None:

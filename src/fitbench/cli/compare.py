@@ -9,10 +9,14 @@ import typer
 
 from ..errors import FitbenchError
 from .common import (
+    batches_for_inputs,
     check_output,
+    database_files,
     parse_dims,
+    parse_hw,
     parse_inputs,
     parse_int_list,
+    parse_list,
     parse_resolution,
     parse_zoo_params,
     user_errors,
@@ -21,13 +25,6 @@ from .common import (
 
 def register(app: typer.Typer) -> None:
     app.command("compare")(compare_cmd)
-
-
-def _split(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out.extend(x.strip() for x in v.split(",") if x.strip())
-    return out
 
 
 def _sizes(value: str | None) -> list[tuple[int, int]] | None:
@@ -52,8 +49,8 @@ def compare_cmd(
     precision: str = typer.Option("int8", "--precision", "-p", help="int8 | fp16 | bf16 | fp32"),
     baseline: str = typer.Option("resnet50@224:batch=32", help="the reference workload, MODEL[@RES][:batch=N]"),
     measure: list[str] | None = typer.Option(None, "--measure", help="runtime(s) to measure here, e.g. onnxruntime"),
-    measure_baseline: bool = typer.Option(False, help="also measure the baseline on the runtimes"),
-    full: bool = typer.Option(False, help="full-length measurements (default: quick)"),
+    measure_baseline: bool = typer.Option(False, "--measure-baseline", help="also measure the baseline here"),
+    full: bool = typer.Option(False, "--full", help="full-length measurements (default: quick)"),
     input_sizes: str | None = typer.Option(None, help="latency vs input size at these WxH, comma-separated"),
     winograd: str = typer.Option("auto", help="auto | on | off: Winograd where the spec supports it"),
     output: list[Path] | None = typer.Option(None, "--output", "-o",
@@ -70,7 +67,7 @@ def compare_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     name, extra_hw = model[0], model[1:]
-    hw_list = _split(hw) + extra_hw
+    hw_list = parse_hw([*(hw or []), *extra_hw])
     if not hw_list and not measure:
         hw_list = ["catalog:*"]
     dims = parse_dims(dim)
@@ -79,14 +76,17 @@ def compare_cmd(
 
     for out in output or []:
         report_suffix(out)
-        check_output(out, make_folders=True)
+        check_output(out, make_folders=True, protect=[*model, *(hw or []), *database_files(db)])
     store = None
     if db is not None or save:
         from ..store import open_store
 
         store = open_store(db)
-    comp = compare(name, hw=hw_list, batch=parse_int_list(batch, "--batch") or None, measure_runtimes=_split(measure),
-                   baseline=baseline, precision=precision, inputs=parse_inputs(input) or None, dims=dims or None,
+    inputs = parse_inputs(input)
+    batches = batches_for_inputs(inputs, parse_int_list(batch, "--batch"))
+    comp = compare(name, hw=hw_list, batch=batches or None,
+                   measure_runtimes=parse_list(measure),
+                   baseline=baseline, precision=precision, inputs=inputs or None, dims=dims or None,
                    input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
                    winograd=winograd, store=store, **zoo_params)
     if fmt == "json":

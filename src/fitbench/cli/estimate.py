@@ -9,16 +9,19 @@ from rich.console import Console
 from rich.table import Table
 
 from .common import (
+    HW_HELP,
+    batches_for_inputs,
     check_output,
     emit,
     output_console,
     parse_dims,
+    parse_hw,
     parse_inputs,
     parse_int_list,
     parse_zoo_params,
     user_errors,
 )
-from .render import duration, num, si, size
+from .render import duration, num, number, rate, si, traffic
 
 
 def register(app: typer.Typer) -> None:
@@ -28,8 +31,9 @@ def register(app: typer.Typer) -> None:
 @user_errors
 def estimate_cmd(
     model: str = typer.Argument(..., help="ONNX file, zoo name (fitbench zoo list) or package.module:factory"),
-    hw: str = typer.Option(..., "--hw", help="catalog name (fitbench hw list) or a hardware YAML file"),
-    batch: str = typer.Option("1", "--batch", "-b", help="batch sizes, comma-separated: 1,2,4,8"),
+    hw: list[str] = typer.Option(..., "--hw", help=HW_HELP),
+    batch: str | None = typer.Option(None, "--batch", "-b",
+                                     help="batch sizes, comma-separated: 1,2,4,8 (default: the input's, or 1)"),
     precision: str = typer.Option("int8", "--precision", "-p", help="int8 | fp16 | bf16 | fp32"),
     winograd: str = typer.Option("auto", "--winograd", help="auto (the spec's) | on | off | expanded-in-dram | "
                                                             "expanded-on-chip"),
@@ -53,24 +57,36 @@ def estimate_cmd(
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     if winograd not in WINOGRAD_CHOICES:
         raise FitbenchError(f"--winograd must be one of {', '.join(WINOGRAD_CHOICES)}, got {winograd!r}")
-    batches = parse_int_list(batch, "--batch")
-    if not batches:
+    if batch is not None and not batch.strip():
         raise FitbenchError("--batch needs at least one batch size")
-    spec = load_hardware(hw)  # fail on a bad spec before profiling
-    check_output(output)
+    inputs = parse_inputs(input)
+    batches = batches_for_inputs(inputs, parse_int_list(batch, "--batch")) or [1]
+    names = parse_hw(hw)
+    if not names:
+        raise FitbenchError("--hw needs at least one hardware spec")
+    if any(n in ("catalog:*", "catalog", "*") for n in names):
+        from ..hardware.spec import catalog_names
+
+        names = [m for n in names for m in (catalog_names() if n in ("catalog:*", "catalog", "*") else [n])]
+    specs = [load_hardware(n) for n in names]  # fail on a bad spec before profiling
+    check_output(output, protect=[model, *names])
     dims = parse_dims(dim)
     zoo_params = parse_zoo_params(resolution, seq_len, param)
-    prof = profile(model, inputs=parse_inputs(input), dims=dims or None, precision=precision, **zoo_params)
-    est = estimate(prof, spec, batch=batches, precision=precision, winograd=winograd)
+    prof = profile(model, inputs=inputs, dims=dims or None, precision=precision, **zoo_params)
+    ests = [estimate(prof, spec, batch=batches, precision=precision, winograd=winograd) for spec in specs]
     if fmt == "json":
         import json
 
-        emit(json.dumps(est.to_dict(layers=layers), indent=2), output)
+        data = [e.to_dict(layers=layers) for e in ests]
+        emit(json.dumps(data[0] if len(data) == 1 else data, indent=2), output)
     elif fmt == "csv":
-        emit(est.to_dataframe(layers=layers).to_csv(index=False), output)
+        import pandas as pd
+
+        emit(pd.concat([e.to_dataframe(layers=layers) for e in ests]).to_csv(index=False), output)
     else:
         with output_console(output, 170) as console:
-            render_estimate(est, console, top, layers)
+            for est in ests:
+                render_estimate(est, console, top, layers)
 
 
 def render_estimate(est, console: Console, top: int = 15, all_layers: bool = False) -> None:
@@ -83,19 +99,19 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
         console.print(f"[yellow]note:[/] {note}")
     t = Table(title="Estimate per batch size")
     for col in ("batch", "sub-batch", "latency", "inf/s", "eff. TOPS", "peak TOPS", "MAC util", "DRAM/inf",
-                "weights/inf", "acts/inf", "DRAM demand", "weights", "bound (time share)", "mJ/inf"):
+                "weights/inf", "acts/inf", "DRAM demand", "weights", "call + link", "bound (time share)", "mJ/inf"):
         t.add_column(col, justify="right")
     for p in est.points:
         if not p.feasible:
-            t.add_row(str(p.batch), "", "—", "—", "", f"{p.peak_tops:.3g}", "", "", "", "", "", "",
+            t.add_row(str(p.batch), "", "—", "—", "", f"{p.peak_tops:.3g}", "", "", "", "", "", "", "",
                       f"[red]infeasible: {p.infeasible_reason}[/]", "")
             continue
         share = ", ".join(f"{k} {v:.0%}" for k, v in p.bound_share.items() if v >= 0.005)
-        t.add_row(str(p.batch), str(p.sub_batch), duration(p.latency_s), num(p.throughput_ips, ",.1f"),
+        t.add_row(str(p.batch), str(p.sub_batch), duration(p.latency_s), number(p.throughput_ips),
                   num(p.effective_tops, ".3g"), f"{p.peak_tops:.3g}", num(p.mac_utilization, ".0%"),
-                  size(p.dram_bytes_per_inference), size(p.dram_weight_bytes_per_inference),
-                  size(p.dram_activation_bytes_per_inference), si(p.dram_bandwidth_demand, "B/s"),
-                  "resident" if p.weights_resident else "streamed", share,
+                  traffic(p.dram_bytes_per_inference), traffic(p.dram_weight_bytes_per_inference),
+                  traffic(p.dram_activation_bytes_per_inference), rate(p.dram_bandwidth_demand),
+                  p.plan, duration(p.call_overhead_s + p.link_s), share,
                   "" if p.energy_j_per_inference is None else f"{p.energy_j_per_inference * 1e3:.3g}")
     console.print(t)
     first = next((p for p in est.points if p.feasible), None)
@@ -103,10 +119,15 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
         return
     layers = first.layers if all_layers else sorted(first.layers, key=lambda x: -x.time_s)[:top]
     lt = Table(title=f"{'All' if all_layers else f'Slowest {len(layers)}'} layers at batch {first.batch}")
-    for col in ("layer", "op", "MACs", "util", "compute", "DRAM W", "DRAM A", "time", "bound", "passes", "Wino"):
-        lt.add_column(col, overflow="fold", justify="left" if col in ("layer", "op", "bound", "Wino") else "right")
+    left = ("layer", "op", "engine", "bound", "Wino", "W res.")
+    for col in ("layer", "op", "engine", "MACs", "util", "compute", "DRAM W", "DRAM A", "DRAM state", "overhead",
+                "time", "bound", "passes", "steps", "W res.", "Wino"):
+        lt.add_column(col, overflow="fold", justify="left" if col in left else "right")
     for x in layers:
-        lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type, si(x.macs), f"{x.utilization:.0%}",
-                   duration(x.compute_s), size(x.dram_weight_bytes), size(x.dram_activation_bytes),
-                   duration(x.time_s), x.bound, str(x.passes), "yes" if x.winograd else "")
+        lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type,
+                   x.engine + (f" ({x.op_class})" if x.engine != "main" else ""), si(x.macs), f"{x.utilization:.0%}",
+                   duration(x.compute_s), traffic(x.dram_weight_bytes), traffic(x.dram_activation_bytes),
+                   traffic(x.dram_state_bytes) if x.dram_state_bytes else "", duration(x.overhead_s + x.link_s),
+                   duration(x.time_s), x.bound, str(x.passes), str(x.steps) if x.steps > 1 else "",
+                   "yes" if x.weights_resident else "no", "yes" if x.winograd else "")
     console.print(lt)

@@ -29,7 +29,7 @@ def profile_cmd(
     resolution: str | None = typer.Option(None, help="zoo models: WIDTHxHEIGHT, e.g. 1920x1080"),
     seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
     param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
-    strict: bool = typer.Option(False, help="fail when any op has no cost rule"),
+    strict: bool = typer.Option(False, "--strict", help="fail when any op has no cost rule"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
     top: int = typer.Option(25, min=0, help="table format: show the N costliest layers"),
@@ -42,7 +42,7 @@ def profile_cmd(
     zoo_params = parse_zoo_params(resolution, seq_len, param)
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
-    check_output(output)
+    check_output(output, protect=[model])
     prof = profile(model, inputs=parse_inputs(input), batch=batch, dims=dims or None, precision=precision,
                    weight_precision=weight_precision, activation_precision=activation_precision, strict=strict,
                    **zoo_params)
@@ -67,10 +67,17 @@ def render_profile(prof, console: Console, top: int = 25) -> None:
         console.print(f"[yellow]note:[/] {note}")
     summary = Table(title="Totals", show_header=False)
     largest = t.largest_activation_tensor
+    n_uncosted = sum(1 for x in prof.layers if x.macs is None)
+    if prof.layers and n_uncosted == len(prof.layers):  # nothing was costed: unknown, never a bare 0
+        unknown = f"unknown: every layer ({n_uncosted}) is uncosted"
+        macs, flops, other = unknown, unknown, unknown
+    else:
+        more = f" + {n_uncosted} uncosted layer(s)" if n_uncosted else ""
+        macs, flops, other = f"{si(t.macs)}  ({t.macs:,}){more}", si(t.flops) + more, si(t.other_ops) + more
     rows = [
-        ("MACs", f"{si(t.macs)}  ({t.macs:,})"),
-        ("FLOPs (2 x MACs)", si(t.flops)),
-        ("other ops", si(t.other_ops)),
+        ("MACs", macs),
+        ("FLOPs (2 x MACs)", flops),
+        ("other ops", other),
         ("weights", f"{si(t.weights)}  ({size(t.weight_bytes)})"),
         ("largest activation", f"{size(t.largest_activation_bytes)}  {largest.name if largest else ''} "
                                f"{shape(largest.shape) if largest else ''}"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import FitbenchError
-from .common import user_errors
+from .common import check_output, database_files, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +29,8 @@ def report_cmd(
     from ..report.static import print_comparison, write_outputs
     from ..report.sweep import load_sweep, write_sweep_outputs
 
+    for out in output or []:
+        check_output(out, make_folders=True, protect=[from_json, *database_files(db)])
     if from_json is not None:
         try:
             comp = Comparison.from_dict(json.loads(from_json.read_text()))

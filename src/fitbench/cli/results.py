@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import FitbenchError
-from .common import emit, user_errors
+from .common import check_output, database_files, emit, user_errors
 
 results_app = typer.Typer(help="List, show and export stored results (profiles, estimates, measurements).",
                           no_args_is_help=True)  # fmt: skip
@@ -126,6 +126,7 @@ def export_cmd(
         raise FitbenchError(f"--format must be csv, parquet or json, got {fmt!r}")
     if fmt == "parquet" and output is None:
         raise FitbenchError("parquet is binary: give --output FILE.parquet")
+    check_output(output, protect=database_files(db))
     store = _open(db)
     records = store.query(**parse_where([*(where or []), *(filters or [])]))
     if fmt == "json":

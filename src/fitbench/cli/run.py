@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ..errors import FitbenchError
 from .common import (
     check_output,
     emit,
+    invocation,
     output_console,
     parse_dims,
     parse_inputs,
@@ -24,6 +24,7 @@ from .common import (
     parse_zoo_params,
     user_errors,
 )
+from .render import number
 
 
 def register(app: typer.Typer) -> None:
@@ -94,7 +95,7 @@ def run_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     batches = parse_int_list(batch, "--batch")
-    check_output(output)
+    check_output(output, protect=[model, *(v.split('=', 1)[-1] for v in input_file or [])])
     dims = parse_dims(dim)
     # the same zoo options as profile; unset ones are dropped (they would reject an ONNX file)
     zoo_params = {k: v for k, v in parse_zoo_params(resolution, seq_len, param).items() if v is not None}
@@ -104,7 +105,7 @@ def run_cmd(
     if clash:
         raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
                             f"use its own option")
-    command = " ".join(shlex.quote(a) for a in ["fitbench", *sys.argv[1:]])
+    command = invocation()
     results = measure(
         model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
@@ -164,8 +165,8 @@ def render_results(results, console: Console) -> None:
             str(r.batch), "ok", str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
             else "", _ms(lat.p99_ms) if lat else "", f"{lat.mean_ms:.3f}" if lat else "",
             f"{lat.cv:.1%}" if lat and lat.cv is not None else "", ci, _ms(r.first_run_ms),
-            f"{r.throughput:.1f}" if r.throughput else "",
-            f"{r.server.peak_qps:.1f}" if r.server and r.server.peak_qps else "",
+            number(r.throughput) if r.throughput else "",
+            number(r.server.peak_qps) if r.server and r.server.peak_qps else "",
         )
     console.print(table)
     for r in results:

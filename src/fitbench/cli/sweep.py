@@ -30,30 +30,44 @@ def sweep_cmd(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="with --resume: re-run failed points too"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the expanded grid and its size; run nothing"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    allow_outside: bool = typer.Option(False, "--allow-outside",
+                                       help="allow model files outside the sweep file's folder"),
+    yes: bool = typer.Option(False, "--yes", help="run a grid larger than the limit (100,000 points) anyway"),
 ) -> None:
     """Run every point of a sweep, each stored in its own transaction the moment it finishes.
 
     Exit status: 0 when every point that ran is ok, 1 when some failed (they are stored with their cause),
     130 on Ctrl-C (finished points stay; run again with --resume).
     """
-    from ..sweep.runner import SweepError, SweepInterrupted, check_names, describe, plan, run_sweep
-    from ..sweep.spec import load_sweep
+    from ..sweep.runner import (
+        SweepError,
+        SweepInterrupted,
+        check_names,
+        check_same_spec,
+        describe,
+        plan,
+        run_sweep,
+    )
+    from ..sweep.spec import MAX_POINTS, load_sweep
 
     if executor not in ("local", "ray"):
         raise SweepError(f"--executor must be local or ray, got {executor!r}")
     if address and executor != "ray":
         raise SweepError("--address is for --executor ray")
-    spec = load_sweep(file)
+    spec = load_sweep(file, allow_outside=allow_outside)
+    limit = None if yes else MAX_POINTS
+    spec.check_size(limit)  # before anything is expanded or looked up
     check_names(spec)
     if dry_run:
-        points = spec.expand()
+        points = spec.expand(limit)
         todo = points
         if resume or retry_failed:
             from ..store import NoDatabaseError, open_store
 
             try:  # a dry run writes nothing: it neither creates the database nor its tables
                 with open_store(db, create=False) as store:
-                    points, todo = plan(spec, store, resume, retry_failed)
+                    check_same_spec(spec, store)
+                    points, todo = plan(spec, store, resume, retry_failed, limit)
             except NoDatabaseError:
                 pass  # nothing stored yet: every point is to run
         todo_keys = {p.key for p in todo}
@@ -66,7 +80,7 @@ def sweep_cmd(
         return
     try:
         summary = run_sweep(spec, db, executor=executor, address=address, resume=resume,
-                            retry_failed=retry_failed, progress=not quiet, check=False)  # fmt: skip
+                            retry_failed=retry_failed, progress=not quiet, check=False, max_points=limit)  # fmt: skip
     except SweepInterrupted as exc:
         s = exc.summary
         fail(f"interrupted: {s.ran} points of sweep {s.sweep_id!r} stored in this run, the running one "
@@ -79,5 +93,8 @@ def sweep_cmd(
     )
     for label, cause in summary.failures[:10]:
         typer.echo(f"  failed: {label}: {cause}", err=True)
+    if summary.retriable:
+        typer.echo(f"  {summary.retriable} point(s) lost to an infrastructure failure are stored as retriable: "
+                   "run again with --resume", err=True)
     if summary.failed:
         raise typer.Exit(1)

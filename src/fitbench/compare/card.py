@@ -41,8 +41,9 @@ def build_card(*, workloads: list[dict[str, Any]], offerings: list[Any], precisi
             for w in workloads],
         "offerings": [{
             "name": o.name, "kind": o.kind, "source": o.source, "peak_tops": o.peak_tops,
-            "method": "analytical estimate (fitbench.hardware.estimator)" if o.kind == "hardware"
-            else "measured on this machine (fitbench.measure)",
+            "method": ("supplier-measured, verified (fitbench kit verify)" if o.verified else
+                       "analytical estimate (fitbench.hardware.estimator)" if o.kind == "hardware"
+                       else "measured on this machine (fitbench.measure)"),
             "spec": o.spec,
         } for o in offerings],
         "estimator_conditions": est_conditions,

@@ -293,7 +293,9 @@ def compare(
     hardware (a table, not ranked); ``also_measure`` lists small workloads measured on the first runtime in
     ``measure_runtimes`` (or ONNX Runtime) to show real latency distributions. ``store`` (a
     :class:`fitbench.store.Store` or a URL/path) keeps
-    every profile, estimate and measurement plus the comparison itself under one sweep id.
+    every profile, estimate and measurement plus the comparison itself under one sweep id; the supplier
+    measurements verified by ``fitbench kit verify`` that it holds for this workload are shown beside their
+    chip's estimate and ranked (:mod:`.supplier`).
     """
     from ..hardware.estimator import estimate
 
@@ -388,6 +390,10 @@ def compare(
                           "throughput_ips": _num(p.throughput_ips), "macs": prof.totals.macs / max(
                               prof.conditions.batch, 1)})
 
+    if store is not None:  # supplier measurements verified with `fitbench kit verify`, ranked beside the estimates
+        from .supplier import attach_verified, find_verified
+
+        attach_verified(offerings, find_verified(store, winfo, rank_batch), precision, notes)
     if not offerings:
         raise FitbenchError("no offering could be compared: " + "; ".join(notes))
     rows = build_rows(offerings, rank_batch, baseline_batch)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from .. import format as fmt
 from ..hardware.estimator.bounds import BOUND_WORDS
+from ..store.record import SUPPLIER_VERIFIED
 from .result import Figures, Flip, Offering, RankRow
+from .supplier import estimate_beside, supplier_sentence
 
 
 def rank(values: Mapping[str, float | None], higher_is_better: bool = True) -> dict[str, int | None]:
@@ -33,50 +36,17 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def fmt_bytes(n: float | None) -> str:
-    """Decimal megabytes as datasheets write them: 62_000_000 -> '62 MB'."""
-    if n is None:
-        return "?"
-    for factor, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if abs(n) >= factor:
-            v = n / factor
-            return f"{v:.0f} {unit}" if v >= 10 else f"{v:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def fmt_mem(n: float | None) -> str:
-    """On-chip memory sizes as datasheets write them (binary): 8 * 2**20 -> '8 MiB'."""
-    if n is None:
-        return "?"
-    for factor, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(n) >= factor:
-            v = n / factor
-            return f"{v:.0f} {unit}" if v == int(v) or v >= 10 else f"{v:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def fmt_rate(bps: float | None) -> str:
-    """Bytes per second: 17e9 -> '17 GB/s'."""
-    return "?" if bps is None else fmt_bytes(bps) + "/s"
-
-
-def fmt_time(s: float | None) -> str:
-    if s is None:
-        return "?"
-    if s >= 1:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s * 1e6:.3g} µs"
-
-
-def fmt_pct(x: float | None) -> str:
-    return "?" if x is None else f"{100 * x:.0f}%"
+# the one formatter module's functions, under the names the comparison has always used
+fmt_bytes = fmt.traffic  # bytes moved (DRAM traffic): decimal
+fmt_mem = fmt.mem  # memory sizes (SRAM): binary
+fmt_rate = fmt.rate
+fmt_time = fmt.short_duration
+fmt_pct = fmt.percent
 
 
 def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) -> list[RankRow]:
     """One row per offering with the three ranks; sorted by the workload rank."""
-    work = {o.name: o.at("workload", rank_batch) for o in offerings}
+    work = {o.name: o.ranked_at(rank_batch) for o in offerings}
     base = {o.name: o.at("baseline", baseline_batch) for o in offerings}
     r_work = rank({k: f.throughput_ips if f else None for k, f in work.items()})
     r_base = rank({k: f.throughput_ips if f else None for k, f in base.items()})
@@ -93,6 +63,7 @@ def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) 
             workload_effective_tops=w.effective_tops if w else None,
             workload_utilization=w.mac_utilization if w else None,
             workload_bound=w.dominant_bound if w else None,
+            figure=w.method if w else None, **estimate_beside(o, w, rank_batch),
         ))
     big = 10**9
     rows.sort(key=lambda r: (r.workload_rank or big, r.baseline_rank or big, r.offering))
@@ -164,11 +135,13 @@ def _names(offerings: list[Offering]) -> str:
 def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: int, baseline_batch: int,
             workload_label: str, baseline_label: str, unit: str = "inference") -> tuple[str, str]:
     """``(cause, sentence)`` for one flip, from the offering's bound breakdown on each workload."""
-    w = off.at("workload", rank_batch)
+    w = off.ranked_at(rank_batch)
     b = off.at("baseline", baseline_batch)
     moved = "drops" if row.workload_rank > row.baseline_rank else "rises"
     head = f"{off.name} {moved} from {ordinal(row.baseline_rank)} to {ordinal(row.workload_rank)}"
     tops = "" if row.tops_rank is None else f" (TOPS alone ranks it {ordinal(row.tops_rank)})"
+    if w is not None and w.method == SUPPLIER_VERIFIED:
+        return "supplier-measured", f"{head}{tops}: {supplier_sentence(off, w, workload_label, rank_batch)}."
     if w is not None and w.method == "measured":
         return "measured", (f"{head}{tops}: measured on this machine, it takes {fmt_time(w.latency_s)} per batch of "
                             f"{rank_batch} on {workload_label} against {fmt_time(b.latency_s if b else None)} per "
@@ -211,13 +184,13 @@ def explain(off: Offering, row: RankRow, crossed: list[Offering], rank_batch: in
                     f"{_tops(off.peak_tops)} TOPS")
     else:
         # an offering it now ties with is not "held back": it is level
-        level = [o for o in crossed if o.at("workload", rank_batch) is not None
-                 and o.at("workload", rank_batch).throughput_ips == w.throughput_ips]
+        level = [o for o in crossed if o.ranked_at(rank_batch) is not None
+                 and o.ranked_at(rank_batch).throughput_ips == w.throughput_ips]
         crossed = [o for o in crossed if o not in level]
         others = _names(crossed) if crossed else "the offerings it passes"
-        # the bounds of the offerings it passes, where known (a measured runtime has no bound breakdown:
-        # it is named, never given a made-up bound)
-        bounds = [o.at("workload", rank_batch).dominant_bound if o.at("workload", rank_batch) else None
+        # the bounds of the offerings it passes, where known (a measured runtime or a verified supplier figure
+        # has no bound breakdown: it is named, never given a made-up bound)
+        bounds = [o.ranked_at(rank_batch).dominant_bound if o.ranked_at(rank_batch) else None
                   for o in crossed]
         other_bounds = sorted({BOUND_WORDS.get(x, x) for x in bounds if x})
         if crossed and other_bounds:
@@ -251,13 +224,11 @@ def _dram_time(nbytes: float | None, off: Offering) -> float | None:
 
 
 def _num(x: float | None) -> str:
-    return "?" if x is None else f"{x:.4g}"
+    return fmt.number(x)
 
 
 def _tops(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:.3g}"
+    return fmt.UNKNOWN if x is None else f"{x:.3g}"
 
 
 def figures_line(f: Figures | None) -> str:

@@ -18,7 +18,7 @@ class Figures:
     batch: int
     latency_s: float | None
     throughput_ips: float | None
-    method: str = "estimate"  # "estimate" | "measured"
+    method: str = "estimate"  # "estimate" | "measured" | "supplier-measured, verified"
     dram_bytes_per_inference: float | None = None
     dram_weight_bytes_per_inference: float | None = None
     dram_activation_bytes_per_inference: float | None = None
@@ -47,7 +47,9 @@ class Figures:
 
 @dataclass
 class Offering:
-    """A hardware spec (estimated) or a runtime on this machine (measured)."""
+    """A hardware spec (estimated), a runtime on this machine (measured) or a supplier's chip (kind "supplier":
+    only a verified supplier measurement). ``verified`` holds supplier-measured figures of the workload that
+    ``fitbench kit verify`` accepted; an offering with one is ranked on it (:meth:`ranked_at`)."""
 
     name: str
     kind: str  # "hardware" | "runtime"
@@ -60,12 +62,17 @@ class Offering:
     spec: dict[str, Any] = field(default_factory=dict)
     workload: list[Figures] = field(default_factory=list)
     baseline: list[Figures] = field(default_factory=list)
+    verified: list[Figures] = field(default_factory=list)
 
     def at(self, which: str, batch: int) -> Figures | None:
         for f in getattr(self, which):
             if f.batch == batch:
                 return f
         return None
+
+    def ranked_at(self, batch: int) -> Figures | None:
+        """The workload figure this offering is ranked on: a verified supplier measurement, else its own."""
+        return self.at("verified", batch) or self.at("workload", batch)
 
 
 @dataclass
@@ -102,6 +109,9 @@ class RankRow:
     workload_effective_tops: float | None
     workload_utilization: float | None
     workload_bound: str | None
+    figure: str | None = None  # the method of the ranked workload figure (Figures.method)
+    estimate_throughput_ips: float | None = None  # beside a verified supplier figure: the estimate
+    estimate_error: float | None = None  # estimate / verified - 1 (+0.25: the estimate is 25% optimistic)
 
 
 @dataclass
@@ -146,16 +156,17 @@ class Comparison:
         rows = []
         ranks = {r.offering: r for r in self.rows}
         for off in self.offerings:
-            for which in ("workload", "baseline"):
+            for which in ("workload", "baseline", "verified"):
                 for fig in getattr(off, which):
                     row = {"offering": off.name, "kind": off.kind, "workload": which,
-                           "model": getattr(self, which)["label"]}
+                           "model": getattr(self, "baseline" if which == "baseline" else "workload")["label"]}
                     row.update({k: v for k, v in asdict(fig).items() if k != "bound_share"})
                     for k, v in fig.bound_share.items():
                         row[f"bound_share_{k}"] = v
                     r = ranks.get(off.name)
+                    ranked = which == ("verified" if off.at("verified", fig.batch) else "workload")
                     row["rank"] = None if r is None else (
-                        r.workload_rank if which == "workload" and fig.batch == self.rank_batch else
+                        r.workload_rank if ranked and fig.batch == self.rank_batch else
                         r.baseline_rank if which == "baseline" else None)
                     rows.append(row)
         return pd.DataFrame(rows)
@@ -173,6 +184,7 @@ class Comparison:
             o = dict(o)
             o["workload"] = [Figures(**f) for f in o.get("workload", [])]
             o["baseline"] = [Figures(**f) for f in o.get("baseline", [])]
+            o["verified"] = [Figures(**f) for f in o.get("verified", [])]
             offerings.append(Offering(**o))
         flips = [Flip(**{k: v for k, v in f.items() if k != "direction"}) for f in d.get("flips", [])]
         rows = [RankRow(**r) for r in d.get("rows", [])]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .registry import CostContext, GemmShape, OpCost, Uncostable, register
+from .registry import CostContext, GemmShape, InvalidModel, OpCost, register
 
 
 def conv_macs(batch: int, out_channels: int, out_spatial: tuple[int, ...], in_channels_per_group: int,
@@ -31,7 +31,7 @@ def conv_like(ctx: CostContext, x: int, w: int, bias: int | None, rule: str) -> 
     n, cout, out_sp = ys[0], ys[1], tuple(ys[2:])
     cin_g = ws[1]
     if xs[1] != cin_g * group:
-        raise Uncostable(f"input has {xs[1]} channels but the kernel {list(ws)} with group {group} expects "
+        raise InvalidModel(f"input has {xs[1]} channels but the kernel {list(ws)} with group {group} expects "
                          f"{cin_g * group}")
     macs = conv_macs(n, cout, out_sp, cin_g, kernel)
     nd = len(kernel)
@@ -63,7 +63,7 @@ def conv_transpose(ctx: CostContext) -> OpCost:
     n, cin, in_sp = xs[0], xs[1], tuple(xs[2:])
     cout_g, kernel = ws[1], tuple(ws[2:])
     if cin != ws[0]:
-        raise Uncostable(f"input has {cin} channels but the kernel {list(ws)} expects {ws[0]}")
+        raise InvalidModel(f"input has {cin} channels but the kernel {list(ws)} expects {ws[0]}")
     macs = n * cin * math.prod(in_sp) * cout_g * math.prod(kernel)
     other = math.prod(ys) if ctx.has_input(2) else 0
     gemm = GemmShape(batch=group, m=n * math.prod(in_sp), n=cout_g * math.prod(kernel), k=cin // group)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .registry import CostContext, GemmShape, OpCost, Uncostable, register
+from .registry import CostContext, GemmShape, InvalidModel, OpCost, Uncostable, register
 
 
 def matmul_macs(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, GemmShape]:
@@ -17,7 +17,7 @@ def matmul_macs(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, GemmShape]
     m, k = a2[-2], a2[-1]
     k2, n = b2[-2], b2[-1]
     if k != k2:
-        raise Uncostable(f"MatMul inner dims differ: {list(a)} @ {list(b)}")
+        raise InvalidModel(f"MatMul inner dims differ: {list(a)} @ {list(b)}")
     ba, bb = a2[:-2], b2[:-2]
     rank = max(len(ba), len(bb))
     ba = (1,) * (rank - len(ba)) + ba
@@ -84,7 +84,7 @@ def einsum(ctx: CostContext) -> OpCost:
     sizes: dict[str, int] = {}
     for term, shape in zip(terms, shapes):
         if len(term) != len(shape):
-            raise Uncostable(f"Einsum term {term!r} does not match shape {list(shape)}")
+            raise InvalidModel(f"Einsum term {term!r} does not match shape {list(shape)}")
         for letter, d in zip(term, shape):
             sizes[letter] = max(sizes.get(letter, 1), d)
     if len(terms) == 1:

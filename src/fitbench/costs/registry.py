@@ -8,7 +8,8 @@ Conventions (every rule follows them)
   pooling, element-wise, softmax, normalisation, resize. Each rule's docstring states its count.
 * A rule that cannot cost a node (unknown shape, data-dependent trip count) raises
   :class:`Uncostable` with the reason; an op with no rule at all is *uncosted*. Neither is ever
-  counted as zero silently.
+  counted as zero silently. A node whose shapes contradict each other raises :class:`InvalidModel`:
+  the model is invalid, and profiling it is an error.
 * ``OpCost.gemm`` describes the MAC work as GEMMs (``batch`` independent ``m x k @ k x n``
   products, MACs = batch*m*n*k) so the estimator can map it onto a MAC array.
 """
@@ -57,6 +58,12 @@ class OpCost:
 
 class Uncostable(Exception):
     """Raised by a rule that recognises the op but cannot cost this node (reason in the message)."""
+
+
+class InvalidModel(Uncostable):
+    """Raised by a rule whose node contradicts its own shapes (a Conv kernel expecting 5 input channels on a
+    3-channel input, MatMul inner dims that differ): the model is invalid, which is an error, never an
+    uncosted (let alone zero-cost) layer."""
 
 
 class CostContext:

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import math
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -46,40 +47,78 @@ def _dtype_name(elem_type: int) -> str:
 
 # ---------------------------------------------------------------- reading files
 
-class _ReadAndHash:
-    """Read a file into memory once, then sha256 it, in a background thread.
+PROTOBUF_LIMIT = 2**31 - 1  # bytes: protobuf cannot parse a larger message, so neither can ONNX
 
-    ``wait_read()`` returns the bytes as soon as the read ends; hashlib releases the GIL while it
-    hashes, so hashing overlaps parsing, shape inference and costing in the caller's thread.
+
+def _available_memory() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+class _ReadAndHash:
+    """Map a file into memory (no copy) and sha256 it from disk in 1 MiB blocks, in a background thread.
+
+    ``wait_read()`` returns a read-only view of the mapped file at once; hashlib releases the GIL while it
+    hashes, so hashing overlaps parsing, shape inference and costing in the caller's thread. Neither the
+    view nor the hash holds the file in the process's own memory: a large file costs page cache, not RSS.
     """
 
     def __init__(self, path: Path) -> None:
-        self.data = b""
+        import mmap
+
         self._digest = ""
         self._error: OSError | None = None
-        self._read = threading.Event()
+        try:
+            with open(path, "rb") as fh:
+                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"cannot read the model file: {getattr(exc, 'strerror', None) or exc}") from None
+        self.data = memoryview(self._map)
         self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
 
     def _run(self, path: Path) -> None:
+        h = hashlib.sha256()
         try:
             with open(path, "rb") as fh:
-                self.data = fh.read()
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
         except OSError as exc:
             self._error = exc
-        finally:
-            self._read.set()
-        self._digest = hashlib.sha256(self.data).hexdigest()
+        self._digest = h.hexdigest()
 
-    def wait_read(self) -> bytes:
-        self._read.wait()
-        if self._error is not None:
-            raise ModelLoadError(f"cannot read the model file: {self._error.strerror or self._error}")
+    def wait_read(self) -> memoryview:
         return self.data
+
+    def release(self) -> None:
+        """Unmap the file (after parsing; the hash thread reads the file on its own). Views still held (by
+        a traceback's frames) keep the mapping until they are collected."""
+        try:
+            self.data.release()
+            self._map.close()
+        except BufferError:
+            pass
 
     def hexdigest(self) -> str:
         self._thread.join()
+        if self._error is not None:
+            raise ModelLoadError(f"cannot read the model file: {self._error.strerror or self._error}")
         return self._digest
+
+
+def _check_size(p: Path, size: int, whole: bool) -> None:
+    """Refuse, before reading, a file protobuf cannot parse or one that would not fit in memory."""
+    if size > PROTOBUF_LIMIT:
+        raise ModelLoadError(f"{p} is {size / 2**30:.1f} GiB: an ONNX file over 2 GiB cannot be parsed "
+                             "(protobuf's limit); keep the weights as external data (onnx.save_model(..., "
+                             "save_as_external_data=True))")
+    need = 2 * size if whole else 0  # a full parse holds the file's bytes and the parsed message
+    available = _available_memory()
+    if need > available:
+        raise ModelLoadError(f"{p} is {size / 2**30:.1f} GiB: parsing it whole needs about "
+                             f"{need / 2**30:.1f} GiB of memory, more than the {available / 2**30:.1f} GiB "
+                             "available")
 
 
 def _read_model_file(path: str | os.PathLike, strip: bool = True) -> tuple[onnx.ModelProto, _ReadAndHash]:
@@ -88,8 +127,10 @@ def _read_model_file(path: str | os.PathLike, strip: bool = True) -> tuple[onnx.
         raise ModelLoadError(f"model file not found: {p}")
     if p.is_dir():
         raise ModelLoadError(f"model path is a folder, not an ONNX file: {p}")
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise ModelLoadError(f"model file is empty: {p}")
+    _check_size(p, size, whole=not strip)
     sha = _ReadAndHash(p)  # hashing overlaps parsing, shape inference and costing
     data = sha.wait_read()
     try:
@@ -98,9 +139,15 @@ def _read_model_file(path: str | os.PathLike, strip: bool = True) -> tuple[onnx.
             # parse the graph without the bytes of large initializers (profiling never needs them)
             model.ParseFromString(strip_large_initializers(data, SMALL_CONSTANT_ELEMENTS) if strip else data)
         except Exception:  # noqa: BLE001 - malformed: let protobuf parse it all and say what is wrong
+            if strip:
+                _check_size(p, size, whole=True)
             model.ParseFromString(data)
+    except ModelLoadError:
+        raise
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and friends
         raise ModelLoadError(f"{p} is not a valid ONNX file (corrupt or truncated protobuf: {exc})") from None
+    finally:
+        sha.release()
     if not model.HasField("graph") or (len(model.graph.node) == 0 and len(model.graph.output) == 0):
         raise ModelLoadError(f"{p} is not a valid ONNX file (no graph found)")
     check_external_data(model, p.parent)
@@ -114,12 +161,20 @@ def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
     return model, sha.hexdigest()
 
 
-def _iter_graph_tensors(graph: onnx.GraphProto):
-    yield from graph.initializer
-    for node in graph.node:
+def _iter_node_tensors(nodes):
+    for node in nodes:
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.TENSOR:
                 yield attr.t
+            elif attr.type == onnx.AttributeProto.TENSORS:
+                yield from attr.tensors
+            elif attr.type == onnx.AttributeProto.SPARSE_TENSOR:
+                yield attr.sparse_tensor.values
+                yield attr.sparse_tensor.indices
+            elif attr.type == onnx.AttributeProto.SPARSE_TENSORS:
+                for sp in attr.sparse_tensors:
+                    yield sp.values
+                    yield sp.indices
             elif attr.type == onnx.AttributeProto.GRAPH:
                 yield from _iter_graph_tensors(attr.g)
             elif attr.type == onnx.AttributeProto.GRAPHS:
@@ -127,19 +182,44 @@ def _iter_graph_tensors(graph: onnx.GraphProto):
                     yield from _iter_graph_tensors(g)
 
 
+def _iter_graph_tensors(graph: onnx.GraphProto):
+    """Every tensor of ``graph`` that may carry external data: initializers, sparse initializers (values and
+    indices), tensor, tensor-list and sparse-tensor attributes, in subgraphs too."""
+    yield from graph.initializer
+    for sp in graph.sparse_initializer:
+        yield sp.values
+        yield sp.indices
+    yield from _iter_node_tensors(graph.node)
+
+
+def _iter_model_tensors(model: onnx.ModelProto):
+    """:func:`_iter_graph_tensors` of the main graph, plus every tensor in the model's local functions."""
+    yield from _iter_graph_tensors(model.graph)
+    for fn in model.functions:
+        yield from _iter_node_tensors(fn.node)
+
+
 def check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
-    """Refuse external-data locations that escape the model's folder (``../``, absolute, links)."""
+    """Refuse external-data locations that escape the model's folder (``../``, absolute, links) or hold a
+    NUL byte, wherever the tensor is: initializers, sparse initializers, (sparse) tensor and tensor-list
+    attributes, subgraphs and function bodies."""
     root = base_dir.resolve()
-    for tensor in _iter_graph_tensors(model.graph):
+    for tensor in _iter_model_tensors(model):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
             continue
+        name = (tensor.name or "(unnamed)")[:80]
         location = next((e.value for e in tensor.external_data if e.key == "location"), None)
         if not location:
-            raise ModelLoadError(f"initializer {tensor.name!r} has external data without a location")
-        target = (root / location).resolve()
+            raise ModelLoadError(f"tensor {name!r} has external data without a location")
+        if "\x00" in location:
+            raise ModelLoadError(f"tensor {name!r}: external data location {location[:80]!r} holds a NUL byte")
+        try:
+            target = (root / location).resolve()
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"tensor {name!r}: bad external data location {location[:80]!r}: {exc}") from None
         if os.path.isabs(location) or not target.is_relative_to(root):
             raise ModelLoadError(
-                f"initializer {tensor.name!r}: external data location {location!r} escapes the model's folder {root}"
+                f"tensor {name!r}: external data location {location[:80]!r} escapes the model's folder {root}"
             )
 
 
@@ -360,7 +440,7 @@ def _bind_and_infer(
             if d0 and d0[0].dim_param:
                 dims.setdefault(d0[0].dim_param, int(batch))
     bound: dict[str, tuple[int, ...]] = {}
-    unbound: list[str] = []
+    unbound: list[tuple[str, int, str]] = []
     changed = False
     for inp in graph_inputs:
         ttype = inp.type.tensor_type
@@ -374,6 +454,9 @@ def _bind_and_infer(
             if cur and len(new) != len(cur):
                 raise ShapeError(f"--input {inp.name}: the model's input has rank {len(cur)}, got {len(new)} dims")
             if batch is not None and len(new) > 0:
+                if new[0] not in (1, int(batch)):
+                    raise ShapeError(f"--batch {batch} contradicts --input {inp.name}={'x'.join(map(str, new))} "
+                                     f"(batch {new[0]}); give the batch once")
                 new = (int(batch),) + new[1:]
         else:
             new_list: list[int] = []
@@ -393,8 +476,7 @@ def _bind_and_infer(
                 elif d.dim_param and d.dim_param in dims:
                     new_list.append(int(dims[d.dim_param]))
                 else:
-                    label = d.dim_param or "?"
-                    unbound.append(f"{inp.name}[{pos}] ({label})")
+                    unbound.append((inp.name, pos, d.dim_param))
                     new_list.append(1)
             new = parse_dims(new_list, f"input {inp.name}")
         old = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in cur)
@@ -411,9 +493,7 @@ def _bind_and_infer(
                      "give the shapes with --input NAME=DIMS")
         batch = None
     if unbound:
-        raise ShapeError(
-            "unbound dynamic dims: " + ", ".join(unbound) + "; bind them with --input NAME=DIMS or --batch N"
-        )
+        raise ShapeError(_unbound_message(unbound))
     if changed:
         # stale shapes recorded at export time would contradict the new binding
         del graph.value_info[:]
@@ -424,7 +504,7 @@ def _bind_and_infer(
         inferred = shape_inference.infer_shapes(model, check_type=False, strict_mode=True, data_prop=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
         pin = _find_batch_pin(model, int(batch)) if batch is not None and changed else None
-        raise ShapeError((f"{pin}. " if pin else "") + f"shape inference failed: {exc}") from None
+        raise ShapeError((f"{pin}. " if pin else "") + summarise_inference_error(str(exc), bound)) from None
     inferred = _loop_output_hints(model, inferred)
     inferred = _fold_and_reinfer(model, inferred)
     # the large initializers come back as data-less stubs (dims and type only)
@@ -727,6 +807,67 @@ def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, roun
         if not _missing_shapes(skeleton.graph, shapes):
             break
     return best
+
+
+def _unbound_message(unbound: list[tuple[str, int, str]]) -> str:
+    """``unbound dynamic dims: x[0] (N), x[2] (height); bind them with --batch N, --dim height=...`` -- the option
+    that binds each: ``--batch`` for a leading dim, ``--dim NAME=...`` for a named one, ``--input`` otherwise."""
+    listing = ", ".join(f"{name}[{pos}] ({label or '?'})" for name, pos, label in unbound)
+    ways = []
+    if any(pos == 0 for _, pos, _ in unbound):
+        ways.append("--batch N")
+    named = list(dict.fromkeys(label for _, pos, label in unbound if pos > 0 and label))
+    if named:
+        ways.append(" ".join(f"--dim {label}=..." for label in named))
+    inputs = list(dict.fromkeys(name for name, _, _ in unbound))
+    ways.append(("or the whole shape with " if ways else "") + " ".join(f"--input {n}=DIMS" for n in inputs))
+    return f"unbound dynamic dims: {listing}; bind them with {', '.join(ways)}"
+
+
+_INFERENCE_ENTRY = re.compile(r"\(op_type:\s*(?P<op>[^,]+),\s*node name:\s*(?P<node>[^)]*)\):\s*(?P<msg>.*?)"
+                              r"(?=\(op_type:|\Z)", re.S)
+_MERGE_DIMS = re.compile(r"Inferred=(?P<a>-?\d+)\s+Declared=(?P<b>-?\d+)\s+Dimension=(?P<dim>\d+)")
+#: the total stride of YOLO-style detectors (and of most 5-stage backbones): a route (Concat) or a residual Add
+#: joining an upsampled branch to an earlier one needs the input's height and width to be multiples of it
+NETWORK_STRIDE = 32
+
+
+def summarise_inference_error(text: str, bound: Mapping[str, tuple[int, ...]] | None = None) -> str:
+    """ONNX's shape-inference error (one entry per failing node, often thousands of characters) -> one line:
+    the first failing node, its op, the mismatch, how many more nodes failed, and -- when a Concat (a YOLO
+    route) or an Add disagrees on a spatial dim of a 4-D tensor -- the hint that the input's height or width
+    must be a multiple of the network's stride, with the nearest larger one."""
+    entries = list(_INFERENCE_ENTRY.finditer(text))
+    if not entries:
+        flat = " ".join(text.split())
+        return "shape inference failed: " + (flat if len(flat) <= 300 else flat[:297] + "...")
+    first = entries[0]
+    op, node = first["op"].strip(), first["node"].strip()
+    msg = " ".join(re.sub(r"\[\w+Error\]", "", first["msg"]).split()).rstrip(" .")
+    out = f"shape inference failed at node {node!r} ({op}): "
+    merge = _MERGE_DIMS.search(msg)
+    if merge:
+        dim = int(merge["dim"])
+        side = {2: "height", 3: "width"}.get(dim) if _rank4(bound) else None
+        out += (f"its inputs disagree on dim {dim}" + (f" ({side})" if side else "")
+                + f": {merge['a']} vs {merge['b']}")
+        if side and op in ("Concat", "Add", "Sum"):
+            value = _rank4(bound)[dim]
+            multiple = -(-value // NETWORK_STRIDE) * NETWORK_STRIDE
+            if multiple == value:
+                multiple += NETWORK_STRIDE
+            out += (f"; the input {side} ({value}) must be a multiple of {NETWORK_STRIDE} (the network's stride), "
+                    f"e.g. {multiple}")
+    else:
+        out += msg if len(msg) <= 200 else msg[:197] + "..."
+    if len(entries) > 1:
+        out += f" (and {len(entries) - 1} more node(s) fail from there)"
+    return out
+
+
+def _rank4(bound: Mapping[str, tuple[int, ...]] | None) -> tuple[int, ...] | None:
+    """The first bound 4-D (NCHW) input shape, if any."""
+    return next((v for v in (bound or {}).values() if len(v) == 4), None)
 
 
 def _find_batch_pin(model: onnx.ModelProto, batch: int) -> str | None:

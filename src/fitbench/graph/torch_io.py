@@ -32,8 +32,15 @@ def is_torch_module(obj) -> bool:
 
 
 def load_factory(spec: str):
-    """Import ``"package.module:factory"`` and call the factory (or return the module instance)."""
+    """Import ``"package.module:factory"`` and call the factory (or return the module instance). The current
+    folder is on the import path, as ``python -m`` puts it (the ``fitbench`` script alone would not)."""
+    import os
+    import sys
+
     mod_name, _, attr = spec.partition(":")
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         mod = importlib.import_module(mod_name)
     except ImportError as exc:

@@ -21,6 +21,16 @@ primer table: ``fitbench validate``) — never per chip. Sources and reasoning p
   columns hold input channels), CPUs one 16-lane SIMD row (im2col), GPUs tensor-core tiles over SMs.
 * ``layout_ops`` — GPUs and CPUs copy a Transpose (a kernel), NPUs and dataflow chips fold it into the
   next layer's DMA (a view).
+
+How the GPU and NPU figures were chosen (score any change with ``fitbench validate``): a grid over
+compute_efficiency {0.6 .. 0.9}, inference_overhead {20 .. 600 us}, layer_overhead {2 .. 6 us},
+dram_efficiency {0.6 .. 0.9}, the NPU default array {16, 32, 64} and the GPU tile {64, 128} on the 92
+comparable points of the shipped calibration set; the chosen values minimise the median error while every
+batch-1 ranking keeps Spearman >= 0.8 (median x1.21, 62 % within +-25 % at the time of fitting; the
+current figures are in docs/validation.md). The surface is flat near the optimum (median x1.20-1.25
+across the GPU grid), so these are round values inside that plateau, not a sharp fit. The ``dataflow``
+and ``cpu`` figures have no calibration points (no MLPerf v1.1 dataflow chip is in the catalog; the CPU
+is probed per machine) and stay at the reasoned values above.
 """
 
 from __future__ import annotations
@@ -63,8 +73,8 @@ class KindDefaults:
 
 KIND_DEFAULTS: dict[str, KindDefaults] = {
     "generic": KindDefaults(0.0, 0.0, 1.0, 1.0, None, "direct", "view", "on-soc"),
-    "gpu": KindDefaults(3e-6, 40e-6, 0.8, 0.8, (64, 64), "im2col", "copy", "pcie4x16"),
-    "npu": KindDefaults(2e-6, 100e-6, 0.8, 0.75, (32, 32), "direct", "view", "on-soc"),
+    "gpu": KindDefaults(4e-6, 20e-6, 0.8, 0.8, (64, 64), "im2col", "copy", "pcie4x16"),
+    "npu": KindDefaults(5e-6, 300e-6, 0.6, 0.75, (32, 32), "direct", "view", "on-soc"),
     "dataflow": KindDefaults(0.0, 100e-6, 0.8, 0.75, (32, 32), "direct", "view", "pcie3x4"),
     "cpu": KindDefaults(4e-6, 20e-6, 0.7, 0.7, (1, 16), "im2col", "copy", "on-soc"),
 }

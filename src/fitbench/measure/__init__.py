@@ -70,12 +70,15 @@ def measure(
     latency (99 by default; 90 in quick mode) meets the bound.
     ``driver="direct"`` (single-stream only) runs the single-stream schedule in a tight timed loop
     instead of through LoadGen (no LoadGen logs; see :func:`.scenarios.single_stream_direct`).
+    ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API
+    call records ``None`` (never the host process's ``sys.argv``, e.g. a test runner's).
     """
-    from .runtimes import canonical, check_device, require
+    from .runtimes import canonical, check_device, require, require_device
 
     rt = canonical(runtime)
     runtime_version = require(rt)
     dev = check_device(device)
+    require_device(rt, dev)
     sc = canonical_scenario(scenario)
     precision = str(precision).lower()
     if precision not in ("fp32", "fp16", "bf16", "int8"):
@@ -117,10 +120,6 @@ def measure(
         raise MeasurementError(f"batch sizes must be positive integers, got {batches}")
     if input_files and len(batches) > 1:
         raise MeasurementError("input files fix the batch; give one batch (or none) with input files")
-    if command is None:
-        from .conditions import command_line
-
-        command = command_line()
     from .convert import ConversionCache
 
     cache = ConversionCache()
@@ -243,7 +242,7 @@ def _measure_one(
             "note": "module and float inputs cast in the child before timing" if precision != "fp32" else "",
         }
     try:
-        limit = guard(
+        limit, limit_rule = guard(
             prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes
         )
         search = scenario == "server" and target_latency_ms is not None
@@ -316,6 +315,7 @@ def _measure_one(
         },
         "memory_estimate": prep.estimate,
         "memory_limit_bytes": limit,
+        "memory_limit_rule": limit_rule,
         "child_peak_rss_bytes": outcome.peak_rss_bytes,
         "command": command,
         "notes": prep.notes,

@@ -117,10 +117,3 @@ def host_conditions() -> dict[str, Any]:
         "thread_env": thread_env(),
         "hostname": platform.node(),
     }
-
-
-def command_line() -> str:
-    """The exact command that started this process."""
-    import shlex
-
-    return " ".join(shlex.quote(a) for a in [os.path.basename(sys.executable)] + sys.argv)

@@ -33,7 +33,6 @@ import hashlib
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,7 +86,9 @@ class ConversionCache:
 
     def path_for(self, key: tuple[str, str]) -> str:
         if self.dir is None:
-            self.dir = tempfile.mkdtemp(prefix="fitbench-convert-")
+            from ..tempdirs import make_tempdir
+
+            self.dir = make_tempdir("fitbench-convert-")
         return os.path.join(self.dir, f"{key[0][:16]}-{key[1]}.onnx")
 
     def cleanup(self) -> None:

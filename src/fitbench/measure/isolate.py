@@ -4,16 +4,22 @@ The child is ``python -m fitbench.measure.worker`` (a fresh interpreter: a crash
 hang or an out-of-memory cannot take the caller down). The parent polls the child every 20 ms:
 past ``timeout_s`` it is killed ("timed out"); when its resident memory (children included)
 exceeds ``memory_limit_bytes`` it is killed ("out of memory"); a signal death is reported by name.
+
+The child's life is tied to its parent's: on Linux it asks the kernel for SIGKILL when its parent dies
+(``PR_SET_PDEATHSIG``), and on every platform a thread in it watches the parent's pid and kills the child's
+process group when the parent is gone -- a SIGKILLed or OOM-killed sweep, or a dead Ray worker, leaves no
+measurement running. The job's temp folder (``fitbench-measure-<pid>-*``, also the child's ``TMPDIR``) is
+removed on the way out, and by the next measurement if the parent was killed (:mod:`fitbench.tempdirs`).
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +52,15 @@ def _rss(proc: psutil.Process) -> int:
         return 0
 
 
-def _env() -> dict[str, str]:
+PARENT_ENV = "FITBENCH_PARENT_PID"
+TEMP_PREFIX = "fitbench-measure-"
+
+
+def _env(tmp: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    env[PARENT_ENV] = str(os.getpid())
+    if tmp:
+        env["TMPDIR"] = tmp  # the child's own temp folders (LoadGen's logs) live in the job's folder
     src = str(Path(__file__).resolve().parents[2])  # the folder holding the fitbench package
     # the caller's import path too, so that a pickled nn.Module's classes import in the child
     extra = env.get("PYTHONPATH", "").split(os.pathsep) + [p for p in sys.path if p and os.path.isdir(p)]
@@ -68,45 +81,54 @@ def _signal_name(code: int) -> str:
 
 def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: int | None) -> ChildOutcome:
     """Run ``job`` in a child; never raises for a child failure, returns the cause instead."""
-    with tempfile.TemporaryDirectory(prefix="fitbench-measure-") as tmp:
-        job_path, out_path, err_path = (os.path.join(tmp, n) for n in ("job.pkl", "out.pkl", "stderr.txt"))
-        with open(job_path, "wb") as f:
-            pickle.dump(job, f)
-        start = time.monotonic()
-        with open(err_path, "wb") as err:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", "fitbench.measure.worker", job_path, out_path],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=_env(),
-                start_new_session=True,
-            )
-            try:
-                code, cause, peak = _watch(popen, start, timeout_s, memory_limit_bytes)
-            except BaseException:  # Ctrl-C or an error here: never leave the child running
-                _kill(popen)
-                raise
-        wall = time.monotonic() - start
-        stderr_tail = _tail(err_path)
-        if cause:
-            return ChildOutcome(False, None, cause, wall, peak)
-        data = None
-        if os.path.exists(out_path):
-            with open(out_path, "rb") as f:
-                data = pickle.load(f)
-        if code < 0:
-            name = _signal_name(-code)
-            hint = " (likely out of memory: the kernel's OOM killer)" if -code == signal.SIGKILL else ""
-            return ChildOutcome(
-                False, None, f"the runtime crashed: killed by {name}{hint}{stderr_tail}", wall, peak
-            )
-        if data is None:
-            return ChildOutcome(
-                False, None, f"the child exited with code {code} and no result{stderr_tail}", wall, peak
-            )
-        if not data.get("ok"):
-            return ChildOutcome(False, data, data.get("error") or "measurement failed", wall, peak)
-        return ChildOutcome(True, data, None, wall, peak)
+    from ..tempdirs import make_tempdir
+
+    tmp = make_tempdir(TEMP_PREFIX)
+    try:
+        return _run_in(tmp, job, timeout_s, memory_limit_bytes)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_in(tmp: str, job: dict[str, Any], timeout_s: float, memory_limit_bytes: int | None) -> ChildOutcome:
+    job_path, out_path, err_path = (os.path.join(tmp, n) for n in ("job.pkl", "out.pkl", "stderr.txt"))
+    with open(job_path, "wb") as f:
+        pickle.dump(job, f)
+    start = time.monotonic()
+    with open(err_path, "wb") as err:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "fitbench.measure.worker", job_path, out_path],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=_env(tmp),
+            start_new_session=True,
+        )
+        try:
+            code, cause, peak = _watch(popen, start, timeout_s, memory_limit_bytes)
+        except BaseException:  # Ctrl-C or an error here: never leave the child running
+            _kill(popen)
+            raise
+    wall = time.monotonic() - start
+    stderr_tail = _tail(err_path)
+    if cause:
+        return ChildOutcome(False, None, cause, wall, peak)
+    data = None
+    if os.path.exists(out_path):
+        with open(out_path, "rb") as f:
+            data = pickle.load(f)
+    if code < 0:
+        name = _signal_name(-code)
+        hint = " (likely out of memory: the kernel's OOM killer)" if -code == signal.SIGKILL else ""
+        return ChildOutcome(
+            False, None, f"the runtime crashed: killed by {name}{hint}{stderr_tail}", wall, peak
+        )
+    if data is None:
+        return ChildOutcome(
+            False, None, f"the child exited with code {code} and no result{stderr_tail}", wall, peak
+        )
+    if not data.get("ok"):
+        return ChildOutcome(False, data, data.get("error") or "measurement failed", wall, peak)
+    return ChildOutcome(True, data, None, wall, peak)
 
 
 def _watch(popen: subprocess.Popen, start: float, timeout_s: float, memory_limit_bytes: int | None):

@@ -9,9 +9,18 @@ fp32 weights, 9.6 MB peak live) at ~695 MB against an estimate of ~750 MB; YOLOv
 1920x1088 (248 MB weights, 535 MB peak live) at ~3.76 GB against ~3.6 GB.
 A tensor whose shape is unknown (after a custom op) has no byte count: the estimate names it in
 ``unshaped_tensors`` (recorded with the measurement's conditions) and is then a lower bound.
+
+The limit (the child is killed when its resident memory, children included, passes it) is, in order: the
+caller's ``memory_limit_bytes``; ``$FITBENCH_MEMORY_LIMIT`` (bytes, or a number with KiB/MiB/GiB/TiB);
+otherwise :data:`DEFAULT_FRACTION` of the memory available when the measurement starts, capped at
+:data:`DEFAULT_CAP_BYTES` -- conservative on purpose, since other processes share the machine. The rule
+that gave the limit is recorded with the measurement (``memory_limit_rule`` in its conditions).
 """
 
 from __future__ import annotations
+
+import os
+import re
 
 import psutil
 
@@ -21,6 +30,10 @@ from ..graph.liveness import live_ranges, peak_bytes
 RUNTIME_ALLOWANCE = 200 * 2**20
 WEIGHT_FACTOR = 5
 ACTIVATION_FACTOR = 4
+DEFAULT_FRACTION = 0.5  # of the memory available when a measurement starts
+DEFAULT_CAP_BYTES = 16 * 2**30
+LIMIT_ENV = "FITBENCH_MEMORY_LIMIT"
+_UNITS = {"": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def _bytes(t) -> int:
@@ -53,13 +66,33 @@ def available_bytes() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def guard(estimate_bytes: int, what: str, limit_bytes: int | None = None) -> int:
-    """Refuse a measurement whose estimate exceeds the limit (default: 90% of available memory).
-    Returns the limit the child's resident memory is then held to."""
-    limit = int(limit_bytes) if limit_bytes else int(available_bytes() * 0.9)
+def _parse_limit(text: str) -> int:
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS or float(m.group(1)) <= 0:
+        raise MeasurementError(f"${LIMIT_ENV}={text!r} is not a memory size; write e.g. 8GiB, 512MiB or bytes")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def memory_limit(limit_bytes: int | None = None) -> tuple[int, str]:
+    """``(limit in bytes, the rule that gave it)``; see the module docstring for the order."""
+    if limit_bytes:
+        return int(limit_bytes), "given by the caller (memory_limit_bytes)"
+    env = os.environ.get(LIMIT_ENV)
+    if env:
+        return _parse_limit(env), f"${LIMIT_ENV}={env}"
+    avail = available_bytes()
+    limit = min(int(avail * DEFAULT_FRACTION), DEFAULT_CAP_BYTES)
+    return limit, (f"default: {DEFAULT_FRACTION:.0%} of the {avail / 2**30:.2f} GiB available at start, capped "
+                   f"at {DEFAULT_CAP_BYTES / 2**30:.0f} GiB (memory_limit_bytes or ${LIMIT_ENV} to change it)")
+
+
+def guard(estimate_bytes: int, what: str, limit_bytes: int | None = None) -> tuple[int, str]:
+    """Refuse a measurement whose estimate exceeds the limit (:func:`memory_limit`).
+    Returns ``(the limit the child's resident memory is then held to, the rule that gave it)``."""
+    limit, rule = memory_limit(limit_bytes)
     if estimate_bytes > limit:
         raise MeasurementError(
             f"{what} needs about {estimate_bytes / 2**30:.2f} GiB (weights, activations, runtime) but only "
-            f"{limit / 2**30:.2f} GiB is allowed here; use a smaller batch or input size"
+            f"{limit / 2**30:.2f} GiB is allowed here ({rule}); use a smaller batch or input size"
         )
-    return limit
+    return limit, rule

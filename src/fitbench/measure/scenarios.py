@@ -74,9 +74,10 @@ def _lg():
     return lg
 
 
-def parse_detail_log(text: str) -> dict[str, Any]:
-    """LoadGen's result figures (``result_*`` keys, early stopping, validity) from the detail log."""
-    figures: dict[str, Any] = {}
+def detail_log_records(text: str) -> dict[str, Any]:
+    """Every ``:::MLLOG`` record of LoadGen's detail log as ``{key: value}`` (a repeated key keeps its last
+    value; a line that is not a record is skipped)."""
+    records: dict[str, Any] = {}
     for line in text.splitlines():
         start = line.find("{")
         if ":::MLLOG" not in line or start < 0:
@@ -85,7 +86,15 @@ def parse_detail_log(text: str) -> dict[str, Any]:
             rec = json.loads(line[start:])
         except ValueError:
             continue
-        key = rec.get("key", "")
+        if isinstance(rec, dict) and "key" in rec:
+            records[str(rec["key"])] = rec.get("value")
+    return records
+
+
+def parse_detail_log(text: str) -> dict[str, Any]:
+    """LoadGen's result figures (``result_*`` keys, early stopping, validity) from the detail log."""
+    figures: dict[str, Any] = {}
+    for key, value in detail_log_records(text).items():
         if (
             key.startswith("result_")
             or key.startswith("early_stopping")
@@ -100,7 +109,7 @@ def parse_detail_log(text: str) -> dict[str, Any]:
                 "num_errors",
             )
         ):
-            figures[key] = rec.get("value")
+            figures[key] = value
     return figures
 
 

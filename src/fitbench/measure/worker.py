@@ -165,8 +165,55 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _tie_to_parent() -> None:
+    """Die with the parent (the sweep or ``fitbench run`` that started this child).
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, so the kernel kills this process the moment its parent
+    dies. Everywhere, and for the window before prctl took effect: a daemon thread checks every 0.2 s that
+    the parent's pid is still this process's parent, and otherwise kills this process group (the child
+    leads its own session, so any process a runtime started goes too).
+    """
+    import threading
+
+    try:
+        parent = int(os.environ.get("FITBENCH_PARENT_PID", "0"))
+    except ValueError:
+        parent = 0
+    if not parent:
+        return
+    if sys.platform.startswith("linux") and not os.environ.get("FITBENCH_NO_PDEATHSIG"):  # (test hook)
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def orphaned() -> bool:
+        return os.getppid() != parent
+
+    def die() -> None:
+        try:
+            os.killpg(os.getpgid(0), signal.SIGKILL)
+        finally:
+            os._exit(137)
+
+    if orphaned():
+        die()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.2)
+            if orphaned():
+                die()
+
+    threading.Thread(target=watch, name="fitbench-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     faulthandler.enable()
+    _tie_to_parent()
     job_path, out_path = argv[1], argv[2]
     with open(job_path, "rb") as f:
         job = pickle.load(f)

@@ -28,10 +28,25 @@ def colors(comp: Comparison) -> dict[str, str]:
     return {o.name: PALETTE[i % len(PALETTE)] for i, o in enumerate(comp.offerings)}
 
 
+#: why an effective TOPS can exceed the peak: the words every output uses
+WINOGRAD_ABOVE_PEAK = ("Winograd does fewer multiplies than the direct-convolution MACs that effective TOPS "
+                       "counts")
+
+
+def plain_log_ticks(axis: dict[str, Any]) -> dict[str, Any]:
+    """A log axis labels its ticks as plain numbers with thousands separators ('0.5', '20,500'), never with
+    plotly's SI suffixes ('500m' inf/s, '20.5k' ms); only a decade-ticked axis (dtick 1: 1k, 10k, 1M) keeps
+    them."""
+    if axis.get("type") == "log" and not (axis.get("tickformat") == "~s" and axis.get("dtick") == 1):
+        axis = {k: v for k, v in axis.items() if k != "tickformat"}
+        axis.update(exponentformat="none", separatethousands=True)
+    return axis
+
+
 def _layout(title: str, **kw: Any) -> dict[str, Any]:
     base = {"title": {"text": esc(title)}, "template": "plotly_white", "height": 420,
             "margin": {"l": 70, "r": 30, "t": 60, "b": 60}, "legend": {"orientation": "v"}}
-    base.update(kw)
+    base.update({k: plain_log_ticks(v) if k.startswith(("xaxis", "yaxis")) else v for k, v in kw.items()})
     return base
 
 
@@ -51,7 +66,7 @@ def throughput_vs_batch(comp: Comparison) -> dict[str, Any] | None:
     return {"data": traces, "layout": _layout(
         f"Throughput vs batch — {comp.workload['label']} ({comp.precision})",
         xaxis={"title": {"text": "batch"}, "type": "log", "dtick": 0.30103},
-        yaxis={"title": {"text": "inferences / s"}, "type": "log", "tickformat": "~s"})}
+        yaxis={"title": {"text": "inferences / s"}, "type": "log"})}
 
 
 def latency_vs_input_size(comp: Comparison) -> dict[str, Any] | None:
@@ -180,7 +195,9 @@ def roofline(comp: Comparison) -> dict[str, Any] | None:
                        "marker": {"color": color, "size": 11, "symbol": symbol, "line": {"width": 1, "color": "#222"}},
                        "hovertemplate": esc(f"{off.name} · {label} · batch {f.batch}") +
                        ("" if intensity else " (no DRAM traffic)") +
-                       "<br>%{x:.3g} ops/B, %{y:.3g} TOPS<extra></extra>"})
+                       "<br>%{x:.3g} ops/B, %{y:.3g} TOPS" +
+                       (esc(f" (above its roof: {WINOGRAD_ABOVE_PEAK})")
+                        if f.peak_tops and f.effective_tops > f.peak_tops else "") + "<extra></extra>"})
     return {"data": traces, "layout": _layout(
         "Roofline: attained vs claimed — ● workload, ◆ baseline",
         height=460, xaxis={"title": {"text": "operational intensity (ops per DRAM byte)"}, "type": "log"},

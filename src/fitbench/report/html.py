@@ -13,10 +13,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .. import format as fmt
 from ..compare.ranking import fmt_bytes, fmt_pct, fmt_time, ordinal
 from ..compare.result import Comparison
 from .card import card_items
 from .figures import all_figures
+from .static import above_peak_note
 
 
 def _clean(obj: Any) -> Any:
@@ -48,29 +50,14 @@ def _env():
         "bytes": fmt_bytes, "time": fmt_time, "pct": fmt_pct, "ordinal": lambda n: "—" if n is None else ordinal(n),
         "num": fmt_num,
         "macs": fmt_macs,
-        "tops": lambda x: "—" if x is None else f"{x:.3g}",
+        "tops": lambda x: fmt.UNKNOWN if x is None else f"{x:.3g}",
     })
     env.globals["ms"] = lambda v: "—" if v is None else fmt_time(float(v) / 1e3)
     return env
 
 
-def fmt_num(x: float | None, digits: int = 4) -> str:
-    """4 significant digits, thousands separated above 10 000: 58633.0 -> '58,633'."""
-    if x is None:
-        return "—"
-    if abs(x) >= 1e4:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
-
-
-def fmt_macs(x: float | None) -> str:
-    """9_625_927_680 -> '9.63 G' (decimal prefixes)."""
-    if x is None:
-        return "—"
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= factor:
-            return f"{x / factor:.3g} {prefix}"
-    return f"{x:.3g}"
+fmt_num = fmt.number  # plain figures: thousands separated from 1,000 up
+fmt_macs = fmt.count  # counts with decimal prefixes
 
 
 def layer_bound_lookup(comp: Comparison) -> dict[str, dict[str, str]]:
@@ -119,7 +106,7 @@ def render_html(comp: Comparison, title: str | None = None) -> str:
         figures_json=script_json({fid: fig for fid, _, fig in figs}),
         plotlyjs=_plotlyjs(), card=card_items(comp.card), top_layers=top_layers(comp),
         best_w=best_w, best_b=best_b, best_t=best_t,
-        offerings={o.name: o for o in comp.offerings},
+        offerings={o.name: o for o in comp.offerings}, above_peak_note=above_peak_note(comp),
     )
 
 

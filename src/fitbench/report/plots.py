@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import format as fmt
 from ..compare.result import Comparison
 from .figures import BOUND_COLORS, PALETTE
 
@@ -48,10 +49,20 @@ def input_size_png(comp: Comparison, path: Path) -> Path | None:
                         f"Latency vs input size — batch {comp.rank_batch}")
 
 
+def _plain_ticks(axis, label=fmt.number) -> None:
+    """Plain tick labels on a log axis ('0.5', '20,500' or '10 MB'), not matplotlib's 10^k."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: label(v)))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _save_loglog(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, xbase: int = 10) -> Path:
     """Log-log axes with labels, title, grid and legend, then the PNG."""
     ax.set_xscale("log", base=xbase)
     ax.set_yscale("log")
+    _plain_ticks(ax.xaxis)
+    _plain_ticks(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -73,6 +84,7 @@ def layers_png(comp: Comparison, path: Path) -> Path | None:
         ax.axhline(off.sram_bytes, linestyle="--", linewidth=1, color=PALETTE[(i + 4) % len(PALETTE)],
                    label=f"SRAM {off.name}")
     ax.set_yscale("log")
+    _plain_ticks(ax.yaxis, fmt.traffic)
     ax.set_xlabel("layer (execution order)")
     ax.set_ylabel("bytes per inference")
     ax.set_title(f"Per-layer weights and activations — {comp.workload['label']}")

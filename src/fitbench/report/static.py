@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import format as fmt
 from ..compare.ranking import fmt_bytes, fmt_pct, fmt_time, ordinal
 from ..compare.result import Comparison
+from ..store.record import SUPPLIER_VERIFIED
 from .card import card_items
+from .figures import WINOGRAD_ABOVE_PEAK
 
 
 def _o(n: int | None) -> str:
@@ -15,9 +18,7 @@ def _o(n: int | None) -> str:
 
 
 def _n(x: float | None, d: int = 4) -> str:
-    if x is None:
-        return "—"
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.{d}g}"
+    return fmt.number(x, d)
 
 
 def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
@@ -26,15 +27,43 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
             f"{comp.workload['label']} b{comp.rank_batch}", "inf/s", "latency", "baseline inf/s", "peak TOPS",
             "eff. TOPS", "util.", "bound", "DRAM/inf"]
     rows = []
+    above = set(above_peak(comp))
     for r in comp.rows:
         f = comp.offering(r.offering).at("workload", comp.rank_batch)
         rows.append([r.offering, _o(r.tops_rank), _o(r.baseline_rank),
                      _o(r.workload_rank), _n(r.workload_throughput_ips), fmt_time(r.workload_latency_s),
-                     _n(r.baseline_throughput_ips), _n(r.peak_tops, 3), _n(r.workload_effective_tops, 3),
+                     _n(r.baseline_throughput_ips), _n(r.peak_tops, 3),
+                     _n(r.workload_effective_tops, 3) + ("*" if r.offering in above else ""),
                      "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
                      r.workload_bound or "—",
                      fmt_bytes(f.dram_bytes_per_inference) if f and f.dram_bytes_per_inference is not None else "—"])
+    if any(r.figure == SUPPLIER_VERIFIED for r in comp.rows):  # supplier-measured figures beside the estimates
+        head += ["ranked on", "estimate inf/s (error)"]
+        for r, row in zip(comp.rows, rows):
+            verified = r.figure == SUPPLIER_VERIFIED
+            row += ["supplier" if verified else (r.figure or "—"),
+                    f"{_n(r.estimate_throughput_ips)} ({_signed(r.estimate_error)})"
+                    if verified and r.estimate_throughput_ips is not None else "—"]
     return head, rows
+
+
+def _signed(x: float | None) -> str:
+    return "?" if x is None else f"{100 * x:+.0f}%"
+
+
+def above_peak(comp: Comparison) -> list[str]:
+    """The offerings whose effective TOPS on the workload exceeds their peak (Winograd)."""
+    return [r.offering for r in comp.rows
+            if r.workload_effective_tops is not None and r.peak_tops and r.workload_effective_tops > r.peak_tops]
+
+
+def above_peak_note(comp: Comparison) -> str | None:
+    """The sentence that labels an effective TOPS above the peak (marked * in the tables)."""
+    names = above_peak(comp)
+    if not names:
+        return None
+    return (f"* effective TOPS above peak on {', '.join(names)}: {WINOGRAD_ABOVE_PEAK}; on the roofline "
+            f"{'its dot sits' if len(names) == 1 else 'their dots sit'} above the roof.")
 
 
 def terminal_console():
@@ -54,7 +83,7 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     console = console or terminal_console()
     head, rows = ranking_rows(comp)
     short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
-             "eff. TOPS", "util.", "bound", "DRAM/inf"]
+             "eff. TOPS", "util.", "bound", "DRAM/inf"] + head[12:]
     t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
                     f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
     for i, h in enumerate(short):
@@ -69,18 +98,26 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
             console.print(f"  • {escape(f.sentence)}")
     else:
         console.print("No rank flips: the baseline ranking holds for this workload.")
+    note = above_peak_note(comp)
+    if note:
+        console.print(escape(note))
     for n in comp.notes:
         console.print(f"[dim]{escape(n)}[/dim]")
 
 
-def _md_escape(text: Any) -> str:
-    import html
+_MD_SPECIAL = "\\`*[]<>|!&"
 
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+def _md_escape(text: Any) -> str:
+    """Markdown-escape a model or spec string: a backslash before each character that could start markup (HTML
+    tags, links and images, code, emphasis, table cells, entities), so ``<script>`` or ``[x](javascript:..)``
+    stays text, without HTML entities (``&#x27;``, ``&quot;``) that a Markdown reader shows as typed."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in " ".join(str(text).split()))
 
 
 def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path | None = None) -> str:
-    """A Markdown report (tables, flips, plots as PNG links, the card). Model strings are HTML-escaped."""
+    """A Markdown report (tables, flips, plots as PNG links, the card). Model strings are Markdown-escaped
+    (backslashes, no HTML entities)."""
     lines = [f"# fitbench: {_md_escape(comp.workload['label'])} vs {_md_escape(comp.baseline['label'])}", "",
              f"Precision {comp.precision}; your workload ranked at batch {comp.rank_batch}, the baseline at batch "
              f"{comp.baseline_batch}. fitbench {comp.card.get('fitbench_version')}, {comp.card.get('date')}.", ""]
@@ -89,6 +126,9 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
               "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
     lines += ["", "## Rank flips", ""]
+    note = above_peak_note(comp)
+    if note:
+        lines[-3:-3] = ["", _md_escape(note)]
     lines += [f"- {_md_escape(f.sentence)}" for f in comp.flips] or ["No rank flips."]
     lines += [f"\n_{_md_escape(n)}_" for n in comp.notes]
     if images:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..compare.result import Comparison
 from ..errors import FitbenchError
-from .figures import PALETTE, esc, latency_box
+from .figures import PALETTE, esc, latency_box, plain_log_ticks
 from .static import report_suffix
 
 
@@ -110,8 +110,8 @@ def sweep_figures(data: SweepData) -> list[tuple[str, str, dict[str, Any]]]:
                            "line": {"color": PALETTE[i % len(PALETTE)]}})
         figs.append(("throughput", "Throughput vs batch", {"data": traces, "layout": {
             "template": "plotly_white", "height": 440, "title": {"text": "Throughput vs batch"},
-            "xaxis": {"title": {"text": "batch"}, "type": "log", "tickvals": batches},
-            "yaxis": {"title": {"text": "inferences / s"}, "type": "log"}}}))
+            "xaxis": plain_log_ticks({"title": {"text": "batch"}, "type": "log", "tickvals": batches}),
+            "yaxis": plain_log_ticks({"title": {"text": "inferences / s"}, "type": "log"})}}))
     boxes = []
     for r in data.records:
         m = r.metrics or {}
@@ -124,7 +124,8 @@ def sweep_figures(data: SweepData) -> list[tuple[str, str, dict[str, Any]]]:
     if boxes:
         figs.append(("latency", "Measured latency distributions", {"data": boxes, "layout": {
             "template": "plotly_white", "height": 420, "title": {"text": "Measured latency per query"},
-            "yaxis": {"title": {"text": "latency (ms, log scale)"}, "type": "log"}, "showlegend": False}}))
+            "yaxis": plain_log_ticks({"title": {"text": "latency (ms, log scale)"}, "type": "log"}),
+            "showlegend": False}}))
     return figs
 
 

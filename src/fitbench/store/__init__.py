@@ -11,10 +11,11 @@ definition for both databases), versions in :mod:`.migrations`, the interface in
 0.01
 """
 
-from .db import Store, default_location, normalise_url, open_store
-from .record import KINDS, STATUSES, NoDatabaseError, ResultRecord, StoreError, jsonable
+from .db import Store, UnstorableError, default_location, normalise_url, open_store
+from .record import KINDS, STATUSES, SUPPLIER_VERIFIED, NoDatabaseError, ResultRecord, StoreError, jsonable
 
 __all__ = [
-    "KINDS", "STATUSES", "NoDatabaseError", "ResultRecord", "Store", "StoreError", "default_location", "jsonable",
-    "normalise_url", "open_store",
+    "KINDS", "STATUSES", "SUPPLIER_VERIFIED", "NoDatabaseError", "ResultRecord", "Store", "StoreError",
+    "UnstorableError",
+    "default_location", "jsonable", "normalise_url", "open_store",
 ]  # fmt: skip

@@ -9,12 +9,25 @@ the same point (a retried Ray task, two sweeps racing) keeps the first and retur
 run never deletes or overwrites stored data. Concurrent writers are serialised by the database (SQLite:
 WAL journal, ``BEGIN IMMEDIATE`` and a busy timeout; PostgreSQL: the unique index), so nothing is lost
 and nothing is duplicated.
+
+Durability: SQLite runs ``synchronous=FULL`` under WAL, so a result is on disk when :meth:`Store.put`
+returns -- it survives a power loss, not only a killed process (the README's "the moment it finishes").
+
+Read-only opening (``create=False``, the results and report commands): a SQLite file is opened with
+``mode=ro`` (nothing is written: no tables created, no journal-mode switch), its schema version read, and a
+file that is not a fitbench database (no ``fitbench_schema`` table, or a ``fitbench_results`` table that
+is not ours) refused with one line. Errors after opening (disk full, a read-only file, a lost PostgreSQL
+connection) are :class:`StoreError` (one line); a lost connection is retried (:data:`RETRIES`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +38,73 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from . import migrations, schema
 from .record import NoDatabaseError, ResultRecord, StoreError, _aware, jsonable, utcnow
 
+
+class UnstorableError(StoreError):
+    """A result holds a string the database cannot store (a NUL byte, a label over its column's length).
+
+    Nothing was written. ``failed_record`` is the same point as a ``failed`` row whose cause names the
+    problem and whose strings are made storable: a sweep stores that instead of aborting."""
+
+    def __init__(self, message: str, failed_record: ResultRecord) -> None:
+        super().__init__(message)
+        self.failed_record = failed_record
+
+
+_TEXT_COLUMNS = ("kind", "model", "model_sha256", "precision", "hardware", "runtime", "status", "cause",
+                 "sweep_id", "point_key", "node", "fitbench_version")  # fmt: skip
+
+
+def _string_problems(record: ResultRecord) -> list[str]:
+    """What in ``record`` PostgreSQL would refuse (SQLite would take it, so both are checked alike)."""
+    import json
+
+    problems = []
+    for name in _TEXT_COLUMNS:
+        value = getattr(record, name)
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            problems.append(f"{name} holds a NUL byte")
+        limit = getattr(schema.results.c[name].type, "length", None)
+        if limit and len(value) > limit:
+            problems.append(f"{name} is {len(value):,} characters, over the {limit} the database holds")
+    for name in ("conditions", "metrics"):
+        if "\\u0000" in json.dumps(getattr(record, name)):
+            problems.append(f"{name} hold a NUL byte")
+    return problems
+
+
+def _scrub(obj: Any) -> Any:
+    """``obj`` with every NUL in its strings replaced by U+FFFD (PostgreSQL's JSONB cannot hold one)."""
+    if isinstance(obj, str):
+        return obj.replace("\x00", "\ufffd")
+    if isinstance(obj, dict):
+        return {_scrub(k): _scrub(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_scrub(v) for v in obj]
+    return obj
+
+
+def _storable(record: ResultRecord, problem: str) -> ResultRecord:
+    """``record`` as a failed row with only storable strings (NUL -> U+FFFD, labels cut to their column)."""
+    import dataclasses
+
+    fields = {}
+    for name in _TEXT_COLUMNS:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            value = value.replace("\x00", "\ufffd")
+            limit = getattr(schema.results.c[name].type, "length", None)
+            if limit and len(value) > limit:
+                value = value[: limit - 1] + "\u2026"
+            fields[name] = value
+    fields.update(cause=f"cannot store this result: {problem}", status="failed")
+    return dataclasses.replace(record, **fields, metrics={}, conditions={"unstorable": problem})
+
 DEFAULT_PATH = Path("~/.fitbench/results.db")
 ENV_VAR = "FITBENCH_DB"
 _SQLITE_BUSY_TIMEOUT_S = 60
+RETRIES = 3  # attempts after a lost connection (PostgreSQL restart, network), with 0.5 s, 1 s, 2 s waits
 
 
 def default_location() -> str:
@@ -68,7 +145,59 @@ def normalise_url(url_or_path: str | os.PathLike[str] | None) -> sa.URL:
     return url
 
 
-def _make_engine(url: sa.URL) -> sa.Engine:
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
+def _lost_connection(exc: sa.exc.DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    try:
+        import psycopg
+
+        return isinstance(exc.orig, (psycopg.OperationalError, psycopg.InterfaceError))
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+
+
+def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Database errors after open become one-line :class:`StoreError`; a lost PostgreSQL connection is
+    retried (the pool reconnects) up to :data:`RETRIES` times. A write is one transaction, so a retry never
+    duplicates: either the first attempt committed (and the upsert keeps its row) or nothing did."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(RETRIES + 1):
+            try:
+                return fn(self, *args, **kwargs)
+            except StoreError:
+                raise
+            except sa.exc.DBAPIError as exc:
+                if self.dialect == "postgresql" and _lost_connection(exc) and attempt < RETRIES:
+                    self.engine.dispose()
+                    time.sleep(0.5 * 2**attempt)
+                    continue
+                raise StoreError(f"results database {self.location}: {_reason(exc)}") from None
+            except sa.exc.SQLAlchemyError as exc:
+                raise StoreError(f"results database {self.location}: {_reason(exc)}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
+
+
+def _make_engine(url: sa.URL, read_only: bool = False) -> sa.Engine:
+    if url.get_backend_name() == "sqlite" and read_only and url.database not in (None, "", ":memory:"):
+        path = url.database
+        uri = "file:" + urllib.parse.quote(str(path)) + "?mode=ro"
+
+        def connect() -> sqlite3.Connection:
+            con = sqlite3.connect(uri, uri=True, timeout=_SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
+            con.isolation_level = None
+            return con
+
+        return sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.QueuePool)
     if url.get_backend_name() == "sqlite":
         memory = url.database in (None, "", ":memory:")
         if not memory:
@@ -90,7 +219,7 @@ def _make_engine(url: sa.URL) -> sa.Engine:
             cur = dbapi_conn.cursor()
             if not memory:
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")  # durable against process kills, fast commits
+                cur.execute("PRAGMA synchronous=FULL")  # a committed result survives a power loss too
             cur.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}")
             cur.close()
 
@@ -125,14 +254,20 @@ class Store:
             if not Path(url.database).is_file():
                 raise NoDatabaseError(f"no results database at {url.database}")
         self.url = url
-        self.engine = _make_engine(url)
+        self.read_only = not create and url.database not in (None, "", ":memory:")
+        self.engine = _make_engine(url, read_only=self.read_only)
         self._writer = self.engine.execution_options(fitbench_write=True)
         try:
-            self.schema_version = migrations.migrate(self.engine)
+            if self.read_only:
+                self.schema_version = migrations.check(self.engine)
+            else:
+                self.schema_version = migrations.migrate(self.engine)
+        except StoreError as exc:
+            self.engine.dispose()
+            raise StoreError(f"results database {self.location}: {exc}") from None
         except sa.exc.DatabaseError as exc:  # cannot connect (OperationalError), or not a database file
             self.engine.dispose()
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise StoreError(f"cannot open results database {self.location}: {reason}") from None
+            raise StoreError(f"cannot open results database {self.location}: {_reason(exc)}") from None
         self._insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
         self._stmts: tuple[Any, Any, Any] | None = None
 
@@ -176,8 +311,16 @@ class Store:
             self._stmts = (sa.insert(t).returning(t.c.id), upsert, lookup)
         return self._stmts
 
+    @_one_line_errors
     def put(self, record: ResultRecord) -> int:
-        """Store ``record`` in one transaction and return its id (see the module doc for retries)."""
+        """Store ``record`` in one transaction and return its id (see the module doc for retries).
+
+        A string the database cannot hold raises :class:`UnstorableError` before anything is written."""
+        problems = _string_problems(record)
+        if problems:
+            problem = "; ".join(problems)
+            raise UnstorableError(f"cannot store the result of {record.model[:80]!r}: {problem}",
+                                  _storable(record, problem))
         row = {name: getattr(record, name) for name in ResultRecord.FIELDS if name != "id"}
         row["created_at"] = row["updated_at"] = utcnow()
         plain, upsert, lookup = self._statements()
@@ -189,13 +332,18 @@ class Store:
                 rid = conn.execute(lookup, {"sweep_id": record.sweep_id, "point_key": record.point_key}).scalar_one()
             return int(rid)
 
+    @_one_line_errors
     def register_sweep(
         self, sweep_id: str, spec: dict[str, Any], n_points: int, source: str | None = None
     ) -> None:
-        """Record (or update) a sweep's spec and size."""
+        """Record (or update) a sweep's spec and size (NULs in the spec's strings stored as U+FFFD)."""
         t = schema.sweeps
+        limit = t.c.sweep_id.type.length
+        if "\x00" in sweep_id or len(sweep_id) > limit:
+            raise StoreError(f"sweep name {sweep_id[:40]!r}... cannot be stored: at most {limit} characters, "
+                             "no NUL byte")
         now = utcnow()
-        row = {"sweep_id": sweep_id, "spec": jsonable(spec), "n_points": int(n_points), "source": source,
+        row = {"sweep_id": sweep_id, "spec": _scrub(jsonable(spec)), "n_points": int(n_points), "source": source,
                "created_at": now, "updated_at": now}  # fmt: skip
         ins = self._insert(t).values(row)
         stmt = ins.on_conflict_do_update(
@@ -209,6 +357,48 @@ class Store:
         )
         with self._writer.begin() as conn:
             conn.execute(stmt)
+
+    # ---------------------------------------------------------------- sweep leases
+    @_one_line_errors
+    def acquire_lease(self, sweep_id: str, holder: str, ttl_s: float) -> str | None:
+        """Take (or renew) the lease of ``sweep_id`` for ``holder`` until now + ``ttl_s``; ``None`` when taken,
+        else the live holder's name. A lease whose holder is gone is taken over: it expired, or its holder
+        (``host:pid:...``) is a dead process of this host. Atomic: one upsert whose update applies only
+        when the lease is free, expired or already ours."""
+        import datetime as dt
+        import socket
+
+        t = schema.leases
+        now = utcnow()
+        row = {"sweep_id": sweep_id, "holder": holder, "expires_at": now + dt.timedelta(seconds=ttl_s)}
+        with self._writer.begin() as conn:
+            current = conn.execute(sa.select(t.c.holder, t.c.expires_at).where(t.c.sweep_id == sweep_id)).first()
+            dead = False
+            if current is not None:
+                host, _, rest = current.holder.partition(":")
+                pid = rest.split(":", 1)[0]
+                if host == socket.gethostname() and pid.isdigit():
+                    from ..tempdirs import pid_alive
+
+                    dead = not pid_alive(int(pid))
+            ins = self._insert(t).values(row)
+            free = (t.c.expires_at < now) | (t.c.holder == holder)
+            if dead:
+                free = free | (t.c.holder == current.holder)
+            stmt = ins.on_conflict_do_update(index_elements=[t.c.sweep_id],
+                                             set_={"holder": ins.excluded.holder,
+                                                   "expires_at": ins.excluded.expires_at},
+                                             where=free).returning(t.c.holder)
+            got = conn.execute(stmt).scalar_one_or_none()
+            if got == holder:
+                return None
+            return current.holder if current is not None else "another sweep"
+
+    @_one_line_errors
+    def release_lease(self, sweep_id: str, holder: str) -> None:
+        t = schema.leases
+        with self._writer.begin() as conn:
+            conn.execute(sa.delete(t).where(t.c.sweep_id == sweep_id, t.c.holder == holder))
 
     # ---------------------------------------------------------------- reads
     def _where(self, where: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
@@ -238,6 +428,7 @@ class Store:
         with self.engine.connect() as conn:
             return [ResultRecord.from_mapping(r._mapping) for r in conn.execute(stmt)]
 
+    @_one_line_errors
     def query(self, limit: int | None = None, newest_first: bool = False, **where: Any) -> list[ResultRecord]:
         """Results matching every ``column=value`` (a list/tuple value means "any of"), oldest first
         (``newest_first=True``: the newest first, so that ``limit`` keeps the latest).
@@ -252,6 +443,7 @@ class Store:
             stmt = stmt.limit(int(limit))
         return self._rows(stmt)
 
+    @_one_line_errors
     def count(self, **where: Any) -> int:
         t = schema.results
         with self.engine.connect() as conn:
@@ -267,6 +459,7 @@ class Store:
         found = self.query(sweep_id=sweep_id, point_key=point_key)
         return found[0] if found else None
 
+    @_one_line_errors
     def point_statuses(self, sweep_id: str) -> dict[str, str]:
         """``{point_key: status}`` of every stored point of a sweep (what ``--resume`` needs)."""
         t = schema.results
@@ -274,6 +467,7 @@ class Store:
             rows = conn.execute(sa.select(t.c.point_key, t.c.status).where(t.c.sweep_id == sweep_id))
             return {k: s for k, s in rows}
 
+    @_one_line_errors
     def list_sweeps(self) -> list[dict[str, Any]]:
         """One dict per sweep: sweep_id, n_points (planned), ok, failed, stored, created_at, first/last."""
         t, s = schema.results, schema.sweeps
@@ -312,6 +506,7 @@ class Store:
             })  # fmt: skip
         return out
 
+    @_one_line_errors
     def get_sweep(self, sweep_id: str) -> dict[str, Any] | None:
         s = schema.sweeps
         with self.engine.connect() as conn:

@@ -39,8 +39,33 @@ def _create_initial(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _more_statuses(conn: sa.Connection) -> None:
+    """v2: status may also be 'retriable' (an infrastructure failure) or 'invalid' (LoadGen INVALID)."""
+    check = "status IN ('ok', 'failed', 'retriable', 'invalid')"
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("ALTER TABLE fitbench_results DROP CONSTRAINT IF EXISTS ck_fitbench_results_status"))
+        conn.execute(sa.text(f"ALTER TABLE fitbench_results ADD CONSTRAINT ck_fitbench_results_status CHECK ({check})"))
+        return
+    # SQLite cannot alter a CHECK constraint: rebuild the table (same columns, rows and ids), in this transaction
+    t = schema.results
+    for index in t.indexes:
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {index.name}"))
+    conn.execute(sa.text("ALTER TABLE fitbench_results RENAME TO fitbench_results_v1"))
+    t.create(conn)
+    cols = ", ".join(c.name for c in t.columns)
+    conn.execute(sa.text(f"INSERT INTO fitbench_results ({cols}) SELECT {cols} FROM fitbench_results_v1"))
+    conn.execute(sa.text("DROP TABLE fitbench_results_v1"))
+
+
+def _leases(conn: sa.Connection) -> None:
+    """v3: the sweep lease table."""
+    schema.leases.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "results, sweeps and schema tables with indices", _create_initial),
+    Migration(2, "status may be retriable (infrastructure failure) or invalid (LoadGen INVALID)", _more_statuses),
+    Migration(3, "a lease per running sweep", _leases),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -49,6 +74,28 @@ def current_version(conn: sa.Connection) -> int:
     if not sa.inspect(conn).has_table(schema.schema_versions.name):
         return 0
     return conn.execute(sa.select(sa.func.max(schema.schema_versions.c.version))).scalar() or 0
+
+
+def check(engine: sa.Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Read-only: the database's schema version, without writing anything. Refuses (``StoreError``) a
+    database that is not fitbench's (no version table: another application's file, or a foreign table that
+    happens to be named ``fitbench_results``) or is newer than this fitbench."""
+    latest = migrations[-1].version
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        if schema.schema_versions.name not in names or schema.results.name not in names:
+            raise StoreError("not a fitbench results database (no fitbench tables in it); check --db")
+        version = current_version(conn)
+        if version < 1:
+            raise StoreError("not a fitbench results database (its schema table is empty); check --db")
+        if version > latest:
+            raise StoreError(f"schema version {version} is newer than this fitbench knows ({latest}); "
+                             "upgrade fitbench to read it")
+        cols = {c["name"] for c in sa.inspect(conn).get_columns(schema.results.name)}
+        missing = {c.name for c in schema.results.columns} - cols
+        if version == latest and missing:
+            raise StoreError(f"its fitbench_results table is not fitbench's (no column {sorted(missing)[0]!r})")
+        return version
 
 
 def migrate(engine: sa.Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:

@@ -8,7 +8,13 @@ Conventions
   precision, hardware spec or runtime + version, threads, library versions, the sweep point definition.
   ``metrics`` (JSON) holds the numbers. The columns ``model``, ``batch``, ``precision``, ``hardware``,
   ``runtime`` duplicate the most queried conditions so that they can be indexed.
-- ``status`` is ``ok`` or ``failed``; a failed row carries a one-line ``cause``.
+- ``status`` is ``ok``; ``failed`` (the point's own failure: its engine raised, its child crashed or timed
+  out); ``retriable`` (the infrastructure failed, not the point: a Ray worker or node died; plain
+  ``--resume`` runs it again); or ``invalid`` (a measurement LoadGen judged INVALID: its figures are kept
+  but it is never used as a valid result). Every status but ``ok`` carries a one-line ``cause``.
+- ``conditions["provenance"]`` says who produced a measurement when it was not this machine:
+  :data:`SUPPLIER_VERIFIED` marks a supplier's run of a buyer's kit that ``fitbench kit verify`` accepted
+  (``hardware`` names the offering; the kit, the supplier's conditions and every check are in the conditions).
 - Timestamps are timezone-aware UTC; ``duration_s`` is wall seconds of the run.
 """
 
@@ -27,7 +33,9 @@ from .. import __version__
 from ..errors import FitbenchError
 
 KINDS = ("profile", "estimate", "measure")
-STATUSES = ("ok", "failed")
+#: ``conditions["provenance"]`` of a supplier's measurement checked by ``fitbench kit verify``
+SUPPLIER_VERIFIED = "supplier-measured, verified"
+STATUSES = ("ok", "failed", "retriable", "invalid")
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
@@ -120,8 +128,8 @@ class ResultRecord:
             )
         if self.status not in STATUSES:
             raise StoreError(f"result status must be one of {', '.join(STATUSES)}, got {self.status!r}")
-        if self.status == "failed" and not self.cause:
-            raise StoreError("a failed result needs a cause")
+        if self.status != "ok" and not self.cause:
+            raise StoreError(f"a {self.status} result needs a cause")
         if not self.model:
             raise StoreError("a result needs a model name")
         if self.batch is not None:

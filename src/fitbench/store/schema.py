@@ -3,7 +3,9 @@
 ``fitbench_results`` holds one row per result. JSON columns are ``JSON`` on SQLite (text) and ``JSONB`` on
 PostgreSQL. The pair (``sweep_id``, ``point_key``) is unique: a sweep point is stored at most once, and a
 retry updates its row (see :meth:`fitbench.store.Store.put`). Rows outside a sweep have NULL in both and
-are never in conflict. ``fitbench_sweeps`` describes each sweep (its spec and size); ``fitbench_schema``
+are never in conflict. ``fitbench_sweeps`` describes each sweep (its spec and size); ``fitbench_leases``
+holds the lease of a sweep being run (so that identical sweeps started at once do not all run every
+point); ``fitbench_schema``
 records the applied schema versions (see :mod:`fitbench.store.migrations`).
 """
 
@@ -46,7 +48,7 @@ results = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.UniqueConstraint("sweep_id", "point_key", name="uq_fitbench_results_point"),
-    sa.CheckConstraint("status IN ('ok', 'failed')", name="ck_fitbench_results_status"),
+    sa.CheckConstraint("status IN ('ok', 'failed', 'retriable', 'invalid')", name="ck_fitbench_results_status"),
 )
 
 sa.Index(
@@ -67,6 +69,14 @@ sweeps = sa.Table(
     sa.Column("source", sa.Text),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+leases = sa.Table(
+    "fitbench_leases",
+    metadata,
+    sa.Column("sweep_id", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.String(255), nullable=False),  # host:pid:random of the sweep that runs it
+    sa.Column("expires_at", Timestamp, nullable=False),
 )
 
 schema_versions = sa.Table(

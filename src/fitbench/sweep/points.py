@@ -56,7 +56,7 @@ class Point:
             model["file"] = self.model["path"].replace("\\", "/").rsplit("/", 1)[-1]
         out: dict[str, Any] = {"kind": self.kind, "model": model, "batch": self.batch, "precision": self.precision}
         if self.hardware is not None:
-            out["hardware"] = {k: v for k, v in self.hardware.items() if k != "path"}
+            out["hardware"] = {k: v for k, v in self.hardware.items() if k not in ("path", "spec")}
         if self.runtime is not None:
             out["runtime"] = self.runtime
         if self.scenario is not None:
@@ -111,6 +111,7 @@ class Outcome:
     conditions: dict[str, Any]
     metrics: dict[str, Any]
     cause: str | None = None  # set when the engine reports a failed run (its data is kept)
+    status: str | None = None  # None: "failed" with a cause, else "ok"; or "invalid" (LoadGen INVALID)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,8 @@ def run_point(point: Point, kind: PointKind, ctx: PointContext, sweep_id: str) -
     try:
         out = kind.run(point, ctx)
         status, cause = ("failed", out.cause) if out.cause else ("ok", None)
+        if out.status:
+            status = out.status
     except Exception as exc:  # an engine failure is a result of the point, not of the sweep
         out = Outcome(point.model_name, point.model.get("sha256"), {}, {})
         status, cause = "failed", f"{type(exc).__name__}: {exc}"
@@ -262,7 +265,8 @@ def run_estimate(point: Point, ctx: PointContext) -> Outcome:
     d = result.to_dict(layers=bool(point.options.get("layers")))
     (figures,) = d["points"]
     metrics = {**figures, "notes": d.get("notes", []), "uncosted": d.get("uncosted", [])}
-    conditions = {**d.get("conditions", {}), "model": d.get("model"), "hardware_spec": d.get("hardware"),
+    # the whole spec (every field), so that a stored result can be reproduced after its YAML is edited
+    conditions = {**d.get("conditions", {}), "model": d.get("model"), "hardware_spec": hw.model_dump(mode="json"),
                   "profile_batch": prof.conditions.batch, "batch": point.batch}  # fmt: skip
     return Outcome(point.model_name, prof.model.sha256, conditions, metrics)
 
@@ -291,10 +295,14 @@ def run_measure(point: Point, ctx: PointContext) -> Outcome:
         d = result.to_dict()
     conditions = d.pop("conditions", None) or {}
     sha = conditions.get("model_sha256") or point.model.get("sha256")
-    cause = None
+    cause = status = None
     if d.get("status") not in (None, "ok"):
         cause = d.get("cause") or f"measurement status {d.get('status')!r}"
-    return Outcome(point.model_name, sha, conditions, d, cause=cause)
+    validity = (d.get("loadgen") or {}).get("result_validity")
+    if cause is None and validity and validity != "VALID":
+        # LoadGen's own verdict: the figures are kept, but the point is not a valid measurement
+        status, cause = "invalid", f"LoadGen result {validity}"
+    return Outcome(point.model_name, sha, conditions, d, cause=cause, status=status)
 
 
 register_kind("profile", run_profile)

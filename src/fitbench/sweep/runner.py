@@ -2,8 +2,9 @@
 
 ``run_sweep`` is the whole of ``fitbench sweep`` without the command line. Resume semantics: a sweep is
 identified by its name (``sweep_id``); points by their key. Without ``resume`` a sweep that already has
-results is refused (nothing is overwritten); with ``resume`` points stored as ``ok`` are skipped and
-failed ones are re-run only with ``retry_failed``. Each point is written in its own transaction the
+results is refused (nothing is overwritten); with ``resume`` points stored as ``ok`` are skipped,
+``retriable`` ones (an infrastructure failure: a dead Ray worker) are run again, and ``failed`` or ``invalid``
+ones are re-run only with ``retry_failed``. Each point is written in its own transaction the
 moment it finishes, so Ctrl-C (or a crash, or SIGKILL) loses at most the points that were running.
 """
 
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FitbenchError
-from ..store import ResultRecord, Store, open_store
+from ..store import ResultRecord, Store, UnstorableError, open_store
 from .points import Point, PointKind, get_kind
-from .spec import SweepSpec, load_sweep
+from .spec import MAX_POINTS, SweepSpec, load_sweep
 
 
 class SweepError(FitbenchError):
@@ -41,7 +42,8 @@ class SweepSummary:
     skipped: int = 0
     ran: int = 0
     ok: int = 0
-    failed: int = 0
+    failed: int = 0  # every stored point that is not ok (retriable and invalid included)
+    retriable: int = 0
     elapsed_s: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (point label, cause), first few
 
@@ -87,13 +89,18 @@ class _StoringReporter:
             self.bar.update(self.task, current=point.label[:60])
 
     def done(self, point: Point, record: ResultRecord) -> None:
-        self.store.put(record)
+        try:
+            self.store.put(record)
+        except UnstorableError as exc:  # one bad string fails its point, not the sweep
+            record = exc.failed_record
+            self.store.put(record)
         s = self.summary
         s.ran += 1
         if record.status == "ok":
             s.ok += 1
         else:
             s.failed += 1
+            s.retriable += record.status == "retriable"
             if len(s.failures) < 20:
                 s.failures.append((point.label, record.cause or ""))
         if self.bar is not None:
@@ -125,9 +132,10 @@ def check_names(spec: SweepSpec) -> None:
             zoo.get(name)
 
 
-def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool) -> tuple[list[Point], list[Point]]:
+def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool,
+         max_points: int | None = MAX_POINTS) -> tuple[list[Point], list[Point]]:
     """``(all points, points to run)`` after checking what the database already holds."""
-    points = spec.expand()
+    points = spec.expand(max_points)
     stored = store.point_statuses(spec.sweep_id)
     wanted = {p.key for p in points}
     relevant = {k: s for k, s in stored.items() if k in wanted}
@@ -138,7 +146,8 @@ def plan(spec: SweepSpec, store: Store, resume: bool, retry_failed: bool) -> tup
             f"grid's points ok); use --resume to run only the missing points (--retry-failed to re-run failed "
             f"ones) or give the sweep another name"
         )
-    todo = [p for p in points if p.key not in relevant or (relevant[p.key] == "failed" and retry_failed)]
+    rerun = {"retriable"} | ({"failed", "invalid"} if retry_failed else set())
+    todo = [p for p in points if p.key not in relevant or relevant[p.key] in rerun]
     return points, todo
 
 
@@ -165,30 +174,103 @@ def run_sweep(
     progress: bool = False,
     kinds: dict[str, PointKind] | None = None,
     check: bool = True,
+    max_points: int | None = MAX_POINTS,
 ) -> SweepSummary:
     """Run ``spec`` (a :class:`SweepSpec` or a YAML path) into ``db`` (a Store, URL, path or the default).
 
     Raises :class:`SweepInterrupted` on Ctrl-C (finished points are stored, the database is consistent).
     ``check``: first verify that hardware names and zoo models exist (:func:`check_names`).
+    ``max_points``: a grid larger than this is refused before it is expanded (``None``: no limit).
     """
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec)
+    spec.check_size(max_points)
     if check:
         check_names(spec)
     ex = make_executor(executor, address) if isinstance(executor, str) else executor
     if callable(getattr(ex, "check", None)):
         ex.check()  # e.g. an unreachable Ray cluster: refused before the database is opened or written
     try:
-        return _run(spec, db, ex, resume, retry_failed, progress, kinds)
+        return _run(spec, db, ex, resume, retry_failed, progress, kinds, max_points)
     finally:
         if callable(getattr(ex, "close", None)):
             ex.close()
 
 
+LEASE_TTL_S = 60.0  # a sweep's lease, renewed every third of it while the sweep runs
+
+
+def check_same_spec(spec: SweepSpec, store: Store) -> None:
+    """Refuse a sweep whose name is stored with a different grid: the stored points must all be points of
+    this grid (a grown grid -- more batches, another model -- is the same sweep extended; one that drops or
+    changes stored points is another sweep, and would be mixed with the first and overwrite its spec)."""
+    stored = store.point_statuses(spec.sweep_id)
+    if not stored:
+        return
+    wanted = {p.key for p in spec.expand(None)}
+    foreign = [k for k in stored if k not in wanted]
+    if foreign:
+        raise SweepError(f"sweep {spec.sweep_id!r} is stored in {store.location} with a different grid "
+                         f"({len(foreign)} of its {len(stored)} stored points are not in this one); give this "
+                         "sweep another name (name: in the sweep file)")
+
+
+class _Lease:
+    """The sweep's lease in the database, renewed by a daemon thread; refused (one line) while another live
+    sweep holds it."""
+
+    def __init__(self, store: Store, sweep_id: str) -> None:
+        import socket
+        import threading
+        import uuid
+
+        self.store, self.sweep_id = store, sweep_id
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:255]
+        other = store.acquire_lease(sweep_id, self.holder, LEASE_TTL_S)
+        if other is not None:
+            raise SweepError(f"sweep {sweep_id!r} is being run by {other} (its lease in {store.location}); "
+                             f"let it finish, then run again with --resume")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="fitbench-lease", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE_TTL_S / 3):
+            try:
+                self.store.acquire_lease(self.sweep_id, self.holder, LEASE_TTL_S)
+            except FitbenchError:
+                pass  # a failed renewal: the next one may succeed; the lease expires otherwise
+
+    def release(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        try:
+            self.store.release_lease(self.sweep_id, self.holder)
+        except FitbenchError:
+            pass  # it expires on its own
+
+
 def _run(spec: SweepSpec, db: Store | str | None, ex: Any, resume: bool, retry_failed: bool, progress: bool,
-         kinds: dict[str, PointKind] | None) -> SweepSummary:  # fmt: skip
+         kinds: dict[str, PointKind] | None, max_points: int | None = MAX_POINTS) -> SweepSummary:  # fmt: skip
     store = db if isinstance(db, Store) else open_store(db)
-    points, todo = plan(spec, store, resume, retry_failed)
+    try:
+        lease = _Lease(store, spec.sweep_id)
+    except BaseException:
+        if not isinstance(db, Store):
+            store.close()
+        raise
+    try:
+        return _run_leased(spec, store, ex, resume, retry_failed, progress, kinds, max_points)
+    finally:
+        lease.release()
+        if not isinstance(db, Store):
+            store.close()
+
+
+def _run_leased(spec: SweepSpec, store: Store, ex: Any, resume: bool, retry_failed: bool,
+                progress: bool, kinds: dict[str, PointKind] | None, max_points: int | None) -> SweepSummary:
+    check_same_spec(spec, store)
+    points, todo = plan(spec, store, resume, retry_failed, max_points)
     used = {p.kind for p in todo}
     kinds = {k: (kinds or {}).get(k) or get_kind(k) for k in used}
     summary = SweepSummary(spec.sweep_id, ex.name, total=len(points), skipped=len(points) - len(todo))
@@ -203,8 +285,6 @@ def _run(spec: SweepSpec, db: Store | str | None, ex: Any, resume: bool, retry_f
         raise SweepInterrupted(summary) from None
     finally:
         reporter.close()
-        if not isinstance(db, Store):
-            store.close()
     summary.elapsed_s = time.perf_counter() - t0
     return summary
 

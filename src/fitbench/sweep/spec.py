@@ -10,13 +10,14 @@ Format
       - yolov3                   # a zoo name (or "pkg.module:factory")
       - zoo: yolov3              # a zoo model with fixed parameters and a grid of varied ones
         params: {num_classes: 80}
-        grid: {resolution: [[1080, 1920], [416, 416]]}
+        grid: {resolution: [1920x1080, [416, 416]]}   # WIDTHxHEIGHT as the CLI, or [H, W]
       - path: models/my.onnx     # a file (relative to the sweep file); input sizes as alternatives
         label: my-detector
         inputs: [{images: 1x3x640x640}, {images: 1x3x1280x1280}]
     batch: [1, 2, 4]
     precision: [int8, fp16]
-    hardware: [edge-npu-slow-dram, ./chips/my-chip.yaml]   # estimate points: catalog names or files
+    hardware: [edge-npu-slow-dram, ./chips/my-chip.yaml]   # estimate points: catalog names or files (a file
+                                                           # is stored under its spec's ``name``)
     runtime: [onnxruntime]                                 # measure points
     scenario: [single-stream]                              # measure points
     options:                                               # per kind, passed to the engine
@@ -38,9 +39,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .. import _checks
 from ..errors import FitbenchError, SpecError
 from ..precision import Precision
 from .points import Point, known_kinds
+
+MAX_POINTS = 100_000  # a grid larger than this is refused before expansion unless the caller allows it (--yes)
+
+
+class GridTooLargeError(SpecError):
+    """The grid has more points than :data:`MAX_POINTS` and the caller did not allow it."""
 
 
 def _listify(value: Any) -> Any:
@@ -59,6 +67,23 @@ def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
 def file_sha256(path: str | os.PathLike[str]) -> str:
     st = os.stat(path)
     return _file_sha256(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _resolution(value: Any) -> list[int]:
+    """A zoo resolution in either form the tools take: ``"1920x1080"`` (WIDTHxHEIGHT, as the CLI's
+    ``--resolution``), ``[1080, 1920]`` ([H, W], as the Python API) or ``224`` (square) -> ``[H, W]``, so that
+    the forms of one size key one point."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_checks.is_positive_int(v) for v in value):
+        return [int(value[0]), int(value[1])]
+    if _checks.is_positive_int(value):
+        return [int(value), int(value)]
+    if isinstance(value, str):
+        try:
+            h, w = _checks.parse_resolution(value, "resolution", square=True)
+        except FitbenchError as exc:
+            raise ValueError(str(exc)) from None
+        return [h, w]
+    raise ValueError(f"resolution expects WIDTHxHEIGHT like 1920x1080 or [HEIGHT, WIDTH], got {value!r}")
 
 
 def _is_path(text: str) -> bool:
@@ -90,6 +115,15 @@ class ModelEntry(BaseModel):
         for key, values in value.items():
             if not values:
                 raise ValueError(f"grid parameter {key!r} has no values")
+        if "resolution" in value:
+            value = {**value, "resolution": [_resolution(v) for v in value["resolution"]]}
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "resolution" in value:
+            value = {**value, "resolution": _resolution(value["resolution"])}
         return value
 
     @model_validator(mode="after")
@@ -124,6 +158,8 @@ class SweepSpec(BaseModel):
     scenario: list[str] = Field(default_factory=lambda: ["single-stream"], min_length=1)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: str = Field(default=".", exclude=True)
+    # model files must lie inside base_dir (the sweep file's folder) unless this is set (--allow-outside)
+    allow_outside: bool = Field(default=True, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -156,6 +192,9 @@ class SweepSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:
+        if self.name is not None and (len(self.name) > 255 or any(ord(c) < 32 for c in self.name)):
+            raise ValueError("'name' must be at most 255 characters with no control characters (it is the "
+                             "sweep's id in the database)")
         unknown = [k for k in self.kinds if k not in known_kinds()]
         if unknown:
             raise ValueError(f"unknown point kind(s) {unknown}; known: {', '.join(known_kinds())}")
@@ -175,10 +214,15 @@ class SweepSpec(BaseModel):
         return self.name or "sweep"
 
     # ------------------------------------------------------------------ expansion
-    def _resolve(self, path: str, what: str) -> Path:
+    def _resolve(self, path: str, what: str, confine: bool = False) -> Path:
         p = Path(path).expanduser()
         if not p.is_absolute():
             p = Path(self.base_dir) / p
+        if confine and not self.allow_outside:
+            root = Path(self.base_dir).resolve()
+            if not p.resolve().is_relative_to(root):
+                raise SpecError(f"{what} file {path} is outside the sweep file's folder {root}; move it there or "
+                                "pass --allow-outside to use it")
         if not p.is_file():
             raise SpecError(f"{what} file not found: {path} (looked at {p})")
         return p.resolve()
@@ -190,7 +234,7 @@ class SweepSpec(BaseModel):
             if entry.zoo is not None:
                 base["zoo"] = entry.zoo
             else:
-                path = self._resolve(entry.path or "", "model")
+                path = self._resolve(entry.path or "", "model", confine=True)
                 base["path"] = str(path)
                 base["sha256"] = file_sha256(path)
             keys = sorted(entry.grid)
@@ -207,14 +251,44 @@ class SweepSpec(BaseModel):
         out = []
         for hw in self.hardware:
             if _is_path(hw):
+                from ..hardware.spec import load_hardware
+
                 path = self._resolve(hw, "hardware spec")
-                out.append({"name": path.stem, "path": str(path), "sha256": file_sha256(path)})
+                loaded = load_hardware(str(path))  # a bad spec fails here, before any point runs
+                # the spec's own name (what results are filtered by), and every field of it, so that a result
+                # can be reproduced after the YAML is edited; the file's sha256 keys the content
+                out.append({"name": loaded.name, "path": str(path), "sha256": file_sha256(path),
+                            "spec": loaded.model_dump(mode="json")})
             else:
                 out.append({"name": hw})
         return out
 
-    def expand(self) -> list[Point]:
-        """Every point of the grid, in a stable order, duplicates removed (same key = same point)."""
+    def size(self) -> int:
+        """The number of grid combinations (before duplicates are removed), computed without expanding."""
+        variants = 0
+        for entry in self.models:
+            combos = 1
+            for values in entry.grid.values():
+                combos *= len(values)
+            variants += combos * len(entry.inputs or [None])
+        per_kind = {"estimate": len(self.hardware), "measure": len(self.runtime) * len(self.scenario)}
+        common = variants * len(self.batch) * len(self.precision)
+        return sum(common * per_kind.get(kind, 1) for kind in self.kinds)
+
+    def check_size(self, limit: int | None = MAX_POINTS) -> int:
+        """The grid size; :class:`GridTooLargeError` (one line) above ``limit`` (``None``: no limit)."""
+        n = self.size()
+        if limit is not None and n > limit:
+            raise GridTooLargeError(f"sweep {self.sweep_id!r} has {n:,} points, more than the {limit:,} allowed "
+                                    "without --yes; check the grid, or pass --yes to run it anyway")
+        return n
+
+    def expand(self, limit: int | None = MAX_POINTS) -> list[Point]:
+        """Every point of the grid, in a stable order, duplicates removed (same key = same point).
+
+        The grid's size is checked first (:meth:`check_size`): a grid over ``limit`` is refused before any
+        point is built."""
+        self.check_size(limit)
         variants = self._model_variants()
         hardware = self._hardware() if "estimate" in self.kinds else []
         points: dict[str, Point] = {}
@@ -245,22 +319,26 @@ def _format_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def parse_sweep(data: Any, base_dir: str | os.PathLike[str] = ".", default_name: str | None = None) -> SweepSpec:
-    """Validate a sweep given as a dict (already-parsed YAML)."""
+def parse_sweep(data: Any, base_dir: str | os.PathLike[str] = ".", default_name: str | None = None,
+                allow_outside: bool = True) -> SweepSpec:
+    """Validate a sweep given as a dict (already-parsed YAML). ``allow_outside=False``: model files must lie
+    inside ``base_dir`` (what :func:`load_sweep` asks for a file)."""
     if not isinstance(data, dict):
         raise SpecError("a sweep file must be a mapping with at least 'kinds' and 'models'")
     if default_name and not data.get("name"):
         data = {**data, "name": default_name}
     try:
-        return SweepSpec.model_validate({**data, "base_dir": str(base_dir)})
+        return SweepSpec.model_validate({**data, "base_dir": str(base_dir), "allow_outside": allow_outside})
     except ValidationError as exc:
         raise SpecError(f"invalid sweep: {_format_error(exc)}") from None
 
 
-def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
-    """Read and validate a sweep YAML file (relative paths in it are relative to the file)."""
+def load_sweep(path: str | os.PathLike[str], allow_outside: bool = False) -> SweepSpec:
+    """Read and validate a sweep YAML file (relative paths in it are relative to the file). Model files
+    outside the file's folder (``../``, ``/etc/passwd``, a link out) are refused unless ``allow_outside``:
+    a sweep file from elsewhere must not make fitbench read, hash and store any file it can reach."""
     from ..yaml_file import read_yaml
 
     p = Path(path)
     data = read_yaml(p, "sweep")
-    return parse_sweep(data, base_dir=p.resolve().parent, default_name=p.stem)
+    return parse_sweep(data, base_dir=p.resolve().parent, default_name=p.stem, allow_outside=allow_outside)

@@ -22,14 +22,14 @@ from .columns import SPEC_COLUMNS, neutral_params, param_arrays, resolve_winogra
 from .engines import EngineMap, assign
 from .model import CostModel, best_sub_batch, bound_shares, latency_parts, pipeline_stages
 from .results import Estimate, EstimatePoint, LayerEstimate
-from .workload import LayerTable, layer_table
+from .workload import LayerTable, ProfileLike, layer_table
 
 ENERGY_TERMS = {"per_mac": "pj_per_mac", "per_sram_byte": "pj_per_sram_byte", "per_dram_byte": "pj_per_dram_byte",
                 "static": "static_w"}
 ESTIMATOR_VERSION = "fitbench.hardware.estimator (analytical, v2)"
 
 
-def _precision_scales(profile, precision: str | None) -> tuple[str, float, float, list[str]]:
+def _precision_scales(profile: ProfileLike, precision: str | None) -> tuple[str, float, float, list[str]]:
     c = profile.conditions
     wp, ap = Precision.parse(c.weight_precision), Precision.parse(c.activation_precision)
     if precision is None:
@@ -102,7 +102,8 @@ def _default_notes(spec: HardwareSpec, prec: str, table: LayerTable, engines: En
     return notes
 
 
-def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = None, winograd: str = "auto",
+def estimate(profile: ProfileLike, hw: str | HardwareSpec | dict, batch: int | list[int] = 1,
+             precision: str | None = None, winograd: str = "auto",
              state_inputs: list[str] | None = None) -> Estimate:
     """Estimate ``profile`` (a :class:`fitbench.profile.Profile`) on ``hw`` (name, path, dict or spec).
 
@@ -343,7 +344,7 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
     )
 
 
-def estimate_many(profile, specs_table, batch: int | list[int] = 1, base: HardwareSpec | str | None = None,
+def estimate_many(profile: ProfileLike, specs_table, batch: int | list[int] = 1, base: HardwareSpec | str | None = None,
                   precision: str | None = None, winograd: str = "auto", chunk: int = 4096):
     """Vectorised estimates of one profile on many specs (a design-space sweep); returns a DataFrame.
 

@@ -26,6 +26,8 @@ from .bounds import BOUND_INDEX, BOUNDS
 from .engines import FALLBACK, MAIN, EngineMap
 from .workload import LayerTable
 
+SPLIT_K_MIN = 128.0   # the smallest reduction slice a split-K GEMM gives one SM (cuBLAS/CUTLASS practice)
+
 
 @dataclass
 class Mapping:
@@ -126,12 +128,14 @@ class CostModel:
         cols = np.where(has_array, P["array_cols"], 1.0)
         units = np.where(has_array, np.maximum(np.floor(P["macs_per_cycle"] / (rows * cols)), 1.0), 1.0)
         util = utilization(m_eff, n, k, rows, cols, units)
-        # GPU: output tiles of tile_m x tile_n, one per SM at a time, in waves over the SMs
-        sms = P["sm_count"]
+        # GPU: output tiles of tile_m x tile_n, one per SM at a time, in waves over the SMs; when the tiles
+        # leave SMs idle the reduction is split (split-K) into up to SMs / tiles slices of >= SPLIT_K_MIN
+        sms = np.where(P["sm_count"] > 0, P["sm_count"], 1.0)
         tiles = np.ceil(m_eff / P["tile_m"]) * np.ceil(n / P["tile_n"])
-        waves = np.ceil(tiles / np.where(sms > 0, sms, 1.0))
-        gpu_util = (m_eff * n) / (waves * np.where(sms > 0, sms, 1.0) * P["tile_m"] * P["tile_n"])
-        util = np.where(sms > 0, gpu_util, util)
+        k_split = np.clip(np.minimum(np.floor(sms / tiles), np.ceil(t.g_k_im2col[None, :] / SPLIT_K_MIN)), 1.0, None)
+        waves = np.ceil(tiles * k_split / sms)
+        gpu_util = (m_eff * n * k_split) / (waves * sms * P["tile_m"] * P["tile_n"])
+        util = np.where(P["sm_count"] > 0, gpu_util, util)
         for j, e in enumerate(self.eng.extra):
             on = g_eng == 1 + j
             if not on.any():

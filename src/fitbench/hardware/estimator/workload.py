@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,6 +38,17 @@ LAYOUT_OPS = frozenset({"Transpose", "DepthToSpace", "SpaceToDepth"})
 FUSABLE_RULES = frozenset({"elementwise", "normalization"})
 STATE_NAME = re.compile(r"past|cache|state|initial_h|initial_c|^h0$|^c0$", re.IGNORECASE)
 CLASS_INDEX = {c: i for i, c in enumerate(OP_CLASSES)}
+
+
+class ProfileLike(Protocol):
+    """What the estimator reads of a :class:`fitbench.profile.Profile` (typed without importing the profile
+    engine, which sits in the same layer): its model, conditions (batch, precisions), totals (graph input and
+    output bytes) and per-layer costs."""
+
+    model: Any
+    conditions: Any
+    totals: Any
+    layers: list[Any]
 
 
 @dataclass
@@ -99,7 +111,7 @@ def _op_class(lc) -> str:
     return cls
 
 
-def layer_table(profile, weight_scale: float = 1.0, act_scale: float = 1.0,
+def layer_table(profile: ProfileLike, weight_scale: float = 1.0, act_scale: float = 1.0,
                 state_inputs: tuple[str, ...] | None = None) -> LayerTable:
     """Build (and cache on the profile) the per-sample arrays the estimator works on."""
     key = (weight_scale, act_scale, state_inputs)
@@ -117,7 +129,7 @@ def layer_table(profile, weight_scale: float = 1.0, act_scale: float = 1.0,
     return table
 
 
-def _build(profile, weight_scale: float, act_scale: float, state_inputs) -> LayerTable:
+def _build(profile: ProfileLike, weight_scale: float, act_scale: float, state_inputs) -> LayerTable:
     pb = max(int(profile.conditions.batch or 1), 1)
     ap = Precision.parse(profile.conditions.activation_precision)
     totals = profile.totals

@@ -50,6 +50,18 @@ def check_device(device: str) -> str:
     return key
 
 
+def require_device(runtime: str, device: str) -> None:
+    """Refuse, before any child starts, a device the runtime cannot use here (``--device cuda`` on a machine
+    without a GPU, or with onnxruntime built without its CUDA provider): one line, not a failure table."""
+    if device == "cpu":
+        return
+    row = next((r for r in runtime_status() if r["runtime"] == canonical(runtime)), None)
+    if row is None or device.split(":")[0] not in row["devices"]:
+        have = ", ".join(row["devices"]) if row else "none"
+        raise MeasurementError(f"--device {device}: {canonical(runtime)} has no {device.split(':')[0]} device here "
+                               f"(devices: {have}); see fitbench runtimes")
+
+
 def runtime_status() -> list[dict[str, Any]]:
     """One row per runtime: installed?, version, providers / devices, and how to install it."""
     rows = []

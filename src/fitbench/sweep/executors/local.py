@@ -57,13 +57,14 @@ def run_isolated(point: Point, kind: PointKind, sweep_id: str, node: str | None 
         recv.close()
 
 
-def _failed(point: Point, sweep_id: str, cause: str, started: Any, node: str | None) -> ResultRecord:
+def _failed(point: Point, sweep_id: str, cause: str, started: Any, node: str | None,
+            status: str = "failed") -> ResultRecord:
     from ..points import versions
 
     finished = utcnow()
     return ResultRecord(
         kind=point.kind, model=point.model_name, model_sha256=point.model.get("sha256"), batch=point.batch,
-        precision=point.precision, hardware=point.hardware_name, runtime=point.runtime, status="failed",
+        precision=point.precision, hardware=point.hardware_name, runtime=point.runtime, status=status,
         cause=cause, conditions={"point": point.definition(), "versions": versions()}, started_at=started,
         finished_at=finished, duration_s=(finished - started).total_seconds(), sweep_id=sweep_id,
         point_key=point.key, node=node,

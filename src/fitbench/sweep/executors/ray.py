@@ -312,4 +312,5 @@ class RayExecutor:
 def _lost(point: Point, sweep_id: str, cause: str) -> ResultRecord:
     from .local import _failed
 
-    return _failed(point, sweep_id, cause.splitlines()[0][:2000], utcnow(), None)
+    # the worker or its node died, not the point: stored as retriable, so that plain --resume runs it again
+    return _failed(point, sweep_id, cause.splitlines()[0][:2000], utcnow(), None, status="retriable")
