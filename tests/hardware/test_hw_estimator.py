@@ -296,8 +296,9 @@ def test_estimate_many_matches_estimate_on_the_catalog():
     from fitbench.hardware.estimator import spec_params
 
     p = prof(conv_model(64, 128, 28, 3, bn=True, relu=True))
-    specs = [s for s in catalog() if "int8" in s.macs_per_cycle]
-    # every catalog spec as one row of a single table: the vectorised rows must not mix with each other
+    # estimate_many refuses pipelined multi-core chips (split: pipeline, e.g. hailo-8): estimated one by one
+    specs = [s for s in catalog() if "int8" in s.macs_per_cycle and not (s.split == "pipeline" and s.cores > 1)]
+    # every other catalog spec as one row of a single table: the vectorised rows must not mix with each other
     params = [spec_params(s, "int8") for s in specs]
     cols = {k: np.array([x[k] for x in params], dtype=object if isinstance(params[0][k], str) else float)
             for k in params[0]}

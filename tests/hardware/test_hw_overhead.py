@@ -99,7 +99,11 @@ def test_tiny_model_pays_at_least_layers_times_overhead(hw):
     assert spec_ov == pytest.approx(5e-6)
     assert p.latency_s >= 4 * spec_ov
     assert p.throughput_ips <= 1 / (4 * spec_ov)      # <= 50,000 inferences/s, not ~100 M
-    assert p.bound == "overhead"
+    if load_hardware(hw).kind == "gpu":
+        # a kind: gpu spec (nvidia-t4) also pays its kind's per-call overhead and host link beside the layers'
+        assert p.bound_share["overhead"] > 0 and p.bound_share["call"] > 0
+    else:
+        assert p.bound == "overhead"
 
 
 def test_estimate_many_agrees_with_overhead(c64):

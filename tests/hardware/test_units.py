@@ -79,3 +79,26 @@ def test_a_spec_with_a_bare_clock_is_refused_naming_the_field():
 
 def test_a_spec_in_gigabits_reads_bits():
     assert load_hardware(spec(dram_bandwidth="80 Gb/s")).dram_bandwidth == pytest.approx(10e9)
+
+
+@pytest.mark.parametrize("field, value", [("clock", 1_000_000), ("clock", 1e9), ("sustained_clock", 800)])
+def test_any_bare_clock_is_refused_even_a_plausible_one(field, value):
+    # 1e9 would read as a plausible 1 GHz; a clock written by hand still needs its unit
+    with pytest.raises(SpecError, match=rf"field '{field}': write the unit"):
+        load_hardware(spec(**{field: value}))
+
+
+def test_the_base_unit_field_takes_hz_as_hw_show_writes_it():
+    s = load_hardware({k: v for k, v in spec().items() if k != "clock"} | {"clock_hz": 8e8})
+    assert s.clock_hz == 8e8
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"vector_ops_per_cycle": float("nan")}, "vector_ops_per_cycle"),
+    ({"macs_per_cycle": {"int8": float("inf")}}, "macs_per_cycle.int8"),
+    ({"energy": {"pj_per_mac": float("nan")}}, "energy.pj_per_mac"),
+    ({"compute_efficiency": float("nan")}, "compute_efficiency"),
+])
+def test_non_finite_spec_numbers_are_one_line(fields, words):
+    with pytest.raises(SpecError, match=words):
+        load_hardware(spec(**fields))

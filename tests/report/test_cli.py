@@ -96,6 +96,10 @@ def test_demo_runs_on_defaults(tmp_path):
     assert {p.name for p in out.iterdir()} >= {"report.html", "report.md", "comparison.csv", "comparison.json",
                                                "report-throughput.png"}
     assert f"report: {(out / 'report.html').resolve()}" in res.output
+    # the 4-camera edge box's verdict comes first, in the terminal and in the report
+    assert res.output.index("Meets your requirements?") < res.output.index("Your workload:")
+    assert (out / "comparison-requirements.csv").is_file()
+    assert '<h2 id="requirements">Meets your requirements?</h2>' in (out / "report.html").read_text()
     from fitbench.store import open_store
 
     store = open_store(tmp_path / "results.db")

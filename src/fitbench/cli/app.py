@@ -33,6 +33,7 @@ def _root(
 
 
 def _register() -> None:
+    from . import calibrate as calibrate_cmd
     from . import compare as compare_cmd
     from . import demo as demo_cmd
     from . import estimate as estimate_cmd
@@ -58,6 +59,7 @@ def _register() -> None:
     demo_cmd.register(app)
     validate_cmd.register(app)
     kit_cmd.register(app)
+    calibrate_cmd.register(app)
 
 
 def main() -> None:

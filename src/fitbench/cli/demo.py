@@ -1,6 +1,8 @@
 """``fitbench demo``: the main job on built-in defaults, no arguments needed.
 
-YOLOv3 at 1920x1080 (batch 1 and 4) against ResNet-50 at 224x224 (batch 32) on every catalog chip,
+One application file (a 4-camera edge box, shipped in ``fitbench/compare/apps/edge-4-camera.yaml``) decides
+which offering meets its requirements; beside it YOLOv3 at 1920x1080 (batch 1 and 4) against ResNet-50 at
+224x224 (batch 32) on every catalog chip,
 more zoo models estimated on the same chips, a short real ONNX Runtime measurement of a small model,
 everything stored in the embedded SQLite database, and the report written.
 """
@@ -21,6 +23,7 @@ DEMO_BASELINE = "resnet50@224:batch=32"
 DEMO_MORE = ["resnet50@224:batch=1", "mobilenet-v2@224:batch=1", "yolov3-tiny@416:batch=1",
              "bert-base:seq_len=128:batch=1", "unet:batch=1"]
 DEMO_MEASURE = ["mobilenet-v2@224:batch=1"]
+DEMO_APP = Path(__file__).resolve().parents[1] / "compare" / "apps" / "edge-4-camera.yaml"
 
 
 def register(app: typer.Typer) -> None:
@@ -46,11 +49,19 @@ def demo_cmd(
     with writing(output):
         output.mkdir(parents=True, exist_ok=True)
     store = open_store(db)
-    console.print(f"[bold]fitbench demo[/bold]: {DEMO_WORKLOAD} batch {','.join(map(str, DEMO_BATCHES))} vs "
+    from ..compare.app_file import load_application
+
+    app = load_application(DEMO_APP)
+    console.print(f"[bold]fitbench demo[/bold]: does any offering meet the {app.name} ({app.describe()})?")
+    console.print(f"{DEMO_WORKLOAD} batch {','.join(map(str, DEMO_BATCHES))} vs "
                   f"{DEMO_BASELINE} on the hardware catalog (int8), plus {len(DEMO_MORE)} more zoo models"
                   + ("" if no_measure else f" and a real ONNX Runtime run of {DEMO_MEASURE[0]}"))
+    from ..hardware.spec import catalog_names
+    from ..validation.calibrate import default_bands
+
     comp = compare(DEMO_WORKLOAD, hw="catalog:*", batch=DEMO_BATCHES, baseline=DEMO_BASELINE, precision="int8",
-                   also_estimate=DEMO_MORE, also_measure=[] if no_measure else DEMO_MEASURE, store=store)
+                   error_bands=default_bands(catalog_names()), also_estimate=DEMO_MORE,
+                   also_measure=[] if no_measure else DEMO_MEASURE, store=store, app=app)
     print_comparison(comp, console)
     files = []
     for name in ("report.html", "report.md", "comparison.csv", "comparison.json"):

@@ -33,15 +33,20 @@ def hw_list(fmt: str = typer.Option("table", "--format", "-f", help="table | jso
         return
     if fmt != "table":
         raise FitbenchError(f"--format must be table or json, got {fmt!r}")
-    table = Table(title="fitbench hardware catalog (guess = illustrative or partly guessed numbers)")
-    for col in ("name", "kind", "peak TOPS", "SRAM", "DRAM", "Winograd", "guess", "source"):
+    table = Table(title="fitbench hardware catalog (guessed = fields that are guesses; every source: hw show NAME)")
+    for col in ("name", "kind", "peak TOPS", "SRAM", "DRAM", "cores", "TDP", "price", "guessed", "source"):
         table.add_column(col, overflow="fold")
     for s in specs:
         peaks = ", ".join(f"{s.peak_tops(p):.3g} {p}" for p in sorted(s.macs_per_cycle))
-        guess = "yes" if s.guess else (", ".join(s.guessed) if s.guessed else "")
-        table.add_row(s.name, s.kind if s.kind != "generic" else s.provenance, peaks, format_bytes(s.sram_bytes),
-                      format_si(s.dram_bandwidth, "B/s") if s.dram_bandwidth else "none", s.winograd, guess,
-                      s.source)
+        guess = "all (illustrative)" if s.guess else (", ".join(s.guessed) if s.guessed else "")
+        kind = s.kind if s.kind != "generic" else f"generic ({s.provenance})"
+        cores = "" if s.cores == 1 else f"{s.cores} ({s.split})"
+        source = " ".join(s.source.split())
+        table.add_row(s.name, kind, peaks, format_bytes(s.sram_bytes),
+                      format_si(s.dram_bandwidth, "B/s") if s.dram_bandwidth else "none", cores,
+                      "" if s.tdp_w is None else f"{s.tdp_w:g} W",
+                      "" if s.price_usd is None else f"${s.price_usd:,.0f}", guess,
+                      source if len(source) <= 90 else source[:89] + "…")
     Console(width=200).print(table)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._checks import as_list, is_positive_int
 from ..errors import FitbenchError
-from .ranking import build_rows, find_flips
+from .ranking import build_rows, find_flips, flip_robustness, winner_robustness
 from .result import Comparison, Figures, Offering
 from .workload import Workload, parse_workload
 
@@ -282,6 +282,8 @@ def compare(
     label: str | None = None,
     also_estimate: list[Any] | tuple[Any, ...] = (),
     also_measure: list[Any] | tuple[Any, ...] = (),
+    error_bands: dict[str, Any] | None = None,
+    app: Any = None,
     **zoo_params: Any,
 ) -> Comparison:
     """Rank every offering on the user's workload and on the baseline; explain every rank flip.
@@ -295,11 +297,24 @@ def compare(
     :class:`fitbench.store.Store` or a URL/path) keeps
     every profile, estimate and measurement plus the comparison itself under one sweep id; the supplier
     measurements verified by ``fitbench kit verify`` that it holds for this workload are shown beside their
-    chip's estimate and ranked (:mod:`.supplier`).
+    chip's estimate and ranked (:mod:`.supplier`). ``app`` (an :class:`~.requirements.Application` or the path
+    of an application file) adds the requirement verdicts (``comp.requirements``, :mod:`.requirements`);
+    ``workload`` may then be ``None`` (the application's model).
+
+    **Robustness.** Each offering carries a stated error band (a factor >= 1): a calibrated spec's own
+    (``calibration.band_factor``); otherwise ``error_bands[name]`` when given (an object with ``factor``,
+    ``basis`` and optionally ``validation_error`` / ``validation_points``, e.g.
+    :func:`fitbench.validation.calibrate.default_bands`: the chip's validation error on the published dataset);
+    a measured runtime has band 1. The winner and each flip then say whether their workload order survives:
+    the two throughputs' ratio against the product of the two bands (:func:`.ranking.order_robustness`).
     """
     from ..hardware.estimator import estimate
 
     started = dt.datetime.now(dt.timezone.utc)
+    if app is not None:
+        from .requirements import app_workload
+
+        app, workload, inputs, zoo_params = app_workload(app, workload, inputs, zoo_params)
     w = parse_workload(workload) if isinstance(workload, str) else Workload(model=workload)
     w.params.update({k: v for k, v in zoo_params.items() if v is not None})
     if batch is not None:
@@ -337,9 +352,14 @@ def compare(
     layer_bounds: dict[str, list[dict[str, Any]]] = {}
     estimates: list[tuple[str, str, dict[str, Any]]] = []
     wbatches = sorted(set(w.batches) | set(batch_curve))
+    if app is not None:
+        from .requirements import candidate_batches
+
+        wbatches = sorted(set(wbatches) | set(candidate_batches(app)))
     usable = []
     for spec in specs:
         off = hardware_offering(spec, precision)
+        _set_band(off, spec, error_bands)
         try:
             est_w = estimate(wprof, spec, batch=wbatches, precision=precision, winograd=winograd)
             est_b = estimate(bprof, spec, batch=sorted(set(b.batches)), precision=b.precision or precision,
@@ -359,7 +379,8 @@ def compare(
 
     measurements: list[dict[str, Any]] = []
     for rt in measure_runtimes:
-        off = Offering(name=f"{rt} (this machine)", kind="runtime", source="measured on this machine")
+        off = Offering(name=f"{rt} (this machine)", kind="runtime", source="measured on this machine",
+                       error_band=1.0, band_basis="measured (no estimate error)")
 
         _measure_into(off, w, "workload", w.batches, rt, measure_quick, "at batch {batch}", measurements, notes)
         if measure_baseline:
@@ -399,6 +420,8 @@ def compare(
     rows = build_rows(offerings, rank_batch, baseline_batch)
     unit = "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
+    for f in flips:
+        f.robustness = flip_robustness(f, rows, offerings)
 
     from .card import build_card
 
@@ -408,7 +431,18 @@ def compare(
         workload=winfo, baseline=binfo, precision=precision, rank_batch=rank_batch, baseline_batch=baseline_batch,
         offerings=offerings, rows=rows, flips=flips, card=card, layers=_layers_table(wprof),
         layer_bounds=layer_bounds, input_size_curve=curve, measurements=measurements, notes=notes,
+        winner=winner_robustness(rows, offerings),
     )
+    if app is not None:
+        from .requirements import evaluate
+
+        comp.requirements = evaluate(comp, app)
+        for rt in measure_runtimes:  # this machine against the requirement: LoadGen server at the load
+            from .requirements import server_check
+
+            here = next((o for o in offerings if o.name == f"{rt} (this machine)"), None)
+            comp.requirements.runtime_checks.append(
+                server_check(w, rt, app, measure_quick, here.at("workload", 1) if here else None))
     if also_estimate and usable:
         comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:
@@ -416,6 +450,21 @@ def compare(
     if store is not None:
         save_comparison(comp, store, profiles=[(winfo, wprof), (binfo, bprof)], estimates=estimates)
     return comp
+
+
+def _set_band(off: Offering, spec: Any, error_bands: dict[str, Any] | None) -> None:
+    """The offering's stated error: its calibration's band, else ``error_bands[name]``, else unknown."""
+    given = (error_bands or {}).get(off.name)
+    if given is not None:
+        off.validation_error = getattr(given, "validation_error", None)
+        off.validation_points = int(getattr(given, "validation_points", 0) or 0)
+    cal = getattr(spec, "calibration", None) or {}
+    if cal.get("band_factor") is not None:
+        off.error_band = float(cal["band_factor"])
+        off.band_basis = f"calibrated on {len(cal.get('points') or [])} point(s) ({cal.get('band_basis', 'fit')})"
+    elif given is not None:
+        off.error_band = float(given.factor)
+        off.band_basis = str(getattr(given, "basis", ""))
 
 
 def _estimate_dict(est: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from .. import format as fmt
 from ..hardware.estimator.bounds import BOUND_WORDS
 from ..store.record import SUPPLIER_VERIFIED
-from .result import Figures, Flip, Offering, RankRow
+from .result import Figures, Flip, Offering, RankRow, Robustness
 from .supplier import estimate_beside, supplier_sentence
 
 
@@ -116,6 +116,62 @@ def find_flips(offerings: list[Offering], rows: list[RankRow], rank_batch: int, 
     big = 10**9
     flips.sort(key=lambda f: (f.workload_rank or big, f.offering))
     return flips
+
+
+def _margin(ratio: float) -> str:
+    return f"{100 * (ratio - 1):.0f} %" if ratio < 2 else f"x{ratio:.2g}"
+
+
+def order_robustness(fast: str, slow: str, rows: list[RankRow], offerings: list[Offering]) -> Robustness | None:
+    """Does the workload order of ``fast`` and ``slow`` survive their error bands? ``ratio`` = their
+    throughputs' ratio (>= 1), ``band`` = the product of their bands; None when a throughput or a band is
+    unknown."""
+    by_row = {r.offering: r for r in rows}
+    by_off = {o.name: o for o in offerings}
+    ta, tb = by_row[fast].workload_throughput_ips, by_row[slow].workload_throughput_ips
+    ba, bb = by_off[fast].error_band, by_off[slow].error_band
+    if not ta or not tb or ba is None or bb is None:
+        return None
+    hi, lo = (fast, slow) if ta >= tb else (slow, fast)
+    ratio = max(ta, tb) / min(ta, tb)
+    band = ba * bb
+    bands = f"x{by_off[hi].error_band:.2g} for {hi}, x{by_off[lo].error_band:.2g} for {lo}"
+    if ratio > band:
+        sentence = (f"holds unless the estimates are off by more than {_margin(ratio)}: {hi} is x{ratio:.2f} "
+                    f"faster than {lo}, beyond their stated errors together (x{band:.2g}: {bands})")
+    else:
+        sentence = (f"does not survive the stated error of x{band:.2g} ({bands}): {hi} is only x{ratio:.2f} "
+                    f"faster than {lo}")
+    return Robustness(offering=fast, other=slow, ratio=ratio, band=band, survives=ratio > band, sentence=sentence)
+
+
+def winner_robustness(rows: list[RankRow], offerings: list[Offering]) -> Robustness | None:
+    """The workload's 1st place against the best of the rest (None: fewer than two ranked, or a band unknown)."""
+    ranked = sorted((r for r in rows if r.workload_rank is not None), key=lambda r: r.workload_rank)
+    if len(ranked) < 2:
+        return None
+    rob = order_robustness(ranked[0].offering, ranked[1].offering, rows, offerings)
+    if rob is not None:
+        rob.sentence = f"{ranked[0].offering} ranks 1st on the workload: {rob.sentence}."
+    return rob
+
+
+def flip_robustness(flip: Flip, rows: list[RankRow], offerings: list[Offering]) -> Robustness | None:
+    """A flip survives when every new order it makes (with each offering it crossed) survives the bands; the
+    closest such pair (the smallest ratio over band) is the one stated. None for infeasibility flips and when a
+    band is unknown."""
+    if flip.cause == "infeasible":
+        return None
+    by_row = {r.offering: r for r in rows}
+    me = by_row[flip.offering]
+    ranked = [r for r in rows if r.workload_rank is not None and r.baseline_rank is not None]
+    crossed = [x.offering for x in ranked if x.offering != me.offering and _crossed(me, x)]
+    found = [rb for rb in (order_robustness(flip.offering, o, rows, offerings) for o in crossed) if rb is not None]
+    if not found or len(found) < len(crossed):
+        return None
+    weakest = min(found, key=lambda rb: rb.ratio / rb.band)
+    weakest.sentence = f"The flip of {flip.offering} {weakest.sentence}."
+    return weakest
 
 
 def _crossed(a: RankRow, b: RankRow) -> bool:

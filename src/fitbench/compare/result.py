@@ -63,6 +63,12 @@ class Offering:
     workload: list[Figures] = field(default_factory=list)
     baseline: list[Figures] = field(default_factory=list)
     verified: list[Figures] = field(default_factory=list)
+    # the stated error of its estimates: a factor >= 1 (x/÷), where it comes from, and the chip's median
+    # validation error on the shipped published dataset (None: no published point of it)
+    error_band: float | None = None
+    band_basis: str = ""
+    validation_error: float | None = None
+    validation_points: int = 0
 
     def at(self, which: str, batch: int) -> Figures | None:
         for f in getattr(self, which):
@@ -76,6 +82,20 @@ class Offering:
 
 
 @dataclass
+class Robustness:
+    """Whether the order of two offerings on the workload survives their stated errors: ``ratio`` = the faster
+    one's throughput / the slower one's (>= 1), ``band`` = the product of their error bands; the order survives
+    when ``ratio > band`` (each estimate may be off by its own band, in opposite directions)."""
+
+    offering: str
+    other: str
+    ratio: float
+    band: float
+    survives: bool
+    sentence: str
+
+
+@dataclass
 class Flip:
     """An offering whose rank differs between the baseline ranking and the workload ranking."""
 
@@ -85,6 +105,7 @@ class Flip:
     tops_rank: int | None
     cause: str  # "weights" | "activations" | "compute" | "measured" | ...
     sentence: str
+    robustness: Robustness | None = None  # None: a band is unknown, or no order between two figures flipped
 
     @property
     def direction(self) -> str:
@@ -134,6 +155,8 @@ class Comparison:
     models: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sweep_id: str | None = None
+    winner: Robustness | None = None  # does the 1st place survive the stated errors (against the 2nd)?
+    requirements: Any = None  # a compare.requirements.RequirementsVerdict when an application was given
 
     def offering(self, name: str) -> Offering:
         for off in self.offerings:
@@ -186,7 +209,17 @@ class Comparison:
             o["baseline"] = [Figures(**f) for f in o.get("baseline", [])]
             o["verified"] = [Figures(**f) for f in o.get("verified", [])]
             offerings.append(Offering(**o))
-        flips = [Flip(**{k: v for k, v in f.items() if k != "direction"}) for f in d.get("flips", [])]
+        flips = []
+        for f in d.get("flips", []):
+            f = {k: v for k, v in f.items() if k != "direction"}
+            if f.get("robustness"):
+                f["robustness"] = Robustness(**f["robustness"])
+            flips.append(Flip(**f))
         rows = [RankRow(**r) for r in d.get("rows", [])]
-        rest = {k: v for k, v in d.items() if k not in ("offerings", "flips", "rows")}
-        return cls(offerings=offerings, flips=flips, rows=rows, **rest)
+        rest = {k: v for k, v in d.items() if k not in ("offerings", "flips", "rows", "winner")}
+        winner = Robustness(**d["winner"]) if d.get("winner") else None
+        if rest.get("requirements") is not None:
+            from .requirements import RequirementsVerdict
+
+            rest["requirements"] = RequirementsVerdict.from_dict(rest["requirements"])
+        return cls(offerings=offerings, flips=flips, rows=rows, winner=winner, **rest)

@@ -235,6 +235,13 @@ def _normalise(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
+    for key in ("clock", "sustained_clock"):
+        # a clock written by hand needs its unit; only the base-unit field (clock_hz, as hw show writes it)
+        # takes a bare number of Hz
+        v = d.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            raise SpecError(f"field {key!r}: write the unit, e.g. {key}: {v:g} MHz (a bare number would be read "
+                            f"as {v:g} Hz; {key}_hz takes Hz)")
     for key in list(d):
         if key in _ALIASES:
             target = _ALIASES[key]
@@ -291,8 +298,8 @@ def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
     if d.get("layer_overhead") is not None:
         d["layer_overhead"] = parse_quantity(d["layer_overhead"], "time", "layer_overhead")
     v = d.get("vector_ops_per_cycle")
-    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
-        raise SpecError(f"field 'vector_ops_per_cycle' must be a positive number; got {v!r}")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
+        raise SpecError(f"field 'vector_ops_per_cycle' must be a positive finite number; got {v!r}")
     if d.get("energy") is not None:
         d["energy"] = _energy(d["energy"])
     _v2_fields(d)
@@ -492,7 +499,8 @@ def _macs(d: dict[str, Any]) -> dict[str, int]:
         if p not in PRECISIONS:
             raise SpecError(f"field {field!r}: unknown precision {key!r}; allowed: {', '.join(PRECISIONS)}")
         if macs is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or value != int(value):
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or value <= 0 or value != int(value)):
                 raise SpecError(f"field 'macs_per_cycle.{p}' must be a positive integer; got {value!r}")
             out[p] = int(value)
         else:
@@ -551,6 +559,8 @@ def _energy(value: Any) -> dict[str, float]:
             target, kind = keys[k]
             out[target] = parse_quantity(v, kind, f"energy.{k}")
         elif k in Energy.model_fields:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise SpecError(f"field 'energy.{k}' must be a finite non-negative number; got {v!r}")
             out[k] = float(v)
         else:
             raise SpecError(f"field 'energy': unknown key {k!r}; allowed: {', '.join(keys)}")

@@ -67,7 +67,8 @@ def measure(
     A child that crashes, hangs (past ``timeout_s``) or outgrows the memory guard gives a result
     with ``status == "failed"`` and its ``cause``; bad arguments raise a one-line FitbenchError.
     ``server`` with ``target_latency_ms`` searches the peak Poisson QPS whose ``percentile``
-    latency (99 by default; 90 in quick mode) meets the bound.
+    latency (99 by default; 90 in quick mode) meets the bound; with ``server_qps`` as well it runs once at that
+    rate against that bound instead (LoadGen's ``result_validity`` then says whether the bound held).
     ``driver="direct"`` (single-stream only) runs the single-stream schedule in a tight timed loop
     instead of through LoadGen (no LoadGen logs; see :func:`.scenarios.single_stream_direct`).
     ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API

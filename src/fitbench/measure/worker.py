@@ -148,7 +148,16 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         rec = sc.offline(call, settings)
     else:
         target = job.get("target_latency_ms")
-        if target:
+        if target and job.get("server_qps"):  # one run at the given rate against the bound (LoadGen's verdict)
+            from dataclasses import replace
+
+            from .stats import MIN_SAMPLES
+
+            qps = job["server_qps"]
+            settings = replace(settings, min_count=max(settings.min_count, MIN_SAMPLES[job["percentile"]]))
+            rec = sc.server(call, settings, qps, target, job["percentile"])
+            out["server"] = {"peak_qps": None, "trials": [], "qps": qps}
+        elif target:
             peak, trials, rec = sc.server_search(call, settings, target, percentile=job["percentile"])
             out["server"] = {"peak_qps": peak, "trials": trials}
         else:

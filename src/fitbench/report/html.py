@@ -94,7 +94,10 @@ def top_layers(comp: Comparison, n: int = 25) -> list[dict[str, Any]]:
 
 def render_html(comp: Comparison, title: str | None = None) -> str:
     """The report as one HTML string."""
+    from .requirements import headline, requirement_figures
+
     figs = all_figures(comp)
+    rfigs = requirement_figures(comp)
     tmpl = _env().get_template("report.html.j2")
     best_w = next((r for r in comp.rows if r.workload_rank == 1), None)
     best_b = next((r for r in sorted(comp.rows, key=lambda r: r.baseline_rank or 10**9)
@@ -103,7 +106,9 @@ def render_html(comp: Comparison, title: str | None = None) -> str:
     return tmpl.render(
         title=title or f"fitbench: {comp.workload['label']} vs {comp.baseline['label']}",
         comp=comp, figures=[(fid, heading) for fid, heading, _ in figs],
-        figures_json=script_json({fid: fig for fid, _, fig in figs}),
+        figures_json=script_json({fid: fig for fid, _, fig in figs + rfigs}),
+        req=comp.requirements, req_figures=[(fid, heading) for fid, heading, _ in rfigs],
+        req_headline=headline(comp.requirements) if comp.requirements is not None else "",
         plotlyjs=_plotlyjs(), card=card_items(comp.card), top_layers=top_layers(comp),
         best_w=best_w, best_b=best_b, best_t=best_t,
         offerings={o.name: o for o in comp.offerings}, above_peak_note=above_peak_note(comp),

@@ -25,7 +25,7 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the side-by-side ranking table (plain text cells)."""
     head = ["offering", "TOPS tells you", f"{comp.baseline['label']} b{comp.baseline_batch}",
             f"{comp.workload['label']} b{comp.rank_batch}", "inf/s", "latency", "baseline inf/s", "peak TOPS",
-            "eff. TOPS", "util.", "bound", "DRAM/inf"]
+            "eff. TOPS", "util.", "bound", "DRAM/inf", "error band", "validation error"]
     rows = []
     above = set(above_peak(comp))
     for r in comp.rows:
@@ -36,7 +36,8 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
                      _n(r.workload_effective_tops, 3) + ("*" if r.offering in above else ""),
                      "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
                      r.workload_bound or "—",
-                     fmt_bytes(f.dram_bytes_per_inference) if f and f.dram_bytes_per_inference is not None else "—"])
+                     fmt_bytes(f.dram_bytes_per_inference) if f and f.dram_bytes_per_inference is not None else "—",
+                     *band_cells(comp.offering(r.offering))])
     if any(r.figure == SUPPLIER_VERIFIED for r in comp.rows):  # supplier-measured figures beside the estimates
         head += ["ranked on", "estimate inf/s (error)"]
         for r, row in zip(comp.rows, rows):
@@ -45,6 +46,13 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
                     f"{_n(r.estimate_throughput_ips)} ({_signed(r.estimate_error)})"
                     if verified and r.estimate_throughput_ips is not None else "—"]
     return head, rows
+
+
+def band_cells(off: Any) -> tuple[str, str]:
+    """``(x/÷1.5, x1.84 (10 pts))``: the offering's stated error band and its chip's validation error."""
+    band = "—" if off.error_band is None else f"x/÷{off.error_band:.2g}"
+    val = "—" if off.validation_error is None else f"x{off.validation_error:.2f} ({off.validation_points} pts)"
+    return band, val
 
 
 def _signed(x: float | None) -> str:
@@ -81,9 +89,13 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or terminal_console()
+    if comp.requirements is not None:
+        from .requirements import print_requirements
+
+        print_requirements(comp.requirements, console)
     head, rows = ranking_rows(comp)
     short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
-             "eff. TOPS", "util.", "bound", "DRAM/inf"] + head[12:]
+             "eff. TOPS", "util.", "bound", "DRAM/inf", "± band", "valid. err."] + head[14:]
     t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
                     f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
     for i, h in enumerate(short):
@@ -92,10 +104,14 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     for row in rows:
         t.add_row(*[escape(c) for c in row])
     console.print(t)
+    if comp.winner is not None:
+        console.print(f"[bold]Winner[/bold]: {escape(comp.winner.sentence)}")
     if comp.flips:
         console.print("[bold]Rank flips[/bold]")
         for f in comp.flips:
             console.print(f"  • {escape(f.sentence)}")
+            if f.robustness is not None:
+                console.print(f"    {'holds' if f.robustness.survives else 'fragile'}: {escape(f.robustness.sentence)}")
     else:
         console.print("No rank flips: the baseline ranking holds for this workload.")
     note = above_peak_note(comp)
@@ -121,6 +137,10 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     lines = [f"# fitbench: {_md_escape(comp.workload['label'])} vs {_md_escape(comp.baseline['label'])}", "",
              f"Precision {comp.precision}; your workload ranked at batch {comp.rank_batch}, the baseline at batch "
              f"{comp.baseline_batch}. fitbench {comp.card.get('fitbench_version')}, {comp.card.get('date')}.", ""]
+    if comp.requirements is not None:
+        from .requirements import markdown_lines
+
+        lines += markdown_lines(comp.requirements)
     head, rows = ranking_rows(comp)
     lines += ["## Rankings", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
               "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
@@ -129,7 +149,10 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     note = above_peak_note(comp)
     if note:
         lines[-3:-3] = ["", _md_escape(note)]
-    lines += [f"- {_md_escape(f.sentence)}" for f in comp.flips] or ["No rank flips."]
+    lines += [f"- {_md_escape(f.sentence)}" + (f" _{_md_escape(f.robustness.sentence)}_" if f.robustness else "")
+              for f in comp.flips] or ["No rank flips."]
+    if comp.winner is not None:
+        lines += ["", f"**Winner:** {_md_escape(comp.winner.sentence)}"]
     lines += [f"\n_{_md_escape(n)}_" for n in comp.notes]
     if images:
         lines += ["", "## Plots", ""]
@@ -176,12 +199,17 @@ def _write_outputs(comp: Comparison, path: Path, suffix: str) -> list[Path]:
         return [write_html(comp, path)]
     if suffix == ".md":
         from .plots import write_pngs
+        from .requirements import write_pngs as requirement_pngs
 
-        images = write_pngs(comp, path.parent, path.stem)
+        images = {**requirement_pngs(comp, path.parent, path.stem), **write_pngs(comp, path.parent, path.stem)}
         path.write_text(markdown(comp, images, path.parent), encoding="utf-8")
         return [path, *images.values()]
     if suffix == ".csv":
         comp.to_dataframe().to_csv(path, index=False)
+        if comp.requirements is not None:  # the verdict table beside it: <stem>-requirements.csv
+            from .requirements import write_csv
+
+            return [path, write_csv(comp.requirements, path.with_name(f"{path.stem}-requirements.csv"))]
         return [path]
     if suffix == ".json":
         path.write_text(comp.to_json(), encoding="utf-8")
