@@ -8,14 +8,17 @@ Every figure is **measured here** at the given intra-op thread count (default 1)
   fp32 between Casts, so it is usually not faster). Spec: ``macs_per_cycle`` = MACs/s / clock,
   rounded to a whole number (the spec's field is an integer: at 1 thread a few % of the rate).
 * **conv rate** — a chain of three 3x3 convs 64 -> 64 at 56x56 (115.6 M MACs each); **depthwise rate** —
-  eight 3x3 depthwise convs of 128 channels at 56x56 (3.6 M MACs each). Chained so that the per-call cost
+  eight 3x3 depthwise convs of 384 channels at 14x14 (0.68 M MACs each: a MobileNet-v2 middle stage; ONNX
+  Runtime runs depthwise convs at 14x14 and 7x7 about a third slower than at 56x56, and MobileNet-v2's
+  depthwise layers in the model at 12-17 GMAC/s where a 56x56 chain gives 23 on a 2-vCPU EPYC VM, so the
+  smaller size is the representative one). Chained so that the per-call cost
   and ONNX Runtime's NCHWc layout reorders (one pair around a run of convs) are amortised; the per-call
   time is subtracted. Spec: extra engines ``conv`` (runs conv) and ``depthwise`` (runs depthwise).
 * **model-shaped matmul rate** — a transformer feed-forward block at batch 1 (128 tokens: 768 -> 3072 -> 768,
-  MatMul + bias, 18 MiB of weights). Its weights are far beyond a core's L2, and ONNX Runtime runs it well
-  below the compute-bound GEMM rate (about half on a 2-vCPU EPYC VM); the layers of BERT and ViT run at
-  this rate, not at the peak one. Spec: an extra engine ``matmul`` (runs matmul; attention stays on the main
-  engine at the GEMM rate).
+  MatMul + bias, 18 MiB of weights): its weights are far beyond a core's L2 and its M is a sequence, as in
+  BERT and ViT layers (on a quiet 2-vCPU EPYC VM 46 against 51 GMAC/s for the 512^3 GEMM; under load from
+  other tenants it fell further than the small GEMM, whose operands stay in L2). Spec: an extra engine
+  ``matmul`` (runs matmul; attention stays on the main engine at the GEMM rate).
 * **element-wise rate** — 16 chained ``y + c`` Adds over 256 Ki fp32 elements (1 MiB, cache-resident);
   per call and per-op dispatch subtracted. Spec: ``vector_ops_per_cycle = elements/s / clock``.
 * **memory bandwidth** — one ``a + b`` over fp32 vectors of at least 4 x the last-level cache (and 64 MiB)
@@ -364,7 +367,7 @@ def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
     res = ProbeResult(cpu_model=cpu_model(), clock_hz=clock, clock_source=clock_src, llc_bytes=llc, llc_source=llc_src,
                       threads=threads, onnxruntime=version, date=_dt.date.today().isoformat(), quick=quick)
     n = 512 if quick else 1024
-    conv_cases = (("conv", 3, 64, False), ("depthwise", 8, 128, True))
+    conv_cases = (("conv", 3, 64, 56, False), ("depthwise", 8, 384, 14, True))
     vec_depth, vec_elems = 16, 256 * 1024
     bw_elems = max(4 * llc, 64 * 2**20) // 4
     work: dict[str, int] = {}
@@ -378,8 +381,8 @@ def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
                 r.add(f"gemm_{prec}", m, feeds)
             except MeasurementError as exc:
                 res.notes.append(f"{prec} GEMM does not run in onnxruntime here ({exc}); the spec gives no {prec} rate")
-        for name, depth, ch, dw in conv_cases:
-            m, feeds, work[name] = pm.conv_chain(channels=ch, size=56, depth=depth, depthwise=dw)
+        for name, depth, ch, size, dw in conv_cases:
+            m, feeds, work[name] = pm.conv_chain(channels=ch, size=size, depth=depth, depthwise=dw)
             r.add(name, m, feeds)
         m, feeds, work["matmul"] = pm.ffn_block()
         r.add("matmul", m, feeds)
@@ -414,8 +417,8 @@ def probe(threads: int = 1, quick: bool = False) -> ProbeResult:
                              f"not {FP16_GAIN - 1:.0%} faster than fp32 ({format_value(fp32.value, 'MAC/s')}, best "
                              f"{format_value(best32, 'MAC/s')}): onnxruntime runs fp16 as fp32 between Casts here, so "
                              "the spec gives no fp16 rate")
-    for name, depth, ch, dw in conv_cases:
-        what = f"{depth} chained 3x3 {'depthwise ' if dw else ''}convs {ch}->{ch} at 56x56, batch 1"
+    for name, depth, ch, size, dw in conv_cases:
+        what = f"{depth} chained 3x3 {'depthwise ' if dw else ''}convs {ch}->{ch} at {size}x{size}, batch 1"
         f[name] = _figure(name, what, "MAC/s", times[name],
                           lambda t, w=work[name], d=depth: net_rate(w, t, call_s + d * disp))
     f["matmul"] = _figure("matmul", "a transformer FFN block at batch 1: 128x768 @ 768x3072 + b, @ 3072x768 + b "
