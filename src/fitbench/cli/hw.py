@@ -1,9 +1,10 @@
-"""``fitbench hw``: the hardware catalog (``list``, ``show NAME|file.yaml``)."""
+"""``fitbench hw``: the hardware catalog (``list``, ``show NAME|file.yaml``) and ``probe`` (this CPU as a spec)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -78,3 +79,41 @@ def hw_show(
         sys.stdout.write(yaml.safe_dump(d, sort_keys=False, width=110))
     else:
         raise FitbenchError(f"--format must be yaml or json, got {fmt!r}")
+
+
+@hw_app.command("probe")
+@user_errors
+def hw_probe(
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the spec YAML here (else to stdout)"),
+    threads: int = typer.Option(1, "--threads", "-t", help="ONNX Runtime intra-op threads (a positive integer)"),
+    quick: bool = typer.Option(False, "--quick", help="smaller sizes and a ~2.5 s budget (default ~12 s)"),
+) -> None:
+    """Measure this CPU with ONNX Runtime micro-benchmarks (GEMM per precision, conv, depthwise, element-wise
+    rate, memory bandwidth, per-op dispatch, per-call cost) and write a `kind: cpu` spec for it. Every figure
+    is a median over repeated calls, with its spread; the spec loads with --hw."""
+    from ..errors import FitbenchError
+    from ..measure.probe import format_value, probe
+    from .common import check_output, emit
+
+    if threads < 1:
+        raise FitbenchError(f"--threads must be a positive integer, got {threads}")
+    check_output(output)
+    result = probe(threads=threads, quick=quick)
+    text = result.to_yaml()
+    result.spec()  # the derived spec must validate before anything is written
+    emit(text, output)
+    if output is not None:
+        table = Table(title=f"{result.cpu_model}, {threads} thread(s), onnxruntime {result.onnxruntime}: "
+                            "medians over samples (a sample = a slice's mean call time)")
+        for col in ("figure", "value", "call median", "p25-p75", "min-max", "samples x calls", "what"):
+            table.add_column(col, overflow="fold")
+        for f in result.figures.values():
+            table.add_row(f.name, format_value(f.value, f.unit), format_value(f.median_s, "s"),
+                          f"{format_value(f.p25_s, 's')}-{format_value(f.p75_s, 's')}",
+                          f"{format_value(f.min_s, 's')}-{format_value(f.max_s, 's')}",
+                          f"{f.samples} x {f.calls_per_sample}", f.what)
+        console = Console(width=160)
+        console.print(table)
+        for n in result.notes:
+            console.print(f"note: {n}")
+        console.print(f"spec {result.name} written to {output}")
