@@ -309,3 +309,19 @@ def test_activation_strips_leave_room_for_one_output_channel_of_weights():
     (layer,) = estimate(m, spec(sram=14335)).point(1).layers
     assert layer.passes == 6
     assert layer.dram_weight_bytes == 6 * 16384 and layer.dram_activation_bytes == 66560
+
+
+def test_cpu_kind_adds_vector_work_to_mac_work():
+    # conv 64 -> 64 + BN + ReLU fused: MACs at 1024/cycle, the fused layer's other ops at 64/cycle; an NPU's vector
+    # unit overlaps them (the longer), a CPU's cores do both (the sum)
+    m = prof(conv_model(64, 64, 56, 3, relu=True, bn=True))
+    other = m.totals.other_ops
+    assert other == 2 * C64_ACT + C64_ACT          # BN: 2 ops per element, ReLU: 1
+    # the kinds' default arrays (cpu 1x16 im2col, npu 32x32 direct) both map this conv fully
+    fixed = {"layer_overhead": 0, "inference_overhead": 0, "compute_efficiency": 1.0,
+             "vector_ops_per_cycle": 64}
+    cpu = estimate(m, spec(kind="cpu", **fixed)).point(1)
+    npu = estimate(m, spec(kind="npu", **fixed)).point(1)
+    mac, vec = C64_MACS / (1024 * GHZ), other / (64 * GHZ)
+    assert cpu.latency_s == pytest.approx(mac + vec)
+    assert npu.latency_s == pytest.approx(max(mac, vec))

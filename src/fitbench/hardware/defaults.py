@@ -19,6 +19,9 @@ primer table: ``fitbench validate``) — never per chip. Sources and reasoning p
 * ``array`` — where no array shape is published, the mapping granularity assumed for the kind, so a
   depthwise or 3-channel layer is never free: NPUs and dataflow chips 32x32 arrays (direct mapping:
   columns hold input channels), CPUs one 16-lane SIMD row (im2col), GPUs tensor-core tiles over SMs.
+* ``vector_serial`` — on a CPU the same cores run the matrix kernels and the element-wise ones (BN, GELU,
+  Softmax, LayerNorm), so a layer's vector time adds to its MAC time; the other kinds run them on a vector
+  unit beside the MAC array, pipelined on its output (the layer takes the longer of the two).
 * ``layout_ops`` — GPUs and CPUs copy a Transpose (a kernel), NPUs and dataflow chips fold it into the
   next layer's DMA (a view).
 
@@ -69,6 +72,7 @@ class KindDefaults:
     layout_ops: str                   # copy | view
     host_link: str                    # preset name
     gpu_tile: tuple[int, int] = (128, 128)
+    vector_serial: bool = False       # the MAC and vector work share the same units (a CPU): they add up
 
 
 KIND_DEFAULTS: dict[str, KindDefaults] = {
@@ -76,7 +80,7 @@ KIND_DEFAULTS: dict[str, KindDefaults] = {
     "gpu": KindDefaults(4e-6, 20e-6, 0.8, 0.8, (64, 64), "im2col", "copy", "pcie4x16"),
     "npu": KindDefaults(5e-6, 300e-6, 0.6, 0.75, (32, 32), "direct", "view", "on-soc"),
     "dataflow": KindDefaults(0.0, 100e-6, 0.8, 0.75, (32, 32), "direct", "view", "pcie3x4"),
-    "cpu": KindDefaults(4e-6, 20e-6, 0.7, 0.7, (1, 16), "im2col", "copy", "on-soc"),
+    "cpu": KindDefaults(4e-6, 20e-6, 0.7, 0.7, (1, 16), "im2col", "copy", "on-soc", vector_serial=True),
 }
 
 

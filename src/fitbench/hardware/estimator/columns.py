@@ -76,6 +76,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("tile_m", lambda s, p: float((s.tile or _kd(s).gpu_tile)[0]), 128.0),
     Column("tile_n", lambda s, p: float((s.tile or _kd(s).gpu_tile)[1]), 128.0),
     Column("vector_ops_per_cycle", lambda s, p: float(s.vector_ops_per_cycle or 0.0), 0.0),
+    Column("vector_serial", lambda s, p: float(_kd(s).vector_serial), 0.0),
     Column("winograd", lambda s, p: s.winograd, "none", WINOGRAD_CODES),
     Column("winograd_tile", lambda s, p: float(s.winograd_tile), 2.0),
     Column("overlap", lambda s, p: bool(s.overlap), True),

@@ -40,7 +40,7 @@ class Mapping:
 class Compute:
     mac_s: np.ndarray     # (S, L)
     vec_s: np.ndarray
-    compute_s: np.ndarray  # max(mac, vec): the vector unit works on the MAC array's output
+    compute_s: np.ndarray  # max(mac, vec): the vector unit works on the MAC array's output (a CPU: the sum)
     fallback_s: np.ndarray  # host time + link of fallback layers (0 elsewhere)
     eff_macs: np.ndarray   # (S, L) effective MACs at the batch
     util: np.ndarray       # (S, L) MAC utilisation of the layer
@@ -174,7 +174,8 @@ class CostModel:
             if e.ops_rate > 0:
                 vrate = np.where((self.eng.index == 1 + j)[None, :], e.ops_rate * spatial_eff, vrate)
         vec_s = np.where(vrate > 0, ops / np.where(vrate > 0, vrate, 1.0), 0.0)
-        compute = np.maximum(mac_s, vec_s)
+        # a vector unit beside the MAC array works on its output (the longer of the two); a CPU's cores do both
+        compute = np.where(P["vector_serial"] > 0, mac_s + vec_s, np.maximum(mac_s, vec_s))
         # fallback layers: the host runs 2 x MACs + other ops; their tensors cross the link both ways
         fb = self.on_fallback[None, :]
         host_s = (2.0 * t.macs[None, :] * B + t.other[None, :] * B) / P["fallback_ops"]
