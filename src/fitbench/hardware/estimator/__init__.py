@@ -25,9 +25,8 @@ step (``M`` = the batch), since their steps depend on each other. Winograd F(m x
 eligible layer's MACs by ``9m^2/(m+2)^2`` on the main engine.
 
 **2. Compute.** ``compute = max(B x effective MACs / (MACs/cycle x clock x compute_efficiency x
-utilisation), B x other ops / (vector ops/cycle x clock))`` (on a ``cpu``, whose cores do both, the sum) — ``clock`` is the
-``sustained_clock`` when
-given; a spatial split over ``cores`` multiplies the rates by ``split_efficiency``. A layout op that
+utilisation), B x other ops / (vector ops/cycle x clock))`` (on a ``cpu``, whose cores do both, the
+sum) — ``clock`` is the ``sustained_clock`` when given; a spatial split over ``cores`` multiplies the rates by ``split_efficiency``. A layout op that
 is a copy (``layout_ops: copy``) moves one element per vector op; a view is free.
 
 **3. Residency.** Weights stored (``expanded-in-dram`` Winograd kernels 16/9 larger). Five candidate
