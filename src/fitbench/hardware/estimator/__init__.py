@@ -26,12 +26,14 @@ eligible layer's MACs by ``9m^2/(m+2)^2`` on the main engine.
 
 **2. Compute.** ``compute = max(B x effective MACs / (MACs/cycle x clock x compute_efficiency x
 utilisation), B x other ops / (vector ops/cycle x clock))`` (on a ``cpu``, whose cores do both, the
-sum) — ``clock`` is the ``sustained_clock`` when given; a spatial split over ``cores`` multiplies the rates by ``split_efficiency``. A layout op that
-is a copy (``layout_ops: copy``) moves one element per vector op; a view is free.
+sum) — ``clock`` is the ``sustained_clock`` when given; a spatial split over ``cores`` multiplies the
+rates by ``split_efficiency``. A layout op that is a copy (``layout_ops: copy``) moves one element per
+vector op; a view is free.
 
-**3. Residency.** Weights stored (``expanded-in-dram`` Winograd kernels 16/9 larger). Five candidate
-plans keep resident the layers that save the most DRAM time per byte (greedy), within 0, 1/4, 1/2,
-3/4 or all of ``SRAM - the smallest working strip``; the fastest plan wins per spec and is reported
+**3. Residency.** Weights stored (``expanded-in-dram`` Winograd kernels 16/9 larger). Three candidate
+plans keep resident the layers that save the most DRAM time per byte (greedy), up to all of ``SRAM - the
+smallest working strip``, up to ``SRAM - the largest layer's activations``, or none; the fastest plan wins
+per spec and is reported
 ``resident``, ``partial`` or ``streamed`` (each layer says whether its weights stay). Persistent
 **state** (a KV cache) stays on chip when ``B x state`` fits beside the resident weights; otherwise the
 layers that read it read it from DRAM (bound ``state``).
