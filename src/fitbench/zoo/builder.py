@@ -90,7 +90,8 @@ class GraphBuilder:
                trainable: bool = True, fan_in: int | None = None) -> str:
         """Declare a float32 weight. ``init``: he (std sqrt(2/fan_in)), fanin (std sqrt(1/fan_in)),
         normal (std ``scale``), uniform (+-``scale``), ones, zeros, const (all ``scale``), bn_var
-        (uniform 0.5..1.5), bn_gamma (uniform 0.5..1.0 times ``scale``), small (normal std 0.05*scale).
+        (uniform 0.5..1.5), bn_gamma (uniform 0.5..1.0 times ``scale``), small (normal std 0.05*scale),
+        inv_freq (RoPE's ``scale ** (-i / n)``, ``scale`` = theta).
         ``fan_in`` defaults to the product of all dims but the first (PyTorch's layout)."""
         self.weights.append(WeightSpec(self._unique(name), tuple(int(d) for d in shape), init, float(scale),
                                        trainable, fan_in))
@@ -238,6 +239,9 @@ class GraphBuilder:
             return np.zeros(shape, np.float32)
         if w.init == "const":
             return np.full(shape, w.scale, np.float32)
+        if w.init == "inv_freq":  # RoPE: theta ** (-2i / (2 n)) for i < n, theta = scale
+            n = shape[0]
+            return (w.scale ** (-np.arange(n, dtype=np.float64) / n)).astype(np.float32)
         raise ValueError(f"unknown initialiser {w.init!r}")
 
     def _initializer(self, w: WeightSpec) -> TensorProto:
