@@ -15,7 +15,6 @@ from enum import Enum
 
 from .errors import FitbenchError
 
-
 INT4_GROUP = 128        # weights per group sharing one scale
 INT4_SCALE_BYTES = 2    # one fp16 scale per group
 

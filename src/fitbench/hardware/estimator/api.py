@@ -29,11 +29,13 @@ ENERGY_TERMS = {"per_mac": "pj_per_mac", "per_sram_byte": "pj_per_sram_byte", "p
 ESTIMATOR_VERSION = "fitbench.hardware.estimator (analytical, v2)"
 
 
-def _precision_scales(profile, precision: str | None) -> tuple[str, str, float, float, list[str]]:
+def _precision_scales(profile, precision: str | None, spec: HardwareSpec | None = None
+                      ) -> tuple[str, str, float, float, list[str]]:
     """(precision named, MAC precision, weight-byte scale, activation-byte scale, notes).
 
     A weight-only format (int4) keeps the activations at the profile's precision (fp16 when that is fp32)
-    and its MACs run at the activation precision's rate (the weights are dequantised on the fly)."""
+    and its MACs run at the activation precision's rate (the weights are dequantised on the fly), or, on a
+    chip without that rate, at the first of fp16, bf16, int8, fp32 it has."""
     c = profile.conditions
     wp, ap = Precision.parse(c.weight_precision), Precision.parse(c.activation_precision)
     p = wp if precision is None else Precision.parse(precision)
@@ -47,10 +49,16 @@ def _precision_scales(profile, precision: str | None) -> tuple[str, str, float, 
                      f"rate, activations are {act.value}")
     else:
         act, as_ = p, p.bytes / ap.bytes
+    mac = act
+    if p.weight_only and spec is not None and act.value not in spec.macs_per_cycle:
+        mac = next((Precision(x) for x in ("fp16", "bf16", "int8", "fp32") if x in spec.macs_per_cycle), act)
+        if mac is not act:
+            notes.append(f"{spec.name} has no {act.value} MAC rate: the dequantised {p.value} weights run at its "
+                         f"{mac.value} rate")
     if precision is not None and (ws != 1.0 or as_ != 1.0):
         notes.append(f"profile was taken at {wp.value}/{ap.value}; its weight and activation bytes are rescaled to "
                      f"{p.value}/{act.value} (re-profile at {p.value} for integer tensors' exact sizes)")
-    return p.value, act.value, ws, as_, notes
+    return p.value, mac.value, ws, as_, notes
 
 
 def _default_notes(spec: HardwareSpec, prec: str, table: LayerTable, engines: EngineMap) -> list[str]:
@@ -129,7 +137,7 @@ def estimate(profile, hw, batch: int | list[int] = 1, precision: str | None = No
     batches = as_list(batch)
     if not batches or not all(is_positive_int(b) for b in batches):
         raise FitbenchError(f"batch must be a positive integer or a list of them, got {batch!r}")
-    named, prec, ws, as_, notes = _precision_scales(profile, precision)
+    named, prec, ws, as_, notes = _precision_scales(profile, precision, spec)
     spec.macs_at(prec)  # clear error when the chip lacks the precision
     mode, wnote = resolve_winograd(spec, winograd)
     if wnote:
@@ -379,8 +387,8 @@ def estimate_many(profile, specs_table, batch: int | list[int] = 1, base: Hardwa
     if len(lengths) > 1:
         raise SpecError(f"spec columns must have equal lengths, got {sorted(lengths)}")
     n = lengths.pop() if lengths else 1
-    _, prec, ws, as_, _ = _precision_scales(profile, precision)
     base_spec = load_hardware(base) if base is not None else None
+    _, prec, ws, as_, _ = _precision_scales(profile, precision, base_spec)
     defaults = spec_params(base_spec, prec, winograd) if base_spec is not None else neutral_params()
     if "split" in cols and np.any(np.asarray(cols["split"]).astype(str) == "pipeline") or (
             base_spec is not None and base_spec.split == "pipeline" and base_spec.cores > 1 and "split" not in cols):
