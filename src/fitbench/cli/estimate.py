@@ -102,7 +102,8 @@ def _llm(model, hw, batch, precision, kv_precision, prompt, context, param, fmt,
     specs = resolve_hardware(list(hw) if hw else "catalog:*")
     check_output(output)
     extra = parse_zoo_params(None, None, param)
-    prof = llm_profiles(model, prompt or 512, context or 4096, precision, kv_precision, **extra)
+    prof = llm_profiles(model, 512 if prompt is None else prompt, 4096 if context is None else context, precision,
+                        kv_precision, **extra)
     ests = [llm_estimate(prof, s, batches) for s in specs]
     if fmt == "json":
         import json
