@@ -229,3 +229,30 @@ def test_cli_llm_bad_input_is_one_line(args, message):
     assert res.exit_code == 2
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def _chip(name: str, macs: int, sram: str, bw: str) -> dict:
+    return {"name": name, "source": "test: hand-built", "clock": "1 GHz",
+            "macs_per_cycle": {"int8": macs, "fp16": macs}, "sram": sram, "dram_bandwidth": bw, "dram_capacity": "4 GB"}
+
+
+def test_compare_ranks_an_llm_on_decode_tokens_and_explains_the_flip():
+    """A 100-TMAC/s chip on 20 GB/s wins ResNet-50 at batch 32 and loses chat decode to a 10-TMAC/s chip on
+    400 GB/s: decode streams the int4 weights once per token."""
+    from fitbench.compare import compare
+
+    tops, bw = _chip("tops-chip", 100_000, "8 MiB", "20 GB/s"), _chip("bw-chip", 10_000, "1 MiB", "400 GB/s")
+    c = compare("llm-100m:batch=1:context=1024:prompt=64", hw=[tops, bw], precision="int4", batch_curve=(),
+                label="chat, batch 1, 1k context")
+    ranks = {r.offering: (r.workload_rank, r.baseline_rank, r.tops_rank) for r in c.rows}
+    assert ranks == {"tops-chip": (2, 1, 1), "bw-chip": (1, 2, 2)}
+    drop = next(f for f in c.flips if f.offering == "tops-chip")
+    assert drop.cause == "weights" and "of weights per token over 20 GB/s" in drop.sentence
+    # the ranked figure is the decode step: tokens/s = 1 / TPOT at batch 1, and the side table has TTFT
+    side = {e["hardware"]: e for e in c.llm}
+    row = next(r for r in c.rows if r.offering == "bw-chip")
+    assert row.workload_throughput_ips == pytest.approx(side["bw-chip"]["points"][0]["tokens_per_s"])
+    assert side["bw-chip"]["prompt"] == 64 and side["bw-chip"]["context"] == 1024
+    assert all(e["points"][0]["ttft_s"] > e["points"][0]["tpot_s"] for e in c.llm)
+    assert side["bw-chip"]["max_batch"] == math.floor((4e9 - side["bw-chip"]["weight_bytes"])
+                                                      / (2 * 12 * 4 * 64 * 2 * 1024))

@@ -3,7 +3,9 @@
 Hardware specs are *estimated* with :func:`fitbench.hardware.estimator.estimate`; runtimes on this
 machine are *measured* with :func:`fitbench.measure.measure`. The ranking metric is throughput
 (inferences per second, one inference = one sample) at the workload's first batch and at the
-baseline's batch. Nothing is guessed: an offering without a figure gets no rank.
+baseline's batch; for an LLM of the zoo, the decode step's tokens per second at the workload's batch and
+``context`` (:mod:`.llm`), with TTFT / TPOT per offering in ``Comparison.llm``. Nothing is guessed: an
+offering without a figure gets no rank.
 """
 
 from __future__ import annotations
@@ -314,6 +316,11 @@ def compare(
         canonical_runtime(rt)  # a misspelt runtime is an error up front, not a note at the end
     precision = w.precision or precision
     rank_batch, baseline_batch = w.batches[0], b.batches[0]
+    from .llm import decode_state_inputs, is_llm, llm_side_table
+
+    llm = is_llm(w.model)  # an LLM is ranked on its decode step: tokens/s at the batch, with its KV cache
+    if llm:
+        w.params.setdefault("phase", "decode")
 
     specs = resolve_hardware(hw) if hw else []
     if not specs and not measure_runtimes:
@@ -323,8 +330,10 @@ def compare(
 
         precision = Precision.parse(precision).value
 
+    # a weight-only format (int4) is quoted at int8 TOPS, and the baseline runs at int8 unless it says
+    tops_precision = "int8" if precision == "int4" else precision
     wprof = _profile(w, precision)
-    bprof = _profile(b, b.precision or precision)
+    bprof = _profile(b, b.precision or tops_precision)
     winfo, binfo = _profile_info(wprof, w, "workload"), _profile_info(bprof, b, "baseline")
     notes: list[str] = []
     for info, prof in ((winfo, wprof), (binfo, bprof)):
@@ -339,10 +348,11 @@ def compare(
     wbatches = sorted(set(w.batches) | set(batch_curve))
     usable = []
     for spec in specs:
-        off = hardware_offering(spec, precision)
+        off = hardware_offering(spec, tops_precision)
         try:
-            est_w = estimate(wprof, spec, batch=wbatches, precision=precision, winograd=winograd)
-            est_b = estimate(bprof, spec, batch=sorted(set(b.batches)), precision=b.precision or precision,
+            est_w = estimate(wprof, spec, batch=wbatches, precision=precision, winograd=winograd,
+                             state_inputs=decode_state_inputs(wprof) if llm else None)
+            est_b = estimate(bprof, spec, batch=sorted(set(b.batches)), precision=b.precision or tops_precision,
                              winograd=winograd)
         except FitbenchError as exc:  # e.g. the chip lacks the precision: say so, compare the others
             notes.append(f"{spec.name} is left out: {exc}")
@@ -397,7 +407,7 @@ def compare(
     if not offerings:
         raise FitbenchError("no offering could be compared: " + "; ".join(notes))
     rows = build_rows(offerings, rank_batch, baseline_batch)
-    unit = "frame" if res else "inference"
+    unit = "token" if llm else "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
 
     from .card import build_card
@@ -409,6 +419,8 @@ def compare(
         offerings=offerings, rows=rows, flips=flips, card=card, layers=_layers_table(wprof),
         layer_bounds=layer_bounds, input_size_curve=curve, measurements=measurements, notes=notes,
     )
+    if llm and usable:  # TTFT, TPOT, tokens/s and memory fit per offering beside the ranking
+        comp.llm = llm_side_table(w, usable, rank_batch, precision)
     if also_estimate and usable:
         comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:

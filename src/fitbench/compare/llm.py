@@ -145,6 +145,11 @@ def llm_profiles(model: str, prompt: int = 512, context: int = 4096, precision: 
                        parameters=built.parameters, kv_bytes_per_token=kv_bytes_per_token(config, kv_precision))
 
 
+def decode_state_inputs(prof) -> list[str]:
+    """The KV cache of an LLM graph (past.N.* inputs, present.N.* outputs), as the estimator's state."""
+    return _state_names(prof)
+
+
 def _state_names(prof) -> list[str]:
     """past.N.* inputs and present.N.* outputs: the KV cache lives in DRAM, it never crosses the host link."""
     names = list(prof.totals.input_bytes) + list(prof.totals.output_bytes)
@@ -216,3 +221,13 @@ def llm_estimate_many(model: str, hw: Any, batch: int | list[int] = 1, prompt: i
 
     prof = llm_profiles(model, prompt, context, precision, kv_precision, **params)
     return [llm_estimate(prof, spec, batch) for spec in resolve_hardware(hw)]
+
+
+def llm_side_table(w: Any, specs: list[Any], batch: int, precision: str) -> list[dict[str, Any]]:
+    """For a compare workload (``w.params`` may hold ``prompt``, ``context`` and configuration fields):
+    :func:`llm_estimate` at ``batch`` on each spec, as dicts."""
+    params = {k: v for k, v in w.params.items() if k not in ("phase", "batch")}
+    prompt, context = int(params.pop("prompt", 512)), int(params.pop("context", 4096))
+    kv = str(params.pop("kv_precision", "fp16"))
+    prof = llm_profiles(w.model, prompt, context, precision, kv, **params)
+    return [llm_estimate(prof, spec, batch).to_dict() for spec in specs]

@@ -134,6 +134,7 @@ class Comparison:
     models: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sweep_id: str | None = None
+    llm: list[dict[str, Any]] = field(default_factory=list)  # an LLM workload: LLMEstimate.to_dict() per offering
 
     def offering(self, name: str) -> Offering:
         for off in self.offerings:

@@ -65,8 +65,9 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
 
     console = console or terminal_console()
     head, rows = ranking_rows(comp)
-    short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
-             "eff. TOPS", "util.", "bound", "DRAM/inf"] + head[12:]
+    unit = "tok" if comp.llm else "inf"  # an LLM is ranked on decode tokens/s
+    short = ["offering", "by TOPS", "by baseline", "yours", f"{unit}/s", "latency", "base inf/s", "peak TOPS",
+             "eff. TOPS", "util.", "bound", f"DRAM/{unit}"] + head[12:]
     t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
                     f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
     for i, h in enumerate(short):
@@ -75,6 +76,19 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     for row in rows:
         t.add_row(*[escape(c) for c in row])
     console.print(t)
+    if comp.llm:
+        e0 = comp.llm[0]
+        lt = Table(title=f"LLM: prompt {e0['prompt']}, context {e0['context']}, batch {comp.rank_batch}, weights "
+                         f"{e0['precision']}, KV cache {e0['kv_precision']}")
+        for h in ("offering", "TTFT", "TPOT", "tok/s/seq", "tok/s", "prefill bound", "decode bound", "max batch"):
+            lt.add_column(h, justify="left" if h in ("offering", "prefill bound", "decode bound") else "right")
+        for e in comp.llm:
+            p = e["points"][0]
+            lt.add_row(escape(e["hardware"]), fmt_time(p["ttft_s"]), fmt_time(p["tpot_s"]),
+                       "?" if p["tokens_per_s_per_sequence"] is None else f"{p['tokens_per_s_per_sequence']:,.1f}",
+                       "?" if p["tokens_per_s"] is None else f"{p['tokens_per_s']:,.1f}", p["prefill_bound"],
+                       p["decode_bound"], "?" if e["max_batch"] is None else str(e["max_batch"]))
+        console.print(lt)
     if comp.flips:
         console.print("[bold]Rank flips[/bold]")
         for f in comp.flips:
