@@ -75,8 +75,8 @@ def test_int4_group_scale_bytes():
     # 128-element groups, one fp16 scale each: 4 + 16/128 = 4.125 bits
     assert Precision.parse("int4").bytes == 4.125 / 8 == 0.5 + 2 / 128
     p = profile("llm-100m", weight_precision="int4", activation_precision="fp16")
-    n = p.totals.weights  # parameters + RoPE's inv_freq (32) + two scalar constants (eps, 1/sqrt(dh))
-    assert n == params("llm-100m") + 32 + 2
+    n = p.totals.weights  # parameters + RoPE's inv_freq (32) + RMSNorm's eps (a 0-d constant)
+    assert n == params("llm-100m") + 32 + 1
     assert p.totals.weight_bytes == pytest.approx(n * 0.5 + n / 128 * 2, abs=len(p.layers))
     assert profile("llm-100m", precision="int8").totals.weight_bytes == n
     assert profile("llm-100m", precision="fp16").totals.weight_bytes == 2 * n
@@ -119,7 +119,7 @@ def test_bandwidth_bound_decode_tokens_per_s():
     L, d, _, kvh, dh, _, V, _, _ = CONFIGS["llm-100m"]
     C = 1024
     e = llm_estimate("llm-100m", hand_spec(), batch=1, prompt=32, context=C, precision="int4")
-    n = params("llm-100m") + 32 + 2
+    n = params("llm-100m") + 32 + 1
     w_int4 = n * 0.515625
     # the untied embedding table is storage: a decode step reads one row of it (d fp16 activations)
     streamed = w_int4 - V * d * 0.515625 + d * 2
@@ -135,7 +135,7 @@ def test_batch_shares_the_weights_not_the_kv_cache():
     L, d, _, kvh, dh, _, V, _, _ = CONFIGS["llm-100m"]
     C, B = 1024, 8
     e = llm_estimate("llm-100m", hand_spec(), batch=[1, B], prompt=32, context=C, precision="int4")
-    n = params("llm-100m") + 32 + 2
+    n = params("llm-100m") + 32 + 1
     streamed = n * 0.515625 - V * d * 0.515625
     kv = 2 * L * kvh * dh * 2 * C
     step = streamed + B * (kv + d * 2)  # one pass of the weights, every sequence's cache
@@ -148,7 +148,7 @@ def test_tied_lm_head_streams_the_embedding_table():
     """Llama-3.2-1B ties its LM head to the 128256 x 2048 embedding: a decode step reads it whole, once."""
     p = profile("llama-3.2-1b", context=16, weight_precision="int8", activation_precision="fp16")
     pt = estimate(p, hand_spec(), state_inputs=[k for k in p.totals.input_bytes if k.startswith("past.")]).points[0]
-    n = params("llama-3.2-1b") + 32 + 2  # int8: one byte per weight
+    n = params("llama-3.2-1b") + 32 + 1  # int8: one byte per weight
     assert pt.dram_weight_bytes_per_inference == pytest.approx(n + 2048 * 2, rel=1e-4)  # + the gathered row
     lm = next(x for x in pt.layers if x.name == "lm_head")
     assert lm.dram_weight_bytes == 128256 * 2048
@@ -170,7 +170,7 @@ def test_largest_batch_that_fits_the_memory():
     C = 2048
     e = llm_estimate("llm-100m", hand_spec(dram_capacity="1 GB"), batch=[1, 64], prompt=16, context=C,
                      precision="fp16")
-    w = (params("llm-100m") + 34) * 2
+    w = (params("llm-100m") + 33) * 2
     kv_seq = 2 * L * kvh * dh * 2 * C  # 25,165,824 bytes
     assert e.max_batch == math.floor((1e9 - w) / kv_seq) == 31
     assert e.point(1).fits_memory and not e.point(64).fits_memory
@@ -256,3 +256,36 @@ def test_compare_ranks_an_llm_on_decode_tokens_and_explains_the_flip():
     assert all(e["points"][0]["ttft_s"] > 0 and e["points"][0]["decode_bound"] for e in c.llm)
     assert side["bw-chip"]["max_batch"] == math.floor((4e9 - side["bw-chip"]["weight_bytes"])
                                                       / (2 * 12 * 4 * 64 * 2 * 1024))
+
+
+def test_fused_and_matmul_attention_cost_the_same_macs_but_not_the_same_memory():
+    P = 256
+    h = CONFIGS["llm-100m"][2]
+    fused = profile("llm-100m", phase="prefill", prompt=P, precision="fp16")
+    plain = profile("llm-100m", phase="prefill", prompt=P, precision="fp16", attention="matmul")
+    assert fused.totals.macs == plain.totals.macs
+    # MatMul/Softmax keeps the scores: heads x P x P fp16 values per layer; the fused op never stores them
+    assert plain.totals.largest_activation_bytes == h * P * P * 2
+    assert fused.totals.largest_activation_bytes < h * P * P * 2
+    assert fused.model.opset == 23 and plain.model.opset == 17
+
+
+def test_fused_and_matmul_decode_steps_compute_the_same_logits():
+    import numpy as np
+    import onnxruntime as ort
+
+    small = {"layers": 2, "hidden": 64, "heads": 4, "kv_heads": 2, "head_dim": 16, "ffn": 96, "vocab": 256,
+             "context": 5}
+    rng = np.random.default_rng(0)
+    feeds = None
+    outs = []
+    for attention in ("fused", "matmul"):
+        m = zoo.build("llm-100m", materialize_weights=True, attention=attention, **small)
+        if feeds is None:
+            feeds = {"input_ids": np.array([[7]], dtype=np.int64), "position_ids": np.array([[5]], dtype=np.int64),
+                     **{k: rng.standard_normal(v).astype(np.float32) for k, v in m.input_shapes.items()
+                        if k.startswith("past.")}}
+        sess = ort.InferenceSession(m.proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        outs.append(sess.run(["logits", "present.1.value"], feeds))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

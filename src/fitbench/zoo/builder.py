@@ -51,6 +51,7 @@ class GraphBuilder:
 
     def __init__(self, name: str, *, materialize: bool = False, seed: int = 0) -> None:
         self.name = name
+        self.opset = OPSET  # a builder may raise it (the LLM family's fused Attention needs opset 23)
         self.materialize = materialize
         self.seed = int(seed)
         self.nodes: list[onnx.NodeProto] = []
@@ -259,7 +260,8 @@ class GraphBuilder:
         graph = helper.make_graph(self.nodes, self.name, self.inputs,
                                   [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in self.outputs],
                                   self.constants + skeleton)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
+        ir = IR_VERSION if self.opset == OPSET else 10  # IR 10 carries opsets up to 23 (ONNX 1.16)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)], ir_version=ir,
                                   producer_name="fitbench.zoo", doc_string=doc)
         inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
         infos = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output)}

@@ -13,14 +13,19 @@ width ``ffn``) -> residual; final RMSNorm; LM head (tied to the embedding when `
   inputs ``past.N.key`` / ``past.N.value`` [batch, kv_heads, context, head_dim] and returned extended by one
   as ``present.N.*``; output ``logits`` [batch, vocab].
 
-Inputs ``input_ids`` and ``position_ids`` [batch, tokens] (int64, as Optimum's exports). Ops are opset 17
-and all costed: RMSNorm written as Mul / ReduceMean / Add / Sqrt / Div / Mul, RoPE as Split / Neg /
-Concat / Mul / Add with cos / sin computed from ``position_ids`` and the ``inv_freq`` buffer
-(``head_dim / 2`` constants, ``rope_theta ** (-2i / head_dim)``; a buffer, not a parameter; Llama 3's
-``rope_scaling`` changes its values only), SiLU as Sigmoid x Mul. Grouped-query attention is a
-broadcast MatMul over ``[batch, kv_heads, heads / kv_heads, tokens, head_dim]``: each K/V head is read
-once, not repeated (``repeat_kv`` materialises copies; fused kernels do not). Prefill has no causal mask
-(a dense kernel computes all ``prompt x prompt`` scores, the figure counted here).
+Attention (``attention`` parameter): ``fused`` (default) is one ONNX ``Attention`` node per layer
+(opset 23; grouped-query from the head counts, ``is_causal`` in prefill), as fused (flash) kernels run
+it: the ``tokens x keys`` scores never reach memory; its cost rule counts every score (no causal halving).
+``matmul`` writes it as MatMul / Softmax / MatMul, the form plain exports have, whose score tensors are
+activations (``heads x prompt^2`` per layer in prefill). Inputs ``input_ids`` and ``position_ids``
+[batch, tokens] (int64, as Optimum's exports). Every op is costed: RMSNorm written as Mul / ReduceMean /
+Add / Sqrt / Div / Mul, RoPE as Split / Neg / Concat / Mul / Add with cos / sin computed from
+``position_ids`` and the ``inv_freq`` buffer (``head_dim / 2`` constants, ``rope_theta ** (-2i / head_dim)``;
+a buffer, not a parameter; Llama 3's ``rope_scaling`` changes its values only), SiLU as Sigmoid x Mul.
+With ``attention=matmul`` grouped-query attention is a broadcast MatMul over ``[batch, kv_heads,
+heads / kv_heads, tokens, head_dim]``: each K/V head is read once, not repeated (``repeat_kv``
+materialises copies; fused kernels do not), and prefill has no causal mask (a dense kernel computes all
+``prompt x prompt`` scores, the figure counted here).
 
 Per token, closed forms (``d`` = hidden, ``a = heads x head_dim``, ``kv = kv_heads x head_dim``):
 parameters per layer ``d (a + 2 kv) + a d + 3 d ffn + 2 d`` (+ ``a + 2 kv`` q/k/v biases for Qwen2);
@@ -41,12 +46,17 @@ from .builder import GraphBuilder
 from .registry import register_model
 
 PHASES = ("prefill", "decode")
+ATTENTION = ("fused", "matmul")
+FUSED_OPSET = 23
 
 
 def _rmsnorm(g: GraphBuilder, x: str, d: int, name: str, eps: float) -> str:
     """x / sqrt(mean(x^2) + eps) * weight (HF LlamaRMSNorm)."""
     sq = g.mul(x, x, f"{name}.square")
-    ms = g.node("ReduceMean", [sq], f"{name}.mean", axes=[-1], keepdims=1)
+    if g.opset >= 18:  # ReduceMean's axes became an input in opset 18
+        ms = g.node("ReduceMean", [sq, g.const("last_axis", [-1])], f"{name}.mean", keepdims=1)
+    else:
+        ms = g.node("ReduceMean", [sq], f"{name}.mean", axes=[-1], keepdims=1)
     ms = g.add(ms, g.const(f"{name}.eps", eps, np.float32), f"{name}.add_eps")
     r = g.node("Sqrt", [ms], f"{name}.sqrt")
     y = g.node("Div", [x, r], f"{name}.div")
@@ -73,6 +83,11 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
     if dh % 2:
         raise FitbenchError(f"head_dim must be even for RoPE, got {dh}")
     rep, a, half = heads // kvh, heads * dh, dh // 2
+    fused = str(p["attention"]) == "fused"
+    if str(p["attention"]) not in ATTENTION:
+        raise FitbenchError(f"attention must be fused or matmul, got {p['attention']!r}")
+    if fused:
+        g.opset = FUSED_OPSET
     s = p["prompt"] if phase == "prefill" else 1
     past = p["context"] if phase == "decode" else 0
     ids = g.input("input_ids", (b, s), elem_type=7)
@@ -111,6 +126,12 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
         else:
             k = g.output(g.node("Identity", [k], f"present.{i}.key"))
             v = g.output(g.node("Identity", [v], f"present.{i}.value"))
+        if fused:  # ONNX Attention (opset 23): GQA from the head counts, scale 1/sqrt(dh), causal in prefill
+            o = g.node("Attention", [q, k, v], f"{at}.attention", is_causal=int(phase == "prefill"))
+            o = g.reshape(g.transpose(o, [0, 2, 1, 3], f"{at}.merge_transpose"), [0, 0, a], f"{at}.merge_heads")
+            x = g.add(x, g.linear(o, a, d, f"{at}.o_proj", bias=False), f"{name}.add_attn")
+            x = _mlp(g, x, d, ffn, name, eps)
+            continue
         # grouped-query attention: queries [b, kvh, rep, s, dh] against each K/V head once
         qg = g.reshape(q, [0, kvh, rep, s, dh], f"{at}.q_groups")
         kt = g.node("Unsqueeze", [g.transpose(k, [0, 1, 3, 2], f"{at}.k_transpose"), g.const("axis2", [2])],
@@ -123,13 +144,7 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
         o = g.reshape(o, [0, heads, s, dh], f"{at}.merge_groups")
         o = g.reshape(g.transpose(o, [0, 2, 1, 3], f"{at}.merge_transpose"), [0, 0, a], f"{at}.merge_heads")
         x = g.add(x, g.linear(o, a, d, f"{at}.o_proj", bias=False), f"{name}.add_attn")
-        mlp = f"{name}.mlp"
-        h = _rmsnorm(g, x, d, f"{name}.post_attention_layernorm", eps)
-        gate = g.linear(h, d, ffn, f"{mlp}.gate_proj", bias=False)
-        act = g.mul(gate, g.node("Sigmoid", [gate], f"{mlp}.sigmoid"), f"{mlp}.silu")
-        up = g.linear(h, d, ffn, f"{mlp}.up_proj", bias=False)
-        y = g.mul(act, up, f"{mlp}.gate_up")
-        x = g.add(x, g.linear(y, ffn, d, f"{mlp}.down_proj", bias=False), f"{name}.add_mlp")
+        x = _mlp(g, x, d, ffn, name, eps)
     x = _rmsnorm(g, x, d, "model.norm", eps)
     if s > 1:  # prefill: the last prompt token's logits only
         x = g.node("Slice", [x, g.const("last_start", [-1]), g.const("last_end", [s]), g.const("axis1", [1])],
@@ -141,15 +156,28 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
         notes.append("the LM head is tied to the token embedding (one table, read whole by the LM head)")
 
 
+def _mlp(g: GraphBuilder, x: str, d: int, ffn: int, name: str, eps: float) -> str:
+    """RMSNorm, then down(silu(gate(h)) * up(h)), plus the residual."""
+    mlp = f"{name}.mlp"
+    h = _rmsnorm(g, x, d, f"{name}.post_attention_layernorm", eps)
+    gate = g.linear(h, d, ffn, f"{mlp}.gate_proj", bias=False)
+    act = g.mul(gate, g.node("Sigmoid", [gate], f"{mlp}.sigmoid"), f"{mlp}.silu")
+    up = g.linear(h, d, ffn, f"{mlp}.up_proj", bias=False)
+    y = g.mul(act, up, f"{mlp}.gate_up")
+    return g.add(x, g.linear(y, ffn, d, f"{mlp}.down_proj", bias=False), f"{name}.add_mlp")
+
+
 def _config(layers, hidden, heads, kv_heads, ffn, vocab, *, head_dim=None, tied=False, qkv_bias=False,
             rope_theta=10000.0, rms_eps=1e-5) -> dict:
-    return {"phase": "decode", "prompt": 512, "context": 4096, "layers": layers, "hidden": hidden, "heads": heads,
+    return {"phase": "decode", "prompt": 512, "context": 4096, "attention": "fused", "layers": layers,
+            "hidden": hidden, "heads": heads,
             "kv_heads": kv_heads, "head_dim": head_dim or hidden // heads, "ffn": ffn, "vocab": vocab, "tied": tied,
             "qkv_bias": qkv_bias, "rope_theta": float(rope_theta), "rms_eps": float(rms_eps)}
 
 
 HELP = {"phase": "prefill (the prompt in one pass) or decode (one token with a KV cache)",
         "prompt": "prefill: prompt tokens", "context": "decode: tokens already in the KV cache",
+        "attention": "fused (ONNX Attention, opset 23: no score tensor in memory) or matmul (MatMul/Softmax)",
         "layers": "decoder blocks", "hidden": "model width", "heads": "query heads", "kv_heads": "key/value heads",
         "head_dim": "per-head width", "ffn": "SwiGLU width", "vocab": "vocabulary", "tied": "LM head = embedding",
         "qkv_bias": "biases on q/k/v", "rope_theta": "RoPE base", "rms_eps": "RMSNorm epsilon"}
