@@ -289,3 +289,17 @@ def test_fused_and_matmul_decode_steps_compute_the_same_logits():
         outs.append(sess.run(["logits", "present.1.value"], feeds))
     np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_measure_ttft_and_tpot_on_onnxruntime():
+    from fitbench.compare.llm import measure_llm
+
+    small = {"layers": 1, "hidden": 64, "heads": 4, "kv_heads": 2, "head_dim": 16, "ffn": 96, "vocab": 256}
+    m = measure_llm("llm-100m", batch=2, prompt=16, context=32, min_count=8, min_duration_s=0.05, warmup_count=1,
+                    warmup_s=0.0, **small)
+    assert m.ttft_p50_s > 0 and m.tpot_p50_s > 0 and m.tokens_per_s == pytest.approx(2 / m.tpot_p50_s)
+    assert m.samples["prefill"] >= 8 and m.samples["decode"] >= 8
+    shapes = m.decode["conditions"]["input_shapes"]
+    assert shapes["past.0.key"] == [2, 2, 32, 16] and m.prefill["conditions"]["input_shapes"]["input_ids"] == [2, 16]
+    with pytest.raises(FitbenchError, match="not an LLM"):
+        measure_llm("tiny")

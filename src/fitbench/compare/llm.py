@@ -231,3 +231,62 @@ def llm_side_table(w: Any, specs: list[Any], batch: int, precision: str) -> list
     kv = str(params.pop("kv_precision", "fp16"))
     prof = llm_profiles(w.model, prompt, context, precision, kv, **params)
     return [llm_estimate(prof, spec, batch).to_dict() for spec in specs]
+
+
+@dataclass
+class LLMMeasurement:
+    """TTFT and TPOT measured on a runtime of this machine (random weights): the prefill graph's and the
+    decode graph's single-stream latencies (p50 and p90, seconds) at ``batch``, with every condition."""
+
+    model: str
+    runtime: str
+    batch: int
+    prompt: int
+    context: int
+    ttft_p50_s: float
+    ttft_p90_s: float | None
+    tpot_p50_s: float
+    tpot_p90_s: float | None
+    tokens_per_s: float                 # aggregate: batch / TPOT p50
+    samples: dict[str, int]             # queries per phase
+    conditions: dict[str, Any]          # the decode run's conditions (runtime, threads, CPU, versions...)
+    prefill: dict[str, Any] = field(repr=False, default_factory=dict)  # MeasureResult.to_dict() of each phase
+    decode: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure_llm(model: str, batch: int = 1, prompt: int = 128, context: int = 512, runtime: str = "onnxruntime",
+                quick: bool = True, **kwargs: Any) -> LLMMeasurement:
+    """Measure TTFT (the prefill graph) and TPOT (one decode step at ``context``) of a zoo LLM with random
+    weights on ``runtime``; ``kwargs`` go to :func:`fitbench.measure.measure` (``threads``, ``min_count``...)
+    and to the zoo (configuration fields such as ``layers``). Each phase is measured in its own run, with
+    synthetic inputs (token ids 0/1, a random KV cache): speed, not text."""
+    from ..errors import MeasurementError
+    from ..measure import measure
+
+    _check_args(prompt, context, "fp32", "fp16")
+    if not is_llm(model):
+        raise FitbenchError(f"{model!r} is not an LLM of the zoo (family llm: see `fitbench zoo list`)")
+    if not is_positive_int(batch):
+        raise FitbenchError(f"batch must be a positive integer, got {batch!r}")
+    runs = {}
+    for phase, extra in (("prefill", {"prompt": prompt}), ("decode", {"context": context})):
+        res = measure(model, batch=int(batch), runtime=runtime, quick=quick, phase=phase, **extra, **kwargs)
+        d = res.to_dict(include_samples=False, include_logs=False)
+        if d.get("status") != "ok" or not d.get("latency"):
+            raise MeasurementError(f"measuring {model} {phase} on {runtime} failed: {d.get('cause')}")
+        runs[phase] = d
+
+    def s(phase: str, key: str) -> float | None:
+        v = runs[phase]["latency"].get(key)
+        return None if v is None else float(v) / 1e3
+
+    tpot = s("decode", "p50_ms")
+    return LLMMeasurement(
+        model=model, runtime=runtime, batch=int(batch), prompt=int(prompt), context=int(context),
+        ttft_p50_s=s("prefill", "p50_ms"), ttft_p90_s=s("prefill", "p90_ms"), tpot_p50_s=tpot,
+        tpot_p90_s=s("decode", "p90_ms"), tokens_per_s=int(batch) / tpot,
+        samples={p: int(runs[p]["latency"].get("count") or 0) for p in runs},
+        conditions=dict(runs["decode"].get("conditions") or {}), prefill=runs["prefill"], decode=runs["decode"])
