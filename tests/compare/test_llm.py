@@ -223,6 +223,7 @@ def test_cli_llm_estimate_json(tmp_path):
     (["estimate", "llm-100m", "--hw", "nvidia-t4", "--kv-precision", "int4"], "weight format"),
     (["estimate", "tiny", "--hw", "nvidia-t4", "--prompt", "5"], "--prompt"),
     (["estimate", "tiny"], "--hw"),
+    (["estimate", "llm-100m", "--hw", "nvidia-t4", "--seq-len", "5"], "--context"),
 ])
 def test_cli_llm_bad_input_is_one_line(args, message):
     res = CliRunner().invoke(app, args)

@@ -62,6 +62,9 @@ def estimate_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     if is_llm(model):
+        if seq_len is not None or resolution is not None:
+            raise FitbenchError("an LLM takes --prompt (prefill tokens) and --context (KV-cache tokens), not "
+                                "--seq-len or --resolution")
         _llm(model, hw, batch, precision, kv_precision, prompt, context, param, fmt, output)
         return
     if prompt is not None or context is not None:
