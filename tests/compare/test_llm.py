@@ -304,3 +304,17 @@ def test_measure_ttft_and_tpot_on_onnxruntime():
     assert shapes["past.0.key"] == [2, 2, 32, 16] and m.prefill["conditions"]["input_shapes"]["input_ids"] == [2, 16]
     with pytest.raises(FitbenchError, match="not an LLM"):
         measure_llm("tiny")
+
+
+def test_the_markdown_report_shows_the_llm_table(tmp_path):
+    from fitbench.compare import compare
+    from fitbench.report.static import markdown
+
+    c = compare("llm-100m:batch=1:context=256:prompt=32", hw=[hand_spec(dram_capacity="1 GB")], precision="int8",
+                batch_curve=())
+    md = markdown(c)
+    assert "## LLM: prompt 32, context 256, batch 1, weights int8, KV cache fp16" in md
+    llm_part = md.split("## LLM:")[1].split("## Rank flips")[0]
+    row = next(line for line in llm_part.splitlines() if line.startswith("| hand-bw | "))
+    # memory fit: floor((1 GB - weights) / (2 x 12 x 4 x 64 x 2 B x 256 tokens))
+    assert row.endswith(f" | {math.floor((1e9 - (params('llm-100m') + 33)) / (2 * 12 * 4 * 64 * 2 * 256))} |")
