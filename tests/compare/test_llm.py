@@ -318,3 +318,21 @@ def test_the_markdown_report_shows_the_llm_table(tmp_path):
     row = next(line for line in llm_part.splitlines() if line.startswith("| hand-bw | "))
     # memory fit: floor((1 GB - weights) / (2 x 12 x 4 x 64 x 2 B x 256 tokens))
     assert row.endswith(f" | {math.floor((1e9 - (params('llm-100m') + 33)) / (2 * 12 * 4 * 64 * 2 * 256))} |")
+
+
+def test_cli_tokens_per_s_against_context_length(tmp_path):
+    spec = tmp_path / "hand.yaml"
+    spec.write_text(json.dumps(hand_spec()))
+    res = CliRunner().invoke(app, ["estimate", "llm-100m", "--hw", str(spec), "--prompt", "16", "--context",
+                                   "256,4096", "--batch", "1", "--precision", "int4", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    short, long_ = json.loads(res.stdout)
+    kv = 2 * 12 * 4 * 64 * 2
+    assert (short["context"], long_["context"]) == (256, 4096)
+    assert long_["kv_bytes_per_sequence"] == kv * 4096
+    # bandwidth-bound: the longer cache costs its extra bytes at 100 GB/s per token
+    extra = kv * (4096 - 256) / 100e9
+    assert long_["points"][0]["tpot_s"] - short["points"][0]["tpot_s"] == pytest.approx(extra, rel=2e-3)
+    table = CliRunner().invoke(app, ["estimate", "llm-100m", "--hw", str(spec), "--prompt", "16", "--context",
+                                     "256,4096", "--precision", "int4"])
+    assert table.exit_code == 0 and "context" in table.stdout

@@ -44,8 +44,8 @@ def estimate_cmd(
     layers: bool = typer.Option(False, "--layers", help="table/csv: per-layer rows"),
     top: int = typer.Option(15, min=0, help="table format: show the N slowest layers of the first batch"),
     prompt: int | None = typer.Option(None, "--prompt", help="LLMs: prompt tokens of the prefill (default 512)"),
-    context: int | None = typer.Option(None, "--context", help="LLMs: tokens in the KV cache at decode "
-                                                               "(default 4096)"),
+    context: str | None = typer.Option(None, "--context", help="LLMs: tokens in the KV cache at decode, "
+                                                               "comma-separated (default 4096)"),
     kv_precision: str = typer.Option("fp16", "--kv-precision", help="LLMs: KV cache and activations"),
 ) -> None:
     """Latency, throughput, DRAM traffic and bounds of MODEL on a hardware spec, per batch size.
@@ -105,9 +105,13 @@ def _llm(model, hw, batch, precision, kv_precision, prompt, context, param, fmt,
     specs = resolve_hardware(list(hw) if hw else "catalog:*")
     check_output(output)
     extra = parse_zoo_params(None, None, param)
-    prof = llm_profiles(model, 512 if prompt is None else prompt, 4096 if context is None else context, precision,
-                        kv_precision, **extra)
-    ests = [llm_estimate(prof, s, batches) for s in specs]
+    contexts = [4096] if context is None else parse_int_list(context, "--context")
+    if not contexts:
+        raise FitbenchError("--context needs at least one length")
+    ests = []
+    for ctx in contexts:  # tokens/s against the context length: one decode graph per length
+        prof = llm_profiles(model, 512 if prompt is None else prompt, ctx, precision, kv_precision, **extra)
+        ests += [llm_estimate(prof, s, batches) for s in specs]
     if fmt == "json":
         import json
 
@@ -127,22 +131,25 @@ def _llm(model, hw, batch, precision, kv_precision, prompt, context, param, fmt,
 def render_llm(ests, console: Console) -> None:
     """Header figures (no hardware), then one row per offering and batch."""
     e0 = ests[0]
+    contexts = list(dict.fromkeys(e.context for e in ests))
     console.print(f"[bold]{e0.model}[/]  {e0.parameters / 1e9:.3g} B parameters  weights {e0.precision}, "
-                  f"KV cache {e0.kv_precision}  prompt {e0.prompt}  context {e0.context}")
+                  f"KV cache {e0.kv_precision}  prompt {e0.prompt}  context {', '.join(map(str, contexts))}")
     console.print(f"weights {size(e0.weight_bytes)}; KV cache {size(e0.kv_bytes_per_token)}/token, "
                   f"{size(e0.kv_bytes_per_sequence)}/sequence at {e0.context}; "
                   f"prefill {si(e0.prefill_macs_per_sequence)}MAC/sequence; "
                   f"decode {si(e0.decode_macs_per_token)}MAC/token")
     t = Table(title="Time to first token (prefill) and per output token (decode)")
-    for col in ("hardware", "batch", "TTFT", "TPOT", "tok/s/seq", "tok/s", "prefill bound", "decode bound",
-                "DRAM/token", "weights+KV", "fits", "max batch"):
+    cols = ("hardware", *(("context",) if len(contexts) > 1 else ()), "batch", "TTFT", "TPOT", "tok/s/seq", "tok/s",
+            "prefill bound", "decode bound", "DRAM/token", "weights+KV", "fits", "max batch")
+    for col in cols:
         t.add_column(col, justify="left" if col in ("hardware", "prefill bound", "decode bound") else "right")
     for e in ests:
         for p in e.points:
             fits = "" if p.fits_memory is None else ("yes" if p.fits_memory else "[red]no[/]")
             pbound, dbound = (b if b == "infeasible" else f"{b} {share:.0%}" for b, share in
                               ((p.prefill_bound, p.prefill_bound_share), (p.decode_bound, p.decode_bound_share)))
-            t.add_row(e.hardware, str(p.batch), duration(p.ttft_s) if p.ttft_s else "—",
+            t.add_row(e.hardware, *((str(e.context),) if len(contexts) > 1 else ()), str(p.batch),
+                      duration(p.ttft_s) if p.ttft_s else "—",
                       duration(p.tpot_s) if p.tpot_s else "—", num(p.tokens_per_s_per_sequence, ",.1f"),
                       num(p.tokens_per_s, ",.1f"), pbound,
                       dbound, size(p.decode_dram_bytes_per_token),
