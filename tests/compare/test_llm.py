@@ -336,3 +336,18 @@ def test_cli_tokens_per_s_against_context_length(tmp_path):
     table = CliRunner().invoke(app, ["estimate", "llm-100m", "--hw", str(spec), "--prompt", "16", "--context",
                                      "256,4096", "--precision", "int4"])
     assert table.exit_code == 0 and "context" in table.stdout
+
+
+def test_the_html_report_draws_the_phase_split(tmp_path):
+    from fitbench.compare import compare
+    from fitbench.report.figures import all_figures, llm_phases
+    from fitbench.report.static import write_outputs
+
+    c = compare("llm-100m:batch=1:context=256:prompt=32", hw=[hand_spec()], precision="int8", batch_curve=(1, 4))
+    fig = llm_phases(c)
+    (prefill, decode) = fig["data"]
+    e = c.llm[0]["points"][0]
+    assert prefill["y"] == [e["ttft_s"] * 1e3] and decode["y"] == [e["tpot_s"] * 1e3]
+    assert "llm-phases" in [fid for fid, _, _ in all_figures(c)]
+    (path,) = write_outputs(c, tmp_path / "r.html")
+    assert "Prefill (TTFT) vs decode (TPOT)" in path.read_text()
