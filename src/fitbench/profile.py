@@ -34,7 +34,7 @@ from . import __version__
 from ._callable import make_module_callable
 from .costs import CostContext, GemmShape, InvalidModel, OpCost, Uncostable, lookup
 from .costs.data import DATA_MOVEMENT
-from .errors import ModelLoadError, ShapeError, UncostedOpError
+from .errors import FitbenchError, ModelLoadError, ShapeError, UncostedOpError
 from .graph.ir import Graph, Model, Tensor
 from .graph.liveness import live_ranges, names_read_in, peak_bytes
 from .precision import Precision
@@ -440,6 +440,10 @@ def profile_model(
     base = Precision.parse(precision)
     wp = Precision.parse(weight_precision) if weight_precision else base
     ap = Precision.parse(activation_precision) if activation_precision else base
+    if ap.weight_only:  # int4 is a weight format: its activations are fp16 unless given (W4A16)
+        if activation_precision and Precision.parse(activation_precision).weight_only:
+            raise FitbenchError(f"{ap.value} is a weight format; activations are int8, fp16, bf16 or fp32")
+        ap = Precision.FP16
     coster = _Coster(wp, ap)
     layers, uncosted_map = coster.cost_graph(model.graph)
     uncosted = list(uncosted_map.values())

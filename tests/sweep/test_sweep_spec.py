@@ -93,7 +93,7 @@ def test_name_defaults_to_file_stem_and_scalars_become_lists(model_file, tmp_pat
         ({"kinds": "measure", "models": ["a"]}, "measure points need 'runtime'"),
         ({"kinds": "guess", "models": ["a"]}, "unknown point kind(s) ['guess']"),
         ({"kinds": "profile", "models": ["a"], "batch": [0]}, "batch sizes must be positive"),
-        ({"kinds": "profile", "models": ["a"], "precision": "int4"}, "unknown precision 'int4'"),
+        ({"kinds": "profile", "models": ["a"], "precision": "int3"}, "unknown precision 'int3'"),
         ({"kinds": "profile", "models": ["a"], "colour": "red"}, "colour: Extra inputs are not permitted"),
         ({"kinds": "profile", "models": [{"zoo": "a", "path": "b.onnx"}]}, "exactly one of 'zoo' or 'path'"),
         ({"kinds": "profile", "models": [{"zoo": "a", "params": {"r": 1}, "grid": {"r": [2]}}]},

@@ -32,7 +32,11 @@ SECOND = {
     "ssd-resnet34": {"resolution": (700, 700)},
     "retinanet-resnext50": {"resolution": (1080, 1920)},
     "bert-large": {"seq_len": 128},
+    **{name: {"phase": "prefill", "prompt": 128} for name in
+       ("llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b", "llm-100m")},
 }
+# the LLM presets run at a small configuration of the family (every configuration field is a parameter)
+SMALL_LLM = {"layers": 1, "hidden": 64, "heads": 4, "kv_heads": 2, "head_dim": 16, "ffn": 96, "vocab": 1024}
 
 # small sizes for running, batch 2, and the output shapes expected there
 RUN = {
@@ -60,12 +64,18 @@ RUN = {
     "retinanet-resnext50": ({"resolution": (128, 128), "classes": 10},
                             {"cls_logits": (2, 3069, 10), "bbox_regression": (2, 3069, 4)}),
     "bert-large": ({"seq_len": 8}, {"start_logits": (2, 8), "end_logits": (2, 8)}),
+    **{name: ({**SMALL_LLM, "context": 5}, {"logits": (2, 1024), "present.0.key": (2, 2, 6, 16)})
+       for name in ("llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b")},
+    "llm-100m": ({**SMALL_LLM, "layers": 2, "phase": "prefill", "prompt": 7},
+                 {"logits": (2, 1024), "present.1.value": (2, 2, 7, 16)}),
 }
 # models whose weights take more than a few seconds to materialise (>= 60 M parameters)
 BIG = {"yolov3", "vit-b16", "bert-base", "gpt2-small-decode", "deepspeech2"}
 # bert-large's 334 M weights take ~12 s to materialise and ~13 s to check: one build, checked and run, in
 # test_bert_large_materialised_checks_and_runs below
 HEAVY = {"bert-large"}
+# the LLM presets hold 0.1-8 G weights: checked with onnx.checker at their small RUN configuration only
+LLM = {"llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b", "llm-100m"}
 
 NAMES = [e.name for e in zoo.list_models()]
 
@@ -100,7 +110,7 @@ def _check(name: str, kw: dict) -> None:
     assert m.proto.opset_import[0].version >= 17
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG | HEAVY])
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG | HEAVY | LLM])
 @pytest.mark.parametrize("size", ["default", "second"])
 def test_checker_full_check(name, size):
     _check(name, SECOND[name] if size == "second" else {})
@@ -142,9 +152,14 @@ def _run(name: str, check: bool = False) -> None:
         assert np.abs(value).max() < 1e4, out_name
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG | HEAVY])
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG | HEAVY | LLM])
 def test_runs_in_onnxruntime(name):
     _run(name)
+
+
+@pytest.mark.parametrize("name", sorted(LLM))
+def test_llm_presets_check_and_run_at_a_small_configuration(name):
+    _run(name, check=True)
 
 
 @pytest.mark.slow

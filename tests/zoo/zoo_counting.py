@@ -9,6 +9,7 @@ gives every tensor's shape, and the MACs of each MAC op are written here from th
 * ConvTranspose: prod(X.shape) x prod(W.shape[1:])        (each input element scatters into Cout/group x taps)
 * Gemm:          prod(Y.shape) x K, K = A.shape[0 if transA else 1]
 * MatMul:        prod(Y.shape) x A.shape[-1]
+* Attention:     (prod(Q.shape) + prod(Y.shape)) x Skv, Q [B, Hq, Sq, D], K [B, Hkv, Skv, D] (4-D, opset 23)
 * LSTM/GRU/RNN:  seq x batch x (prod(W.shape) + prod(R.shape))  (every gate, direction and time step)
 
 Per layer, weights = elements of the float initializers the node reads; in total, each tensor of at
@@ -103,6 +104,8 @@ def count_onnx(proto: onnx.ModelProto) -> Counted:
             macs = math.prod(shapes[node.output[0]]) * (a[0] if attrs.get("transA", 0) else a[1])
         elif node.op_type == "MatMul":
             macs = math.prod(shapes[node.output[0]]) * shapes[ins[0]][-1]
+        elif node.op_type == "Attention":  # 4-D q [B, Hq, Sq, D], k/v [B, Hkv, Skv, D]: Q K^T + P V
+            macs = (math.prod(shapes[ins[0]]) + math.prod(shapes[node.output[0]])) * shapes[ins[1]][-2]
         elif node.op_type in ("LSTM", "GRU", "RNN"):
             x = shapes[ins[0]]
             seq, batch = (x[1], x[0]) if attrs.get("layout", 0) else (x[0], x[1])

@@ -9,7 +9,8 @@ import typer
 from ..errors import FitbenchError, writing
 from .common import parse_pairs, parse_resolution, user_errors
 
-zoo_app = typer.Typer(help="Built-in models (ResNet, YOLOv3, MobileNet, ViT, BERT, GPT-2, speech, U-Net).",
+zoo_app = typer.Typer(help="Built-in models (ResNet, YOLOv3, MobileNet, ViT, BERT, GPT-2, Llama-style LLMs, speech, "
+                           "U-Net).",
                       no_args_is_help=True)
 
 

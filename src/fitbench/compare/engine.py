@@ -3,7 +3,9 @@
 Hardware specs are *estimated* with :func:`fitbench.hardware.estimator.estimate`; runtimes on this
 machine are *measured* with :func:`fitbench.measure.measure`. The ranking metric is throughput
 (inferences per second, one inference = one sample) at the workload's first batch and at the
-baseline's batch. Nothing is guessed: an offering without a figure gets no rank.
+baseline's batch; for an LLM of the zoo, the decode step's tokens per second at the workload's batch and
+``context`` (:mod:`.llm`), with TTFT / TPOT per offering in ``Comparison.llm``. Nothing is guessed: an
+offering without a figure gets no rank.
 """
 
 from __future__ import annotations
@@ -329,6 +331,11 @@ def compare(
         canonical_runtime(rt)  # a misspelt runtime is an error up front, not a note at the end
     precision = w.precision or precision
     rank_batch, baseline_batch = w.batches[0], b.batches[0]
+    from .llm import decode_state_inputs, is_llm, llm_side_table
+
+    llm = is_llm(w.model)  # an LLM is ranked on its decode step: tokens/s at the batch, with its KV cache
+    if llm:
+        w.params.setdefault("phase", "decode")
 
     specs = resolve_hardware(hw) if hw else []
     if not specs and not measure_runtimes:
@@ -338,8 +345,10 @@ def compare(
 
         precision = Precision.parse(precision).value
 
+    # a weight-only format (int4) is quoted at int8 TOPS, and the baseline runs at int8 unless it says
+    tops_precision = "int8" if precision == "int4" else precision
     wprof = _profile(w, precision)
-    bprof = _profile(b, b.precision or precision)
+    bprof = _profile(b, b.precision or tops_precision)
     winfo, binfo = _profile_info(wprof, w, "workload"), _profile_info(bprof, b, "baseline")
     notes: list[str] = []
     for info, prof in ((winfo, wprof), (binfo, bprof)):
@@ -358,11 +367,12 @@ def compare(
         wbatches = sorted(set(wbatches) | set(candidate_batches(app)))
     usable = []
     for spec in specs:
-        off = hardware_offering(spec, precision)
+        off = hardware_offering(spec, tops_precision)
         _set_band(off, spec, error_bands)
         try:
-            est_w = estimate(wprof, spec, batch=wbatches, precision=precision, winograd=winograd)
-            est_b = estimate(bprof, spec, batch=sorted(set(b.batches)), precision=b.precision or precision,
+            est_w = estimate(wprof, spec, batch=wbatches, precision=precision, winograd=winograd,
+                             state_inputs=decode_state_inputs(wprof) if llm else None)
+            est_b = estimate(bprof, spec, batch=sorted(set(b.batches)), precision=b.precision or tops_precision,
                              winograd=winograd)
         except FitbenchError as exc:  # e.g. the chip lacks the precision: say so, compare the others
             notes.append(f"{spec.name} is left out: {exc}")
@@ -418,7 +428,7 @@ def compare(
     if not offerings:
         raise FitbenchError("no offering could be compared: " + "; ".join(notes))
     rows = build_rows(offerings, rank_batch, baseline_batch)
-    unit = "frame" if res else "inference"
+    unit = "token" if llm else "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
     for f in flips:
         f.robustness = flip_robustness(f, rows, offerings)
@@ -433,6 +443,8 @@ def compare(
         layer_bounds=layer_bounds, input_size_curve=curve, measurements=measurements, notes=notes,
         winner=winner_robustness(rows, offerings),
     )
+    if llm and usable:  # TTFT, TPOT, tokens/s and memory fit per offering beside the ranking
+        comp.llm = llm_side_table(w, usable, rank_batch, precision)
     if app is not None:
         from .requirements import evaluate
 

@@ -157,6 +157,7 @@ class Comparison:
     sweep_id: str | None = None
     winner: Robustness | None = None  # does the 1st place survive the stated errors (against the 2nd)?
     requirements: Any = None  # a compare.requirements.RequirementsVerdict when an application was given
+    llm: list[dict[str, Any]] = field(default_factory=list)  # an LLM workload: LLMEstimate.to_dict() per offering
 
     def offering(self, name: str) -> Offering:
         for off in self.offerings:

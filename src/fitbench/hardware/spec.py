@@ -14,6 +14,7 @@ for the whole spec, or ``guessed: [field, ...]`` for single fields). YAML keys a
     vector_ops_per_cycle: 16          # optional rate of non-MAC element ops (BN, activations, pooling, adds)
     sram: 2 MiB                       # on-chip buffer for weights + activations -> sram_bytes
     dram_bandwidth: 8.5 GB/s          # bytes/s; "none" or 0 for a chip without DRAM
+    dram_capacity: 16 GB              # optional DRAM size: weights + KV cache must fit (LLM batch limits)
     weight_bandwidth: 4 GB/s          # optional separate weight-load path (runs beside the activation traffic)
     dram_efficiency: 1.0              # fraction of the DRAM peak the chip sustains (a spec figure, default 1)
     winograd: none | expanded-in-dram | expanded-on-chip
@@ -70,7 +71,7 @@ from .units import format_bytes, format_si, parse_quantity
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 WINOGRAD_MODES = ("none", "expanded-in-dram", "expanded-on-chip")
-PRECISIONS = tuple(p.value for p in Precision)
+PRECISIONS = tuple(p.value for p in Precision if not p.weight_only)  # int4 weights run MACs at another precision
 PROVENANCES = ("archetype", "public", "custom", "calibrated")
 SPLITS = ("spatial", "batch", "pipeline")
 
@@ -138,6 +139,7 @@ class HardwareSpec(BaseModel):
     vector_ops_per_cycle: float | None = None
     sram_bytes: int
     dram_bandwidth: float | None = None
+    dram_capacity: int | None = None  # bytes of DRAM; None: not given
     weight_bandwidth: float | None = None
     dram_efficiency: float | None = None
     winograd: Literal["none", "expanded-in-dram", "expanded-on-chip"] = "none"
@@ -273,6 +275,10 @@ def _normalise_fields(d: dict[str, Any]) -> dict[str, Any]:
         else:
             bw = parse_quantity(v, "bandwidth", key)
             d[key] = bw if bw > 0 else None
+    if d.get("dram_capacity") is not None:
+        d["dram_capacity"] = int(parse_quantity(d["dram_capacity"], "size", "dram_capacity"))
+        if d["dram_capacity"] <= 0:
+            raise SpecError("field 'dram_capacity' must be a positive size, e.g. dram_capacity: 16 GB")
     if d.get("weight_bandwidth") and not d.get("dram_bandwidth"):
         raise SpecError("field 'weight_bandwidth' needs a 'dram_bandwidth' (weights come from DRAM)")
     for key in ("dram_efficiency", "compute_efficiency", "split_efficiency"):

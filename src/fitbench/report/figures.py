@@ -64,9 +64,30 @@ def throughput_vs_batch(comp: Comparison) -> dict[str, Any] | None:
     if not traces:
         return None
     return {"data": traces, "layout": _layout(
-        f"Throughput vs batch — {comp.workload['label']} ({comp.precision})",
+        f"{'Decode tokens/s' if comp.llm else 'Throughput'} vs batch — {comp.workload['label']} ({comp.precision})",
         xaxis={"title": {"text": "batch"}, "type": "log", "dtick": 0.30103},
-        yaxis={"title": {"text": "inferences / s"}, "type": "log"})}
+        yaxis={"title": {"text": "tokens / s (all sequences)" if comp.llm else "inferences / s"}, "type": "log",
+               "tickformat": "~s"})}
+
+
+def llm_phases(comp: Comparison) -> dict[str, Any] | None:
+    """An LLM workload: prefill (TTFT) beside decode (TPOT) per offering, log scale."""
+    rows = [e for e in comp.llm if e["points"] and e["points"][0]["ttft_s"] and e["points"][0]["tpot_s"]]
+    if not rows:
+        return None
+    names = [esc(e["hardware"]) for e in rows]
+    traces = []
+    for key, label, color in (("ttft_s", "prefill: time to first token", "#4c78a8"),
+                              ("tpot_s", "decode: time per output token", "#f58518")):
+        ys = [e["points"][0][key] * 1e3 for e in rows]
+        bounds = [esc(e["points"][0]["prefill_bound" if key == "ttft_s" else "decode_bound"]) for e in rows]
+        traces.append({"type": "bar", "name": label, "x": names, "y": ys, "marker": {"color": color},
+                       "customdata": bounds,
+                       "hovertemplate": "%{x}<br>%{y:.4g} ms, bound: %{customdata}<extra>" + label + "</extra>"})
+    e0 = rows[0]
+    return {"data": traces, "layout": _layout(
+        f"Prefill vs decode — prompt {e0['prompt']}, context {e0['context']}, batch {comp.rank_batch}",
+        barmode="group", yaxis={"title": {"text": "ms (log scale)"}, "type": "log"})}
 
 
 def latency_vs_input_size(comp: Comparison) -> dict[str, Any] | None:
@@ -259,6 +280,7 @@ def all_figures(comp: Comparison) -> list[tuple[str, str, dict[str, Any]]]:
     out = []
     for fid, heading, fn in (
         ("ranks", "Rankings side by side", rank_slope),
+        ("llm-phases", "Prefill (TTFT) vs decode (TPOT) per offering", llm_phases),
         ("throughput", "Throughput vs batch", throughput_vs_batch),
         ("input-size", "Latency vs input size", latency_vs_input_size),
         ("layers", "Per-layer MACs, weights and activations against SRAM sizes", per_layer_demand),

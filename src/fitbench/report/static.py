@@ -94,8 +94,9 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
 
         print_requirements(comp.requirements, console)
     head, rows = ranking_rows(comp)
-    short = ["offering", "by TOPS", "by baseline", "yours", "inf/s", "latency", "base inf/s", "peak TOPS",
-             "eff. TOPS", "util.", "bound", "DRAM/inf", "± band", "valid. err."] + head[14:]
+    unit = "tok" if comp.llm else "inf"  # an LLM is ranked on decode tokens/s
+    short = ["offering", "by TOPS", "by baseline", "yours", f"{unit}/s", "latency", "base inf/s", "peak TOPS",
+             "eff. TOPS", "util.", "bound", f"DRAM/{unit}", "± band", "valid. err."] + head[14:]
     t = Table(title=f"Your workload: {escape(comp.workload['label'])} at batch {comp.rank_batch} ({comp.precision}); "
                     f"baseline: {escape(comp.baseline['label'])} at batch {comp.baseline_batch}")
     for i, h in enumerate(short):
@@ -106,6 +107,14 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     console.print(t)
     if comp.winner is not None:
         console.print(f"[bold]Winner[/bold]: {escape(comp.winner.sentence)}")
+    if comp.llm:
+        title, head, rows = llm_rows(comp)
+        lt = Table(title=title)
+        for h in head:
+            lt.add_column(h, justify="left" if h in ("offering", "prefill bound", "decode bound") else "right")
+        for row in rows:
+            lt.add_row(*[escape(c) for c in row])
+        console.print(lt)
     if comp.flips:
         console.print("[bold]Rank flips[/bold]")
         for f in comp.flips:
@@ -119,6 +128,22 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
         console.print(escape(note))
     for n in comp.notes:
         console.print(f"[dim]{escape(n)}[/dim]")
+
+
+def llm_rows(comp: Comparison) -> tuple[str, list[str], list[list[str]]]:
+    """An LLM workload's side table: TTFT, TPOT, tokens/s, bounds and the largest batch that fits, per offering."""
+    e0 = comp.llm[0]
+    title = (f"LLM: prompt {e0['prompt']}, context {e0['context']}, batch {comp.rank_batch}, weights "
+             f"{e0['precision']}, KV cache {e0['kv_precision']}")
+    head = ["offering", "TTFT", "TPOT", "tok/s/seq", "tok/s", "prefill bound", "decode bound", "max batch"]
+    rows = []
+    for e in comp.llm:
+        p = e["points"][0]
+        rows.append([e["hardware"], fmt_time(p["ttft_s"]), fmt_time(p["tpot_s"]),
+                     "?" if p["tokens_per_s_per_sequence"] is None else f"{p['tokens_per_s_per_sequence']:,.1f}",
+                     "?" if p["tokens_per_s"] is None else f"{p['tokens_per_s']:,.1f}", p["prefill_bound"],
+                     p["decode_bound"], "?" if e["max_batch"] is None else str(e["max_batch"])])
+    return title, head, rows
 
 
 _MD_SPECIAL = "\\`*_[]()<>|!&~#{}+"
@@ -148,6 +173,11 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     lines += ["## Rankings", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
               "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    if comp.llm:
+        title, lhead, lrows = llm_rows(comp)
+        lines += ["", f"## {_md_escape(title)}", "", "| " + " | ".join(lhead) + " |",
+                  "|" + "|".join(["---"] + ["---:"] * (len(lhead) - 1)) + "|"]
+        lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in lrows]
     lines += ["", "## Rank flips", ""]
     note = above_peak_note(comp)
     if note:

@@ -51,6 +51,7 @@ class GraphBuilder:
 
     def __init__(self, name: str, *, materialize: bool = False, seed: int = 0) -> None:
         self.name = name
+        self.opset = OPSET  # a builder may raise it (the LLM family's fused Attention needs opset 23)
         self.materialize = materialize
         self.seed = int(seed)
         self.nodes: list[onnx.NodeProto] = []
@@ -90,7 +91,8 @@ class GraphBuilder:
                trainable: bool = True, fan_in: int | None = None) -> str:
         """Declare a float32 weight. ``init``: he (std sqrt(2/fan_in)), fanin (std sqrt(1/fan_in)),
         normal (std ``scale``), uniform (+-``scale``), ones, zeros, const (all ``scale``), bn_var
-        (uniform 0.5..1.5), bn_gamma (uniform 0.5..1.0 times ``scale``), small (normal std 0.05*scale).
+        (uniform 0.5..1.5), bn_gamma (uniform 0.5..1.0 times ``scale``), small (normal std 0.05*scale),
+        inv_freq (RoPE's ``scale ** (-i / n)``, ``scale`` = theta).
         ``fan_in`` defaults to the product of all dims but the first (PyTorch's layout)."""
         self.weights.append(WeightSpec(self._unique(name), tuple(int(d) for d in shape), init, float(scale),
                                        trainable, fan_in))
@@ -238,6 +240,9 @@ class GraphBuilder:
             return np.zeros(shape, np.float32)
         if w.init == "const":
             return np.full(shape, w.scale, np.float32)
+        if w.init == "inv_freq":  # RoPE: theta ** (-2i / (2 n)) for i < n, theta = scale
+            n = shape[0]
+            return (w.scale ** (-np.arange(n, dtype=np.float64) / n)).astype(np.float32)
         raise ValueError(f"unknown initialiser {w.init!r}")
 
     def _initializer(self, w: WeightSpec) -> TensorProto:
@@ -255,7 +260,8 @@ class GraphBuilder:
         graph = helper.make_graph(self.nodes, self.name, self.inputs,
                                   [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in self.outputs],
                                   self.constants + skeleton)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
+        ir = IR_VERSION if self.opset == OPSET else 10  # IR 10 carries opsets up to 23 (ONNX 1.16)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)], ir_version=ir,
                                   producer_name="fitbench.zoo", doc_string=doc)
         inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
         infos = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output)}

@@ -213,4 +213,4 @@ def pad_to_multiple(p: dict, multiple: int, notes: list[str], why: str, minimum:
 
 
 def _load_families() -> None:
-    from . import mobilenet, resnet, retinanet, speech, ssd, tiny, transformer, unet, yolo  # noqa: F401
+    from . import llama, mobilenet, resnet, retinanet, speech, ssd, tiny, transformer, unet, yolo  # noqa: F401

@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import __version__
 from ...errors import FitbenchError, SpecError
-from ...precision import Precision
+from ...precision import INT4_GROUP, INT4_SCALE_BYTES, Precision
 from ..defaults import KIND_DEFAULTS, OP_CLASSES
 from ..spec import HardwareSpec, load_hardware
 from .bounds import BOUND_INDEX, BOUNDS
@@ -29,18 +29,36 @@ ENERGY_TERMS = {"per_mac": "pj_per_mac", "per_sram_byte": "pj_per_sram_byte", "p
 ESTIMATOR_VERSION = "fitbench.hardware.estimator (analytical, v2)"
 
 
-def _precision_scales(profile: ProfileLike, precision: str | None) -> tuple[str, float, float, list[str]]:
+def _precision_scales(profile: ProfileLike, precision: str | None, spec: HardwareSpec | None = None
+                      ) -> tuple[str, str, float, float, list[str]]:
+    """(precision named, MAC precision, weight-byte scale, activation-byte scale, notes).
+
+    A weight-only format (int4) keeps the activations at the profile's precision (fp16 when that is fp32)
+    and its MACs run at the activation precision's rate (the weights are dequantised on the fly), or, on a
+    chip without that rate, at the first of fp16, bf16, int8, fp32 it has."""
     c = profile.conditions
     wp, ap = Precision.parse(c.weight_precision), Precision.parse(c.activation_precision)
-    if precision is None:
-        return wp.value, 1.0, 1.0, []
-    p = Precision.parse(precision)
+    p = wp if precision is None else Precision.parse(precision)
     notes = []
-    ws, as_ = p.bytes / wp.bytes, p.bytes / ap.bytes
-    if ws != 1.0 or as_ != 1.0:
+    ws = p.bytes / wp.bytes
+    if p.weight_only:
+        act = Precision.FP16 if ap in (Precision.FP32, Precision.INT4) else ap
+        as_ = act.bytes / ap.bytes
+        notes.append(f"{p.value} weights (groups of {INT4_GROUP} with a {INT4_SCALE_BYTES}-byte scale: "
+                     f"{p.bytes * 8:g} bits per weight) are dequantised to {act.value}: MACs run at the {act.value} "
+                     f"rate, activations are {act.value}")
+    else:
+        act, as_ = p, p.bytes / ap.bytes
+    mac = act
+    if p.weight_only and spec is not None and act.value not in spec.macs_per_cycle:
+        mac = next((Precision(x) for x in ("fp16", "bf16", "int8", "fp32") if x in spec.macs_per_cycle), act)
+        if mac is not act:
+            notes.append(f"{spec.name} has no {act.value} MAC rate: the dequantised {p.value} weights run at its "
+                         f"{mac.value} rate")
+    if precision is not None and (ws != 1.0 or as_ != 1.0):
         notes.append(f"profile was taken at {wp.value}/{ap.value}; its weight and activation bytes are rescaled to "
-                     f"{p.value} (re-profile at {p.value} for integer tensors' exact sizes)")
-    return p.value, ws, as_, notes
+                     f"{p.value}/{act.value} (re-profile at {p.value} for integer tensors' exact sizes)")
+    return p.value, mac.value, ws, as_, notes
 
 
 def _default_notes(spec: HardwareSpec, prec: str, table: LayerTable, engines: EngineMap) -> list[str]:
@@ -120,7 +138,7 @@ def estimate(profile: ProfileLike, hw: str | HardwareSpec | dict, batch: int | l
     batches = as_list(batch)
     if not batches or not all(is_positive_int(b) for b in batches):
         raise FitbenchError(f"batch must be a positive integer or a list of them, got {batch!r}")
-    prec, ws, as_, notes = _precision_scales(profile, precision)
+    named, prec, ws, as_, notes = _precision_scales(profile, precision, spec)
     spec.macs_at(prec)  # clear error when the chip lacks the precision
     mode, wnote = resolve_winograd(spec, winograd)
     if wnote:
@@ -143,7 +161,8 @@ def estimate(profile: ProfileLike, hw: str | HardwareSpec | dict, batch: int | l
     conditions = {
         **(asdict(c) if hasattr(c, "__dataclass_fields__") else dict(c)),
         "hardware": spec.name, "hardware_source": spec.source, "hardware_path": spec.path,
-        "hardware_kind": spec.kind, "spec_hash": spec.spec_hash(), "precision": prec, "winograd": mode,
+        "hardware_kind": spec.kind, "spec_hash": spec.spec_hash(), "precision": named, "mac_precision": prec,
+        "winograd": mode,
         "winograd_requested": winograd, "state_inputs": list(table.state_inputs),
         "estimator": ESTIMATOR_VERSION, "fitbench_version": __version__,
     }
@@ -369,8 +388,8 @@ def estimate_many(profile: ProfileLike, specs_table, batch: int | list[int] = 1,
     if len(lengths) > 1:
         raise SpecError(f"spec columns must have equal lengths, got {sorted(lengths)}")
     n = lengths.pop() if lengths else 1
-    prec, ws, as_, _ = _precision_scales(profile, precision)
     base_spec = load_hardware(base) if base is not None else None
+    _, prec, ws, as_, _ = _precision_scales(profile, precision, base_spec)
     defaults = spec_params(base_spec, prec, winograd) if base_spec is not None else neutral_params()
     if "split" in cols and np.any(np.asarray(cols["split"]).astype(str) == "pipeline") or (
             base_spec is not None and base_spec.split == "pipeline" and base_spec.cores > 1 and "split" not in cols):

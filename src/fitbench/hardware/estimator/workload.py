@@ -13,7 +13,9 @@ Conventions (per sample = the profile's figure / the profile's batch; bytes at t
   are mapped per step (the streamed dimension is the batch, not the batch x the sequence), and their
   weights are read once per step when they are not resident.
 * **Gather** from a constant table (an embedding) reads only the gathered rows: the table is weight
-  *storage*; its per-inference traffic is the output's bytes (``weight_rows_b``), not the table.
+  *storage*; its per-inference traffic is the output's bytes (``weight_rows_b``), not the table. A table
+  that a later MAC layer also reads (a tied LM head, ``logits = h @ E^T``) is read whole there: its
+  storage moves to that layer (the profile counts a shared weight once, at its first reader).
 * **State**: graph inputs that carry persistent state (a KV cache or a recurrent state; by name:
   ``past``, ``cache``, ``state``, ``initial_h``/``initial_c``, or given explicitly) and the tensors views
   make of them. ``state_in_b`` is what each layer reads of them; they never cross the host link.
@@ -141,8 +143,10 @@ def _build(profile: ProfileLike, weight_scale: float, act_scale: float, state_in
         state = set(state_inputs)
     groups: list[dict] = []
     uncosted: list[str] = []
+    tables: dict[str, int] = {}  # embedding table -> index of the Gather group that holds its bytes
     for lc in profile.layers:
         ins = list(getattr(lc, "inputs", []) or [])
+        tied = next((tables.pop(n) for n in ins if n in tables), None) if lc.macs and lc.op_type != "Gather" else None
         outs = list(getattr(lc, "outputs", []) or [])
         reads_state = [i for i, n in enumerate(ins) if n in state]
         if lc.macs is None:
@@ -186,16 +190,22 @@ def _build(profile: ProfileLike, weight_scale: float, act_scale: float, state_in
             dirs = max(int(lc.input_shapes[1][0]), 1)
             steps = max(lc.gemms[0].batch // dirs, 1)
         gather = lc.op_type == "Gather" and lc.weight_bytes > 0
+        w_b = lc.weight_bytes
+        if tied is not None:  # a tied LM head reads the whole embedding table: its storage moves here
+            w_b += groups[tied]["w_b"]
+            groups[tied]["w_b"] = 0
         out_ch = sum(g.n * g.batch for g in lc.gemms) or (out_shape[1] if out_shape and len(out_shape) > 1 else 1)
+        if gather and ins:
+            tables[ins[0]] = len(groups)
         groups.append({
             "name": lc.name, "op": lc.op_type, "fused": [], "macs": lc.macs, "other": lc.other_ops or 0,
             "cls": cls, "layout": is_layout, "steps": steps, "gather": gather,
             "copy": (lc.output_activation_bytes / ap.bytes) if is_layout else 0.0,
             "elig": bool(lc.winograd_eligible), "in_b": max(lc.input_activation_bytes - state_b, 0),
             "out_b": lc.output_activation_bytes, "state_in_b": state_b,
-            "w_b": lc.weight_bytes, "w_elig_b": lc.weight_bytes if lc.winograd_eligible else 0,
+            "w_b": w_b, "w_elig_b": lc.weight_bytes if lc.winograd_eligible else 0,
             "rows_b": lc.output_activation_bytes if gather else 0,
-            "w_unit": lc.weight_bytes / max(out_ch, 1), "u_b": u_in + u_out, "out_shape": out_shape,
+            "w_unit": w_b / max(out_ch, 1), "u_b": u_in + u_out, "out_shape": out_shape,
             "gemms": list(lc.gemms), "taps": taps,
         })
     return _arrays(groups, uncosted, pb, weight_scale, act_scale, graph_in, graph_out, state)
