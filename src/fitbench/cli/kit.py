@@ -26,9 +26,13 @@ def _split(values: list[str] | None) -> list[str]:
 @kit_app.command("create")
 @user_errors
 def create_cmd(
-    model: str = typer.Argument(..., help="ONNX file, zoo name or package.module:factory"),
+    model: str | None = typer.Argument(None, help="ONNX file, zoo name or package.module:factory (default: the "
+                                       "--app file's model)"),
     output: Path = typer.Option(..., "--output", "-o", help="the kit folder to write (new); a .tar.gz is written "
                                 "beside it"),
+    app: Path | None = typer.Option(None, "--app", help="application file (as fitbench compare --app): its model, "
+                                    "input size and precision, and a server scenario at its load and latency budget "
+                                    "(the host stages' time taken off the budget)"),
     scenario: list[str] | None = typer.Option(None, "--scenario", "-s", help="single-stream | multi-stream | "
                                               "server | offline (repeat or comma-separate; default "
                                               "single-stream,offline)"),
@@ -68,11 +72,30 @@ def create_cmd(
             raise FitbenchError(f"--tolerance expects PRECISION=VALUE with a number, got {k}={v!r}") from None
         if not tol[k.lower()] >= 0:
             raise FitbenchError(f"--tolerance must not be negative, got {k}={v}")
+    zoo = parse_zoo_params(resolution, seq_len, param)
+    scenarios = _split(scenario)
+    if app is not None:
+        from ..compare.app_file import load_application
+
+        application = load_application(app)
+        model = model or application.model
+        if application.resolution is not None and resolution is None and not input:
+            zoo["resolution"] = application.resolution
+        if application.precision and not precision:
+            precision = [application.precision]
+        target_qps = application.rate if target_qps is None else target_qps
+        # the chip's share of the budget (the application file refuses host stages that take all of it)
+        chip_budget = application.latency_budget_s - application.pre_s - application.post_s
+        latency_bound = chip_budget * 1e3 if latency_bound is None else latency_bound
+        if percentile == 99 and application.percentile != 99:
+            percentile = int(application.percentile)
+        scenarios = scenarios or ["single-stream", "server"]
+    if model is None:
+        raise FitbenchError("give a MODEL (ONNX file or zoo name), or --app with an application file that names one")
     settings = [scenario_settings(s, min_duration_s=min_duration, max_duration_s=max_duration,
                                   min_queries=min_queries, target_qps=target_qps, latency_bound_ms=latency_bound,
                                   percentile=percentile, samples_per_query=samples_per_query)
-                for s in _split(scenario) or ["single-stream", "offline"]]
-    zoo = parse_zoo_params(resolution, seq_len, param)
+                for s in scenarios or ["single-stream", "offline"]]
     kit = create_kit(model, output, scenarios=settings, inputs=parse_inputs(input) or None, batch=batch,
                      dims=parse_dims(dim) or None, samples=samples,
                      sample_files=parse_pairs(sample_file, "--sample-file", "NAME=FILE.npy") or None, seed=seed,
