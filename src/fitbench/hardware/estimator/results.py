@@ -16,7 +16,7 @@ import numpy as np
 from ...errors import FitbenchError
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerEstimate:
     """One (fused) layer at one batch. Times in seconds, bytes per batch of B."""
 
