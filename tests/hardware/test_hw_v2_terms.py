@@ -325,3 +325,18 @@ def test_cpu_kind_adds_vector_work_to_mac_work():
     mac, vec = C64_MACS / (1024 * GHZ), other / (64 * GHZ)
     assert cpu.latency_s == pytest.approx(mac + vec)
     assert npu.latency_s == pytest.approx(max(mac, vec))
+
+
+def test_attention_runs_fused_and_keeps_its_scores_on_chip():
+    from v2_builders import attention_model
+
+    m = prof(attention_model(heads=4, seq=128, d=64))
+    q = kt = v = out = 4 * 128 * 64                 # INT8 bytes of each input and of the output
+    scores = 4 * 128 * 128                           # never leave the chip
+    (layer,) = estimate(m, spec(sram="16 KiB")).point(1).layers
+    assert (layer.op_class, layer.fused) == ("attention", ["softmax", "pv"])
+    assert layer.macs == 2 * 4 * 128 * 128 * 64      # q @ kt and probs @ v
+    # spilled: its inputs read and its output written, not the scores (unfused, QK's output and PV's input would add
+    # 2 x scores)
+    assert layer.dram_activation_bytes == q + kt + v + out
+    assert layer.dram_activation_bytes < q + kt + 2 * scores + v + out     # what two unfused MatMuls would move

@@ -74,3 +74,12 @@ def two_conv_model(c: int = 64, hw: int = 56) -> onnx.ModelProto:
     nodes = [helper.make_node("Conv", ["x", "W1"], ["y1"], name="conv3", pads=[1, 1, 1, 1]),
              helper.make_node("Conv", ["y1", "W2"], ["y2"], name="conv1")]
     return _model(nodes, [_vi("x", [1, c, hw, hw])], [_vi("y2", [1, c, hw, hw])], [w1, w2], "two_conv")
+
+
+def attention_model(heads: int = 4, seq: int = 128, d: int = 64) -> onnx.ModelProto:
+    """softmax(q @ kt) @ v with q, v [1, h, s, d] and kt [1, h, d, s] as inputs: one attention block."""
+    nodes = [helper.make_node("MatMul", ["q", "kt"], ["scores"], name="qk"),
+             helper.make_node("Softmax", ["scores"], ["probs"], name="softmax", axis=-1),
+             helper.make_node("MatMul", ["probs", "v"], ["out"], name="pv")]
+    inputs = [_vi("q", [1, heads, seq, d]), _vi("kt", [1, heads, d, seq]), _vi("v", [1, heads, seq, d])]
+    return _model(nodes, inputs, [_vi("out", [1, heads, seq, d])], [], "attention")

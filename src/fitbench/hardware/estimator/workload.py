@@ -5,8 +5,10 @@ Conventions (per sample = the profile's figure / the profile's batch; bytes at t
 * *View* ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, Shape, Size, Constant, Concat,
   Split) cost nothing: producers write in place. *Layout* ops (Transpose, DepthToSpace, SpaceToDepth)
   are views or copies per the spec's ``layout_ops``: a copy moves one element per vector op.
-* Element-wise and normalisation nodes that directly follow a layer and take a tensor of its output's
-  shape are **fused** into it (their other ops and extra inputs join it; no traffic of their own).
+* Element-wise, normalisation and softmax nodes that directly follow a layer and take a tensor of its
+  output's shape are **fused** into it (their other ops and extra inputs join it; no traffic of their own).
+  A MatMul that takes a fused softmax's output (``Q K^T -> softmax -> @ V``) joins it too, as one
+  ``attention`` layer: fused attention kernels keep the score tensor on chip.
 * **Op class** (:data:`fitbench.hardware.defaults.OP_CLASSES`): from the profile's rule; a grouped
   convolution (groups > 1) is ``depthwise``.
 * **Recurrent** layers (LSTM/GRU/RNN) run ``steps`` = sequence length dependent steps; their GEMMs
@@ -37,7 +39,7 @@ from ..defaults import OP_CLASSES, RULE_CLASS
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Shape", "Size",
                       "Constant", "Concat", "Split"})
 LAYOUT_OPS = frozenset({"Transpose", "DepthToSpace", "SpaceToDepth"})
-FUSABLE_RULES = frozenset({"elementwise", "normalization"})
+FUSABLE_RULES = frozenset({"elementwise", "normalization", "softmax"})
 STATE_NAME = re.compile(r"past|cache|state|initial_h|initial_c|^h0$|^c0$", re.IGNORECASE)
 CLASS_INDEX = {c: i for i, c in enumerate(OP_CLASSES)}
 
@@ -169,6 +171,22 @@ def _build(profile: ProfileLike, weight_scale: float, act_scale: float, state_in
             g["out_b"] = lc.output_activation_bytes
             g["out_shape"] = lc.output_shapes[0] if lc.output_shapes else None
             g["fused"].append(lc.name)
+            g["softmax"] = g.get("softmax", False) or lc.rule == "softmax"
+            continue
+        if (groups and lc.rule == "matmul" and groups[-1].get("softmax") and groups[-1]["cls"] == "matmul"
+                and first_in is not None and first_in == groups[-1]["out_shape"]):
+            # attention: scores = Q K^T -> (scale, mask) -> softmax -> @ V runs as one fused kernel (flash /
+            # fused multi-head attention, an NPU's attention block): the score tensor never leaves the chip
+            g = groups[-1]
+            g["macs"] += lc.macs
+            g["gemms"] += list(lc.gemms)
+            g["w_b"] += lc.weight_bytes
+            g["in_b"] += max(lc.input_activation_bytes - state_b - g["out_b"], 0)
+            g["state_in_b"] += state_b
+            g["out_b"] = lc.output_activation_bytes
+            g["out_shape"] = lc.output_shapes[0] if lc.output_shapes else None
+            g["fused"].append(lc.name)
+            g["cls"], g["softmax"] = "attention", False
             continue
         out_shape = lc.output_shapes[0] if lc.output_shapes else None
         kernel = [int(k) for k in (lc.kernel or [])]
