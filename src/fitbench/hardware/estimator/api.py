@@ -19,7 +19,7 @@ from ..spec import HardwareSpec, load_hardware
 from .bounds import BOUND_INDEX, BOUNDS
 from .columns import SPEC_COLUMNS, neutral_params, param_arrays, resolve_winograd, spec_params
 from .engines import EngineMap, assign
-from .model import CostModel, best_sub_batch, bound_shares, latency_parts, pipeline_stages
+from .model import CostModel, Traffic, best_sub_batch, bound_shares, latency_parts, pipeline_stages
 from .results import Estimate, EstimatePoint, LayerEstimate
 from .workload import LayerTable, ProfileLike, layer_table
 
@@ -314,8 +314,6 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
     res = np.ones_like(W, dtype=bool)
     A = np.where(core_model.view, 0.0, (t.in_b + t.out_b)[None, :])
     spill = A > (sram_core - W)
-    from .model import Traffic
-
     tr = Traffic(weights=np.zeros_like(W), activations=np.where(spill, A, 0.0), state=t.state_in_b[None, :] * 1.0,
                  passes=np.ones_like(W), spilled=spill, resident=res, resident_bytes=W.sum(axis=1),
                  feasible=np.array([True]))
