@@ -332,11 +332,10 @@ def test_attention_runs_fused_and_keeps_its_scores_on_chip():
 
     m = prof(attention_model(heads=4, seq=128, d=64))
     q = kt = v = out = 4 * 128 * 64                 # INT8 bytes of each input and of the output
-    scores = 4 * 128 * 128                           # never leave the chip
+    # the 4 x 128 x 128 scores never leave the chip: unfused, QK's output and PV's input would move them twice
     (layer,) = estimate(m, spec(sram="16 KiB")).point(1).layers
     assert (layer.op_class, layer.fused) == ("attention", ["softmax", "pv"])
     assert layer.macs == 2 * 4 * 128 * 128 * 64      # q @ kt and probs @ v
     # spilled: its inputs read and its output written, not the scores (unfused, QK's output and PV's input would add
     # 2 x scores)
     assert layer.dram_activation_bytes == q + kt + v + out
-    assert layer.dram_activation_bytes < q + kt + 2 * scores + v + out     # what two unfused MatMuls would move

@@ -164,9 +164,7 @@ def power_vs_load(req: RequirementsVerdict) -> dict[str, Any] | None:
     app = req.application
     traces.append(_vline(req.load_ips, traces, "required load"))
     if app.power_w is not None:
-        traces.append({"type": "scatter", "mode": "lines", "name": f"power budget ({app.power_w:g} W)",
-                       "x": [loads[0], loads[-1]], "y": [app.power_w, app.power_w],
-                       "line": {"color": "#c62828", "dash": "dash"}, "hoverinfo": "skip"})
+        traces.append(_limit_line(f"power budget ({app.power_w:g} W)", loads, app.power_w))
     return {"data": traces, "layout": _layout(
         "Power vs load (at each offering's chosen batch)", height=380,
         xaxis={"title": {"text": "load (inferences / s)"}},
@@ -189,13 +187,17 @@ def chips_vs_load(req: RequirementsVerdict) -> dict[str, Any] | None:
     app = req.application
     traces.append(_vline(req.load_ips, traces, "required load"))
     if app.max_chips is not None:
-        traces.append({"type": "scatter", "mode": "lines", "name": f"chip limit ({app.max_chips})",
-                       "x": [loads[0], loads[-1]], "y": [app.max_chips, app.max_chips],
-                       "line": {"color": "#c62828", "dash": "dash"}, "hoverinfo": "skip"})
+        traces.append(_limit_line(f"chip limit ({app.max_chips})", loads, app.max_chips))
     return {"data": traces, "layout": _layout(
         "Chips needed vs load (at each offering's chosen batch)", height=380,
         xaxis={"title": {"text": "load (inferences / s)"}},
         yaxis={"title": {"text": "chips (log scale)"}, "type": "log", "dtick": 1})}
+
+
+def _limit_line(name: str, loads: list[float], y: float) -> dict[str, Any]:
+    """A requirement's horizontal limit (power budget, chip limit) across the plotted loads."""
+    return {"type": "scatter", "mode": "lines", "name": name, "x": [loads[0], loads[-1]], "y": [y, y],
+            "line": {"color": "#c62828", "dash": "dash"}, "hoverinfo": "skip"}
 
 
 def _vline(x: float, traces: list[dict[str, Any]], name: str) -> dict[str, Any]:

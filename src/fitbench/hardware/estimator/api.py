@@ -329,8 +329,7 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
         ctx[i] = k
         acc += wb
     n_ctx = k + 1 if len(times) else 0
-    bw = float((np.where(P["weight_bandwidth"] > 0, P["weight_bandwidth"], P["dram_bandwidth"])
-                * P["dram_efficiency"])[0, 0])
+    bw = float(model.weight_bandwidth()[0, 0])
     stage = np.zeros(len(times), dtype=np.int64)
     layers_total, slowest_total, reload_total = 0.0, 0.0, 0.0
     for j in range(n_ctx):

@@ -60,16 +60,6 @@ class Traffic:
     resident_bytes: np.ndarray  # (S,)
     feasible: np.ndarray       # (S,)
 
-    def __add__(self, other: Traffic) -> Traffic:
-        return Traffic(self.weights + other.weights, self.activations + other.activations, self.state + other.state,
-                       np.maximum(self.passes, other.passes), self.spilled | other.spilled,
-                       self.resident & other.resident, self.resident_bytes + other.resident_bytes,
-                       self.feasible & other.feasible)
-
-    @property
-    def total(self) -> np.ndarray:
-        return self.weights + self.activations + self.state
-
 
 @dataclass
 class Timing:
@@ -203,7 +193,7 @@ class CostModel:
         most DRAM time per byte, up to (1) all the SRAM but the smallest working strip, (2) the SRAM but the
         largest layer's activations (residency then makes no layer spill), (3) nothing."""
         P = self.P
-        bw = self._weight_bw()
+        bw = self.weight_bandwidth()
         stream_s = np.where(bw > 0, streamed_w / np.where(bw > 0, bw, 1.0), np.inf)
         saving = np.where(P["overlap"] > 0, np.maximum(stream_s - c.compute_s, 0.0), stream_s)
         density = np.where(W > 0, (saving + 1e-30) / np.where(W > 0, W, 1.0), 0.0)
@@ -264,7 +254,9 @@ class CostModel:
         return Traffic(weights=weights, activations=acts, state=state, passes=passes, spilled=spilled,
                        resident=res | (W == 0), resident_bytes=rb[:, 0], feasible=feasible)
 
-    def _weight_bw(self) -> np.ndarray:
+    def weight_bandwidth(self) -> np.ndarray:
+        """(S, 1) bytes/s weights load at: the separate weight path when the spec has one, else the DRAM, at the
+        spec's DRAM efficiency."""
         P = self.P
         return np.where(P["weight_bandwidth"] > 0, P["weight_bandwidth"], P["dram_bandwidth"]) * P["dram_efficiency"]
 
@@ -277,7 +269,7 @@ class CostModel:
         inv_bw = _inverse(P["dram_bandwidth"] * eff)
         wbw = P["weight_bandwidth"] * eff
         separate = wbw > 0
-        inv_w = np.where(separate, _inverse(wbw), inv_bw)
+        inv_w = _inverse(self.weight_bandwidth())
         tw = _time(tr.weights, inv_w)
         ta = _time(tr.activations, inv_bw)
         ts = _time(tr.state, inv_bw)
