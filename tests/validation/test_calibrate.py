@@ -243,3 +243,30 @@ def test_cli_from_results_db(tmp_path, profiles):
     assert "Error band" in r.output and "from the fit residuals" in r.output
     r = runner.invoke(app, ["calibrate", _base_yaml(tmp_path), "--from", str(tmp_path / "none.db")])
     assert r.exit_code == 2 and r.output.strip().startswith("error: ") and len(r.output.strip().splitlines()) == 1
+
+
+# a fast chip: the per-layer overhead moves its predictions most, then compute, then DRAM
+FAST_CHIP = {**BASE, "macs_per_cycle": {"int8": 65536}, "dram_bandwidth": "200 GB/s", "sram": "8 MiB"}
+
+
+def test_several_points_fit_the_rates_before_the_overheads(profiles):
+    pts = [synth(TRUTH, profiles, "resnet18", 1, "latency_s"), synth(TRUTH, profiles, "resnet18", 16, "throughput_ips")]
+    cal = calibrate(FAST_CHIP, pts)
+    # the overhead moves these predictions more than either rate does (by sensitivity it would come first),
+    # yet the two rates are the two parameters fitted
+    sens = cal.sensitivity
+    assert sens["layer_overhead"] > sens["compute_efficiency"] > sens["dram_efficiency"] > 1e-6
+    assert list(cal.fitted) == ["compute_efficiency", "dram_efficiency"]
+    assert "rates" in cal.choice and "2 distinct condition(s)" in cal.choice
+
+
+def test_the_same_condition_from_several_sources_fits_one_parameter(profiles):
+    a = synth(TRUTH, profiles, "resnet18", 8, "throughput_ips")
+    b = CalibrationPoint(model=a.model, batch=a.batch, metric=a.metric, value=a.value * 1.1, source="another lab")
+    cal = calibrate(BASE, [a, b])
+    assert len(cal.fitted) == 1 and "1 distinct condition(s)" in cal.choice
+    # N = 2 > k = 1: the band comes from the two residuals, which straddle the fit: ln(1.1) apart
+    assert cal.band_basis == "fit"
+    r1, r2 = cal.residuals
+    assert r1 - r2 == pytest.approx(math.log(1.1), rel=1e-3)
+    assert cal.band_factor == pytest.approx(math.exp(2 * math.sqrt(r1 * r1 + r2 * r2)))

@@ -105,3 +105,49 @@ def test_the_shipped_dataset_holds_published_mlperf_figures():
     assert (off.chip, off.scenario, off.metric, off.value) == ("nvidia-a10", "offline", "throughput_ips", 13805.2)
     assert (ss.scenario, ss.metric, ss.batch) == ("single-stream", "latency_s", 1)
     assert ss.value == pytest.approx(465924e-9, rel=1e-12)
+
+
+EFFECTIVE = {"params": {"seq_len": 32}, "why": "padding dropped",
+             "source": {"document": "a paper", "table": "abstract"}}
+BERT = {**GOOD, "model": "bert-base", "params": {"seq_len": 128}, "batch": 4, "value": 100.0}
+
+
+@pytest.mark.parametrize("effective,words", [
+    ({**EFFECTIVE, "why": " "}, "must say why"),
+    ({k: v for k, v in EFFECTIVE.items() if k != "source"}, "effective.source: missing"),
+    ({**EFFECTIVE, "params": {}}, "needs at least one zoo parameter"),
+    ({**EFFECTIVE, "params": {"resolution": "224"}}, "effective.params.resolution"),
+])
+def test_a_bad_effective_workload_is_refused(tmp_path, effective, words):
+    assert words in _error(tmp_path, **BERT, effective=effective)
+
+
+def test_an_effective_workload_overrides_the_params_of_the_estimate(tmp_path):
+    from fitbench.hardware.estimator import estimate
+    from fitbench.hardware.spec import load_hardware
+    from fitbench.profile import profile
+    from fitbench.validation import validate
+
+    (p,) = load_dataset(_one(tmp_path, **BERT, effective=EFFECTIVE))
+    assert p.params == {"seq_len": 128} and p.estimate_params() == {"seq_len": 32}
+    assert p.zoo_params() == {"seq_len": 32} and "as seq_len=32" in p.input_label()
+    (r,) = validate(points=[p]).points
+    # a second method: the estimate of bert-base at 32 tokens, batch 4, on the chip, made here directly
+    want = estimate(profile("bert-base", seq_len=32, precision="int8"), load_hardware("nvdla-nv-large"),
+                    batch=[4], precision="int8").points[0].throughput_ips
+    at_128 = estimate(profile("bert-base", seq_len=128, precision="int8"), load_hardware("nvdla-nv-large"),
+                      batch=[4], precision="int8").points[0].throughput_ips
+    assert r.predicted == pytest.approx(want) and want > 3 * at_128  # 4x fewer tokens: well over 3x the rate
+
+
+def test_the_shipped_bert_offline_points_are_estimated_without_padding():
+    # every v1.1 BERT submission kept drops the padding: a batched point runs (1 - 0.54) x 384 real tokens
+    bert = [p for p in load_dataset() if p.model == "bert-large"]
+    assert bert
+    for p in bert:
+        assert p.params == {"seq_len": 384}
+        if p.batch > 1:
+            assert p.effective is not None and p.effective.params == {"seq_len": round(0.46 * 384)}
+            assert "54%" in p.effective.source.table and "padding" in p.effective.why
+        else:
+            assert p.effective is None and "upper bound" in p.notes

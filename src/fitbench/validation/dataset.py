@@ -12,6 +12,11 @@ set. A point is (chip, model, zoo params, batch, precision, scenario, metric, va
 * ``metric``: ``throughput_ips`` (samples per second, > 0) or ``latency_s`` (seconds per query, > 0; for
   single-stream the 90th percentile).
 * ``source``: required; ``repository`` + ``path`` (optionally ``commit``) or ``document`` + ``table``.
+* ``effective`` (optional): the work the submission really did where it differs from the nominal input,
+  with its reason and source: ``params`` (zoo parameters that override ``params`` for the estimate), ``why``
+  and ``source``. MLPerf's BERT submissions drop the padding of SQuAD's 384-token inputs (NVIDIA's TensorRT
+  code: "we truncate the padded part of the input sequences"; Qualcomm's ``packed-bert``), so a batched
+  BERT point is estimated at the mean real sequence length, not at 384.
 
 A point without a source, with an unknown scenario, precision or metric, or with a value that is not a
 positive finite number is a one-line :class:`DatasetError` naming the file and the point.
@@ -63,6 +68,32 @@ class Source(BaseModel):
         return f"{self.document}, {self.table}"
 
 
+class EffectiveWorkload(BaseModel):
+    """What a submission really computed where it differs from the nominal input: zoo ``params`` overriding the
+    point's for the estimate, ``why``, and the ``source`` of the figures used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    params: dict[str, Any]
+    why: str
+    source: Source
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if not v:
+            raise ValueError("needs at least one zoo parameter")
+        if "resolution" in v:
+            parse_resolution(str(v["resolution"]), "effective.params.resolution")
+        return v
+
+    @field_validator("why")
+    @classmethod
+    def _why(cls, v: str) -> str:
+        if not str(v).strip():
+            raise ValueError("must say why the effective workload differs")
+        return str(v).strip()
+
+
 class PublishedPoint(BaseModel):
     """One published figure. ``value`` is in samples/s (``throughput_ips``) or seconds (``latency_s``)."""
 
@@ -79,6 +110,7 @@ class PublishedPoint(BaseModel):
     source: Source
     system: str = ""
     notes: str = ""
+    effective: EffectiveWorkload | None = None
 
     @field_validator("chip", "model")
     @classmethod
@@ -108,9 +140,14 @@ class PublishedPoint(BaseModel):
             parse_resolution(str(v["resolution"]), "params.resolution")  # WIDTHxHEIGHT, checked here
         return v
 
+    def estimate_params(self) -> dict[str, Any]:
+        """The zoo parameters the point is estimated at: ``params`` with ``effective.params`` over them."""
+        return {**self.params, **(self.effective.params if self.effective else {})}
+
     def zoo_params(self) -> dict[str, Any]:
-        """The zoo keyword arguments: ``resolution`` as (height, width), the rest as given."""
-        out = dict(self.params)
+        """The zoo keyword arguments of the estimate (:meth:`estimate_params`): ``resolution`` as (height, width),
+        the rest as given."""
+        out = self.estimate_params()
         if "resolution" in out:
             out["resolution"] = parse_resolution(str(out["resolution"]), "params.resolution")
         return out
@@ -120,6 +157,8 @@ class PublishedPoint(BaseModel):
         parts = [str(self.params["resolution"])] if "resolution" in self.params else []
         parts += [f"seq {self.params['seq_len']}"] if "seq_len" in self.params else []
         parts += [f"{k}={v}" for k, v in sorted(self.params.items()) if k not in ("resolution", "seq_len")]
+        if self.effective:
+            parts.append("as " + ", ".join(f"{k}={v}" for k, v in sorted(self.effective.params.items())))
         return ", ".join(parts) or "default"
 
     def to_dict(self) -> dict[str, Any]:

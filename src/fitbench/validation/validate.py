@@ -191,7 +191,7 @@ def validate(dataset: str | Path | None = None, hw: Sequence[str] = (), models: 
         elif p.model not in zoo_names:
             results[i] = PointResult(p, "skipped", f"model {p.model!r} is not in the zoo")
         else:
-            groups[(p.chip, p.model, _freeze(p.params), p.precision)].append(i)
+            groups[(p.chip, p.model, _freeze(p.estimate_params()), p.precision)].append(i)
 
     profiles: dict[tuple, Any] = {}
     for (chip, model, frozen, prec), idx in groups.items():
