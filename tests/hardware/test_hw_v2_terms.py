@@ -339,3 +339,28 @@ def test_attention_runs_fused_and_keeps_its_scores_on_chip():
     # spilled: its inputs read and its output written, not the scores (unfused, QK's output and PV's input would add
     # 2 x scores)
     assert layer.dram_activation_bytes == q + kt + v + out
+
+
+def test_pipeline_contexts_reload_over_the_host_link_without_dram():
+    # Hailo-8/8L: no DRAM; a model past the on-chip memory runs in contexts whose weights come from the host
+    m = prof(fc_model([256, 256, 256, 256]))              # three 256x256 layers: 65,536 B of weights each
+    w, io = 256 * 256, 256
+    link = {"bandwidth": "1 GB/s", "latency": "5 us"}
+    # 2 cores of 66,100 B: a layer and its 512 B of activations fit a core, two layers a context (131,072 <=
+    # 132,200), the third is a second
+    hw = spec(cores=2, split="pipeline", sram=132200, context_reload="10 us", dram_bandwidth=None, host_link=link)
+    e = estimate(m, hw, batch=[1, 4])
+    t = w / (512 * GHZ)                                   # a layer on one core: half of 1024 MACs/cycle
+    for b in (1, 4):
+        p = e.point(b)
+        assert p.feasible and p.pipeline_contexts == 2
+        reload = 2 * (10e-6 + 5e-6) + 3 * w / GBS             # per context: fixed cost + link latency + weights
+        io_link = 2 * io * b / GBS + 2 * 5e-6                 # the input and the output, once each way
+        # context 1: two stages (2t, then t per further image); context 2: one layer (t, then t per image)
+        assert p.latency_s == pytest.approx(reload + io_link + 3 * t + (b - 1) * (t + t))
+        assert p.link_s == pytest.approx(reload + io_link)
+        assert p.dram_weight_bytes_per_inference == 0        # nothing crosses a DRAM: the weights cross the link
+    faster = estimate(m, {**hw, "host_link": {**link, "bandwidth": "2 GB/s"}}, batch=[1]).point(1)
+    assert e.point(1).latency_s - faster.latency_s == pytest.approx((3 * w + 2 * io) * (1 / GBS - 1 / (2 * GBS)))
+    no_link = estimate(m, {k: v for k, v in hw.items() if k != "host_link"}, batch=[1]).point(1)
+    assert not no_link.feasible and "no DRAM" in no_link.infeasible_reason

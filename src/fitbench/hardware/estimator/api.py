@@ -296,7 +296,9 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
 
     Per image, each layer runs on its core (the chip's rates and SRAM / cores) with its weights resident
     there; a context holds as many consecutive layers as the cores' SRAM holds weights, and a model
-    that needs more contexts reloads each one (``context_reload`` + its weights over DRAM) per batch.
+    that needs more contexts reloads each one (``context_reload`` + its weights over DRAM) per batch. A chip
+    without DRAM but with a host link (Hailo-8/8L on PCIe) gets each context's weights from host memory over
+    the link: ``context_reload`` + its weights / link bandwidth + the link latency, counted as link time.
     ``latency(B) = call + link + sum over contexts of (reload + sum of stage times + (B - 1) x the slowest
     stage)``; so throughput tends to 1 / slowest stage."""
     t, P = model.t, model.P
@@ -330,6 +332,10 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
         acc += wb
     n_ctx = k + 1 if len(times) else 0
     bw = float(model.weight_bandwidth()[0, 0])
+    over_link = bw <= 0 and spec.host_link is not None   # no DRAM: the host sends the next context's weights
+    reload_latency = 0.0
+    if over_link:
+        bw, reload_latency = float(P["link_bandwidth"][0, 0]), float(P["link_latency"][0, 0])
     stage = np.zeros(len(times), dtype=np.int64)
     layers_total, slowest_total, reload_total = 0.0, 0.0, 0.0
     for j in range(n_ctx):
@@ -341,15 +347,15 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
         slowest_total += float(stage_t.max())
         if n_ctx > 1:
             wc = float(W[0, idx].sum())
-            reload_total += float(P["context_reload"][0, 0]) + (wc / bw if bw > 0 else math.inf)
+            reload_total += float(P["context_reload"][0, 0]) + reload_latency + (wc / bw if bw > 0 else math.inf)
     call, link = latency_parts(P, t, batch)
     lat = float(call[0]) + float(link[0]) + reload_total + layers_total + (batch - 1) * slowest_total
     reason = _infeasible_reason(spec, batch, lat)
     if not reason and n_ctx > 1 and bw <= 0:
-        reason = "the model needs several contexts and the spec has no DRAM to reload them from"
+        reason = "the model needs several contexts and the spec has no DRAM or host link to reload them from"
     feasible = not reason and math.isfinite(lat)
     a = float(tr.activations[0].sum()) * batch
-    w = float(W[0].sum()) * (n_ctx > 1)
+    w = float(W[0].sum()) * (n_ctx > 1) * (not over_link)   # DRAM weight traffic; over the link it is link time
     eff_total = float(c.eff_macs[0].sum()) * batch
     # shares: every layer once, the steady-state term on the bound of each context's slowest stage's layers
     share_t = np.zeros(len(BOUNDS))
@@ -362,7 +368,7 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
             slow = int(np.argmax(np.bincount(st, weights=times[idx])))
             for i in idx[st == slow]:
                 share_t[int(tm.bound[0, i])] += (batch - 1) * times[i]
-    share_t[BOUND_INDEX["weights"]] += reload_total
+    share_t[BOUND_INDEX["link" if over_link else "weights"]] += reload_total
     share_t[BOUND_INDEX["call"]] += float(call[0])
     share_t[BOUND_INDEX["link"]] += float(link[0])
     share = {b: float(share_t[j] / lat) if feasible and lat > 0 else 0.0 for j, b in enumerate(BOUNDS)}
@@ -389,7 +395,8 @@ def _pipeline_point(model: CostModel, spec: HardwareSpec, batch: int, prec: str,
                                 if feasible and spec.energy is not None else None),
         bound_share=share, weights_resident=n_ctx <= 1, activations_spill=bool(spill.any()),
         spilled_activation_bytes=a / batch, plan="pipeline", infeasible_reason=reason, layers=layers,
-        call_overhead_s=float(call[0]), link_s=float(link[0]), state_bytes_per_sequence=t.state_b,
+        call_overhead_s=float(call[0]), link_s=float(link[0]) + (reload_total if over_link else 0.0),
+        state_bytes_per_sequence=t.state_b,
         resident_weight_bytes=float(W[0].sum()) if n_ctx <= 1 else total_sram, cores_used=spec.cores,
         pipeline_stages=int(stage.max()) + 1 if len(times) else 0, pipeline_contexts=n_ctx,
     )
