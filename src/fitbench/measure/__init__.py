@@ -59,6 +59,7 @@ def measure(
     name: str | None = None,
     command: str | None = None,
     driver: str = "loadgen",
+    log_dir: str | None = None,
     **zoo_params: Any,
 ) -> MeasureResult | list[MeasureResult]:
     """Measure ``model`` (ONNX path, ``onnx.ModelProto``, zoo name or torch ``nn.Module``).
@@ -71,6 +72,7 @@ def measure(
     rate against that bound instead (LoadGen's ``result_validity`` then says whether the bound held).
     ``driver="direct"`` (single-stream only) runs the single-stream schedule in a tight timed loop
     instead of through LoadGen (no LoadGen logs; see :func:`.scenarios.single_stream_direct`).
+    ``log_dir`` keeps LoadGen's summary and detail logs there, one subfolder per batch (:mod:`.logs`).
     ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API
     call records ``None`` (never the host process's ``sys.argv``, e.g. a test runner's).
     """
@@ -122,6 +124,7 @@ def measure(
     if input_files and len(batches) > 1:
         raise MeasurementError("input files fix the batch; give one batch (or none) with input files")
     from .convert import ConversionCache
+    from .logs import batch_log_dir
 
     cache = ConversionCache()
     results = []
@@ -156,6 +159,7 @@ def measure(
                     driver=driver,
                     zoo_params=zoo_params,
                     cache=cache,
+                    log_dir=batch_log_dir(log_dir, b),
                 )
             )
     finally:
@@ -192,6 +196,7 @@ def _measure_one(
     zoo_params,
     driver="loadgen",
     cache=None,
+    log_dir=None,
 ) -> MeasureResult:
     from .isolate import run_isolated
     from .memory import guard
@@ -279,6 +284,7 @@ def _measure_one(
                 "min_duration_s": cfg["min_duration_s"],
                 "max_duration_s": max_duration,
                 "samples_per_query": samples_per_query,
+                "log_dir": log_dir,
             },
             "target_latency_ms": target_latency_ms,
             "server_qps": server_qps,
@@ -313,6 +319,7 @@ def _measure_one(
             "samples_per_query": samples_per_query if scenario == "multi-stream" else None,
             "seed": seed,
             "input_source": "npy files" if input_files else "synthetic (seeded)",
+            "log_dir": log_dir,
         },
         "memory_estimate": prep.estimate,
         "memory_limit_bytes": limit,

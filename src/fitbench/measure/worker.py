@@ -125,6 +125,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         expected_latency_s=calib / 1e9,
         samples_per_query=st["samples_per_query"],
         seed=job["seed"],
+        log_dir=st.get("log_dir"),
     )
     scenario = job["scenario"]
     out: dict[str, Any] = {
