@@ -18,7 +18,7 @@ from typing import Any
 
 from .._checks import as_list, is_positive_int
 from ..errors import FitbenchError
-from .ranking import build_rows, find_flips, flip_robustness, winner_robustness
+from .ranking import build_rows, find_flips, flip_robustness, invalid_warnings, winner_robustness
 from .result import Comparison, Figures, Offering
 from .workload import Workload, parse_workload
 
@@ -251,10 +251,14 @@ def figures_from_measurement(d: dict[str, Any], batch: int) -> Figures:
 
     # throughput is what the measurement completed per second of wall time; when it has none, it stays
     # unknown (never derived from a latency)
+    from ..measure.validity import validity_of
+
+    v = validity_of(d)
     return Figures(
         batch=batch, latency_s=s("p50_ms"), throughput_ips=_num(d.get("throughput")), method="measured",
         latency_p50_s=s("p50_ms"), latency_p90_s=s("p90_ms"), latency_p99_s=s("p99_ms"),
-        samples=lat.get("count"),
+        samples=lat.get("count"), validity=None if v is None else v.verdict,
+        validity_reasons=[] if v is None else list(v.reasons),
     )
 
 
@@ -428,6 +432,7 @@ def compare(
     if not offerings:
         raise FitbenchError("no offering could be compared: " + "; ".join(notes))
     rows = build_rows(offerings, rank_batch, baseline_batch)
+    notes[:0] = invalid_warnings(offerings, rows, rank_batch)  # first: a rank from an INVALID run is not silent
     unit = "token" if llm else "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
     for f in flips:
@@ -524,14 +529,17 @@ def save_comparison(comp: Comparison, store: Any, profiles=(), estimates=()) -> 
                 conditions={"role": role, "workload": info, "estimate": {k: v for k, v in est.items()
                                                                           if k != "points"}},
                 metrics=p, sweep_id=sweep_id, point_key=point_key(f"estimate/{role}/{hw_name}/b{p.get('batch')}")))
+    from ..measure.validity import store_status
+
     for i, m in enumerate(comp.measurements):
         info = {"workload": comp.workload, "baseline": comp.baseline}.get(
             m["role"], {"label": m["label"], "sha256": (m["result"].get("conditions") or {}).get("model_sha256")})
         res = m["result"]
+        status, cause = store_status(res)  # an INVALID measurement is stored as invalid, as a sweep stores it
         recs.append(ResultRecord(
             kind="measure", model=info["label"], model_sha256=info["sha256"], batch=m["batch"], precision=prec,
             runtime=str(res.get("runtime") or m["offering"])[:64], conditions=res.get("conditions") or {},
-            metrics=res, sweep_id=sweep_id,
+            metrics=res, sweep_id=sweep_id, status=status, cause=cause,
             point_key=point_key(f"measure/{m['role']}/{m['offering']}/b{m['batch']}/{i}")))
     recs.append(ResultRecord(
         kind="comparison", model=comp.workload["label"], model_sha256=comp.workload["sha256"], batch=comp.rank_batch,

@@ -90,12 +90,13 @@ def assess(
     if loadgen and loadgen != VALID:
         why = loadgen_reasons(loadgen_summary)
         reasons.append(f"LoadGen result {loadgen}" + (": " + ", ".join(why) if why else ""))
-    if count is not None and min_count is not None and count < min_count:
-        reasons.append(f"{count} of the {min_count} queries asked for completed")
-    if count is not None and count > 0 and scenario in LATENCY_SCENARIOS and count < MIN_SAMPLES[90]:
-        reasons.append(f"{count} latencies, fewer than the {MIN_SAMPLES[90]} a p90 needs")
     if count is not None and count <= 0:
         reasons.append("no latency figures")
+    elif count is not None:
+        if min_count is not None and count < min_count:
+            reasons.append(f"{count} of the {min_count} queries asked for completed")
+        if scenario in LATENCY_SCENARIOS and count < MIN_SAMPLES[90]:
+            reasons.append(f"{count} latencies, fewer than the {MIN_SAMPLES[90]} a p90 needs")
     reportable = {} if count is None else {f"p{p}": count >= n for p, n in sorted(MIN_SAMPLES.items())}
     return Validity(verdict=INVALID if reasons else VALID, loadgen=loadgen, count=count, min_count=min_count,
                     reportable=reportable, reasons=reasons)

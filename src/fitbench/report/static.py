@@ -31,7 +31,8 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     for r in comp.rows:
         f = comp.offering(r.offering).at("workload", comp.rank_batch)
         rows.append([r.offering, _o(r.tops_rank), _o(r.baseline_rank),
-                     _o(r.workload_rank), _n(r.workload_throughput_ips), fmt_time(r.workload_latency_s),
+                     _o(r.workload_rank) + (" INVALID" if r.figure_validity == "INVALID" else ""),
+                     _n(r.workload_throughput_ips), fmt_time(r.workload_latency_s),
                      _n(r.baseline_throughput_ips), _n(r.peak_tops, 3),
                      _n(r.workload_effective_tops, 3) + ("*" if r.offering in above else ""),
                      "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
@@ -127,7 +128,8 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     if note:
         console.print(escape(note))
     for n in comp.notes:
-        console.print(f"[dim]{escape(n)}[/dim]")
+        style = "yellow" if n.startswith("warning:") else "dim"  # e.g. a rank from an INVALID measurement
+        console.print(f"[{style}]{escape(n)}[/{style}]")
 
 
 def llm_rows(comp: Comparison) -> tuple[str, list[str], list[list[str]]]:
@@ -186,7 +188,7 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
               for f in comp.flips] or ["No rank flips."]
     if comp.winner is not None:
         lines += ["", f"**Winner:** {_md_escape(comp.winner.sentence)}"]
-    lines += [f"\n_{_md_escape(n)}_" for n in comp.notes]
+    lines += [f"\n**{_md_escape(n)}**" if n.startswith("warning:") else f"\n_{_md_escape(n)}_" for n in comp.notes]
     if images:
         lines += ["", "## Plots", ""]
         for name, p in images.items():

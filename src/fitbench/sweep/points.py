@@ -296,12 +296,16 @@ def run_measure(point: Point, ctx: PointContext) -> Outcome:
     conditions = d.pop("conditions", None) or {}
     sha = conditions.get("model_sha256") or point.model.get("sha256")
     cause = status = None
-    if d.get("status") not in (None, "ok"):
+    if d.get("status") not in (None, "ok", "partial"):
         cause = d.get("cause") or f"measurement status {d.get('status')!r}"
-    validity = (d.get("loadgen") or {}).get("result_validity")
-    if cause is None and validity and validity != "VALID":
-        # LoadGen's own verdict: the figures are kept, but the point is not a valid measurement
-        status, cause = "invalid", f"LoadGen result {validity}"
+    else:
+        from ..measure.validity import store_status
+
+        # LoadGen's verdict and fitbench's sample-count rules: an INVALID run keeps its figures, but the point
+        # is not a valid measurement (the same rule as fitbench run --db and compare --measure --db)
+        stored, why = store_status({**d, "conditions": conditions})
+        if stored == "invalid":
+            status, cause = "invalid", why
     return Outcome(point.model_name, sha, conditions, d, cause=cause, status=status)
 
 
