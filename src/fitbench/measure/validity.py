@@ -129,7 +129,9 @@ def validity_of(d: dict[str, Any]) -> Validity | None:
         return Validity.from_dict(stated)
     lat = d.get("latency") if isinstance(d.get("latency"), dict) else None
     lg = d.get("loadgen") if isinstance(d.get("loadgen"), dict) else {}
-    if lat is None:
+    if "latency" not in d:  # not stated: no count rule applies
+        count = None
+    elif lat is None:  # stated as none: no latency figures
         count = 0
     else:
         count = lat.get("count")

@@ -298,14 +298,15 @@ def run_measure(point: Point, ctx: PointContext) -> Outcome:
     cause = status = None
     if d.get("status") not in (None, "ok", "partial"):
         cause = d.get("cause") or f"measurement status {d.get('status')!r}"
-    else:
-        from ..measure.validity import store_status
-
-        # LoadGen's verdict and fitbench's sample-count rules: an INVALID run keeps its figures, but the point
-        # is not a valid measurement (the same rule as fitbench run --db and compare --measure --db)
-        stored, why = store_status({**d, "conditions": conditions})
-        if stored == "invalid":
-            status, cause = "invalid", why
+    # an INVALID run keeps its figures, but the point is not a valid measurement: the verdict the engine states
+    # (LoadGen's and fitbench's sample-count rules, fitbench.measure.validity: the rule of run --db and compare
+    # --db too), else LoadGen's own
+    stated = d.get("validity")
+    validity = (d.get("loadgen") or {}).get("result_validity")
+    if cause is None and isinstance(stated, dict) and stated.get("verdict") == "INVALID":
+        status, cause = "invalid", "; ".join(stated.get("reasons") or []) or "INVALID"
+    elif cause is None and not isinstance(stated, dict) and validity and validity != "VALID":
+        status, cause = "invalid", f"LoadGen result {validity}"
     return Outcome(point.model_name, sha, conditions, d, cause=cause, status=status)
 
 
