@@ -29,16 +29,17 @@ def five_query_comp(mm_path, tmp_path_factory):
 
     mp.setattr(fitbench.measure, "measure", five)
     db = tmp_path_factory.mktemp("db") / "r.db"
+    logs = db.parent / "logs"
     try:
         comp = compare(mm_path, hw=[STREAMER, HOLDER], batch=[1], baseline=f"{mm_path}:batch=1", batch_curve=(1,),
-                       measure_runtimes=["onnxruntime"], store=str(db))
+                       measure_runtimes=["onnxruntime"], store=str(db), measure_log_dir=str(logs))
     finally:
         mp.undo()
-    return comp, db
+    return comp, db, logs
 
 
 def test_the_invalid_row_is_ranked_marked_and_warned_about(five_query_comp):
-    comp, _ = five_query_comp
+    comp, _, _ = five_query_comp
     row = next(r for r in comp.rows if r.offering == HERE)
     fig = comp.offering(HERE).at("workload", 1)
     assert fig.samples < 64 and fig.validity == "INVALID"
@@ -52,7 +53,7 @@ def test_the_invalid_row_is_ranked_marked_and_warned_about(five_query_comp):
 
 
 def test_the_mark_is_in_the_table_markdown_and_html(five_query_comp):
-    comp, _ = five_query_comp
+    comp, _, _ = five_query_comp
     head, rows = ranking_rows(comp)
     yours = 3  # offering, TOPS tells you, the baseline's rank, then yours
     assert head[yours] == f"{comp.workload['label']} b1"
@@ -72,12 +73,16 @@ def test_the_mark_is_in_the_table_markdown_and_html(five_query_comp):
 
 
 def test_the_measurement_is_stored_invalid_with_its_reasons(five_query_comp):
-    comp, db = five_query_comp
+    comp, db, logs = five_query_comp
     with open_store(db, create=False) as store:
         (row,) = store.query(sweep_id=comp.sweep_id, kind="measure")
     fig = comp.offering(HERE).at("workload", 1)
     assert row.status == "invalid" and row.cause == "; ".join(fig.validity_reasons)
     assert row.metrics["validity"]["verdict"] == "INVALID"
+    # --log-dir: LoadGen's logs of this machine's workload run, and the stored row points at them
+    summary = logs / "onnxruntime" / "workload" / "batch-1" / "single-stream" / "mlperf_log_summary.txt"
+    assert row.metrics["loadgen"]["summary_path"] == str(summary.resolve())
+    assert f"Result is : {row.metrics['loadgen']['result_validity']}" in summary.read_text()
 
 
 def test_a_valid_measured_row_gets_no_warning():
@@ -92,3 +97,15 @@ def test_a_valid_measured_row_gets_no_warning():
     assert invalid_warnings([off, chip], rows, 1) == [
         "warning: rt is ranked 1st on an INVALID measurement at batch 1 (5 of the 64 queries asked for completed): "
         "its figures are not a valid result; measure again with a longer run (compare --full)"]
+
+
+def test_compare_log_dir_needs_measure(mm_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from fitbench.cli.app import _register, app
+
+    _register()
+    res = CliRunner().invoke(app, ["compare", mm_path, "--hw", "nvidia-t4", "--log-dir", str(tmp_path / "l")])
+    assert res.exit_code == 2
+    err = res.stderr if getattr(res, "stderr", None) else res.output
+    assert err.strip() == "error: --log-dir keeps the logs of the measurements: give --measure RUNTIME too"

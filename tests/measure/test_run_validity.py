@@ -112,3 +112,23 @@ def test_bad_log_dir_or_db_is_one_line_before_any_work(conv_path, tmp_path, args
     assert res.exit_code == 2, res.output
     lines = [ln for ln in _err(res).splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(message.format(tmp=tmp_path)), lines
+
+
+def test_a_sweep_keeps_loadgen_logs_per_point_and_stores_the_verdict(conv_path, tmp_path):
+    from fitbench.sweep.runner import run_sweep
+    from fitbench.sweep.spec import parse_sweep
+
+    logs = tmp_path / "logs"
+    spec = parse_sweep({"name": "lg", "kinds": "measure", "models": [{"path": str(conv_path)}], "batch": [1],
+                        "runtime": "onnxruntime", "scenario": "single-stream",
+                        "options": {"measure": {"log_dir": str(logs), "min_count": 5, "min_duration_s": 0.0,
+                                                "warmup_count": 1, "warmup_s": 0.0, "threads": 1}}})
+    run_sweep(spec, tmp_path / "r.db")
+    with open_store(tmp_path / "r.db", create=False) as store:
+        (row,) = store.query(sweep_id="lg")
+    (folder,) = logs.iterdir()  # one folder per point: <model>-<runtime>-<scenario>-<key>
+    assert folder.name == f"tiny_convnet-onnxruntime-single-stream-{row.point_key[:12]}"
+    summary = folder / "batch-1" / "single-stream" / "mlperf_log_summary.txt"
+    assert row.metrics["loadgen"]["summary_path"] == str(summary.resolve())
+    n = row.metrics["latency"]["count"]
+    assert n < 64 and row.status == "invalid" and f"{n} latencies, fewer than the 64 a p90 needs" in row.cause
