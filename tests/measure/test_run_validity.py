@@ -72,6 +72,12 @@ def test_the_table_marks_an_invalid_run_and_says_why(conv_path):
     assert "INVALID" in row
     assert "INVALID (batch 1): " in out and "fewer than the 64 a p90 needs" in out
     assert "p90 from 64 samples, p99 from 662" in out
+    res = runner.invoke(app, ["run", str(conv_path), "--batch", "1", "--format", "csv", *FIVE])
+    import csv
+    import io
+
+    (row,) = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert row["validity"].startswith("INVALID: ") and "fewer than the 64 a p90 needs" in row["validity"]
 
 
 def test_valid_batches_are_stored_ok_one_log_folder_each_and_nothing_stored_is_lost(conv_path, tmp_path,
