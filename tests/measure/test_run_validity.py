@@ -138,3 +138,17 @@ def test_a_sweep_keeps_loadgen_logs_per_point_and_stores_the_verdict(conv_path, 
     assert row.metrics["loadgen"]["summary_path"] == str(summary.resolve())
     n = row.metrics["latency"]["count"]
     assert n < 64 and row.status == "invalid" and f"{n} latencies, fewer than the 64 a p90 needs" in row.cause
+
+
+def test_a_stored_run_is_reported_as_a_sweep_with_its_verdict(conv_path, tmp_path):
+    db = tmp_path / "r.db"
+    res = runner.invoke(app, ["run", str(conv_path), "--batch", "1", "--db", str(db), *FIVE])
+    assert res.exit_code == 0, res.output
+    with open_store(db, create=False) as store:
+        (row,) = store.query(kind="measure")
+    res = runner.invoke(app, ["report", "--db", str(db), "--sweep", row.sweep_id, "-o", str(tmp_path / "s.md"),
+                              "-o", str(tmp_path / "s.html")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "s.md").read_text()
+    assert f"| invalid: {row.cause.replace('(', chr(92) + '(').replace(')', chr(92) + ')')} |" in md
+    assert f"invalid: {row.cause}" in (tmp_path / "s.html").read_text()
