@@ -70,6 +70,11 @@ def test_the_mark_is_in_the_table_markdown_and_html(five_query_comp):
     print_comparison(comp, console)
     text = console.export_text()
     assert "INVALID" in text and f"warning: {HERE} is ranked" in text
+    # the warning sits right under the ranking table (before the winner and the flips), once
+    assert text.count(f"warning: {HERE} is ranked") == 1
+    assert text.index(f"warning: {HERE} is ranked") < text.index("No rank flips" if not comp.flips else "Rank flips")
+    assert md.count("warning: onnxruntime \\(this machine\\) is ranked") == 1
+    assert md.index("warning: onnxruntime") < md.index("## Rank flips")
 
 
 def test_the_measurement_is_stored_invalid_with_its_reasons(five_query_comp):

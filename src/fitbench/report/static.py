@@ -106,6 +106,9 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     for row in rows:
         t.add_row(*[escape(c) for c in row])
     console.print(t)
+    for n in comp.notes:  # right under the ranking: e.g. a rank from an INVALID measurement
+        if n.startswith("warning:"):
+            console.print(f"[yellow]{escape(n)}[/yellow]")
     if comp.winner is not None:
         console.print(f"[bold]Winner[/bold]: {escape(comp.winner.sentence)}")
     if comp.llm:
@@ -128,8 +131,8 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     if note:
         console.print(escape(note))
     for n in comp.notes:
-        style = "yellow" if n.startswith("warning:") else "dim"  # e.g. a rank from an INVALID measurement
-        console.print(f"[{style}]{escape(n)}[/{style}]")
+        if not n.startswith("warning:"):  # the warnings are printed under the ranking
+            console.print(f"[dim]{escape(n)}[/dim]")
 
 
 def llm_rows(comp: Comparison) -> tuple[str, list[str], list[list[str]]]:
@@ -175,6 +178,7 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     lines += ["## Rankings", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
               "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    lines += [f"\n**{_md_escape(n)}**" for n in comp.notes if n.startswith("warning:")]  # under the ranking
     if comp.llm:
         title, lhead, lrows = llm_rows(comp)
         lines += ["", f"## {_md_escape(title)}", "", "| " + " | ".join(lhead) + " |",
@@ -188,7 +192,7 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
               for f in comp.flips] or ["No rank flips."]
     if comp.winner is not None:
         lines += ["", f"**Winner:** {_md_escape(comp.winner.sentence)}"]
-    lines += [f"\n**{_md_escape(n)}**" if n.startswith("warning:") else f"\n_{_md_escape(n)}_" for n in comp.notes]
+    lines += [f"\n_{_md_escape(n)}_" for n in comp.notes if not n.startswith("warning:")]
     if images:
         lines += ["", "## Plots", ""]
         for name, p in images.items():
