@@ -143,6 +143,7 @@ def run_cmd(
         from .run_output import store_results
 
         sweep_id = store_results(store, results, command=command, started=started)
+        store.close()
         sys.stderr.write(f"stored as sweep {printable(sweep_id)} in {store.location}\n")
     if fmt == "json":
         emit(json.dumps([r.to_dict() for r in results], indent=2), output)
