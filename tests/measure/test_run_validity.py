@@ -152,3 +152,8 @@ def test_a_stored_run_is_reported_as_a_sweep_with_its_verdict(conv_path, tmp_pat
     md = (tmp_path / "s.md").read_text()
     assert f"| invalid: {row.cause.replace('(', chr(92) + '(').replace(')', chr(92) + ')')} |" in md
     assert f"invalid: {row.cause}" in (tmp_path / "s.html").read_text()
+    listed = runner.invoke(app, ["report", "--db", str(db), "--list"])
+    assert listed.stdout.startswith(f"{row.sweep_id}\t0 ok\t0 failed\t1 invalid\t")
+    with open_store(db, create=False) as store:
+        (info,) = store.list_sweeps()
+    assert (info["stored"], info["ok"], info["failed"], info["invalid"]) == (1, 0, 0, 1)
