@@ -51,6 +51,8 @@ def compare_cmd(
     measure: list[str] | None = typer.Option(None, "--measure", help="runtime(s) to measure here, e.g. onnxruntime"),
     measure_baseline: bool = typer.Option(False, "--measure-baseline", help="also measure the baseline here"),
     full: bool = typer.Option(False, "--full", help="full-length measurements (default: quick)"),
+    log_dir: Path | None = typer.Option(None, "--log-dir", help="--measure: keep LoadGen's summary and detail logs "
+                                        "here (RUNTIME/ROLE/batch-B/)"),
     input_sizes: str | None = typer.Option(None, help="latency vs input size at these WxH, comma-separated"),
     winograd: str = typer.Option("auto", help="auto | on | off: Winograd where the spec supports it"),
     output: list[Path] | None = typer.Option(None, "--output", "-o",
@@ -105,6 +107,12 @@ def compare_cmd(
     for out in output or []:
         report_suffix(out)
         check_output(out, make_folders=True, protect=[*model, *(hw or []), *database_files(db)])
+    if log_dir is not None:
+        if not measure:
+            raise FitbenchError("--log-dir keeps the logs of the measurements: give --measure RUNTIME too")
+        from ..measure.logs import check_log_dir
+
+        check_log_dir(log_dir)
     store = None
     if db is not None or save:
         from ..store import open_store
@@ -120,7 +128,8 @@ def compare_cmd(
                    measure_runtimes=parse_list(measure),
                    baseline=baseline, precision=precision, inputs=inputs or None, dims=dims or None,
                    input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
-                   winograd=winograd, store=store, app=application, **zoo_params)
+                   winograd=winograd, store=store, app=application,
+                   measure_log_dir=None if log_dir is None else str(log_dir), **zoo_params)
     if fmt == "json":
         sys.stdout.write(comp.to_json() + "\n")
     elif fmt == "csv":

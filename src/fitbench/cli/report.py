@@ -53,7 +53,8 @@ def report_cmd(
         if not sweeps:
             raise FitbenchError(f"no sweeps stored in {store.location}")
         for s in sweeps:
-            sys.stdout.write(f"{printable(s['sweep_id'])}\t{s['ok']} ok\t{s['failed']} failed\t"
+            invalid = f"\t{s['invalid']} invalid" if s.get("invalid") else ""
+            sys.stdout.write(f"{printable(s['sweep_id'])}\t{s['ok']} ok\t{s['failed']} failed{invalid}\t"
                              f"{s['created_at'] or ''}\n")
         if not list_:
             raise FitbenchError("give --sweep ID (one of the sweeps listed above)")

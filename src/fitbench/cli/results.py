@@ -78,11 +78,11 @@ def _list(filters, where, db, limit, sweeps) -> None:
     store = _open(db)
     console = Console(width=200)
     if sweeps:
-        table = Table("sweep", "planned", "stored", "ok", "failed", "last finished")
+        table = Table("sweep", "planned", "stored", "ok", "failed", "invalid", "last finished")
         for s in store.list_sweeps():
             planned = str(s["n_points"] if s["n_points"] is not None else "?")
             table.add_row(cell(s["sweep_id"]), planned, str(s["stored"]), str(s["ok"]), str(s["failed"]),
-                          str(s["last_finished"] or ""))  # fmt: skip
+                          str(s.get("invalid", 0)), str(s["last_finished"] or ""))  # fmt: skip
         console.print(table)
         return
     cond = parse_where([*(where or []), *(filters or [])])

@@ -13,7 +13,9 @@ from rich.table import Table
 
 from ..errors import FitbenchError
 from .common import (
+    cell,
     check_output,
+    database_files,
     emit,
     invocation,
     output_console,
@@ -22,6 +24,7 @@ from .common import (
     parse_int_list,
     parse_pairs,
     parse_zoo_params,
+    printable,
     user_errors,
 )
 from .render import number
@@ -88,6 +91,11 @@ def run_cmd(
     seed: int = typer.Option(0, help="seed of the synthetic inputs"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
+    db: str | None = typer.Option(None, "--db", help="store every result here (SQLite path or postgresql:// URL)"),
+    save: bool = typer.Option(False, "--save", help="store every result in the default database "
+                              "(~/.fitbench/results.db or $FITBENCH_DB)"),
+    log_dir: Path | None = typer.Option(None, "--log-dir", help="keep LoadGen's summary and detail logs here "
+                                        "(one subfolder per batch)"),
 ) -> None:
     """Measure latency percentiles and throughput on this machine, with every condition recorded."""
     from ..measure import measure
@@ -95,7 +103,18 @@ def run_cmd(
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
     batches = parse_int_list(batch, "--batch")
-    check_output(output, protect=[model, *(v.split('=', 1)[-1] for v in input_file or [])])
+    check_output(output, protect=[model, *(v.split('=', 1)[-1] for v in input_file or []), *database_files(db)])
+    if log_dir is not None:
+        from ..measure.logs import check_log_dir
+
+        if driver.strip().lower() == "direct":
+            raise FitbenchError("--log-dir keeps LoadGen's logs; --driver direct runs without LoadGen (no logs)")
+        check_log_dir(log_dir)
+    store = None
+    if db is not None or save:  # opened before the run: a database that cannot be written fails in a second
+        from ..store import open_store
+
+        store = open_store(db)
     dims = parse_dims(dim)
     # the same zoo options as profile; unset ones are dropped (they would reject an ONNX file)
     zoo_params = {k: v for k, v in parse_zoo_params(resolution, seq_len, param).items() if v is not None}
@@ -106,6 +125,9 @@ def run_cmd(
         raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
                             f"use its own option")
     command = invocation()
+    from ..store.record import utcnow
+
+    started = utcnow()
     results = measure(
         model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
@@ -113,10 +135,16 @@ def run_cmd(
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
         input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
         include_h2d=h2d, dims=dims or None,
-        command=command, driver=driver, **zoo_params,
+        command=command, driver=driver, **({"log_dir": str(log_dir)} if log_dir is not None else {}), **zoo_params,
     )
     if not isinstance(results, list):
         results = [results]
+    if store is not None:
+        from .run_output import store_results
+
+        sweep_id = store_results(store, results, command=command, started=started)
+        store.close()
+        sys.stderr.write(f"stored as sweep {printable(sweep_id)} in {store.location}\n")
     if fmt == "json":
         emit(json.dumps([r.to_dict() for r in results], indent=2), output)
     elif fmt == "csv":
@@ -126,6 +154,12 @@ def run_cmd(
     else:
         with output_console(output, 160) as console:
             render_results(results, console)
+    if output is not None:  # the figures went to a file: say what they are, and where
+        from .run_output import summary_line
+
+        for r in results:
+            sys.stderr.write(printable(summary_line(r)) + "\n")
+        sys.stderr.write(f"wrote {printable(output)}\n")
     if all(not r.ok for r in results):
         raise typer.Exit(1)
 
@@ -158,11 +192,13 @@ def render_results(results, console: Console) -> None:
     for r in results:
         lat = r.latency
         if not r.ok:
-            table.add_row(str(r.batch), f"[red]failed[/]: {r.cause}", *[""] * 10)
+            table.add_row(str(r.batch), f"[red]failed[/]: {cell(r.cause)}", *[""] * 10)
             continue
         ci = f"{lat.median_ci95_ms[0]:.3f}-{lat.median_ci95_ms[1]:.3f}" if lat and lat.median_ci95_ms else ""
+        v = r.validity
         table.add_row(
-            str(r.batch), "ok", str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
+            str(r.batch), "[green]VALID[/]" if v is None or v.valid else "[bold red]INVALID[/]",
+            str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
             else "", _ms(lat.p99_ms) if lat else "", f"{lat.mean_ms:.3f}" if lat else "",
             f"{lat.cv:.1%}" if lat and lat.cv is not None else "", ci, _ms(r.first_run_ms),
             number(r.throughput) if r.throughput else "",
@@ -170,8 +206,15 @@ def render_results(results, console: Console) -> None:
         )
     console.print(table)
     for r in results:
+        v = r.validity
+        if v is not None and not v.valid:
+            console.print(f"[bold red]INVALID[/] (batch {r.batch}): {cell('; '.join(v.reasons))}")
         for w in r.warnings:
-            console.print(f"[yellow]warning[/] (batch {r.batch}): {w}")
+            console.print(f"[yellow]warning[/] (batch {r.batch}): {cell(w)}")
+    if any(r.validity is not None for r in results):
+        from ..measure.validity import RULES
+
+        console.print(f"[dim]validity: {RULES}[/]")
 
 
 @user_errors

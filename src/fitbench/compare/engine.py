@@ -18,7 +18,7 @@ from typing import Any
 
 from .._checks import as_list, is_positive_int
 from ..errors import FitbenchError
-from .ranking import build_rows, find_flips, flip_robustness, winner_robustness
+from .ranking import build_rows, find_flips, flip_robustness, invalid_warnings, winner_robustness
 from .result import Comparison, Figures, Offering
 from .workload import Workload, parse_workload
 
@@ -213,11 +213,14 @@ def default_input_sizes(res: tuple[int, int]) -> list[tuple[int, int]]:
 
 # ------------------------------------------------------------------ measurement
 
-def _measure(w: Workload, runtime: str, batch: int, quick: bool) -> dict[str, Any]:
-    """Measure ``w`` at ``batch`` on ``runtime`` (in the model's own precision; ORT never converts)."""
+def _measure(w: Workload, runtime: str, batch: int, quick: bool, log_dir: str | None = None) -> dict[str, Any]:
+    """Measure ``w`` at ``batch`` on ``runtime`` (in the model's own precision; ORT never converts); ``log_dir``
+    keeps LoadGen's logs there (``<log_dir>/batch-<B>/<run>/``)."""
     from ..measure import measure
 
-    res = measure(w.model, inputs=w.inputs, dims=w.dims, batch=batch, runtime=runtime, quick=quick, **w.params)
+    kept = {"log_dir": log_dir} if log_dir else {}
+    res = measure(w.model, inputs=w.inputs, dims=w.dims, batch=batch, runtime=runtime, quick=quick, **kept,
+                  **w.params)
     d = res.to_dict(include_samples=True)
     if d.get("status") != "ok":
         from ..errors import MeasurementError
@@ -226,13 +229,22 @@ def _measure(w: Workload, runtime: str, batch: int, quick: bool) -> dict[str, An
     return _jsonable(d)
 
 
+def _log_dir(root: str | None, runtime: str, role: str) -> str | None:
+    """``<root>/<runtime>/<role>`` (LoadGen's logs of one runtime's workload, baseline or extra measurements)."""
+    if not root:
+        return None
+    from pathlib import Path
+
+    return str(Path(str(root)).expanduser() / runtime / role)
+
+
 def _measure_into(off: Offering, w: Workload, role: str, batches: list[int], runtime: str, quick: bool, where: str,
-                  measurements: list[dict[str, Any]], notes: list[str]) -> None:
+                  measurements: list[dict[str, Any]], notes: list[str], log_dir: str | None = None) -> None:
     """Measure ``w`` at each batch for offering ``off`` (its ``role`` figures: workload or baseline); a batch that
     cannot be measured is left out with a note saying ``where`` (``{batch}`` is filled in)."""
     for bsz in batches:
         try:
-            d = _measure(w, runtime, bsz, quick)
+            d = _measure(w, runtime, bsz, quick, _log_dir(log_dir, runtime, role))
         except FitbenchError as exc:
             notes.append(f"{off.name} {where.format(batch=bsz)} is left out: {exc}")
             continue
@@ -251,10 +263,14 @@ def figures_from_measurement(d: dict[str, Any], batch: int) -> Figures:
 
     # throughput is what the measurement completed per second of wall time; when it has none, it stays
     # unknown (never derived from a latency)
+    from ..measure.validity import validity_of
+
+    v = validity_of(d)
     return Figures(
         batch=batch, latency_s=s("p50_ms"), throughput_ips=_num(d.get("throughput")), method="measured",
         latency_p50_s=s("p50_ms"), latency_p90_s=s("p90_ms"), latency_p99_s=s("p99_ms"),
-        samples=lat.get("count"),
+        samples=lat.get("count"), validity=None if v is None else v.verdict,
+        validity_reasons=[] if v is None else list(v.reasons),
     )
 
 
@@ -286,6 +302,7 @@ def compare(
     also_measure: list[Any] | tuple[Any, ...] = (),
     error_bands: dict[str, Any] | None = None,
     app: Any = None,
+    measure_log_dir: str | None = None,
     **zoo_params: Any,
 ) -> Comparison:
     """Rank every offering on the user's workload and on the baseline; explain every rank flip.
@@ -301,7 +318,8 @@ def compare(
     measurements verified by ``fitbench kit verify`` that it holds for this workload are shown beside their
     chip's estimate and ranked (:mod:`.supplier`). ``app`` (an :class:`~.requirements.Application` or the path
     of an application file) adds the requirement verdicts (``comp.requirements``, :mod:`.requirements`);
-    ``workload`` may then be ``None`` (the application's model).
+    ``workload`` may then be ``None`` (the application's model). ``measure_log_dir`` keeps LoadGen's logs of
+    every measurement in ``<dir>/<runtime>/<role>/batch-<B>/<run>/`` (role: workload, baseline or extra).
 
     **Robustness.** Each offering carries a stated error band (a factor >= 1): a calibrated spec's own
     (``calibration.band_factor``); otherwise ``error_bands[name]`` when given (an object with ``factor``,
@@ -392,9 +410,11 @@ def compare(
         off = Offering(name=f"{rt} (this machine)", kind="runtime", source="measured on this machine",
                        error_band=1.0, band_basis="measured (no estimate error)")
 
-        _measure_into(off, w, "workload", w.batches, rt, measure_quick, "at batch {batch}", measurements, notes)
+        _measure_into(off, w, "workload", w.batches, rt, measure_quick, "at batch {batch}", measurements, notes,
+                      measure_log_dir)
         if measure_baseline:
-            _measure_into(off, b, "baseline", b.batches[:1], rt, measure_quick, "on the baseline", measurements, notes)
+            _measure_into(off, b, "baseline", b.batches[:1], rt, measure_quick, "on the baseline", measurements, notes,
+                          measure_log_dir)
         if not off.workload:
             continue
         off.spec = _jsonable(next(m["result"].get("conditions") or {} for m in measurements
@@ -428,6 +448,7 @@ def compare(
     if not offerings:
         raise FitbenchError("no offering could be compared: " + "; ".join(notes))
     rows = build_rows(offerings, rank_batch, baseline_batch)
+    notes[:0] = invalid_warnings(offerings, rows, rank_batch)  # first: a rank from an INVALID run is not silent
     unit = "token" if llm else "frame" if res else "inference"
     flips = find_flips(offerings, rows, rank_batch, baseline_batch, w.describe(), b.describe(), unit)
     for f in flips:
@@ -458,7 +479,8 @@ def compare(
     if also_estimate and usable:
         comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:
-        add_measurement(comp, item, runtime=(list(measure_runtimes) or ["onnxruntime"])[0], quick=measure_quick)
+        add_measurement(comp, item, runtime=(list(measure_runtimes) or ["onnxruntime"])[0], quick=measure_quick,
+                        log_dir=measure_log_dir)
     if store is not None:
         save_comparison(comp, store, profiles=[(winfo, wprof), (binfo, bprof)], estimates=estimates)
     return comp
@@ -524,14 +546,17 @@ def save_comparison(comp: Comparison, store: Any, profiles=(), estimates=()) -> 
                 conditions={"role": role, "workload": info, "estimate": {k: v for k, v in est.items()
                                                                           if k != "points"}},
                 metrics=p, sweep_id=sweep_id, point_key=point_key(f"estimate/{role}/{hw_name}/b{p.get('batch')}")))
+    from ..measure.validity import store_status
+
     for i, m in enumerate(comp.measurements):
         info = {"workload": comp.workload, "baseline": comp.baseline}.get(
             m["role"], {"label": m["label"], "sha256": (m["result"].get("conditions") or {}).get("model_sha256")})
         res = m["result"]
+        status, cause = store_status(res)  # an INVALID measurement is stored as invalid, as a sweep stores it
         recs.append(ResultRecord(
             kind="measure", model=info["label"], model_sha256=info["sha256"], batch=m["batch"], precision=prec,
             runtime=str(res.get("runtime") or m["offering"])[:64], conditions=res.get("conditions") or {},
-            metrics=res, sweep_id=sweep_id,
+            metrics=res, sweep_id=sweep_id, status=status, cause=cause,
             point_key=point_key(f"measure/{m['role']}/{m['offering']}/b{m['batch']}/{i}")))
     recs.append(ResultRecord(
         kind="comparison", model=comp.workload["label"], model_sha256=comp.workload["sha256"], batch=comp.rank_batch,
@@ -576,14 +601,15 @@ def estimate_models(models: list[Any], hw: Any = ("catalog:*",), precision: str 
     return out
 
 
-def add_measurement(comp: Comparison, model: Any, runtime: str = "onnxruntime", quick: bool = True) -> dict[str, Any]:
+def add_measurement(comp: Comparison, model: Any, runtime: str = "onnxruntime", quick: bool = True,
+                    log_dir: str | None = None) -> dict[str, Any]:
     """Measure another (small) model on this machine and attach it to ``comp`` (shown, not ranked).
 
     ``model`` is a workload string (``"mobilenet-v2@224:batch=1"``); its first batch is measured.
     """
     w = parse_workload(model) if isinstance(model, str) else model
     bsz = w.batches[0]
-    d = _measure(w, runtime, bsz, quick)
+    d = _measure(w, runtime, bsz, quick, _log_dir(log_dir, runtime, "extra"))
     m = {"offering": f"{runtime} (this machine)", "role": "extra", "label": w.describe(), "batch": bsz,
          "result": d, "latencies_s": measurement_latencies(d)}
     comp.measurements.append(m)

@@ -64,10 +64,25 @@ def build_rows(offerings: list[Offering], rank_batch: int, baseline_batch: int) 
             workload_utilization=w.mac_utilization if w else None,
             workload_bound=w.dominant_bound if w else None,
             figure=w.method if w else None, **estimate_beside(o, w, rank_batch),
+            figure_validity=w.validity if w else None,
         ))
     big = 10**9
     rows.sort(key=lambda r: (r.workload_rank or big, r.baseline_rank or big, r.offering))
     return rows
+
+
+def invalid_warnings(offerings: list[Offering], rows: list[RankRow], rank_batch: int) -> list[str]:
+    """One warning per offering ranked on an INVALID measurement: it keeps its rank, marked, never silently."""
+    out = []
+    for r in rows:
+        if r.figure_validity != "INVALID":
+            continue
+        f = next(o for o in offerings if o.name == r.offering).ranked_at(rank_batch)
+        why = "; ".join(f.validity_reasons) if f and f.validity_reasons else "see its conditions"
+        place = f"ranked {ordinal(r.workload_rank)}" if r.workload_rank else "listed"
+        out.append(f"warning: {r.offering} is {place} on an INVALID measurement at batch {rank_batch} ({why}): its "
+                   f"figures are not a valid result; measure again with a longer run (compare --full)")
+    return out
 
 
 def find_flips(offerings: list[Offering], rows: list[RankRow], rank_batch: int, baseline_batch: int,

@@ -37,6 +37,14 @@ class Figures:
     latency_p90_s: float | None = None
     latency_p99_s: float | None = None
     samples: int | None = None
+    #: a measured figure: "VALID" | "INVALID" (LoadGen's verdict and fitbench's sample-count rules,
+    #: fitbench.measure.validity) and the reasons of an INVALID one; None for an estimate
+    validity: str | None = None
+    validity_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> bool:
+        return self.validity == "INVALID"
 
     @property
     def dominant_bound(self) -> str | None:
@@ -133,6 +141,7 @@ class RankRow:
     figure: str | None = None  # the method of the ranked workload figure (Figures.method)
     estimate_throughput_ips: float | None = None  # beside a verified supplier figure: the estimate
     estimate_error: float | None = None  # estimate / verified - 1 (+0.25: the estimate is 25% optimistic)
+    figure_validity: str | None = None  # a measured figure: VALID | INVALID (ranked, with a warning)
 
 
 @dataclass

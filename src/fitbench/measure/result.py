@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .stats import LatencyStats
+from .validity import Validity, assess_result
 
 
 @dataclass
@@ -53,6 +54,8 @@ class MeasureResult:
     """One measurement of one model at one batch in one scenario, with all its conditions.
 
     ``status`` is ``"ok"`` or ``"failed"``; a failed result carries ``cause`` and no figures.
+    :attr:`validity` says whether the figures are a valid measurement (LoadGen's verdict and fitbench's
+    sample-count rules, :mod:`.validity`); ``to_dict()`` states it under ``"validity"``.
     """
 
     scenario: str
@@ -83,12 +86,19 @@ class MeasureResult:
         return self.status == "ok"
 
     @property
+    def validity(self) -> Validity | None:
+        """VALID / INVALID with its reasons (``None`` for a failed run): see :mod:`.validity`."""
+        return assess_result(self)
+
+    @property
     def first_run_ms(self) -> float | None:
         return self.warmup.first_run_ms if self.warmup else None
 
     def to_dict(self, *, include_samples: bool = False, include_logs: bool = True) -> dict[str, Any]:
         """JSON-safe dict; per-query latencies only with ``include_samples``."""
         d = asdict(self)
+        v = self.validity
+        d["validity"] = None if v is None else v.to_dict()
         if self.latency is not None:
             d["latency"] = self.latency.to_dict()
         if not include_samples:
@@ -112,6 +122,7 @@ class MeasureResult:
             "model": self.model,
             "scenario": self.scenario,
             "status": self.status,
+            "validity": v.summary() if (v := self.validity) is not None else None,
             "cause": self.cause,
             "runtime": self.runtime,
             "device": self.device,

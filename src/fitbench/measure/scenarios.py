@@ -22,7 +22,6 @@ import json
 import math
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +53,7 @@ class Settings:
     expected_latency_s: float
     samples_per_query: int = 8
     seed: int = 0
+    log_dir: str | None = None  # keep LoadGen's logs here (see .logs); None: a temporary folder
 
 
 @dataclass
@@ -122,10 +122,14 @@ def _log_settings(lg, outdir: str):
     return ls
 
 
-def _run(lg, settings_obj, issue, flush, log_prefix: str, fast_issue=None) -> dict[str, Any]:
-    """Run one LoadGen test; ``fast_issue(ids, indices)`` is used where LoadGen has a fast SUT."""
+def _run(lg, settings_obj, issue, flush, log_prefix: str, fast_issue=None, log_dir: str | None = None
+         ) -> dict[str, Any]:
+    """Run one LoadGen test; ``fast_issue(ids, indices)`` is used where LoadGen has a fast SUT. LoadGen's logs go
+    to a temporary folder, or are kept under ``log_dir`` (:mod:`.logs`)."""
+    from .logs import loadgen_outdir, log_paths
+
     fast = fast_issue is not None and hasattr(lg, "ConstructFastSUT")
-    with tempfile.TemporaryDirectory(prefix="fitbench-loadgen-") as outdir:
+    with loadgen_outdir(log_dir, log_prefix) as (outdir, kept):
         sut = lg.ConstructFastSUT(fast_issue, flush) if fast else lg.ConstructSUT(issue, flush)
         qsl = lg.ConstructQSL(_QSL_SIZE, _QSL_SIZE, lambda s: None, lambda s: None)
         try:
@@ -146,6 +150,7 @@ def _run(lg, settings_obj, issue, flush, log_prefix: str, fast_issue=None) -> di
         "result_validity": valid,
         "name": log_prefix,
         "driver": "loadgen",
+        **(log_paths(outdir) if kept else {}),
     }
 
 
@@ -208,7 +213,7 @@ def single_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
 
     ts = _base_settings(lg, lg.TestScenario.SingleStream, s)
     ts.single_stream_expected_latency_ns = _expected_ns(s, s.expected_latency_s)
-    logs = _run(lg, ts, issue, lambda: None, "single-stream", fast_issue=issue_fast)
+    logs = _run(lg, ts, issue, lambda: None, "single-stream", fast_issue=issue_fast, log_dir=s.log_dir)
     # wall = first issue to last completion, LoadGen's turnaround between queries included
     wall = (starts[-1] + lat[-1] - starts[0]) / 1e9 if lat else 0.0
     # harness turnaround between queries (LoadGen + this SUT), query i to i+1
@@ -283,7 +288,7 @@ def multi_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
     ts = _base_settings(lg, lg.TestScenario.MultiStream, s)
     ts.multi_stream_samples_per_query = int(s.samples_per_query)
     ts.multi_stream_expected_latency_ns = _expected_ns(s, s.expected_latency_s * s.samples_per_query)
-    logs = _run(lg, ts, issue, lambda: None, "multi-stream")
+    logs = _run(lg, ts, issue, lambda: None, "multi-stream", log_dir=s.log_dir)
     wall = (first_last[1] - first_last[0]) / 1e9 if lat else 0.0
     return RunRecord(lat, count[0], len(lat), wall, logs)
 
@@ -312,7 +317,7 @@ def offline(call: Callable[[], Any], s: Settings) -> RunRecord:
 
     ts = _base_settings(lg, lg.TestScenario.Offline, s)
     ts.offline_expected_qps = max(1.0, 1.0 / max(s.expected_latency_s, 1e-7))
-    logs = _run(lg, ts, issue, lambda: None, "offline")
+    logs = _run(lg, ts, issue, lambda: None, "offline", log_dir=s.log_dir)
     return RunRecord(lat, len(lat), 1, (span[1] - span[0]) / 1e9, logs)
 
 
@@ -353,7 +358,7 @@ def server(
     ts.server_target_latency_ns = int((target_latency_ms or 1e6) * 1e6)
     ts.server_target_latency_percentile = percentile / 100.0
     try:
-        logs = _run(lg, ts, issue, lambda: None, f"server@{qps:.6g}qps")
+        logs = _run(lg, ts, issue, lambda: None, f"server@{qps:.6g}qps", log_dir=s.log_dir)
     finally:
         pending.put(None)
         th.join()

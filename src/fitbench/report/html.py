@@ -94,6 +94,7 @@ def top_layers(comp: Comparison, n: int = 25) -> list[dict[str, Any]]:
 
 def render_html(comp: Comparison, title: str | None = None) -> str:
     """The report as one HTML string."""
+    from ..measure.validity import validity_of
     from .requirements import headline, requirement_figures
 
     figs = all_figures(comp)
@@ -112,6 +113,7 @@ def render_html(comp: Comparison, title: str | None = None) -> str:
         plotlyjs=_plotlyjs(), card=card_items(comp.card), top_layers=top_layers(comp),
         best_w=best_w, best_b=best_b, best_t=best_t,
         offerings={o.name: o for o in comp.offerings}, above_peak_note=above_peak_note(comp),
+        validity=validity_of,
     )
 
 

@@ -31,7 +31,8 @@ def ranking_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     for r in comp.rows:
         f = comp.offering(r.offering).at("workload", comp.rank_batch)
         rows.append([r.offering, _o(r.tops_rank), _o(r.baseline_rank),
-                     _o(r.workload_rank), _n(r.workload_throughput_ips), fmt_time(r.workload_latency_s),
+                     _o(r.workload_rank) + (" INVALID" if r.figure_validity == "INVALID" else ""),
+                     _n(r.workload_throughput_ips), fmt_time(r.workload_latency_s),
                      _n(r.baseline_throughput_ips), _n(r.peak_tops, 3),
                      _n(r.workload_effective_tops, 3) + ("*" if r.offering in above else ""),
                      "—" if r.workload_utilization is None else fmt_pct(r.workload_utilization),
@@ -105,6 +106,9 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     for row in rows:
         t.add_row(*[escape(c) for c in row])
     console.print(t)
+    for n in comp.notes:  # right under the ranking: e.g. a rank from an INVALID measurement
+        if n.startswith("warning:"):
+            console.print(f"[yellow]{escape(n)}[/yellow]")
     if comp.winner is not None:
         console.print(f"[bold]Winner[/bold]: {escape(comp.winner.sentence)}")
     if comp.llm:
@@ -127,7 +131,8 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     if note:
         console.print(escape(note))
     for n in comp.notes:
-        console.print(f"[dim]{escape(n)}[/dim]")
+        if not n.startswith("warning:"):  # the warnings are printed under the ranking
+            console.print(f"[dim]{escape(n)}[/dim]")
 
 
 def llm_rows(comp: Comparison) -> tuple[str, list[str], list[list[str]]]:
@@ -173,6 +178,7 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     lines += ["## Rankings", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
               "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    lines += [f"\n**{_md_escape(n)}**" for n in comp.notes if n.startswith("warning:")]  # under the ranking
     if comp.llm:
         title, lhead, lrows = llm_rows(comp)
         lines += ["", f"## {_md_escape(title)}", "", "| " + " | ".join(lhead) + " |",
@@ -186,7 +192,7 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
               for f in comp.flips] or ["No rank flips."]
     if comp.winner is not None:
         lines += ["", f"**Winner:** {_md_escape(comp.winner.sentence)}"]
-    lines += [f"\n_{_md_escape(n)}_" for n in comp.notes]
+    lines += [f"\n_{_md_escape(n)}_" for n in comp.notes if not n.startswith("warning:")]
     if images:
         lines += ["", "## Plots", ""]
         for name, p in images.items():

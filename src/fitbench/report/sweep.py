@@ -177,6 +177,8 @@ def _write_sweep(data: SweepData, path: Path, suffix: str) -> None:
             v = r[c]
             text = fmt_time(v) if c == "latency_s" and v is not None else fmt_num(v) if c == "throughput_ips" else (
                 "—" if v is None else str(v))
+            if c == "status" and r.get("cause"):  # why a point is failed or invalid, as the HTML report says
+                text += f": {r['cause']}"
             return md_escape(text)
 
         lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in rows]

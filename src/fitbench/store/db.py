@@ -470,16 +470,18 @@ class Store:
 
     @_one_line_errors
     def list_sweeps(self) -> list[dict[str, Any]]:
-        """One dict per sweep: sweep_id, n_points (planned), ok, failed, stored, created_at, first/last."""
+        """One dict per sweep: sweep_id, n_points (planned), ok, failed, invalid, stored, created_at, first/last."""
         t, s = schema.results, schema.sweeps
         ok = sa.func.sum(sa.case((t.c.status == "ok", 1), else_=0))
         failed = sa.func.sum(sa.case((t.c.status == "failed", 1), else_=0))
+        invalid = sa.func.sum(sa.case((t.c.status == "invalid", 1), else_=0))
         stmt = (
             sa.select(
                 t.c.sweep_id,
                 sa.func.count(),
                 ok,
                 failed,
+                invalid,
                 sa.func.min(t.c.started_at),
                 sa.func.max(t.c.finished_at),
             )  # fmt: skip
@@ -493,7 +495,7 @@ class Store:
             }
         out = []
         for sweep_id in sorted(set(counts) | set(planned)):
-            n, n_ok, n_failed, first, last = counts.get(sweep_id, (0, 0, 0, None, None))
+            n, n_ok, n_failed, n_invalid, first, last = counts.get(sweep_id, (0, 0, 0, 0, None, None))
             info = planned.get(sweep_id)
             out.append({
                 "sweep_id": sweep_id,
@@ -501,6 +503,7 @@ class Store:
                 "stored": int(n),
                 "ok": int(n_ok or 0),
                 "failed": int(n_failed or 0),
+                "invalid": int(n_invalid or 0),
                 "created_at": info.created_at if info else None,
                 "first_started": _aware(first),
                 "last_finished": _aware(last),

@@ -274,7 +274,8 @@ def run_estimate(point: Point, ctx: PointContext) -> Outcome:
 def run_measure(point: Point, ctx: PointContext) -> Outcome:
     """Measure the model with the point's runtime, scenario, batch and precision via
     :func:`fitbench.measure.measure` (``quick=True`` unless the options say otherwise; every other
-    ``options.measure`` key is passed on, e.g. ``timeout_s``, ``threads``, ``device``). The engine runs
+    ``options.measure`` key is passed on, e.g. ``timeout_s``, ``threads``, ``device``; ``log_dir: DIR``
+    keeps LoadGen's logs in ``DIR/<model>-<runtime>-<scenario>-<point key[:12]>/batch-<B>/``). The engine runs
     the measurement in its own child process; a run it reports as failed is stored as failed, with its
     cause and whatever figures it has."""
     from ..errors import MeasurementError
@@ -282,6 +283,12 @@ def run_measure(point: Point, ctx: PointContext) -> Outcome:
 
     source, kwargs = point.engine_source()
     opts = {k: v for k, v in point.options.items() if k != "layers"}
+    if opts.get("log_dir"):  # options.measure.log_dir: LoadGen's logs kept, one folder per point
+        import re
+        from pathlib import Path
+
+        label = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{point.model_name}-{point.runtime}-{point.scenario}")
+        opts["log_dir"] = str(Path(str(opts["log_dir"])).expanduser() / f"{label}-{point.key[:12]}")
     params = inspect.signature(measure).parameters
     if "precision" in params:
         kwargs["precision"] = point.precision
@@ -296,11 +303,16 @@ def run_measure(point: Point, ctx: PointContext) -> Outcome:
     conditions = d.pop("conditions", None) or {}
     sha = conditions.get("model_sha256") or point.model.get("sha256")
     cause = status = None
-    if d.get("status") not in (None, "ok"):
+    if d.get("status") not in (None, "ok", "partial"):
         cause = d.get("cause") or f"measurement status {d.get('status')!r}"
+    # an INVALID run keeps its figures, but the point is not a valid measurement: the verdict the engine states
+    # (LoadGen's and fitbench's sample-count rules, fitbench.measure.validity: the rule of run --db and compare
+    # --db too), else LoadGen's own
+    stated = d.get("validity")
     validity = (d.get("loadgen") or {}).get("result_validity")
-    if cause is None and validity and validity != "VALID":
-        # LoadGen's own verdict: the figures are kept, but the point is not a valid measurement
+    if cause is None and isinstance(stated, dict) and stated.get("verdict") == "INVALID":
+        status, cause = "invalid", "; ".join(stated.get("reasons") or []) or "INVALID"
+    elif cause is None and not isinstance(stated, dict) and validity and validity != "VALID":
         status, cause = "invalid", f"LoadGen result {validity}"
     return Outcome(point.model_name, sha, conditions, d, cause=cause, status=status)
 
