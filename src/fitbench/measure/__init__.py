@@ -212,7 +212,8 @@ def _measure_one(
         try:
             conv = convert(
                 prep.job_model["model_path"], precision, shapes=prep.shapes, dtypes=prep.dtypes,
-                seed=seed, cache=cache,
+                seed=seed, cache=cache, estimate=prep.estimate, memory_limit_bytes=memory_limit_bytes,
+                timeout_s=timeout_s, name=prep.name,
             )
         except BaseException:
             prep.cleanup()

@@ -62,6 +62,26 @@ def estimate_onnx(model) -> dict[str, int | list[str]]:
     }
 
 
+def estimate_conversion(estimate, *, batch: int, calibration_batch: int, static: bool) -> dict[str, int]:
+    """Memory (bytes) of converting the model of ``estimate`` (:func:`estimate_onnx` at batch ``batch``);
+    ``static``: an int8 conversion calibrated by running the model at batch ``calibration_batch``.
+
+    The converters hold the parsed model, the converted copy and (int8) onnxruntime's augmented calibration
+    model and its session: :data:`WEIGHT_FACTOR` x weight bytes. A static int8 calibration also runs the model:
+    :data:`ACTIVATION_FACTOR` x its peak live activation bytes, scaled from ``batch`` to
+    ``calibration_batch`` (activations grow linearly with the batch), plus one sample's input bytes (the
+    samples are generated one at a time; onnxruntime keeps only per-channel min/max of each tensor).
+    fp16 and dynamic int8 run nothing. Plus :data:`RUNTIME_ALLOWANCE`.
+    """
+    weights = int(estimate.get("weight_bytes", 0))
+    scale = calibration_batch / max(batch, 1)
+    peak = int(estimate.get("peak_activation_bytes", 0) * scale) if static else 0
+    inputs = int(estimate.get("input_bytes", 0) * scale) if static else 0
+    total = WEIGHT_FACTOR * weights + ACTIVATION_FACTOR * peak + inputs + RUNTIME_ALLOWANCE
+    return {"weight_bytes": weights, "calibration_peak_activation_bytes": peak,
+            "calibration_input_bytes": inputs, "estimate_bytes": total}
+
+
 def available_bytes() -> int:
     return int(psutil.virtual_memory().available)
 
