@@ -194,7 +194,7 @@ def _measure_one(
     cache=None,
 ) -> MeasureResult:
     from .isolate import run_isolated
-    from .memory import guard
+    from .memory import guard, host_estimate_bytes
     from .prepare import prepare_onnx, prepare_torch
 
     if rt == "onnxruntime":
@@ -245,7 +245,7 @@ def _measure_one(
         }
     try:
         limit, limit_rule = guard(
-            prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes
+            host_estimate_bytes(prep.estimate, device), f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes
         )
         search = scenario == "server" and target_latency_ms is not None
         runs = SERVER_TRIALS if search else 1
