@@ -11,7 +11,9 @@ throughput ratio, measured and estimated.
 Where no CUDA GPU is present it prints one line saying so and exits 0. Exit 1 when a measurement failed.
 Host-to-device input copies are outside the timer by default (GPU throughput, ``--no-h2d``); ``--h2d`` puts
 them inside. Weights are random (latency does not depend on their values). Sized to finish in ~5 minutes on an
-H200 (8 points, each a fresh child: CUDA start, fp16 conversion on ONNX Runtime, 1 s warm-up, ``--duration``).
+H200 (8 points, each a fresh child: CUDA start, fp16 conversion on ONNX Runtime, 1 s warm-up, ``--duration``);
+no model starts past ``--budget`` seconds (420) and a measurement is killed at ``--timeout`` (150), so it stays
+within ~8 minutes.
 """
 
 from __future__ import annotations
@@ -92,20 +94,26 @@ def runtimes_with_cuda() -> list[str]:
     return [r["runtime"] for r in runtime_status() if r["runtime"] in RUNTIMES and "cuda" in r["devices"]]
 
 
-def run_point(model: str, resolution: str, runtime: str, args, out: str) -> tuple[list[dict], str]:
-    """``fitbench run`` (the CLI, in a subprocess) at batch 1 and 64; its JSON results and stderr."""
+def run_point(model: str, resolution: str, runtime: str, args, out: str,
+              wall_s: float = 600.0) -> tuple[list[dict], str]:
+    """``fitbench run`` (the CLI, in a subprocess killed after ``wall_s``) at batch 1 and 64; its JSON rows
+    and stderr."""
     cmd = [sys.executable, "-m", "fitbench.cli.app", "run", model, "--resolution", resolution,
            "--batch", ",".join(str(b) for b in BATCHES), "--runtime", runtime, "--device", "cuda",
            "--precision", "fp16", "--scenario", "offline", "--min-count", "10",
            "--min-duration", str(args.duration), "--warmup", "1", "--warmup-count", "5",
            "--timeout", str(args.timeout), "--h2d" if args.h2d else "--no-h2d", "--format", "json", "-o", out]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:  # two children (batch 1 and 64), each killed at --timeout; the conversion and start-up besides
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=wall_s)
+        err = proc.stderr.strip()
+    except subprocess.TimeoutExpired:
+        err = f"fitbench run did not finish within {wall_s:.0f} s (the script's time budget); killed"
     rows: list[dict] = []
     if os.path.exists(out):
         with open(out) as f:
             data = json.load(f)
         rows = data if isinstance(data, list) else [data]
-    return rows, proc.stderr.strip()
+    return rows, err
 
 
 def estimates(spec: str) -> dict[str, dict[int, float]]:
@@ -128,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="ResNet-50 and YOLOv3 at batch 1 and 64, fp16, on CUDA: "
                                              "measured (torch, onnxruntime) beside the catalog estimate")
     ap.add_argument("--duration", type=float, default=2.0, help="minimum timed seconds per measurement")
-    ap.add_argument("--timeout", type=float, default=240.0, help="kill one measurement after this many seconds")
+    ap.add_argument("--timeout", type=float, default=150.0, help="kill one measurement after this many seconds")
+    ap.add_argument("--budget", type=float, default=420.0,
+                    help="start no further model after this many seconds (the script stays within ~8 minutes)")
     ap.add_argument("--h2d", action="store_true", help="host-to-device copies inside the timer")
     ap.add_argument("--json", default=None, help="also write every row (measured and estimated) here")
     args = ap.parse_args(argv)
@@ -154,7 +164,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'':9s} {runtime:12s} skipped: no CUDA device for it here (see fitbench runtimes)")
                 continue
             for model, res, _ in CASES:
-                rows, err = run_point(model, res, runtime, args, os.path.join(tmp, f"{runtime}-{model}.json"))
+                if time.monotonic() - t0 > args.budget:
+                    print(f"{model:9s} {runtime:12s} skipped: past the --budget of {args.budget:g} s")
+                    continue
+                left = t0 + args.budget + 60 - time.monotonic()  # hard stop a minute past the budget
+                rows, err = run_point(model, res, runtime, args, os.path.join(tmp, f"{runtime}-{model}.json"),
+                                      wall_s=max(30.0, min(3 * args.timeout + 120, left)))
                 got: dict[int, float] = {}
                 if not rows:
                     failures += 1

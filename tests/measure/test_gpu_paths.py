@@ -227,3 +227,37 @@ def test_gpu_check_without_a_gpu_says_so_and_exits_0():
                           text=True, timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "gpu_check: no CUDA GPU present on this machine; nothing measured"
+
+
+def test_gpu_check_table_with_fake_runs(monkeypatch, capsys):
+    """The printing path of a lent GPU, without one: fake ``fitbench run`` rows and estimates; the ratio lines
+    are computed here by hand (batch-64 / batch-1 images/s)."""
+    gc = _gpu_check()
+    monkeypatch.setattr(gc, "gpu_name", lambda: "NVIDIA H200")
+    monkeypatch.setattr(gc, "runtimes_with_cuda", lambda: ["torch"])
+    monkeypatch.setattr(gc, "estimates", lambda spec: {"resnet50": {1: 1000.0, 64: 8000.0},
+                                                       "yolov3": {1: 100.0, 64: 150.0}})
+    measured = {"resnet50": {1: 500.0, 64: 6000.0}, "yolov3": {1: 40.0, 64: 50.0}}
+
+    def fake_run(model, res, runtime, args, out, wall_s):
+        return [{"batch": b, "status": "ok", "throughput": measured[model][b]} for b in (1, 64)], ""
+
+    monkeypatch.setattr(gc, "run_point", fake_run)
+    assert gc.main([]) == 0
+    out = capsys.readouterr().out
+    assert "catalog spec nvidia-h200" in out
+    assert "resnet50  torch        batch-64 / batch-1: measured 12.00x, estimated 8.00x" in out
+    assert "yolov3    torch        batch-64 / batch-1: measured 1.25x, estimated 1.50x" in out
+    assert "onnxruntime  skipped: no CUDA device for it here" in out
+    assert "0 failed measurement(s)" in out
+
+
+def test_gpu_check_counts_a_failed_point(monkeypatch, capsys):
+    gc = _gpu_check()
+    monkeypatch.setattr(gc, "gpu_name", lambda: "NVIDIA H200")
+    monkeypatch.setattr(gc, "runtimes_with_cuda", lambda: ["onnxruntime"])
+    monkeypatch.setattr(gc, "estimates", lambda spec: {})
+    monkeypatch.setattr(gc, "run_point", lambda *a, **k: ([], "error: the runtime crashed"))
+    assert gc.main([]) == 1
+    out = capsys.readouterr().out
+    assert "failed: error: the runtime crashed" in out and "2 failed measurement(s)" in out
