@@ -113,3 +113,29 @@ def test_measure_converts_once_across_batches_and_records_it(conv_path):
     assert c0["converted_model_sha256"] == c1["converted_model_sha256"]  # one conversion (ConversionCache)
     assert c0["calibration"]["shapes"] == {"x": [1, 3, 32, 32]} and c0["calibration"]["samples"] == 8
     assert c0["memory"]["child_peak_rss_bytes"] > 0
+
+
+def test_batch_baked_into_the_graph_falls_back_to_the_bound_batch(tmp_path):
+    """Dynamic input dim, but a Reshape to a fixed [4, 256] inside: batch 1 cannot run, so the calibration
+    runs at the bound shapes and says why."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.eye(N_FEAT, dtype=np.float32), "w")
+    shape = numpy_helper.from_array(np.array([4, N_FEAT], dtype=np.int64), "shape")
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Reshape", ["y", "shape"], ["z"])],
+        "baked", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", N_FEAT])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], [w, shape],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    p = tmp_path / "baked.onnx"
+    onnx.save(m, p)
+    cache = ConversionCache()
+    try:
+        c = convert(str(p), "int8", shapes={"x": (4, N_FEAT)}, dtypes={"x": "float32"}, cache=cache)
+    finally:
+        cache.cleanup()
+    assert c.calibration["batch"] == 4 and c.calibration["rule"].startswith("at the bound shapes: calibration at "
+                                                                             "batch 1 failed (int8 quantization failed")

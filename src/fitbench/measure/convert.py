@@ -185,18 +185,19 @@ def convert(
         return cache.done[key]
     static = precision == "int8" and all(str(dtypes.get(n, "float32")).startswith("float") for n in shapes)
     calib_shapes, calib_rule = calibration_shapes(proto, shapes) if static else (dict(shapes), "")
-    batch = _lead(shapes)
-    mem = _conversion_memory(path, shapes, estimate, batch=batch, calibration_batch=_lead(calib_shapes),
-                             static=static)
-    what = (f"the {precision} conversion of {name or os.path.basename(path)}"
-            + (f" (calibration at shapes {_listed(calib_shapes)})" if static else ""))
-    from .memory import guard
-
-    limit, rule = guard(mem["estimate_bytes"], what, memory_limit_bytes)  # refused here, before any work
-    out = cache.path_for(key)
-    job = {"precision": precision, "src": path, "out": out, "shapes": calib_shapes, "dtypes": dict(dtypes),
-           "seed": int(seed), "samples": int(samples), "static": static}
-    conv = _convert_in_child(job, timeout_s or CONVERT_TIMEOUT_S, limit)
+    bound = {k: tuple(int(d) for d in v) for k, v in shapes.items()}
+    try:
+        conv, mem, limit, rule = _guarded_conversion(path, precision, bound, calib_shapes, dtypes, seed, samples,
+                                                     static, estimate, memory_limit_bytes, timeout_s, name, cache, key)
+    except MeasurementError as exc:
+        # a graph whose dynamic batch dim does not survive batch 1 (a Reshape with the batch baked in):
+        # calibrate at the bound shapes instead, under the guard again
+        if calib_shapes == bound or not str(exc).startswith("int8 quantization failed"):
+            raise
+        calib_shapes, calib_rule = bound, f"at the bound shapes: calibration at batch 1 failed ({exc})"
+        conv, mem, limit, rule = _guarded_conversion(path, precision, bound, calib_shapes, dtypes, seed, samples,
+                                                     static, estimate, memory_limit_bytes, timeout_s, name, cache, key)
+    out = conv.path
     conv.memory = {**mem, "limit_bytes": limit, "limit_rule": rule,
                    "child_peak_rss_bytes": conv.memory.get("child_peak_rss_bytes") if conv.memory else None}
     if static:
@@ -212,6 +213,22 @@ def convert(
     conv.actual = precision
     cache.done[key] = conv
     return conv
+
+
+def _guarded_conversion(path, precision, shapes, calib_shapes, dtypes, seed, samples, static, estimate,
+                        memory_limit_bytes, timeout_s, name, cache, key):
+    """Estimate, guard (refused before any work) and convert in a child: (conversion, estimate, limit, rule)."""
+    from .memory import guard
+
+    mem = _conversion_memory(path, shapes, estimate, batch=_lead(shapes), calibration_batch=_lead(calib_shapes),
+                             static=static)
+    what = (f"the {precision} conversion of {name or os.path.basename(path)}"
+            + (f" (calibration at shapes {_listed(calib_shapes)})" if static else ""))
+    limit, rule = guard(mem["estimate_bytes"], what, memory_limit_bytes)
+    out = cache.path_for(key)
+    job = {"precision": precision, "src": path, "out": out, "shapes": calib_shapes, "dtypes": dict(dtypes),
+           "seed": int(seed), "samples": int(samples), "static": static}
+    return _convert_in_child(job, timeout_s or CONVERT_TIMEOUT_S, limit), mem, limit, rule
 
 
 def _lead(shapes: Mapping[str, tuple[int, ...]]) -> int:
