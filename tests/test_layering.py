@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS = {
     "errors": -1,  # imports nothing of fitbench
     "fitbench": 0, "precision": 0, "_callable": 0, "_checks": 0, "yaml_file": 0, "tempdirs": 0,  # base helpers
-    "format": 0,  # how numbers and units print (CLI, compare, report alike)
+    "format": 0, "model_ref": 0,  # how numbers and units print (CLI, compare, report alike)
     "graph": 1, "costs": 1, "zoo": 1, "hardware": 1, "model_source": 1,  # workload IR, op costs, specs
     "store": 1,  # results database: knows nothing of the engines
     "profile": 2, "hardware.estimator": 2, "measure": 2,  # the three engines

@@ -6,7 +6,6 @@ import importlib
 import importlib.util
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import onnx
@@ -15,10 +14,7 @@ from ._checks import is_positive_int
 from .errors import FitbenchError, ModelLoadError, ShapeError, UnknownNameError
 from .graph.ir import Model
 from .graph.onnx_io import load_model
-
-
-def _looks_like_path(text: str) -> bool:
-    return text.endswith(".onnx") or os.sep in text or Path(text).exists()
+from .model_ref import kind_of
 
 
 def resolve_model(
@@ -36,6 +32,7 @@ def resolve_model(
     ``fitbench.measure`` uses :func:`build_zoo` with it, so profile and run size zoo models alike."""
     from .graph import torch_io
 
+    kind = kind_of(model)
     zoo_params = {k: v for k, v in zoo_params.items() if v is not None}
     if batch is not None and not is_positive_int(batch):  # 0 must not become "the default batch" anywhere
         raise ShapeError(f"--batch must be a positive integer, got {batch!r}")
@@ -46,7 +43,7 @@ def resolve_model(
         m = load_model(model, inputs, batch, dims)
         m.tags["kind"] = "memory"
         return m, {}
-    if torch_io.is_torch_module(model) or (isinstance(model, str) and ":" in model and not _looks_like_path(model)):
+    if kind in ("module", "factory"):
         _no_zoo_params(zoo_params, "a PyTorch module")
         module = torch_io.load_factory(model) if isinstance(model, str) else model
         proto = torch_io.export_module(module, example_inputs, inputs, batch=batch)
@@ -58,7 +55,7 @@ def resolve_model(
         raise ModelLoadError(f"a model is an ONNX path, an onnx.ModelProto, a zoo name, a torch nn.Module or "
                              f"'package.module:factory'; got {type(model).__name__}")
     text = os.fspath(model)
-    if _looks_like_path(text):
+    if kind == "file":
         _no_zoo_params(zoo_params, "an ONNX file")
         return load_model(text, inputs, batch, dims), {}
     zb = build_zoo(text, inputs, batch, materialize_weights=materialize_weights, **zoo_params)

@@ -31,12 +31,10 @@ class Workload:
     def name(self) -> str:
         if self.label:
             return self.label
-        if isinstance(self.model, str):
-            import os
+        from ..model_ref import model_ref
 
-            # a file is named by its base name (the card keeps the full path and the sha256)
-            return os.path.basename(self.model) if self.model.endswith(".onnx") else self.model
-        return type(self.model).__name__
+        # a file is named by its base name (the card keeps the full path and the sha256)
+        return model_ref(self.model).display_name
 
     @property
     def resolution(self) -> tuple[int, int] | None:

@@ -65,6 +65,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..errors import SpecError, UnknownNameError
+from ..model_ref import looks_like_file
 from ..precision import Precision
 from .defaults import KINDS, LINK_PRESETS, MAC_CLASSES, OP_CLASSES
 from .units import format_bytes, format_si, parse_quantity
@@ -630,7 +631,7 @@ def load_hardware(name_or_path: str | Path | dict | HardwareSpec) -> HardwareSpe
     text = str(name_or_path).strip()
     if text.startswith("catalog:"):
         return _by_name(text[len("catalog:"):])
-    if text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file():
+    if looks_like_file(text, (".yaml", ".yml")):
         return spec_from_yaml(text)
     return _by_name(text)
 

@@ -160,7 +160,7 @@ def _budget(run: RunSettings) -> tuple[int, float, float]:
 def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs, cache: Any = None) -> MeasureResult:
     from .isolate import run_isolated
     from .logs import batch_log_dir
-    from .memory import guard
+    from .memory import guard, host_estimate_bytes
     from .runtimes import get
 
     log_dir = batch_log_dir(run.log_dir, batch)
@@ -169,7 +169,8 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
     cfg = run.sizing
     try:
         limit, limit_rule = guard(
-            prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", run.memory_limit_bytes
+            host_estimate_bytes(prep.estimate, run.device), f"{prep.name} at shapes {prep.shapes}",
+            run.memory_limit_bytes,
         )
         count, max_duration, timeout_s = _budget(run)
         job = {

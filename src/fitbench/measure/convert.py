@@ -25,6 +25,15 @@ cached per (sha256 of the model file that would run, precision) in a :class:`Con
 
 Calibration data is synthetic, so int8 accuracy figures from it mean nothing; the *speed* of the
 quantized graph is what is measured (the kernels do not depend on the values).
+
+Memory safety: a conversion runs in its own child (:mod:`.convert_worker`, started by
+:func:`.isolate.run_isolated`) under the same memory guard as the measurement. Its memory is estimated
+first (:func:`.memory.estimate_conversion`: weights, and for static int8 the calibration run's peak live
+activations and one sample's inputs) and a conversion that would not fit the guard is refused with one
+line before any work. Calibration is bounded: :data:`CALIBRATION_SAMPLES` samples at most, generated one
+at a time, at batch 1 when the model's batch dimension is dynamic (the bound batch otherwise); the
+samples, their seeds and shapes, the memory estimate and the child's peak resident memory are recorded
+(``calibration`` and ``memory`` in ``conditions.conversion``).
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ from typing import Any
 from ..errors import MeasurementError
 
 CALIBRATION_SAMPLES = 8
+#: wall-clock limit of a conversion child when the measurement gives none (a large model's calibration)
+CONVERT_TIMEOUT_S = 1800.0
 #: op types that mark a graph as already quantized to 8-bit integers
 QUANT_OPS = frozenset(
     {
@@ -64,6 +75,10 @@ class Conversion:
     mode: str | None = None
     converted_sha256: str | None = None
     note: str = ""
+    #: static int8 only: {"samples", "seeds", "shapes", "batch", "method", "rule"}
+    calibration: dict[str, Any] | None = None
+    #: converted in a child: the estimate (bytes), the guard, the child's peak resident bytes
+    memory: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +89,8 @@ class Conversion:
             "mode": self.mode,
             "converted_model_sha256": self.converted_sha256,
             "note": self.note,
+            "calibration": self.calibration,
+            "memory": self.memory,
         }
 
 
@@ -129,8 +146,16 @@ def convert(
     seed: int = 0,
     cache: ConversionCache | None = None,
     samples: int = CALIBRATION_SAMPLES,
+    estimate: Mapping[str, Any] | None = None,
+    memory_limit_bytes: int | None = None,
+    timeout_s: float | None = None,
+    name: str | None = None,
 ) -> Conversion:
-    """The model at ``path`` at ``precision`` (fp32 | fp16 | int8), converted if it is fp32."""
+    """The model at ``path`` at ``precision`` (fp32 | fp16 | int8), converted if it is fp32.
+
+    A conversion runs in a child under the memory guard (``memory_limit_bytes``, else the rule of
+    :func:`.memory.memory_limit`); ``estimate`` is :func:`.memory.estimate_onnx` of the model at ``shapes``
+    (computed here when not given). One that would not fit is refused (MeasurementError) before any work."""
     import onnx
 
     if precision == "bf16":
@@ -138,6 +163,8 @@ def convert(
             "onnxruntime cannot run bf16 here (no bf16 converter ships with it and its CPU provider lacks "
             "bf16 kernels); use --runtime torch --precision bf16"
         )
+    if not 1 <= int(samples) <= CALIBRATION_SAMPLES:
+        raise MeasurementError(f"calibration samples must be 1..{CALIBRATION_SAMPLES}, got {samples}")
     proto = onnx.load(path, load_external_data=False)
     actual = model_precision(proto)
     if precision == "fp32":
@@ -150,20 +177,109 @@ def convert(
         raise MeasurementError(
             f"cannot convert a {actual} model to {precision}; give fitbench the fp32 model to convert"
         )
+    if precision not in ("fp16", "int8"):
+        raise MeasurementError(f"unknown precision {precision!r}; use fp32, fp16, bf16 or int8")
     cache = cache if cache is not None else ConversionCache()
     key = (file_sha256(path), precision)
     if key in cache.done:
         return cache.done[key]
-    out = cache.path_for(key)
-    if precision == "fp16":
-        conv = _to_fp16(path, out)
-    elif precision == "int8":
-        conv = _to_int8(path, out, shapes, dtypes, seed, samples)
-    else:
-        raise MeasurementError(f"unknown precision {precision!r}; use fp32, fp16, bf16 or int8")
+    static = precision == "int8" and all(str(dtypes.get(n, "float32")).startswith("float") for n in shapes)
+    calib_shapes, calib_rule = calibration_shapes(proto, shapes) if static else (dict(shapes), "")
+    bound = {k: tuple(int(d) for d in v) for k, v in shapes.items()}
+    try:
+        conv, mem, limit, rule = _guarded_conversion(path, precision, bound, calib_shapes, dtypes, seed, samples,
+                                                     static, estimate, memory_limit_bytes, timeout_s, name, cache, key)
+    except MeasurementError as exc:
+        # a graph whose dynamic batch dim does not survive batch 1 (a Reshape with the batch baked in):
+        # calibrate at the bound shapes instead, under the guard again
+        if calib_shapes == bound or not str(exc).startswith("int8 quantization failed"):
+            raise
+        calib_shapes, calib_rule = bound, f"at the bound shapes: calibration at batch 1 failed ({exc})"
+        conv, mem, limit, rule = _guarded_conversion(path, precision, bound, calib_shapes, dtypes, seed, samples,
+                                                     static, estimate, memory_limit_bytes, timeout_s, name, cache, key)
+    out = conv.path
+    conv.memory = {**mem, "limit_bytes": limit, "limit_rule": rule,
+                   "child_peak_rss_bytes": conv.memory.get("child_peak_rss_bytes") if conv.memory else None}
+    if static:
+        conv.calibration = {
+            "samples": int(samples),
+            "seeds": [int(seed) + i for i in range(int(samples))],
+            "shapes": _listed(calib_shapes),
+            "batch": _lead(calib_shapes),
+            "method": "MinMax, synthetic N(0, 1) inputs generated one sample at a time",
+            "rule": calib_rule,
+        }
     conv.converted_sha256 = file_sha256(out)
     conv.actual = precision
     cache.done[key] = conv
+    return conv
+
+
+def _guarded_conversion(path, precision, shapes, calib_shapes, dtypes, seed, samples, static, estimate,
+                        memory_limit_bytes, timeout_s, name, cache, key):
+    """Estimate, guard (refused before any work) and convert in a child: (conversion, estimate, limit, rule)."""
+    from .memory import guard
+
+    mem = _conversion_memory(path, shapes, estimate, batch=_lead(shapes), calibration_batch=_lead(calib_shapes),
+                             static=static)
+    what = (f"the {precision} conversion of {name or os.path.basename(path)}"
+            + (f" (calibration at shapes {_listed(calib_shapes)})" if static else ""))
+    limit, rule = guard(mem["estimate_bytes"], what, memory_limit_bytes)
+    out = cache.path_for(key)
+    job = {"precision": precision, "src": path, "out": out, "shapes": calib_shapes, "dtypes": dict(dtypes),
+           "seed": int(seed), "samples": int(samples), "static": static}
+    return _convert_in_child(job, timeout_s or CONVERT_TIMEOUT_S, limit), mem, limit, rule
+
+
+def _lead(shapes: Mapping[str, tuple[int, ...]]) -> int:
+    for s in shapes.values():
+        return int(s[0]) if s else 1
+    return 1
+
+
+def _listed(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, list[int]]:
+    return {k: [int(d) for d in v] for k, v in shapes.items()}
+
+
+def calibration_shapes(proto, shapes: Mapping[str, tuple[int, ...]]) -> tuple[dict[str, tuple[int, ...]], str]:
+    """Shapes to calibrate at, and why: batch 1 when every graph input's leading dim is dynamic (a name or
+    unset in the file: the same ranges, 1/B of the memory and time), else the bound shapes."""
+    declared = {}
+    for i in proto.graph.input:
+        dims = i.type.tensor_type.shape.dim
+        declared[i.name] = dims[0].HasField("dim_value") and dims[0].dim_value > 0 if len(dims) else True
+    bound = {k: tuple(int(d) for d in v) for k, v in shapes.items()}
+    if bound and all(v and not declared.get(k, True) for k, v in bound.items()) and _lead(bound) > 1:
+        return ({k: (1, *v[1:]) for k, v in bound.items()},
+                f"batch 1: the model's batch dimension is dynamic (measured at batch {_lead(bound)})")
+    if _lead(bound) == 1:
+        return bound, "at the bound shapes (batch 1)"
+    return bound, "at the bound shapes: the model's batch dimension is fixed in the file"
+
+
+def _conversion_memory(path, shapes, estimate, *, batch, calibration_batch, static) -> dict[str, int]:
+    from .memory import estimate_conversion, estimate_onnx
+
+    if estimate is None or "weight_bytes" not in estimate:
+        from ..graph import onnx_io
+
+        estimate = estimate_onnx(onnx_io.load_model(path, inputs={k: tuple(v) for k, v in shapes.items()}))
+    return estimate_conversion(estimate, batch=batch, calibration_batch=calibration_batch, static=static)
+
+
+def _convert_in_child(job: dict[str, Any], timeout_s: float, limit: int) -> Conversion:
+    from .isolate import run_isolated
+
+    outcome = run_isolated(job, timeout_s=timeout_s, memory_limit_bytes=limit,
+                           module="fitbench.measure.convert_worker")
+    if not outcome.ok:
+        cause = " ".join(str(outcome.cause).split())
+        if cause.startswith(("fp16 conversion failed", "int8 quantization failed")):
+            raise MeasurementError(cause)
+        raise MeasurementError(f"{job['precision']} conversion failed in its child: {cause}")
+    fields = dict(outcome.data["conversion"])
+    conv = Conversion(**fields)
+    conv.memory = {"child_peak_rss_bytes": outcome.peak_rss_bytes}
     return conv
 
 
@@ -193,6 +309,8 @@ def _to_fp16(src: str, out: str) -> Conversion:
 
 
 def _to_int8(src, out, shapes, dtypes, seed, samples) -> Conversion:
+    """Quantize in this process (the conversion child): static with ``samples`` seeded synthetic inputs at
+    ``shapes``, generated one at a time, when every input is float; dynamic otherwise."""
     from onnxruntime import quantization as q
 
     from .inputs import synthetic
@@ -203,14 +321,16 @@ def _to_int8(src, out, shapes, dtypes, seed, samples) -> Conversion:
     quiet.setLevel(logging.ERROR)  # "please consider pre-processing" warnings on the root logger
     try:
         if all_float:
-            feeds = [synthetic(shapes, dtypes, seed + i) for i in range(samples)]
 
             class _Reader(q.CalibrationDataReader):
                 def __init__(self) -> None:
-                    self._it = iter(feeds)
+                    self._i = 0
 
                 def get_next(self):
-                    return next(self._it, None)
+                    if self._i >= samples:
+                        return None
+                    self._i += 1
+                    return synthetic(shapes, dtypes, seed + self._i - 1)
 
             q.quantize_static(
                 src, out, _Reader(), quant_format=q.QuantFormat.QDQ, per_channel=True,

@@ -79,25 +79,33 @@ def _signal_name(code: int) -> str:
         return f"signal {code}"
 
 
-def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: int | None) -> ChildOutcome:
-    """Run ``job`` in a child; never raises for a child failure, returns the cause instead."""
+WORKER = "fitbench.measure.worker"
+
+
+def run_isolated(
+    job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: int | None, module: str = WORKER
+) -> ChildOutcome:
+    """Run ``job`` in a child (``python -m <module> JOB OUT``: the measurement worker, or
+    :mod:`.convert_worker` for a precision conversion); never raises for a child failure, returns the cause."""
     from ..tempdirs import make_tempdir
 
     tmp = make_tempdir(TEMP_PREFIX)
     try:
-        return _run_in(tmp, job, timeout_s, memory_limit_bytes)
+        return _run_in(tmp, job, timeout_s, memory_limit_bytes, module)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run_in(tmp: str, job: dict[str, Any], timeout_s: float, memory_limit_bytes: int | None) -> ChildOutcome:
+def _run_in(
+    tmp: str, job: dict[str, Any], timeout_s: float, memory_limit_bytes: int | None, module: str = WORKER
+) -> ChildOutcome:
     job_path, out_path, err_path = (os.path.join(tmp, n) for n in ("job.pkl", "out.pkl", "stderr.txt"))
     with open(job_path, "wb") as f:
         pickle.dump(job, f)
     start = time.monotonic()
     with open(err_path, "wb") as err:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "fitbench.measure.worker", job_path, out_path],
+            [sys.executable, "-m", module, job_path, out_path],
             stdout=subprocess.DEVNULL,
             stderr=err,
             env=_env(tmp),

@@ -16,10 +16,10 @@ import pickle
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import MeasurementError, ShapeError, UnknownNameError
+from ..model_ref import kind_of
 from . import inputs as inp
 from .memory import RUNTIME_ALLOWANCE, estimate_onnx
 
@@ -41,25 +41,6 @@ class Prepared:
                 os.unlink(p)
             except OSError:
                 pass
-
-
-def _is_path_like(model: Any) -> bool:
-    if isinstance(model, os.PathLike):
-        return True
-    if isinstance(model, str):
-        return model.lower().endswith(".onnx") or os.sep in model or Path(model).exists()
-    return False
-
-
-def _is_factory(model: Any) -> bool:
-    """``"package.module:factory"`` (a callable returning an nn.Module, or a module instance)."""
-    return isinstance(model, str) and ":" in model and not _is_path_like(model)
-
-
-def _is_torch_module(model: Any) -> bool:
-    from ..graph import torch_io
-
-    return torch_io.is_torch_module(model)
 
 
 def _module_shapes(batch: int | None, inputs: Mapping | None, input_files: Mapping | None) -> dict:
@@ -128,7 +109,8 @@ def prepare_onnx(
     temp: list[str] = []
     path: str | None = None
     zoo_built = False
-    if _is_factory(model) or _is_torch_module(model):
+    kind = kind_of(model)
+    if kind in ("factory", "module"):
         from ..graph import torch_io
 
         module = torch_io.load_factory(model) if isinstance(model, str) else model
@@ -139,7 +121,7 @@ def prepare_onnx(
         inputs, batch = None, None
     elif isinstance(model, onnx.ModelProto):
         proto, src_name = model, name or model.graph.name or "model"
-    elif _is_path_like(model):
+    elif kind == "file":
         if zoo_params:
             raise MeasurementError(
                 f"zoo parameters {sorted(zoo_params)} apply to zoo names, not to an ONNX file"
@@ -215,12 +197,12 @@ def prepare_torch(
 
     b = batch
     notes: list[str] = []
-    if _is_factory(model):
+    if kind_of(model) == "factory":
         from ..graph import torch_io
 
         name = name or model
         model = torch_io.load_factory(model)
-    if isinstance(model, str) and not _is_path_like(model):
+    if kind_of(model) == "zoo":
         if not torch_models.has_builder(model):
             raise UnknownNameError(
                 f"torch runtime needs a zoo model with a torch builder ({', '.join(torch_models.BUILDERS)}) "

@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .. import _checks
 from ..errors import FitbenchError, SpecError
+from ..model_ref import looks_like_file
 from ..precision import Precision
 from .points import Point, known_kinds
 
@@ -87,7 +88,8 @@ def _resolution(value: Any) -> list[int]:
 
 
 def _is_path(text: str) -> bool:
-    return text.endswith((".onnx", ".yaml", ".yml")) or "/" in text or os.sep in text
+    """A model or spec file (resolved against the sweep file's folder, so nothing is looked up on disk here)."""
+    return looks_like_file(text, (".onnx", ".yaml", ".yml"), on_disk=False)
 
 
 class ModelEntry(BaseModel):

@@ -1,7 +1,17 @@
-"""ONNX Runtime: CPU provider with intra/inter-op threads; CUDA / TensorRT providers when present.
+"""ONNX Runtime: CPU provider with intra/inter-op threads; the CUDA provider for ``--device cuda``.
 
-Precision: the runner runs the file it is given; an fp32 model is converted to fp16 / int8 in the
-parent beforehand by :mod:`fitbench.measure.convert` (recorded in the conditions).
+Precision: the runner runs the file it is given; an fp32 model is converted to fp16 / int8 beforehand by
+:mod:`fitbench.measure.convert` (in its own child; recorded in the conditions).
+
+CUDA (``CUDAExecutionProvider`` with ``device_id``, CPU as the fallback for ops it lacks; TensorRT is not
+used even when listed: onnxruntime-gpu lists it without its libraries, and its engine build takes minutes).
+A session whose providers do not include CUDA after loading (CUDA or cuDNN libraries missing) is refused.
+Every CUDA call goes through an I/O binding (onnxruntime.ai/docs/performance/tune-performance/iobinding.html):
+outputs are bound on the device (no device-to-host copy), and the call ends with
+``IOBinding.synchronize_outputs()``, so the host wall time around it covers the device work. With
+``include_h2d`` the inputs are re-bound from host arrays inside every call (``bind_cpu_input`` copies them
+to the device at bind time, so the copy is timed); otherwise they are copied to the device once beforehand
+(``OrtValue.ortvalue_from_numpy(..., "cuda", id)``).
 """
 
 from __future__ import annotations
@@ -38,16 +48,16 @@ class OrtRunner:
         self.device = device
         self.include_h2d = include_h2d
         available = ort.get_available_providers()
+        self.device_id = cuda_index(device)
         if device == "cpu":
-            providers = ["CPUExecutionProvider"]
+            providers: list = ["CPUExecutionProvider"]
         elif device.startswith("cuda"):
             if "CUDAExecutionProvider" not in available:
                 raise MeasurementError(
                     "onnxruntime has no CUDAExecutionProvider here; "
                     "install onnxruntime-gpu and use a CUDA machine"
                 )
-            providers = ["TensorrtExecutionProvider"] if "TensorrtExecutionProvider" in available else []
-            providers += ["CUDAExecutionProvider", "CPUExecutionProvider"]
+            providers = [("CUDAExecutionProvider", {"device_id": self.device_id}), "CPUExecutionProvider"]
         else:
             raise MeasurementError(f"onnxruntime: unsupported device {device!r}")
         so = ort.SessionOptions()
@@ -62,6 +72,7 @@ class OrtRunner:
             self.session = ort.InferenceSession(model_path, sess_options=so, providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail/InvalidGraph types
             raise MeasurementError(f"onnxruntime could not load the model: {exc}") from None
+        check_session_providers(self.session.get_providers(), device)
 
     def input_dtypes(self) -> dict[str, str]:
         m = {
@@ -77,21 +88,10 @@ class OrtRunner:
         return {i.name: m.get(i.type, i.type) for i in self.session.get_inputs()}
 
     def make_call(self, arrays: Mapping[str, np.ndarray]) -> Callable[[], Any]:
-        """A zero-argument synchronous inference call on fixed inputs."""
+        """A zero-argument synchronous inference call on fixed inputs (on CUDA: bound, synchronised)."""
         feeds = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-        if self.device.startswith("cuda") and not self.include_h2d:
-            binding = self.session.io_binding()
-            dev_id = int(self.device.split(":")[1]) if ":" in self.device else 0
-            for name, arr in feeds.items():
-                binding.bind_ortvalue_input(name, self.ort.OrtValue.ortvalue_from_numpy(arr, "cuda", dev_id))
-            for out in self.session.get_outputs():
-                binding.bind_output(out.name, "cuda", dev_id)
-            run_b = self.session.run_with_iobinding
-
-            def call_bound() -> None:
-                run_b(binding)
-
-            return call_bound
+        if self.device.startswith("cuda"):
+            return cuda_call(self.session, self.ort, feeds, self.device_id, self.include_h2d)
         run = self.session.run
         return lambda: run(None, feeds)
 
@@ -108,13 +108,69 @@ class OrtRunner:
             "execution_mode": "sequential",
             "graph_optimization_level": "ORT_ENABLE_ALL",
             "h2d_in_timer": self.include_h2d if self.device != "cpu" else None,
-            "mode": "session.run",
+            "mode": "session.run" if self.device == "cpu" else "session.run_with_iobinding",
+            **({} if self.device == "cpu" else {
+                "d2h_in_timer": False,
+                "gpu_timing": "run_with_iobinding + IOBinding.synchronize_outputs() in every call (outputs "
+                              "bound on the device); host perf_counter_ns",
+            }),
         }
+
+
+def cuda_index(device: str) -> int:
+    """The CUDA ordinal of ``cuda`` / ``cuda:N`` (0 for ``cuda`` and for ``cpu``)."""
+    if ":" not in device:
+        return 0
+    try:
+        idx = int(device.split(":", 1)[1])
+    except ValueError:
+        raise MeasurementError(f"device {device!r}: write cuda or cuda:N (N a GPU index)") from None
+    if idx < 0:
+        raise MeasurementError(f"device {device!r}: the GPU index must be >= 0")
+    return idx
+
+
+def check_session_providers(session_providers: list[str], device: str) -> None:
+    """Refuse a CUDA session that fell back to the CPU (onnxruntime logs and carries on when the CUDA
+    provider's libraries fail to load): it would time the CPU under a GPU label."""
+    if device.startswith("cuda") and "CUDAExecutionProvider" not in session_providers:
+        raise MeasurementError(
+            "onnxruntime could not start its CUDA provider (the session runs on "
+            f"{', '.join(session_providers) or 'nothing'}): check the CUDA and cuDNN libraries onnxruntime-gpu needs"
+        )
+
+
+def cuda_call(session, ort, feeds: Mapping[str, np.ndarray], device_id: int, include_h2d: bool):
+    """The timed call on CUDA: run through an I/O binding with outputs on the device, ending with a
+    synchronise; host-to-device input copies inside the call when ``include_h2d`` (see the module doc)."""
+    binding = session.io_binding()
+    for out in session.get_outputs():
+        binding.bind_output(out.name, "cuda", device_id)
+    run_b = session.run_with_iobinding
+    if include_h2d:
+        items = list(feeds.items())
+
+        def call_h2d() -> None:
+            for name, arr in items:
+                binding.bind_cpu_input(name, arr)  # copied to the device here, inside the timer
+            run_b(binding)
+            binding.synchronize_outputs()
+
+        return call_h2d
+    for name, arr in feeds.items():
+        binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(arr, "cuda", device_id))
+    binding.synchronize_inputs()
+
+    def call_bound() -> None:
+        run_b(binding)
+        binding.synchronize_outputs()
+
+    return call_bound
 
 
 class OnnxRuntime(Runtime):
     """ONNX Runtime: ONNX files, zoo models (built as ONNX) and modules exported to ONNX; fp16 / int8 by
-    converting the file in the parent (:mod:`fitbench.measure.convert`)."""
+    converting the file first (:mod:`fitbench.measure.convert`, in its own child under the memory guard)."""
 
     name = "onnxruntime"
     aliases = ("ort", "onnx")
@@ -141,7 +197,8 @@ class OnnxRuntime(Runtime):
         )
         try:
             conv = convert(prep.job_model["model_path"], run.precision, shapes=prep.shapes, dtypes=prep.dtypes,
-                           seed=run.seed, cache=cache)
+                           seed=run.seed, cache=cache, estimate=prep.estimate,
+                           memory_limit_bytes=run.memory_limit_bytes, timeout_s=run.timeout_s, name=prep.name)
         except BaseException:
             prep.cleanup()
             raise
