@@ -59,6 +59,7 @@ def measure(
     name: str | None = None,
     command: str | None = None,
     driver: str = "loadgen",
+    layers: bool = False,
     **zoo_params: Any,
 ) -> MeasureResult | list[MeasureResult]:
     """Measure ``model`` (ONNX path, ``onnx.ModelProto``, zoo name or torch ``nn.Module``).
@@ -73,6 +74,8 @@ def measure(
     instead of through LoadGen (no LoadGen logs; see :func:`.scenarios.single_stream_direct`).
     ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API
     call records ``None`` (never the host process's ``sys.argv``, e.g. a test runner's).
+    ``layers=True`` adds a profiled pass after the timed run: per-layer times in ``result.layers``
+    (:mod:`.layers`).
     """
     from .runtimes import canonical, check_device, require, require_device
 
@@ -154,6 +157,7 @@ def measure(
                     name=name,
                     command=command,
                     driver=driver,
+                    layers=layers,
                     zoo_params=zoo_params,
                     cache=cache,
                 )
@@ -192,6 +196,7 @@ def _measure_one(
     zoo_params,
     driver="loadgen",
     cache=None,
+    layers=False,
 ) -> MeasureResult:
     from .isolate import run_isolated
     from .memory import guard
@@ -267,6 +272,7 @@ def _measure_one(
             "include_h2d": include_h2d,
             "scenario": scenario,
             "driver": driver,
+            "layers": layers,
             "seed": seed,
             "shapes": prep.shapes,
             "dtypes": prep.dtypes,
@@ -411,9 +417,18 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
     qps = rec["queries"] / wall if wall > 0 else None
     if scenario == "server" and data.get("server", {}).get("qps") is not None:
         cond["server_qps"] = data["server"]["qps"]
+    layer_times = None
+    if data.get("layers") is not None:
+        from .layers import from_child
+
+        if "error" in data["layers"]:
+            warnings.append(f"per-layer pass failed: {data['layers']['error']}")
+        else:
+            layer_times = from_child(data["layers"], stats.p50_ms)
     return MeasureResult(
         scenario=scenario,
         status="ok",
+        layers=layer_times,
         latency=stats,
         warmup=warmup,
         throughput=throughput,

@@ -77,6 +77,8 @@ class MeasureResult:
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     #: single-stream: harness turnaround between consecutive queries (LoadGen + SUT), in microseconds
     gaps_us: list[float] = field(default_factory=list, repr=False)
+    #: ``--layers``: per-layer times from a profiled pass after the timed run (:mod:`.layers`), else None
+    layers: Any = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +91,7 @@ class MeasureResult:
     def to_dict(self, *, include_samples: bool = False, include_logs: bool = True) -> dict[str, Any]:
         """JSON-safe dict; per-query latencies only with ``include_samples``."""
         d = asdict(self)
+        d["layers"] = self.layers.to_dict() if self.layers is not None else None
         if self.latency is not None:
             d["latency"] = self.latency.to_dict()
         if not include_samples:

@@ -1,0 +1,306 @@
+"""Per-layer measured times (``fitbench run --layers``): a profiled pass after the timed run, mapped to layers.
+
+Collection (in the measurement's child process, after the timed run, so the timed figures are not perturbed):
+
+* **ONNX Runtime**: a second session with the timed session's options plus ``SessionOptions.enable_profiling``;
+  ``WARMUP_RUNS`` runs, then ``runs`` profiled runs. The JSON trace's ``Node`` events named
+  ``<node>_kernel_time`` give each executed node's kernel time (``dur``, microseconds); ``Session`` events
+  named ``model_run`` delimit the runs (events of the warm-up runs are dropped). A node's time is its mean
+  kernel time per run.
+* **torch**: every leaf module's forward is wrapped in ``torch.profiler.record_function(<module path>)``
+  under ``torch.profiler.profile``; a module's time is its range's mean CPU time per run.
+
+Mapping to the profile's layers (:func:`map_node`): a node name equal to a layer name maps to it; otherwise the
+longest ``_``-separated prefix of it that is a layer name (ONNX Runtime renames the nodes it rewrites or fuses:
+``conv1_nchwc``, a fused Conv+BN+Relu named after the Relu, ``..._token_3`` for a generated name). Nodes that
+ONNX Runtime inserts (layout reorders, device copies) are *runtime-inserted*; a node that maps to no layer is
+*unmapped*. Both keep their time in the totals and are listed: no measured time is dropped.
+
+Units: milliseconds per inference call at the measured batch (the batch's time, not per item).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: unprofiled runs of the profiled session before the profiled ones (first-run allocation, kernel selection)
+WARMUP_RUNS = 2
+#: profiled runs: enough for ~PROFILE_S seconds at the calibrated latency, within these bounds
+MIN_RUNS, MAX_RUNS, PROFILE_S = 3, 50, 2.0
+#: op types ONNX Runtime inserts itself (layout conversion, device copies): no layer of the model runs them
+RUNTIME_INSERTED_OPS = frozenset({"ReorderInput", "ReorderOutput", "MemcpyToHost", "MemcpyFromHost"})
+
+
+@dataclass
+class NodeTime:
+    """One executed node (ORT) or leaf module (torch) and the profile layer it maps to.
+
+    ``mapped_by``: ``name`` (exact), ``prefix`` (a renamed/fused node: the longest ``_``-prefix of its name that
+    is a layer), ``runtime-inserted`` or ``unmapped`` (``layer`` is then ``None``)."""
+
+    name: str
+    op_type: str
+    ms: float              # mean time per run
+    calls: int             # executions of this node over the profiled runs
+    layer: str | None
+    mapped_by: str
+    provider: str = ""
+
+
+@dataclass
+class LayerTime:
+    """Measured time of one profile layer: the sum of the nodes mapped to it."""
+
+    layer: str
+    op_type: str
+    ms: float
+    nodes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LayerTimes:
+    """Per-layer measured times of one model at one batch (ms per call), with what was not mapped."""
+
+    runtime: str
+    source: str            # how the times were taken (profiler, events used)
+    runs: int              # profiled runs averaged
+    nodes: list[NodeTime]
+    profiled_run_ms: float | None = None   # median whole-run time of the profiled runs (profiler on)
+    end_to_end_ms: float | None = None     # the timed run's median latency (profiler off), set by the parent
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_ms(self) -> float:
+        """Every node's time: mapped, runtime-inserted and unmapped."""
+        return sum(n.ms for n in self.nodes)
+
+    @property
+    def unmapped_ms(self) -> float:
+        return sum(n.ms for n in self.nodes if n.mapped_by == "unmapped")
+
+    @property
+    def inserted_ms(self) -> float:
+        return sum(n.ms for n in self.nodes if n.mapped_by == "runtime-inserted")
+
+    @property
+    def coverage(self) -> float | None:
+        """Sum of the node times / the timed end-to-end latency (1 = every microsecond is in some node)."""
+        return self.total_ms / self.end_to_end_ms if self.end_to_end_ms else None
+
+    def layers(self) -> list[LayerTime]:
+        """Mapped time per profile layer, in the order the layers first ran."""
+        out: dict[str, LayerTime] = {}
+        for n in self.nodes:
+            if n.layer is None:
+                continue
+            lt = out.setdefault(n.layer, LayerTime(layer=n.layer, op_type=n.op_type, ms=0.0))
+            lt.ms += n.ms
+            lt.nodes.append(n.name)
+        return list(out.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(total_ms=self.total_ms, unmapped_ms=self.unmapped_ms, inserted_ms=self.inserted_ms,
+                 coverage=self.coverage, layers=[asdict(x) for x in self.layers()])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LayerTimes:
+        keep = {k: d.get(k) for k in ("runtime", "source", "runs", "profiled_run_ms", "end_to_end_ms")}
+        return cls(**keep, nodes=[NodeTime(**n) for n in d.get("nodes", [])], notes=list(d.get("notes") or []))
+
+
+# ------------------------------------------------------------------ mapping
+
+def map_node(name: str, op_type: str, layer_names: set[str] | frozenset[str]) -> tuple[str | None, str]:
+    """(layer, how) for an executed node: see the module doc for the rules."""
+    if name in layer_names:
+        return name, "name"
+    if op_type in RUNTIME_INSERTED_OPS:
+        return None, "runtime-inserted"
+    parts = name.split("_")
+    for k in range(len(parts) - 1, 0, -1):
+        cand = "_".join(parts[:k])
+        if cand in layer_names:
+            return cand, "prefix"
+    return None, "unmapped"
+
+
+def map_nodes(raw: Iterable[dict[str, Any]], layer_names: Iterable[str]) -> list[NodeTime]:
+    """Raw ``{name, op_type, ms, calls, provider}`` records -> :class:`NodeTime` mapped to ``layer_names``."""
+    names = frozenset(layer_names)
+    out = []
+    for r in raw:
+        layer, how = map_node(r["name"], r["op_type"], names)
+        out.append(NodeTime(name=r["name"], op_type=r["op_type"], ms=float(r["ms"]), calls=int(r["calls"]),
+                            layer=layer, mapped_by=how, provider=r.get("provider", "")))
+    return out
+
+
+# ------------------------------------------------------------------ ONNX Runtime
+
+def parse_ort_trace(events: list[dict[str, Any]], skip_runs: int = 0) -> tuple[list[dict[str, Any]], list[float]]:
+    """ONNX Runtime profiler events -> (per-node records ``{name, op_type, ms, calls, provider}`` in first-run
+    order, each kept run's whole time in ms). Node events outside the kept ``model_run`` windows (session
+    set-up, the first ``skip_runs`` runs) are dropped; ``ms`` is the mean kernel time per kept run."""
+    runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
+                  key=lambda e: e["ts"])
+    kept = runs[skip_runs:]
+    if not kept:
+        return [], []
+    windows = [(r["ts"], r["ts"] + r["dur"]) for r in kept]
+    nodes: dict[str, dict[str, Any]] = {}
+    suffix = "_kernel_time"
+    for e in sorted((e for e in events if e.get("cat") == "Node" and str(e.get("name", "")).endswith(suffix)),
+                    key=lambda e: e["ts"]):
+        ts = e["ts"]
+        if not any(a <= ts <= b for a, b in windows):
+            continue
+        args = e.get("args") or {}
+        name = e["name"][: -len(suffix)]
+        rec = nodes.setdefault(name, {"name": name, "op_type": args.get("op_name", ""), "us": 0.0, "calls": 0,
+                                      "provider": args.get("provider", "")})
+        rec["us"] += float(e.get("dur", 0))
+        rec["calls"] += 1
+    out = [{"name": r["name"], "op_type": r["op_type"], "ms": r["us"] / 1e3 / len(kept), "calls": r["calls"],
+            "provider": r["provider"]} for r in nodes.values()]
+    return out, [r["dur"] / 1e3 for r in kept]
+
+
+def _named_model(model_path: str, tmp: str) -> tuple[str, list[str]]:
+    """The model path ORT should profile and its node names: unnamed nodes get the profile's names
+    (``<op_type>_<index>``, :func:`fitbench.graph.onnx_io._name_nodes`) in a copy, so events can be mapped."""
+    import onnx
+
+    from ..graph.onnx_io import _name_nodes
+
+    model = onnx.load(model_path, load_external_data=False)
+    if all(n.name for n in model.graph.node):
+        return model_path, [n.name for n in model.graph.node]
+    model = onnx.load(model_path)
+    _name_nodes(model.graph)
+    path = os.path.join(tmp, "named.onnx")
+    onnx.save(model, path)
+    return path, [n.name for n in model.graph.node]
+
+
+def runs_for(per_call_s: float | None) -> int:
+    """Profiled runs: ~PROFILE_S seconds at the calibrated latency, within [MIN_RUNS, MAX_RUNS]."""
+    if not per_call_s or per_call_s <= 0:
+        return MIN_RUNS
+    return int(min(max(PROFILE_S / per_call_s, MIN_RUNS), MAX_RUNS))
+
+
+def collect_ort(job: dict[str, Any], arrays: dict[str, Any], runs: int) -> dict[str, Any]:
+    """The profiled pass on ONNX Runtime (child side): raw node records, run times and the model's node names."""
+    from .runtimes.onnxruntime import OrtRunner
+
+    with tempfile.TemporaryDirectory(prefix="fitbench-ortprof-") as tmp:
+        path, names = _named_model(job["model_path"], tmp)
+        runner = OrtRunner(path, device=job["device"], threads=job["threads"], include_h2d=job["include_h2d"],
+                           profile_prefix=os.path.join(tmp, "ort"))
+        call = runner.make_call(arrays)
+        for _ in range(WARMUP_RUNS):
+            call()
+        for _ in range(runs):
+            call()
+        trace = runner.session.end_profiling()
+        with open(trace, encoding="utf-8") as f:
+            events = json.load(f)
+    raw, run_ms = parse_ort_trace(events, skip_runs=WARMUP_RUNS)
+    return {"runtime": "onnxruntime", "raw": raw, "run_ms": run_ms, "layer_names": names,
+            "source": "onnxruntime profiler (SessionOptions.enable_profiling): Node events' kernel time "
+                      "(<node>_kernel_time dur), mean per run"}
+
+
+# ------------------------------------------------------------------ torch
+
+def collect_torch(module: Any, call, runs: int) -> dict[str, Any]:
+    """The profiled pass on torch (child side): each leaf module's forward in a ``record_function`` range."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    leaves = [(n, m) for n, m in module.named_modules() if n and not any(True for _ in m.children())]
+    ctx: dict[int, Any] = {}
+
+    def pre(mod, _inp, name=None):
+        ctx[id(mod)] = record_function(name)
+        ctx[id(mod)].__enter__()
+
+    def post(mod, _inp, _out):
+        rf = ctx.pop(id(mod), None)
+        if rf is not None:
+            rf.__exit__(None, None, None)
+
+    handles = []
+    for n, m in leaves:
+        handles.append(m.register_forward_pre_hook(lambda mod, inp, _n=n: pre(mod, inp, _n)))
+        handles.append(m.register_forward_hook(post))
+    types = {n: type(m).__name__ for n, m in leaves}
+    try:
+        for _ in range(WARMUP_RUNS):
+            call()
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+        t0 = time.perf_counter()
+        with profile(activities=activities) as prof:
+            for _ in range(runs):
+                with record_function("fitbench_run"):
+                    call()
+        wall_ms = (time.perf_counter() - t0) * 1e3 / runs
+    finally:
+        for h in handles:
+            h.remove()
+    agg: dict[str, dict[str, Any]] = {}
+    run_us: list[float] = []
+    for e in prof.events():
+        if e.name == "fitbench_run":
+            run_us.append(e.cpu_time_total)
+        elif e.name in types:
+            rec = agg.setdefault(e.name, {"name": e.name, "op_type": types[e.name], "us": 0.0, "calls": 0})
+            rec["us"] += e.cpu_time_total
+            rec["calls"] += 1
+    order = {n: i for i, (n, _) in enumerate(leaves)}
+    raw = [{"name": r["name"], "op_type": r["op_type"], "ms": r["us"] / 1e3 / runs, "calls": r["calls"]}
+           for r in sorted(agg.values(), key=lambda r: order[r["name"]])]
+    run_ms = [u / 1e3 for u in run_us] or [wall_ms]
+    # the time between leaf modules (functional ops in forward(), e.g. a residual add) is no module's: shown as such
+    between = sorted(run_ms)[len(run_ms) // 2] - sum(r["ms"] for r in raw)
+    if between > 0:
+        raw.append({"name": "(outside leaf modules)", "op_type": "", "ms": between, "calls": runs})
+    return {"runtime": "torch", "raw": raw, "run_ms": run_ms, "layer_names": [n for n, _ in leaves],
+            "source": "torch.profiler: each leaf module's forward in a record_function range, mean CPU time per "
+                      "run; '(outside leaf modules)' = the run's time minus the modules' (functional ops)"}
+
+
+def collect(job: dict[str, Any], runner: Any, arrays: dict[str, Any], per_call_s: float | None) -> dict[str, Any]:
+    """The profiled pass after the timed run (child side); never raises: a failure comes back as ``error``."""
+    runs = runs_for(per_call_s)
+    try:
+        if job["runtime"] == "onnxruntime":
+            out = collect_ort(job, arrays, runs)
+        else:
+            out = collect_torch(runner.module, runner.make_call(arrays), runs)
+    except Exception as exc:  # noqa: BLE001 - the timed result stands; the layer pass reports its failure
+        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+    out["runs"] = runs
+    return out
+
+
+def from_child(data: dict[str, Any], end_to_end_ms: float | None) -> LayerTimes:
+    """The parent's :class:`LayerTimes` from what :func:`collect` returned (mapped to the run model's names)."""
+    nodes = map_nodes(data["raw"], data["layer_names"])
+    run_ms = sorted(data["run_ms"])
+    lt = LayerTimes(runtime=data["runtime"], source=data["source"], runs=int(data["runs"]), nodes=nodes,
+                    profiled_run_ms=run_ms[len(run_ms) // 2] if run_ms else None, end_to_end_ms=end_to_end_ms)
+    if lt.unmapped_ms > 0:
+        names = [n.name for n in nodes if n.mapped_by == "unmapped"]
+        lt.notes.append(f"{len(names)} node(s) map to no layer ({lt.unmapped_ms:.3f} ms): "
+                        + ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
+    return lt
+
