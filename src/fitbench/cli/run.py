@@ -88,6 +88,11 @@ def run_cmd(
     seed: int = typer.Option(0, help="seed of the synthetic inputs"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
+    layers: bool = typer.Option(False, "--layers",
+                                help="per-layer times from a profiled pass after the timed run, beside the "
+                                     "estimate for this machine's spec"),
+    hw: str | None = typer.Option(None, "--hw", help="--layers: the spec to estimate on (name or YAML; default: "
+                                                     "this CPU probed now, fitbench hw probe --quick)"),
 ) -> None:
     """Measure latency percentiles and throughput on this machine, with every condition recorded."""
     from ..measure import measure
@@ -106,6 +111,13 @@ def run_cmd(
         raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
                             f"use its own option")
     command = invocation()
+    if hw and not layers:
+        raise FitbenchError("--hw goes with --layers (the spec the per-layer times are estimated on)")
+    spec = spec_text = None
+    if layers and hw:  # a bad spec is refused before the measurement
+        from .layers import machine_spec
+
+        spec, spec_text = machine_spec(hw, threads)
     results = measure(
         model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
@@ -113,12 +125,24 @@ def run_cmd(
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
         input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
         include_h2d=h2d, dims=dims or None,
-        command=command, driver=driver, **zoo_params,
+        command=command, driver=driver, layers=layers, **zoo_params,
     )
     if not isinstance(results, list):
         results = [results]
+    comparisons = [None] * len(results)
+    if layers and any(r.ok and r.layers is not None and r.layers.runtime == "onnxruntime" for r in results):
+        from .layers import comparisons_for_run, machine_spec
+
+        if spec is None:
+            spec, spec_text = machine_spec(None, threads, Console(stderr=True, width=120))
+        comparisons = comparisons_for_run(results, model, spec, spec_text, {
+            "inputs": parse_inputs(input) or None, "dims": dims or None, **zoo_params})
     if fmt == "json":
-        emit(json.dumps([r.to_dict() for r in results], indent=2), output)
+        docs = [r.to_dict() for r in results]
+        for d, c in zip(docs, comparisons):
+            if c is not None:
+                d["layers_vs_estimate"] = c.to_dict()
+        emit(json.dumps(docs, indent=2), output)
     elif fmt == "csv":
         import pandas as pd
 
@@ -126,8 +150,22 @@ def run_cmd(
     else:
         with output_console(output, 160) as console:
             render_results(results, console)
+            if layers:
+                render_layers(results, comparisons, console)
     if all(not r.ok for r in results):
         raise typer.Exit(1)
+
+
+def render_layers(results, comparisons, console: Console) -> None:
+    from .layers import render_comparison, render_layer_times
+
+    for r, c in zip(results, comparisons):
+        if c is not None:
+            render_comparison(c, console)
+            console.print(f"estimated on {c.spec_source}")
+        elif r.ok and r.layers is not None:
+            render_layer_times(r.layers, console, f"Per layer: measured ({r.layers.runtime}), batch {r.batch} "
+                                                  "(ms per call)")
 
 
 def _ms(v) -> str:

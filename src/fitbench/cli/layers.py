@@ -1,0 +1,107 @@
+"""Per-layer tables for ``run --layers`` and ``compare --measure``: measured times, and measured vs estimated on
+this machine's spec (``--hw`` or ``fitbench hw probe --quick`` run now)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+#: rows shown by default (the JSON output has all of them)
+TOP = 15
+MISSES = 5
+
+
+def machine_spec(hw: str | None, threads: int | None, console=None):
+    """(spec, how it was obtained): ``hw`` loaded, or this CPU probed now (quick) at ``threads`` (1 by default)."""
+    from ..hardware.spec import load_hardware
+
+    if hw:
+        spec = load_hardware(hw)
+        return spec, f"spec {spec.name} (--hw {hw})"
+    from ..measure.probe import probe
+
+    if console is not None:
+        console.print("probing this CPU for the per-layer estimate (fitbench hw probe --quick --threads "
+                      f"{threads or 1}; give --hw SPEC.yaml to reuse a probed spec) ...")
+    spec = probe(threads=threads or 1, quick=True).spec()
+    return spec, f"spec {spec.name} (this CPU, probed now: fitbench hw probe --quick --threads {threads or 1})"
+
+
+def _ms(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3f}"
+
+
+def _ratio(v: float | None) -> str:
+    return "—" if v is None else f"x{v:.2f}"
+
+
+def render_layer_times(lt, console, title: str, top: int = TOP) -> None:
+    """Measured per-layer times only (no estimate: the torch runtime's module rows, or no spec)."""
+    table = Table(title=title)
+    for col in ("layer", "op", "measured ms", "share", "nodes"):
+        table.add_column(col, overflow="fold")
+    total = lt.total_ms or 1.0
+    rows = sorted(lt.layers(), key=lambda x: -x.ms)
+    for x in rows[:top]:
+        table.add_row(x.layer, x.op_type, _ms(x.ms), f"{x.ms / total:.1%}", ", ".join(x.nodes[:3]))
+    for kind in ("runtime-inserted", "unmapped"):
+        ms = sum(n.ms for n in lt.nodes if n.mapped_by == kind)
+        if ms:
+            table.add_row(f"({kind})", "", _ms(ms), f"{ms / total:.1%}", "")
+    console.print(table)
+    _summary(lt, console, len(rows), top)
+
+
+def _summary(lt, console, nrows: int, top: int) -> None:
+    more = f"; {nrows - top} more rows in --format json" if nrows > top else ""
+    e2e = f" = {lt.coverage:.1%} of the timed p50 {lt.end_to_end_ms:.3f} ms" if lt.coverage is not None else ""
+    console.print(f"layers: {lt.total_ms:.3f} ms per call summed over {len(lt.nodes)} nodes{e2e} "
+                  f"({lt.runs} profiled runs after the timed run{more})")
+    for n in lt.notes:
+        console.print(f"note: {n}")
+
+
+def render_comparison(cmp, console, top: int = TOP, misses: int = MISSES) -> None:
+    """Measured vs estimated per layer (top by measured time) and the largest misses."""
+    table = Table(title=f"Per layer: measured ({cmp.runtime}) vs estimated on {cmp.spec}, batch {cmp.batch} "
+                        "(ms per call; ratio = measured / estimated)")
+    for col in ("layer", "op", "measured ms", "share", "estimated ms", "ratio", "bound", "layers in row"):
+        table.add_column(col, overflow="fold")
+    total = cmp.measured_total_ms or 1.0
+    for r in cmp.top(top):
+        table.add_row(r.name, r.op_type, _ms(r.measured_ms), f"{(r.measured_ms or 0) / total:.1%}",
+                      _ms(r.estimated_ms), _ratio(r.ratio), r.bound, str(len(r.members)) if r.members else r.kind)
+    console.print(table)
+    e2e = f"; timed p50 {cmp.end_to_end_ms:.3f} ms" if cmp.end_to_end_ms else ""
+    est = f" (estimated latency {cmp.estimated_latency_ms:.3f} ms with per-call overhead)" \
+        if cmp.estimated_latency_ms else ""
+    console.print(f"sum over layers: measured {cmp.measured_total_ms:.3f} ms{e2e}; estimated "
+                  f"{cmp.estimated_total_ms:.3f} ms{est}")
+    worst = cmp.misses(misses)
+    if worst:
+        console.print("largest misses: " + "; ".join(f"{r.name} ({r.op_type}) {_ratio(r.ratio)}: measured "
+                                                      f"{_ms(r.measured_ms)} vs estimated {_ms(r.estimated_ms)} ms"
+                                                      for r in worst))
+    for n in cmp.notes:
+        console.print(f"note: {n}")
+
+
+def comparisons_for_run(results, model: str, spec, spec_text: str, profile_args: dict[str, Any]):
+    """One :class:`~fitbench.compare.layers.LayerComparison` per result with ONNX per-layer times (else None),
+    the model profiled at each result's batch and precision with ``profile_args``."""
+    import fitbench
+
+    from ..compare.layers import for_result
+
+    out = []
+    for r in results:
+        if not r.ok or r.layers is None or r.layers.runtime != "onnxruntime":
+            out.append(None)
+            continue
+        prof = fitbench.profile(model, batch=r.batch, precision=r.precision, **profile_args)
+        cmp = for_result(r, spec, prof)
+        if cmp is not None:
+            cmp.spec_source = spec_text
+        out.append(cmp)
+    return out
