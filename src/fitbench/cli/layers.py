@@ -7,9 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-#: rows shown by default (the JSON output has all of them)
-TOP = 15
-MISSES = 5
+from ..report.layers import TOP, _ms
 
 
 def machine_spec(hw: str | None, threads: int | None, console=None):
@@ -26,14 +24,6 @@ def machine_spec(hw: str | None, threads: int | None, console=None):
                       f"{threads or 1}; give --hw SPEC.yaml to reuse a probed spec) ...")
     spec = probe(threads=threads or 1, quick=True).spec()
     return spec, f"spec {spec.name} (this CPU, probed now: fitbench hw probe --quick --threads {threads or 1})"
-
-
-def _ms(v: float | None) -> str:
-    return "—" if v is None else f"{v:.3f}"
-
-
-def _ratio(v: float | None) -> str:
-    return "—" if v is None else f"x{v:.2f}"
 
 
 def render_layer_times(lt, console, title: str, top: int = TOP) -> None:
@@ -59,31 +49,6 @@ def _summary(lt, console, nrows: int, top: int) -> None:
     console.print(f"layers: {lt.total_ms:.3f} ms per call summed over {len(lt.nodes)} nodes{e2e} "
                   f"({lt.runs} profiled runs after the timed run{more})")
     for n in lt.notes:
-        console.print(f"note: {n}")
-
-
-def render_comparison(cmp, console, top: int = TOP, misses: int = MISSES) -> None:
-    """Measured vs estimated per layer (top by measured time) and the largest misses."""
-    table = Table(title=f"Per layer: measured ({cmp.runtime}) vs estimated on {cmp.spec}, batch {cmp.batch} "
-                        "(ms per call; ratio = measured / estimated)")
-    for col in ("layer", "op", "measured ms", "share", "estimated ms", "ratio", "bound", "layers in row"):
-        table.add_column(col, overflow="fold")
-    total = cmp.measured_total_ms or 1.0
-    for r in cmp.top(top):
-        table.add_row(r.name, r.op_type, _ms(r.measured_ms), f"{(r.measured_ms or 0) / total:.1%}",
-                      _ms(r.estimated_ms), _ratio(r.ratio), r.bound, str(len(r.members)) if r.members else r.kind)
-    console.print(table)
-    e2e = f"; timed p50 {cmp.end_to_end_ms:.3f} ms" if cmp.end_to_end_ms else ""
-    est = f" (estimated latency {cmp.estimated_latency_ms:.3f} ms with per-call overhead)" \
-        if cmp.estimated_latency_ms else ""
-    console.print(f"sum over layers: measured {cmp.measured_total_ms:.3f} ms{e2e}; estimated "
-                  f"{cmp.estimated_total_ms:.3f} ms{est}")
-    worst = cmp.misses(misses)
-    if worst:
-        console.print("largest misses: " + "; ".join(f"{r.name} ({r.op_type}) {_ratio(r.ratio)}: measured "
-                                                      f"{_ms(r.measured_ms)} vs estimated {_ms(r.estimated_ms)} ms"
-                                                      for r in worst))
-    for n in cmp.notes:
         console.print(f"note: {n}")
 
 

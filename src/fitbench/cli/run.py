@@ -157,7 +157,8 @@ def run_cmd(
 
 
 def render_layers(results, comparisons, console: Console) -> None:
-    from .layers import render_comparison, render_layer_times
+    from ..report.layers import render_comparison
+    from .layers import render_layer_times
 
     for r, c in zip(results, comparisons):
         if c is not None:

@@ -152,16 +152,50 @@ def join(layer_times, profile, point, *, model: str, spec: str, spec_source: str
                            estimated_latency_ms=lat, notes=notes)
 
 
-def for_result(result, spec, profile) -> LayerComparison | None:
-    """The comparison for a :class:`~fitbench.measure.result.MeasureResult` with per-layer times (``None`` when it
-    has none, or when they are not ONNX node times: the torch runtime's are module paths, not profile layers)."""
+def compare_times(layer_times, profile, spec, *, batch: int, precision: str | None, model: str) -> LayerComparison:
+    """Estimate ``profile`` on ``spec`` at ``batch`` / ``precision`` (the measured ones) and join ``layer_times``."""
     from ..hardware.estimator import estimate
     from ..hardware.spec import load_hardware
 
+    hw = load_hardware(spec)
+    est = estimate(profile, hw, batch=batch, precision=precision)
+    return join(layer_times, profile, est.point(batch), model=model, spec=hw.name,
+                spec_source=getattr(hw, "source", "") or "")
+
+
+def for_result(result, spec, profile) -> LayerComparison | None:
+    """The comparison for a :class:`~fitbench.measure.result.MeasureResult` with per-layer times (``None`` when it
+    has none, or when they are not ONNX node times: the torch runtime's are module paths, not profile layers)."""
     lt = getattr(result, "layers", None)
     if lt is None or lt.runtime != "onnxruntime":
         return None
-    hw = load_hardware(spec)
-    est = estimate(profile, hw, batch=result.batch)
-    return join(lt, profile, est.point(result.batch), model=result.model, spec=hw.name,
-                spec_source=getattr(hw, "source", "") or "")
+    return compare_times(lt, profile, spec, batch=result.batch, precision=result.precision, model=result.model)
+
+
+def from_measurements(measurements: list[dict[str, Any]], profile, specs) -> list[dict[str, Any]]:
+    """``compare --measure``: for each workload measurement with ONNX Runtime per-layer times, its comparison on each
+    ``kind: cpu`` spec of ``specs`` (``to_dict()`` plus ``offering``, the measured offering's name)."""
+    from ..measure.layers import LayerTimes
+
+    cpus = [s for s in specs if getattr(s, "kind", "") == "cpu"]
+    out = []
+    for m in measurements:
+        lt_d = (m.get("result") or {}).get("layers")
+        if m.get("role") != "workload" or not lt_d or lt_d.get("runtime") != "onnxruntime":
+            continue
+        lt = LayerTimes.from_dict(lt_d)
+        for spec in cpus:
+            cmp = compare_times(lt, profile, spec, batch=m["batch"], precision=m["result"].get("precision"),
+                                model=m.get("label") or profile.model.name)
+            out.append({"offering": m["offering"], **cmp.to_dict()})
+    return out
+
+
+def from_dict(d: dict[str, Any]) -> LayerComparison:
+    """A :class:`LayerComparison` back from its ``to_dict()`` (as stored in a comparison)."""
+    rows = [LayerRow(name=r["name"], op_type=r["op_type"], kind=r["kind"], measured_ms=r["measured_ms"],
+                     estimated_ms=r["estimated_ms"], bound=r.get("bound", ""), members=list(r.get("members") or []),
+                     nodes=list(r.get("nodes") or [])) for r in d["rows"]]
+    return LayerComparison(model=d["model"], batch=d["batch"], runtime=d["runtime"], spec=d["spec"],
+                           spec_source=d.get("spec_source", ""), rows=rows, end_to_end_ms=d.get("end_to_end_ms"),
+                           estimated_latency_ms=d.get("estimated_latency_ms"), notes=list(d.get("notes") or []))

@@ -128,6 +128,10 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
         console.print(escape(note))
     for n in comp.notes:
         console.print(f"[dim]{escape(n)}[/dim]")
+    if comp.layer_comparisons:
+        from .layers import print_layer_comparisons
+
+        print_layer_comparisons(comp, console)
 
 
 def llm_rows(comp: Comparison) -> tuple[str, list[str], list[list[str]]]:
@@ -187,6 +191,10 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     if comp.winner is not None:
         lines += ["", f"**Winner:** {_md_escape(comp.winner.sentence)}"]
     lines += [f"\n_{_md_escape(n)}_" for n in comp.notes]
+    if comp.layer_comparisons:
+        from .layers import markdown_lines
+
+        lines += markdown_lines(comp, _md_escape)
     if images:
         lines += ["", "## Plots", ""]
         for name, p in images.items():
