@@ -11,8 +11,9 @@ Collection (in the measurement's child process, after the timed run, so the time
   under ``torch.profiler.profile``; a module's time is its range's mean CPU time per run.
 
 Mapping to the profile's layers (:func:`map_node`): a node name equal to a layer name maps to it; otherwise the
-longest ``_``-separated prefix of it that is a layer name (ONNX Runtime renames the nodes it rewrites or fuses:
-``conv1_nchwc``, a fused Conv+BN+Relu named after the Relu, ``..._token_3`` for a generated name). Nodes that
+name, or its longest ``_``-separated prefix, that is a layer name or a tensor name (then the layer producing that
+tensor). ONNX Runtime renames the nodes it rewrites or fuses: its NCHWc rewrite of a fused Conv+BN+Relu is named
+after the Relu's output tensor plus ``_nchwc``; a generated name ends ``_token_<n>``. Nodes that
 ONNX Runtime inserts (layout reorders, device copies) are *runtime-inserted*; a node that maps to no layer is
 *unmapped*. Both keep their time in the totals and are listed: no measured time is dropped.
 
@@ -42,7 +43,8 @@ class NodeTime:
     """One executed node (ORT) or leaf module (torch) and the profile layer it maps to.
 
     ``mapped_by``: ``name`` (exact), ``prefix`` (a renamed/fused node: the longest ``_``-prefix of its name that
-    is a layer), ``runtime-inserted`` or ``unmapped`` (``layer`` is then ``None``)."""
+    is a layer), ``tensor`` / ``tensor-prefix`` (its name, or that prefix, is a tensor's: the layer producing it),
+    ``runtime-inserted`` or ``unmapped`` (``layer`` is then ``None``)."""
 
     name: str
     op_type: str
@@ -118,26 +120,35 @@ class LayerTimes:
 
 # ------------------------------------------------------------------ mapping
 
-def map_node(name: str, op_type: str, layer_names: set[str] | frozenset[str]) -> tuple[str | None, str]:
-    """(layer, how) for an executed node: see the module doc for the rules."""
+def map_node(name: str, op_type: str, layer_names: set[str] | frozenset[str],
+             producers: dict[str, str] | None = None) -> tuple[str | None, str]:
+    """(layer, how) for an executed node: see the module doc for the rules. ``producers`` maps the model's tensor
+    names to the layer producing each: ONNX Runtime names some rewritten nodes after their output tensor."""
+    producers = producers or {}
     if name in layer_names:
         return name, "name"
     if op_type in RUNTIME_INSERTED_OPS:
         return None, "runtime-inserted"
+    if name in producers:
+        return producers[name], "tensor"
     parts = name.split("_")
     for k in range(len(parts) - 1, 0, -1):
         cand = "_".join(parts[:k])
         if cand in layer_names:
             return cand, "prefix"
+        if cand in producers:
+            return producers[cand], "tensor-prefix"
     return None, "unmapped"
 
 
-def map_nodes(raw: Iterable[dict[str, Any]], layer_names: Iterable[str]) -> list[NodeTime]:
-    """Raw ``{name, op_type, ms, calls, provider}`` records -> :class:`NodeTime` mapped to ``layer_names``."""
+def map_nodes(raw: Iterable[dict[str, Any]], layer_names: Iterable[str],
+              producers: dict[str, str] | None = None) -> list[NodeTime]:
+    """Raw ``{name, op_type, ms, calls, provider}`` records -> :class:`NodeTime` mapped to ``layer_names`` (and, by
+    output tensor name, through ``producers``)."""
     names = frozenset(layer_names)
     out = []
     for r in raw:
-        layer, how = map_node(r["name"], r["op_type"], names)
+        layer, how = map_node(r["name"], r["op_type"], names, producers)
         out.append(NodeTime(name=r["name"], op_type=r["op_type"], ms=float(r["ms"]), calls=int(r["calls"]),
                             layer=layer, mapped_by=how, provider=r.get("provider", "")))
     return out
@@ -173,21 +184,22 @@ def parse_ort_trace(events: list[dict[str, Any]], skip_runs: int = 0) -> tuple[l
     return out, [r["dur"] / 1e3 for r in kept]
 
 
-def _named_model(model_path: str, tmp: str) -> tuple[str, list[str]]:
-    """The model path ORT should profile and its node names: unnamed nodes get the profile's names
-    (``<op_type>_<index>``, :func:`fitbench.graph.onnx_io._name_nodes`) in a copy, so events can be mapped."""
+def _named_model(model_path: str, tmp: str) -> tuple[str, list[str], dict[str, str]]:
+    """The model path ORT should profile, its node names and ``{output tensor: node}``: unnamed nodes get the
+    profile's names (``<op_type>_<index>``, :func:`fitbench.graph.onnx_io._name_nodes`) in a copy."""
     import onnx
 
     from ..graph.onnx_io import _name_nodes
 
     model = onnx.load(model_path, load_external_data=False)
-    if all(n.name for n in model.graph.node):
-        return model_path, [n.name for n in model.graph.node]
-    model = onnx.load(model_path)
-    _name_nodes(model.graph)
-    path = os.path.join(tmp, "named.onnx")
-    onnx.save(model, path)
-    return path, [n.name for n in model.graph.node]
+    path = model_path
+    if not all(n.name for n in model.graph.node):
+        model = onnx.load(model_path)
+        _name_nodes(model.graph)
+        path = os.path.join(tmp, "named.onnx")
+        onnx.save(model, path)
+    nodes = model.graph.node
+    return path, [n.name for n in nodes], {o: n.name for n in nodes for o in n.output if o}
 
 
 def runs_for(per_call_s: float | None) -> int:
@@ -202,7 +214,7 @@ def collect_ort(job: dict[str, Any], arrays: dict[str, Any], runs: int) -> dict[
     from .runtimes.onnxruntime import OrtRunner
 
     with tempfile.TemporaryDirectory(prefix="fitbench-ortprof-") as tmp:
-        path, names = _named_model(job["model_path"], tmp)
+        path, names, producers = _named_model(job["model_path"], tmp)
         runner = OrtRunner(path, device=job["device"], threads=job["threads"], include_h2d=job["include_h2d"],
                            profile_prefix=os.path.join(tmp, "ort"))
         call = runner.make_call(arrays)
@@ -214,7 +226,7 @@ def collect_ort(job: dict[str, Any], arrays: dict[str, Any], runs: int) -> dict[
         with open(trace, encoding="utf-8") as f:
             events = json.load(f)
     raw, run_ms = parse_ort_trace(events, skip_runs=WARMUP_RUNS)
-    return {"runtime": "onnxruntime", "raw": raw, "run_ms": run_ms, "layer_names": names,
+    return {"runtime": "onnxruntime", "raw": raw, "run_ms": run_ms, "layer_names": names, "producers": producers,
             "source": "onnxruntime profiler (SessionOptions.enable_profiling): Node events' kernel time "
                       "(<node>_kernel_time dur), mean per run"}
 
@@ -294,7 +306,7 @@ def collect(job: dict[str, Any], runner: Any, arrays: dict[str, Any], per_call_s
 
 def from_child(data: dict[str, Any], end_to_end_ms: float | None) -> LayerTimes:
     """The parent's :class:`LayerTimes` from what :func:`collect` returned (mapped to the run model's names)."""
-    nodes = map_nodes(data["raw"], data["layer_names"])
+    nodes = map_nodes(data["raw"], data["layer_names"], data.get("producers"))
     run_ms = sorted(data["run_ms"])
     lt = LayerTimes(runtime=data["runtime"], source=data["source"], runs=int(data["runs"]), nodes=nodes,
                     profiled_run_ms=run_ms[len(run_ms) // 2] if run_ms else None, end_to_end_ms=end_to_end_ms)
