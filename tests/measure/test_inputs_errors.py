@@ -85,6 +85,7 @@ def test_torch_runtime_refuses_onnx_files(conv_path):
 
 def test_unavailable_runtime_names_its_pip_extra(monkeypatch):
     import builtins
+    import importlib
 
     from fitbench.measure import runtimes
 
@@ -96,7 +97,7 @@ def test_unavailable_runtime_names_its_pip_extra(monkeypatch):
         return real_import(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    monkeypatch.setattr(runtimes.importlib, "import_module",
+    monkeypatch.setattr(importlib, "import_module",
                         lambda n: fake_import(n) if n == "torch" else real_import(n))
     with pytest.raises(MeasurementError, match=r"runtime 'torch' is not installed here; .*fitbench\[torch\]"):
         runtimes.require("torch")

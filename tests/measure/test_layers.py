@@ -243,9 +243,10 @@ def test_cli_run_layers_torch_shows_module_times():
 
 def test_layer_times_sum_to_the_end_to_end_latency_on_a_zoo_model():
     """ResNet-18 at 64x64, 1 thread: the per-layer times (profiled pass) sum to within 10 % of the timed run's
-    median latency. The machine is shared: up to three tries, each a fresh measurement."""
+    median latency. The machine is shared (load moves between the timed run and the profiled pass): up to four
+    tries, each a fresh measurement; on a quiet machine the first is within 10 %."""
     ratios = []
-    for _ in range(3):
+    for _ in range(4):
         r = fitbench.measure("resnet18", inputs={"input": "1x3x64x64"}, threads=1, min_count=64, min_duration_s=1.0,
                              warmup_count=5, warmup_s=0.2, layers=True)
         assert r.ok, r.cause

@@ -16,16 +16,20 @@ from .._checks import as_list, is_positive_int
 from ..errors import MeasurementError
 from .result import MeasureResult, ServerSearch, ServerTrial, WarmupInfo, failed
 from .scenarios import SCENARIOS, canonical_scenario
+from .settings import FULL as FULL_SETTINGS
+from .settings import QUICK as QUICK_SETTINGS
+from .settings import MeasureSettings, ModelArgs, RunSettings
 from .stats import MIN_SAMPLES, noise_warnings, summarize
 
-__all__ = ["measure", "MeasureResult", "SCENARIOS", "DEFAULTS", "QUICK"]
+__all__ = ["measure", "MeasureResult", "SCENARIOS", "DEFAULTS", "QUICK", "MeasureSettings", "RunSettings"]
 
-#: full measurement: p99 is reportable (>= 662 queries) and runs last at least 10 s
-DEFAULTS = {"min_count": 1024, "min_duration_s": 10.0, "warmup_count": 10, "warmup_s": 2.0}
+#: full measurement: p99 is reportable (>= 662 queries) and runs last at least 10 s (a plain dict view of
+#: :data:`.settings.FULL`)
+DEFAULTS = FULL_SETTINGS.to_dict()
 #: --quick, for sweeps: a fixed small count and duration (p90 reportable, p99 not)
-QUICK = {"min_count": 64, "min_duration_s": 1.0, "warmup_count": 3, "warmup_s": 0.25}
+QUICK = QUICK_SETTINGS.to_dict()
 SERVER_TRIALS = 6
-_TORCH_DTYPE = {"fp16": "float16", "bf16": "bfloat16"}
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 #: who issues the queries: MLPerf LoadGen, or (single-stream only) fitbench's own timed loop
 DRIVERS = ("loadgen", "direct")
 
@@ -77,39 +81,31 @@ def measure(
     ``layers=True`` adds a profiled pass after the timed run: per-layer times in ``result.layers``
     (:mod:`.layers`).
     """
-    from .runtimes import canonical, check_device, require, require_device
+    from .runtimes import check_device, get, require_device
 
-    rt = canonical(runtime)
-    runtime_version = require(rt)
+    rt = get(runtime)
+    runtime_version = rt.version()
     dev = check_device(device)
-    require_device(rt, dev)
+    require_device(rt.name, dev)
     sc = canonical_scenario(scenario)
     precision = str(precision).lower()
-    if precision not in ("fp32", "fp16", "bf16", "int8"):
+    if precision not in PRECISIONS:
         raise MeasurementError(f"unknown precision {precision!r}; use fp32, fp16, bf16 or int8")
-    if rt == "torch" and precision == "int8":
-        raise MeasurementError(
-            "the torch runtime does not run int8 (fp32, fp16, bf16); use --runtime onnxruntime --precision int8"
-        )
-    if rt == "onnxruntime" and precision == "bf16":
-        raise MeasurementError(
-            "onnxruntime cannot run bf16 here (no bf16 converter ships with it and its CPU provider lacks "
-            "bf16 kernels); use --runtime torch --precision bf16"
-        )
+    rt.check_precision(precision)
     driver = str(driver).strip().lower()
     if driver not in DRIVERS:
         raise MeasurementError(f"unknown driver {driver!r}; use {' or '.join(DRIVERS)}")
     if driver == "direct" and sc != "single-stream":
         raise MeasurementError(f"driver 'direct' runs single-stream only; {sc} is driven by LoadGen")
-    base = QUICK if quick else DEFAULTS
-    cfg = {
-        "min_count": int(min_count if min_count is not None else base["min_count"]),
-        "min_duration_s": float(min_duration_s if min_duration_s is not None else base["min_duration_s"]),
-        "warmup_count": int(warmup_count if warmup_count is not None else base["warmup_count"]),
-        "warmup_s": float(warmup_s if warmup_s is not None else base["warmup_s"]),
-    }
-    if cfg["min_count"] < 1 or cfg["min_duration_s"] < 0 or cfg["warmup_count"] < 0 or cfg["warmup_s"] < 0:
-        raise MeasurementError(f"measurement settings must be positive: {cfg}")
+    base = QUICK_SETTINGS if quick else FULL_SETTINGS
+    sizing = MeasureSettings(
+        min_count=int(min_count if min_count is not None else base.min_count),
+        min_duration_s=float(min_duration_s if min_duration_s is not None else base.min_duration_s),
+        warmup_count=int(warmup_count if warmup_count is not None else base.warmup_count),
+        warmup_s=float(warmup_s if warmup_s is not None else base.warmup_s),
+    )
+    if sizing.min_count < 1 or sizing.min_duration_s < 0 or sizing.warmup_count < 0 or sizing.warmup_s < 0:
+        raise MeasurementError(f"measurement settings must be positive: {sizing.to_dict()}")
     pct = int(percentile or (90 if quick else 99))
     if pct not in MIN_SAMPLES:
         raise MeasurementError(f"latency percentile must be one of {sorted(MIN_SAMPLES)}, got {pct}")
@@ -124,171 +120,83 @@ def measure(
         raise MeasurementError(f"batch sizes must be positive integers, got {batches}")
     if input_files and len(batches) > 1:
         raise MeasurementError("input files fix the batch; give one batch (or none) with input files")
+    run = RunSettings(
+        runtime=rt.name, runtime_version=runtime_version, device=dev, scenario=sc, precision=precision,
+        percentile=pct, sizing=sizing, threads=threads, target_latency_ms=target_latency_ms, server_qps=server_qps,
+        samples_per_query=int(samples_per_query), quick=quick, timeout_s=timeout_s,
+        memory_limit_bytes=memory_limit_bytes, seed=seed, compile=compile, include_h2d=include_h2d, driver=driver,
+        command=command, layers=bool(layers),
+    )
+    src = ModelArgs(inputs=inputs, input_files=input_files, dims=dims, name=name, zoo_params=dict(zoo_params))
     from .convert import ConversionCache
 
     cache = ConversionCache()
     results = []
     try:
         for b in batches:
-            results.append(
-                _measure_one(
-                    model,
-                    batch=None if b is None else int(b),
-                    rt=rt,
-                    runtime_version=runtime_version,
-                    device=dev,
-                    scenario=sc,
-                    threads=threads,
-                    precision=precision,
-                    target_latency_ms=target_latency_ms,
-                    server_qps=server_qps,
-                    percentile=pct,
-                    samples_per_query=int(samples_per_query),
-                    quick=quick,
-                    cfg=cfg,
-                    timeout_s=timeout_s,
-                    memory_limit_bytes=memory_limit_bytes,
-                    inputs=inputs,
-                    input_files=input_files,
-                    seed=seed,
-                    compile=compile,
-                    include_h2d=include_h2d,
-                    dims=dims,
-                    name=name,
-                    command=command,
-                    driver=driver,
-                    layers=layers,
-                    zoo_params=zoo_params,
-                    cache=cache,
-                )
-            )
+            results.append(_measure_one(model, None if b is None else int(b), run, src, cache))
     finally:
         cache.cleanup()
     return results if isinstance(batch, (list, tuple)) else results[0]
 
 
-def _measure_one(
-    model,
-    *,
-    batch,
-    rt,
-    runtime_version,
-    device,
-    scenario,
-    threads,
-    precision,
-    target_latency_ms,
-    server_qps,
-    percentile,
-    samples_per_query,
-    quick,
-    cfg,
-    timeout_s,
-    memory_limit_bytes,
-    inputs,
-    input_files,
-    seed,
-    compile,
-    include_h2d,
-    dims,
-    name,
-    command,
-    zoo_params,
-    driver="loadgen",
-    cache=None,
-    layers=False,
-) -> MeasureResult:
+def _budget(run: RunSettings) -> tuple[int, float, float]:
+    """(minimum query count, LoadGen's max duration, the child's timeout) of one run."""
+    cfg = run.sizing
+    runs = SERVER_TRIALS if run.server_search else 1
+    count = cfg.min_count
+    if run.scenario == "server":  # the server figure is a percentile: run enough queries to report it
+        count = max(count, MIN_SAMPLES[run.percentile])
+    # LoadGen stops a run at max_duration even if min_count is not reached (a slow model then
+    # reports fewer samples, with a warning); the child is killed at timeout_s (a hang)
+    max_duration = max(cfg.min_duration_s * 2, cfg.min_duration_s + 60.0)
+    if run.timeout_s is None:
+        timeout_s = 300.0 + 3 * cfg.warmup_s + 1.5 * runs * max_duration
+    else:
+        timeout_s = run.timeout_s
+        max_duration = max(min(max_duration, (timeout_s * 0.8 - cfg.warmup_s) / runs), 0.1)
+    return count, max_duration, timeout_s
+
+
+def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs, cache: Any = None) -> MeasureResult:
     from .isolate import run_isolated
     from .memory import guard
-    from .prepare import prepare_onnx, prepare_torch
+    from .runtimes import get
 
-    if rt == "onnxruntime":
-        prep = prepare_onnx(
-            model,
-            batch=batch,
-            inputs=inputs,
-            input_files=input_files,
-            dims=dims,
-            name=name,
-            zoo_params=zoo_params,
-        )
-        from .convert import convert
-
-        try:
-            conv = convert(
-                prep.job_model["model_path"], precision, shapes=prep.shapes, dtypes=prep.dtypes,
-                seed=seed, cache=cache,
-            )
-        except BaseException:
-            prep.cleanup()
-            raise
-        run_precision = conv.actual
-        prep.job_model = {"model_path": conv.path}
-        conversion = conv.to_dict()
-        if run_precision == "fp16" and device == "cpu":
-            conversion["note"] = (conversion["note"] + " " if conversion["note"] else "") + (
-                "onnxruntime's CPU provider lacks fp16 kernels for most ops: its InsertCastTransformer runs "
-                "them in fp32 between Casts (fp16-rounded weights), so the compute is largely fp32"
-            )
-    else:
-        prep = prepare_torch(
-            model,
-            batch=batch,
-            inputs=inputs,
-            input_files=input_files,
-            name=name,
-            seed=seed,
-            zoo_params=zoo_params,
-        )
-        run_precision = precision
-        conversion = {
-            "precision_requested": precision,
-            "as_is": precision == "fp32",
-            "tool": None if precision == "fp32" else f"torch.nn.Module.to(torch.{_TORCH_DTYPE[precision]})",
-            "note": "module and float inputs cast in the child before timing" if precision != "fp32" else "",
-        }
+    prepared = get(run.runtime).prepare(model, batch, src, run, cache)
+    prep, run_precision, conversion = prepared.prep, prepared.precision, prepared.conversion
+    cfg = run.sizing
     try:
         limit, limit_rule = guard(
-            prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", memory_limit_bytes
+            prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", run.memory_limit_bytes
         )
-        search = scenario == "server" and target_latency_ms is not None
-        runs = SERVER_TRIALS if search else 1
-        count = cfg["min_count"]
-        if scenario == "server":  # the server figure is a percentile: run enough queries to report it
-            count = max(count, MIN_SAMPLES[percentile])
-        # LoadGen stops a run at max_duration even if min_count is not reached (a slow model then
-        # reports fewer samples, with a warning); the child is killed at timeout_s (a hang)
-        max_duration = max(cfg["min_duration_s"] * 2, cfg["min_duration_s"] + 60.0)
-        if timeout_s is None:
-            timeout_s = 300.0 + 3 * cfg["warmup_s"] + 1.5 * runs * max_duration
-        else:
-            max_duration = max(min(max_duration, (timeout_s * 0.8 - cfg["warmup_s"]) / runs), 0.1)
+        count, max_duration, timeout_s = _budget(run)
         job = {
-            "runtime": rt,
-            "device": device,
-            "threads": threads,
-            "precision": precision,
-            "compile": compile,
-            "include_h2d": include_h2d,
-            "scenario": scenario,
-            "driver": driver,
-            "layers": layers,
-            "seed": seed,
+            "runtime": run.runtime,
+            "device": run.device,
+            "threads": run.threads,
+            "precision": run.precision,
+            "compile": run.compile,
+            "include_h2d": run.include_h2d,
+            "scenario": run.scenario,
+            "driver": run.driver,
+            "layers": run.layers,
+            "seed": run.seed,
             "shapes": prep.shapes,
             "dtypes": prep.dtypes,
-            "input_files": dict(input_files) if input_files else None,
-            "warmup_count": cfg["warmup_count"],
-            "warmup_s": cfg["warmup_s"],
+            "input_files": dict(src.input_files) if src.input_files else None,
+            "warmup_count": cfg.warmup_count,
+            "warmup_s": cfg.warmup_s,
             "max_duration_s": max_duration,
             "settings": {
                 "min_count": count,
-                "min_duration_s": cfg["min_duration_s"],
+                "min_duration_s": cfg.min_duration_s,
                 "max_duration_s": max_duration,
-                "samples_per_query": samples_per_query,
+                "samples_per_query": run.samples_per_query,
             },
-            "target_latency_ms": target_latency_ms,
-            "server_qps": server_qps,
-            "percentile": percentile,
+            "target_latency_ms": run.target_latency_ms,
+            "server_qps": run.server_qps,
+            "percentile": run.percentile,
             **prep.job_model,
         }
         outcome = run_isolated(job, timeout_s=timeout_s, memory_limit_bytes=limit)
@@ -301,44 +209,44 @@ def _measure_one(
         "input_dtypes": prep.dtypes,
         "batch_requested": batch,
         "precision": run_precision,
-        "precision_requested": precision,
+        "precision_requested": run.precision,
         "conversion": conversion,
         "converted_model_sha256": conversion.get("converted_model_sha256"),
-        "runtime": rt,
-        "runtime_version": runtime_version,
-        "device": device,
-        "threads_requested": threads,
-        "scenario": scenario,
-        "driver": "MLPerf LoadGen" if driver == "loadgen" else "direct timed loop (no LoadGen)",
-        "quick": quick,
+        "runtime": run.runtime,
+        "runtime_version": run.runtime_version,
+        "device": run.device,
+        "threads_requested": run.threads,
+        "scenario": run.scenario,
+        "driver": "MLPerf LoadGen" if run.driver == "loadgen" else "direct timed loop (no LoadGen)",
+        "quick": run.quick,
         "settings": {
-            **cfg,
-            "min_count_effective": job["settings"]["min_count"],
+            **cfg.to_dict(),
+            "min_count_effective": count,
             "max_duration_s": max_duration,
             "timeout_s": timeout_s,
-            "samples_per_query": samples_per_query if scenario == "multi-stream" else None,
-            "seed": seed,
-            "input_source": "npy files" if input_files else "synthetic (seeded)",
+            "samples_per_query": run.samples_per_query if run.scenario == "multi-stream" else None,
+            "seed": run.seed,
+            "input_source": "npy files" if src.input_files else "synthetic (seeded)",
         },
         "memory_estimate": prep.estimate,
         "memory_limit_bytes": limit,
         "memory_limit_rule": limit_rule,
         "child_peak_rss_bytes": outcome.peak_rss_bytes,
-        "command": command,
+        "command": run.command,
         "notes": prep.notes,
         "percentile_method": "nearest-rank",
     }
     common = {
         "model": prep.name,
         "batch": batch or _first_dim(prep.shapes),
-        "runtime": rt,
-        "device": device,
+        "runtime": run.runtime,
+        "device": run.device,
         "precision": run_precision,
         "conditions": conditions,
     }
     if not outcome.ok:
-        return failed(scenario, outcome.cause or "unknown failure", wall_s=outcome.wall_s, **common)
-    return _build_result(outcome.data, scenario, common, target_latency_ms, percentile, cfg, seed)
+        return failed(run.scenario, outcome.cause or "unknown failure", wall_s=outcome.wall_s, **common)
+    return _build_result(outcome.data, common, run)
 
 
 def _first_dim(shapes) -> int:
@@ -347,7 +255,8 @@ def _first_dim(shapes) -> int:
     return 1
 
 
-def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, seed) -> MeasureResult:
+def _build_result(data: dict[str, Any], common: dict[str, Any], run: RunSettings) -> MeasureResult:
+    scenario, target_latency_ms, percentile, cfg = run.scenario, run.target_latency_ms, run.percentile, run.sizing
     info = data["runtime_info"]
     fed = info.get("fed_shapes", {})
     batch = next((int(s[0]) if s else 1 for s in fed.values()), common["batch"])
@@ -371,8 +280,8 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
         count=len(warm),
         duration_s=data["warmup_s"],
         median_ms=(sorted(warm)[len(warm) // 2] / 1e6) if warm else None,
-        requested_count=cfg["warmup_count"],
-        requested_s=cfg["warmup_s"],
+        requested_count=cfg.warmup_count,
+        requested_s=cfg.warmup_s,
     )
     server = None
     if data.get("server") is not None and target_latency_ms is not None:
@@ -401,7 +310,7 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
     lat_ms = [x / 1e6 for x in rec["latencies_ns"]]
     if not lat_ms:
         return failed(scenario, "LoadGen completed no queries", warmup=warmup, **common)
-    stats = summarize(lat_ms, seed=seed)
+    stats = summarize(lat_ms, seed=run.seed)
     warnings += noise_warnings(stats)
     warnings += stats.notes
     lg = rec["loadgen"]
@@ -410,8 +319,8 @@ def _build_result(data, scenario, common, target_latency_ms, percentile, cfg, se
         warnings.append(
             "LoadGen result " + lg["result_validity"] + (": " + "; ".join(reasons) if reasons else "")
         )
-    if rec["samples"] < cfg["min_count"]:
-        warnings.append(f"only {rec['samples']} samples completed (< min count {cfg['min_count']})")
+    if rec["samples"] < cfg.min_count:
+        warnings.append(f"only {rec['samples']} samples completed (< min count {cfg.min_count})")
     wall = rec["wall_s"]
     throughput = rec["samples"] * batch / wall if wall > 0 else None
     qps = rec["queries"] / wall if wall > 0 else None

@@ -38,36 +38,9 @@ def _fault() -> None:
 
 
 def _make_runner(job: dict[str, Any]):
-    if job["runtime"] == "onnxruntime":
-        from .runtimes.onnxruntime import OrtRunner
+    from .runtimes import get
 
-        return OrtRunner(
-            job["model_path"], device=job["device"], threads=job["threads"], include_h2d=job["include_h2d"]
-        )
-    from .runtimes.torch import TorchRunner
-
-    spec = job["torch_model"]
-    if "zoo" in spec:
-        from .runtimes.torch_models import build
-
-        module, _ = build(
-            spec["zoo"],
-            batch=spec["batch"],
-            resolution=spec.get("resolution"),
-            seed=job["seed"],
-            **spec.get("params", {}),
-        )
-    else:
-        with open(spec["pickle_path"], "rb") as f:
-            module = pickle.load(f)
-    return TorchRunner(
-        module,
-        device=job["device"],
-        threads=job["threads"],
-        precision=job["precision"],
-        compile=job["compile"],
-        include_h2d=job["include_h2d"],
-    )
+    return get(job["runtime"]).runner(job)
 
 
 def _inputs(job: dict[str, Any]):

@@ -2,43 +2,51 @@
 
 A runtime turns (model, inputs, device, threads, precision) into a zero-argument callable that
 runs one synchronous inference; for GPUs the call includes a device synchronise, so wall time
-around it is the inference time.
+around it is the inference time. Each runtime is a :class:`.base.Runtime` in the registry below
+(``get(name)``); nothing else in :mod:`fitbench.measure` branches on a runtime's name.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from ...errors import MeasurementError, UnknownNameError
+from .base import PreparedRun, Runtime
 
-#: name -> (import name, pip extra that brings it)
-RUNTIMES: dict[str, tuple[str, str]] = {
-    "onnxruntime": ("onnxruntime", "pip install fitbench (onnxruntime is a core dependency)"),
-    "torch": ("torch", "pip install 'fitbench[torch]'"),
-}
-ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "pytorch": "torch"}
+__all__ = ["Runtime", "PreparedRun", "REGISTRY", "register", "get", "canonical", "require", "check_device",
+           "require_device", "runtime_status", "DEVICES"]
+
+#: canonical name -> runtime, in the order ``fitbench runtimes`` lists them
+REGISTRY: dict[str, Runtime] = {}
+_ALIASES: dict[str, str] = {}
 DEVICES = ("cpu", "cuda")
+
+
+def register(rt: Runtime) -> Runtime:
+    """Add a runtime (its name and aliases) to the registry."""
+    REGISTRY[rt.name] = rt
+    for alias in rt.aliases:
+        _ALIASES[alias] = rt.name
+    return rt
 
 
 def canonical(name: str) -> str:
     """Normalise a runtime name; an unknown one is a one-line error listing the known ones."""
     key = str(name).strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in RUNTIMES:
-        raise UnknownNameError(f"unknown runtime {name!r}; known runtimes: {', '.join(RUNTIMES)}")
+    key = _ALIASES.get(key, key)
+    if key not in REGISTRY:
+        raise UnknownNameError(f"unknown runtime {name!r}; known runtimes: {', '.join(REGISTRY)}")
     return key
+
+
+def get(name: str) -> Runtime:
+    """The registered runtime for ``name`` (or an alias)."""
+    return REGISTRY[canonical(name)]
 
 
 def require(name: str) -> str:
     """Check the runtime is installed; return its version or raise with the pip extra to install."""
-    key = canonical(name)
-    module, extra = RUNTIMES[key]
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        raise MeasurementError(f"runtime {key!r} is not installed here; install it with: {extra}") from None
-    return str(getattr(mod, "__version__", "unknown"))
+    return get(name).version()
 
 
 def check_device(device: str) -> str:
@@ -65,34 +73,33 @@ def require_device(runtime: str, device: str) -> None:
 def runtime_status() -> list[dict[str, Any]]:
     """One row per runtime: installed?, version, providers / devices, and how to install it."""
     rows = []
-    for key, (module, extra) in RUNTIMES.items():
+    for key, rt in REGISTRY.items():
         row: dict[str, Any] = {
             "runtime": key,
             "available": False,
             "version": None,
             "devices": [],
             "providers": [],
-            "install": extra,
+            "install": rt.install,
         }
         try:
-            mod = importlib.import_module(module)
-        except ImportError:
+            mod = rt.import_module()
+        except MeasurementError:
             rows.append(row)
             continue
         row["available"] = True
         row["version"] = str(getattr(mod, "__version__", "unknown"))
-        if key == "onnxruntime":
-            providers = list(mod.get_available_providers())
-            row["providers"] = providers
-            row["devices"] = ["cpu"] + (["cuda"] if "CUDAExecutionProvider" in providers else [])
-        elif key == "torch":
-            row["devices"] = ["cpu"]
-            row["modes"] = ["eager", "compile"]
-            try:
-                if mod.cuda.is_available():
-                    row["devices"].append("cuda")
-                    row["providers"] = [mod.cuda.get_device_name(i) for i in range(mod.cuda.device_count())]
-            except Exception:  # noqa: BLE001 - a broken CUDA install still leaves CPU usable
-                pass
+        row.update(rt.devices(mod))
         rows.append(row)
     return rows
+
+
+def _register_builtins() -> None:
+    from .onnxruntime import OnnxRuntime
+    from .torch import TorchRuntime
+
+    register(OnnxRuntime())
+    register(TorchRuntime())
+
+
+_register_builtins()

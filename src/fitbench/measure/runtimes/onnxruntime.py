@@ -7,11 +7,15 @@ parent beforehand by :mod:`fitbench.measure.convert` (recorded in the conditions
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...errors import MeasurementError
+from .base import PreparedRun, Runtime
+
+if TYPE_CHECKING:
+    from ..settings import ModelArgs, RunSettings
 
 _PRECISION_DTYPE = {"fp32": np.float32, "fp16": np.float16, "float32": np.float32, "float16": np.float16}
 
@@ -110,3 +114,50 @@ class OrtRunner:
             "h2d_in_timer": self.include_h2d if self.device != "cpu" else None,
             "mode": "session.run",
         }
+
+
+class OnnxRuntime(Runtime):
+    """ONNX Runtime: ONNX files, zoo models (built as ONNX) and modules exported to ONNX; fp16 / int8 by
+    converting the file in the parent (:mod:`fitbench.measure.convert`)."""
+
+    name = "onnxruntime"
+    aliases = ("ort", "onnx")
+    module = "onnxruntime"
+    install = "pip install fitbench (onnxruntime is a core dependency)"
+    precisions = ("fp32", "fp16", "int8")
+    refusals = {
+        "bf16": "onnxruntime cannot run bf16 here (no bf16 converter ships with it and its CPU provider lacks "
+                "bf16 kernels); use --runtime torch --precision bf16",
+    }
+
+    def devices(self, mod: Any) -> dict[str, Any]:
+        providers = list(mod.get_available_providers())
+        return {"devices": ["cpu"] + (["cuda"] if "CUDAExecutionProvider" in providers else []),
+                "providers": providers}
+
+    def prepare(self, model: Any, batch: int | None, src: ModelArgs, run: RunSettings, cache: Any) -> PreparedRun:
+        from ..convert import convert
+        from ..prepare import prepare_onnx
+
+        prep = prepare_onnx(
+            model, batch=batch, inputs=src.inputs, input_files=src.input_files, dims=src.dims, name=src.name,
+            zoo_params=dict(src.zoo_params),
+        )
+        try:
+            conv = convert(prep.job_model["model_path"], run.precision, shapes=prep.shapes, dtypes=prep.dtypes,
+                           seed=run.seed, cache=cache)
+        except BaseException:
+            prep.cleanup()
+            raise
+        prep.job_model = {"model_path": conv.path}
+        conversion = conv.to_dict()
+        if conv.actual == "fp16" and run.device == "cpu":
+            conversion["note"] = (conversion["note"] + " " if conversion["note"] else "") + (
+                "onnxruntime's CPU provider lacks fp16 kernels for most ops: its InsertCastTransformer runs "
+                "them in fp32 between Casts (fp16-rounded weights), so the compute is largely fp32"
+            )
+        return PreparedRun(prep, conv.actual, conversion)
+
+    def runner(self, job: dict[str, Any]) -> OrtRunner:
+        return OrtRunner(job["model_path"], device=job["device"], threads=job["threads"],
+                         include_h2d=job["include_h2d"])

@@ -9,11 +9,15 @@ default, as an application pays them) and done once beforehand otherwise. Both a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...errors import MeasurementError
+from .base import PreparedRun, Runtime
+
+if TYPE_CHECKING:
+    from ..settings import ModelArgs, RunSettings
 
 _DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
@@ -119,3 +123,56 @@ class TorchRunner:
                 }
             )
         return d
+
+
+class TorchRuntime(Runtime):
+    """PyTorch: ``nn.Module`` objects, ``package.module:factory`` specs and the torch zoo builders; fp16 /
+    bf16 by casting the module and its float inputs in the child."""
+
+    name = "torch"
+    aliases = ("pytorch",)
+    module = "torch"
+    install = "pip install 'fitbench[torch]'"
+    precisions = ("fp32", "fp16", "bf16")
+    refusals = {
+        "int8": "the torch runtime does not run int8 (fp32, fp16, bf16); use --runtime onnxruntime --precision int8",
+    }
+
+    def devices(self, mod: Any) -> dict[str, Any]:
+        row: dict[str, Any] = {"devices": ["cpu"], "providers": [], "modes": ["eager", "compile"]}
+        try:
+            if mod.cuda.is_available():
+                row["devices"].append("cuda")
+                row["providers"] = [mod.cuda.get_device_name(i) for i in range(mod.cuda.device_count())]
+        except Exception:  # noqa: BLE001 - a broken CUDA install still leaves CPU usable
+            pass
+        return row
+
+    def prepare(self, model: Any, batch: int | None, src: ModelArgs, run: RunSettings, cache: Any) -> PreparedRun:
+        from ..prepare import prepare_torch
+
+        prep = prepare_torch(model, batch=batch, inputs=src.inputs, input_files=src.input_files, name=src.name,
+                             seed=run.seed, zoo_params=dict(src.zoo_params))
+        p = run.precision
+        conversion = {
+            "precision_requested": p,
+            "as_is": p == "fp32",
+            "tool": None if p == "fp32" else f"torch.nn.Module.to(torch.{_DTYPES[p]})",
+            "note": "module and float inputs cast in the child before timing" if p != "fp32" else "",
+        }
+        return PreparedRun(prep, p, conversion)
+
+    def runner(self, job: dict[str, Any]) -> TorchRunner:
+        spec = job["torch_model"]
+        if "zoo" in spec:
+            from .torch_models import build
+
+            module, _ = build(spec["zoo"], batch=spec["batch"], resolution=spec.get("resolution"), seed=job["seed"],
+                              **spec.get("params", {}))
+        else:
+            import pickle
+
+            with open(spec["pickle_path"], "rb") as f:
+                module = pickle.load(f)
+        return TorchRunner(module, device=job["device"], threads=job["threads"], precision=job["precision"],
+                           compile=job["compile"], include_h2d=job["include_h2d"])
