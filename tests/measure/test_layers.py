@@ -255,3 +255,40 @@ def test_layer_times_sum_to_the_end_to_end_latency_on_a_zoo_model():
             break
     assert abs(ratios[-1] - 1) <= 0.10, ratios
     assert not math.isnan(ratios[-1]) and r.layers.unmapped_ms == 0
+
+
+# ------------------------------------------------------------------ compare --measure and the report
+
+def test_compare_measure_shows_layers_for_the_cpu_spec_only(conv_path, tmp_path):
+    spec = tmp_path / "cpu.yaml"
+    spec.write_text(yaml.safe_dump(CPU_SPEC))
+    comp = fitbench.compare(str(conv_path), hw=[str(spec), "edge-npu-slow-dram"], measure_runtimes=["onnxruntime"],
+                            batch=1, precision="fp32")
+    assert [d["spec"] for d in comp.layer_comparisons] == ["test-cpu"]     # the NPU spec gets no per-layer join
+    lc = comp.layer_comparisons[0]
+    assert lc["offering"] == "onnxruntime (this machine)" and lc["batch"] == 1
+    measured = next(m for m in comp.measurements if m["role"] == "workload")
+    assert lc["measured_total_ms"] == pytest.approx(measured["result"]["layers"]["total_ms"])
+    from fitbench.report.html import render_html
+    from fitbench.report.static import markdown
+
+    html = render_html(comp)
+    assert "onnxruntime (this machine): per layer, measured vs estimated on test-cpu" in html
+    md = markdown(comp)  # Markdown-escaped: "\\(this machine\\)"
+    assert "## Per layer: onnxruntime \\(this machine\\) measured vs estimated on test-cpu" in md
+    assert "| fc | Gemm |" in md
+    only_npu = fitbench.compare(str(conv_path), hw=["edge-npu-slow-dram"], measure_runtimes=["onnxruntime"], batch=1,
+                                precision="fp32")
+    assert only_npu.layer_comparisons == []
+    assert "layers" not in (next(m for m in only_npu.measurements)["result"] or {}) or \
+        next(m for m in only_npu.measurements)["result"]["layers"] is None
+
+
+def test_cli_compare_measure_prints_the_layer_table(conv_path, tmp_path):
+    spec = tmp_path / "cpu.yaml"
+    spec.write_text(yaml.safe_dump(CPU_SPEC))
+    res = runner.invoke(app, ["compare", str(conv_path), "--hw", str(spec), "--measure", "onnxruntime",
+                              "--precision", "fp32", "--batch", "1"])
+    assert res.exit_code == 0, res.output
+    assert "onnxruntime (this machine): per layer, measured vs estimated on test-cpu" in res.output
+    assert "sum over layers: measured" in res.output
