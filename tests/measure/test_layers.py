@@ -231,12 +231,42 @@ def test_cli_run_layers_bad_input(conv_path, args, message):
     assert len(lines) == 1 and lines[0].startswith(message), res.output
 
 
-def test_cli_run_layers_torch_shows_module_times():
+@pytest.mark.parametrize("name, module", [
+    ("/0/0.0/Conv", "0.0"),
+    ("/layers/layers.0/body/body.0/body.0.0/Conv", "layers.0.body.0.0"),
+    ("/layers/layers.0/down/down.0/Conv", "layers.0.down.0"),
+    ("/layers/layers.0/relu/Relu", "layers.0.relu"),
+    ("/4/Gemm", "4"),
+    ("/Add", None),            # a functional op of the top-level forward(): no module
+    ("Identity_0", None),      # no scope at all
+])
+def test_module_of_reads_the_torchscript_exporters_scopes(name, module):
+    assert ml.module_of(name) == module
+
+
+def test_remap_torch_modules_to_export_layers():
+    lt = ml.LayerTimes(runtime="torch", source="test", runs=1, nodes=[
+        ml.NodeTime("0.0", "Conv2d", 0.5, 1, "0.0", "name"),
+        ml.NodeTime("0.1", "BatchNorm2d", 0.25, 1, "0.1", "name"),    # folded into the conv by the export
+        ml.NodeTime("0.2", "ReLU", 0.125, 1, "0.2", "name"),
+        ml.NodeTime("(outside leaf modules)", "", 0.0625, 1, None, "unmapped")])
+    out = ml.remap_torch(lt, ["/0/0.0/Conv", "/0/0.2/Relu", "/Add"])
+    assert [(n.layer, n.mapped_by) for n in out.nodes] == [
+        ("/0/0.0/Conv", "module"), ("/0/0.0/Conv", "folded"), ("/0/0.2/Relu", "module"), (None, "unmapped")]
+    assert {x.layer: x.ms for x in out.layers()} == {"/0/0.0/Conv": pytest.approx(0.75), "/0/0.2/Relu": 0.125}
+    assert out.total_ms == pytest.approx(0.5 + 0.25 + 0.125 + 0.0625)
+
+
+def test_cli_run_layers_torch_maps_modules_to_the_export(tmp_path):
     pytest.importorskip("torch")
-    res = runner.invoke(app, ["run", "tiny-convnet", "--runtime", "torch", "--layers", *FAST])
+    spec = tmp_path / "cpu.yaml"
+    spec.write_text(yaml.safe_dump(CPU_SPEC))
+    res = runner.invoke(app, ["run", "tiny-convnet", "--runtime", "torch", "--layers", "--hw", str(spec), *FAST])
     assert res.exit_code == 0, res.output
-    assert "Per layer: measured (torch), batch 1" in res.output
-    assert "Conv2d" in res.output and "Linear" in res.output
+    assert "Per layer: measured (torch) vs estimated on test-cpu, batch 1" in res.output
+    # tiny_convnet (torch_models): Sequential(conv_bn, conv_bn, pool, flatten, Linear): the export's names
+    assert "/0/0.0/Conv" in res.output and "/4/Gemm" in res.output
+    assert "folded into the one before): 0.1, 1.1" in res.output    # the two BatchNorms
 
 
 # ------------------------------------------------------------------ done means: the layers add up

@@ -53,20 +53,38 @@ def _summary(lt, console, nrows: int, top: int) -> None:
 
 
 def comparisons_for_run(results, model: str, spec, spec_text: str, profile_args: dict[str, Any]):
-    """One :class:`~fitbench.compare.layers.LayerComparison` per result with ONNX per-layer times (else None),
-    the model profiled at each result's batch and precision with ``profile_args``."""
+    """One :class:`~fitbench.compare.layers.LayerComparison` per result with per-layer times (else None), the model
+    profiled at each result's batch and precision with ``profile_args`` (torch: the module it ran, exported)."""
     import fitbench
 
     from ..compare.layers import for_result
 
     out = []
     for r in results:
-        if not r.ok or r.layers is None or r.layers.runtime != "onnxruntime":
+        if not r.ok or r.layers is None:
             out.append(None)
             continue
-        prof = fitbench.profile(model, batch=r.batch, precision=r.precision, **profile_args)
+        if r.layers.runtime == "torch":
+            prof = _torch_profile(model, r)
+        else:
+            prof = fitbench.profile(model, batch=r.batch, precision=r.precision, **profile_args)
         cmp = for_result(r, spec, prof)
         if cmp is not None:
             cmp.spec_source = spec_text
         out.append(cmp)
     return out
+
+
+def _torch_profile(model: str, result):
+    """The profile of the ``nn.Module`` the torch runtime ran (its ONNX export's layer names carry the module
+    paths): a torch zoo builder at the fed shape, or a ``package.module:factory``."""
+    import fitbench
+
+    from ..measure.runtimes.torch_models import build, has_builder
+
+    fed = {k: tuple(v) for k, v in (result.conditions.get("fed_shapes") or {}).items()}
+    if has_builder(model):
+        shape = fed.get("input")
+        module, shapes = build(model, batch=result.batch, resolution=tuple(shape[2:4]) if shape else None)
+        return fitbench.profile(module, inputs=dict(shapes), precision=result.precision)
+    return fitbench.profile(model, inputs=fed, precision=result.precision)

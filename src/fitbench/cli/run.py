@@ -130,7 +130,7 @@ def run_cmd(
     if not isinstance(results, list):
         results = [results]
     comparisons = [None] * len(results)
-    if layers and any(r.ok and r.layers is not None and r.layers.runtime == "onnxruntime" for r in results):
+    if layers and any(r.ok and r.layers is not None for r in results):
         from .layers import comparisons_for_run, machine_spec
 
         if spec is None:

@@ -165,10 +165,16 @@ def compare_times(layer_times, profile, spec, *, batch: int, precision: str | No
 
 def for_result(result, spec, profile) -> LayerComparison | None:
     """The comparison for a :class:`~fitbench.measure.result.MeasureResult` with per-layer times (``None`` when it
-    has none, or when they are not ONNX node times: the torch runtime's are module paths, not profile layers)."""
+    has none). ONNX Runtime's nodes are the profile's; the torch runtime's module paths are mapped to the layers of
+    the module's ONNX export (:func:`fitbench.measure.layers.remap_torch`): ``profile`` must then be the profile of
+    that ``nn.Module``."""
+    from ..measure.layers import remap_torch
+
     lt = getattr(result, "layers", None)
-    if lt is None or lt.runtime != "onnxruntime":
+    if lt is None:
         return None
+    if lt.runtime == "torch":  # module paths -> the layers of the module's export (``profile`` must be of it)
+        lt = remap_torch(lt, [x.name for x in profile.layers])
     return compare_times(lt, profile, spec, batch=result.batch, precision=result.precision, model=result.model)
 
 

@@ -154,6 +154,55 @@ def map_nodes(raw: Iterable[dict[str, Any]], layer_names: Iterable[str],
     return out
 
 
+def module_of(layer_name: str) -> str | None:
+    """The module path in a torch-exported node name, ``None`` without a scope. The TorchScript exporter names a
+    node ``/<scope>/.../<OpType>``, one segment per module level, each the module's name under the last named
+    attribute (``/layers/layers.0/body/body.0/body.0.0/Conv``): a segment extending the one before replaces it,
+    any other starts a new component (``layers.0`` + ``body.0.0`` -> ``layers.0.body.0.0``)."""
+    segs = [x for x in layer_name.split("/")[1:-1] if x]
+    if not layer_name.startswith("/") or not segs:
+        return None
+    parts: list[str] = []
+    for seg in segs:
+        if parts and seg.startswith(parts[-1] + "."):
+            parts[-1] = seg
+        else:
+            parts.append(seg)
+    return ".".join(parts)
+
+
+def remap_torch(lt: LayerTimes, layer_names: Iterable[str]) -> LayerTimes:
+    """Torch module times -> the layers of the module's ONNX export (a profile of the same ``nn.Module``).
+
+    A module maps to the first layer (in graph order) whose scope is that module (``mapped_by == "module"``); a
+    module with no layer of its own (a BatchNorm the exporter folded into the conv before it) is counted with
+    the module that ran before it (``"folded"``); the time outside leaf modules stays unmapped."""
+    first: dict[str, str] = {}
+    for name in layer_names:
+        mod = module_of(name)
+        if mod is not None:
+            first.setdefault(mod, name)
+    nodes, prev = [], None
+    for n in lt.nodes:
+        if n.name in first:
+            layer, how = first[n.name], "module"
+        elif prev is not None and not n.name.startswith("("):
+            layer, how = prev, "folded"
+        else:
+            layer, how = None, "unmapped"
+        prev = layer or prev
+        nodes.append(NodeTime(name=n.name, op_type=n.op_type, ms=n.ms, calls=n.calls, layer=layer, mapped_by=how,
+                              provider=n.provider))
+    out = LayerTimes(runtime=lt.runtime, source=lt.source + "; modules mapped to their ONNX export's layers",
+                     runs=lt.runs, nodes=nodes, profiled_run_ms=lt.profiled_run_ms, end_to_end_ms=lt.end_to_end_ms,
+                     notes=list(lt.notes))
+    folded = [n.name for n in nodes if n.mapped_by == "folded"]
+    if folded:
+        out.notes.append(f"{len(folded)} module(s) have no layer in the export (folded into the one before): "
+                         + ", ".join(folded[:5]) + (" ..." if len(folded) > 5 else ""))
+    return out
+
+
 # ------------------------------------------------------------------ ONNX Runtime
 
 def parse_ort_trace(events: list[dict[str, Any]], skip_runs: int = 0) -> tuple[list[dict[str, Any]], list[float]]:
