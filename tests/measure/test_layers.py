@@ -41,6 +41,9 @@ CPU_SPEC = {"name": "test-cpu", "kind": "cpu", "provenance": "custom", "source":
     ("ReorderOutput", "ReorderOutput", (None, "runtime-inserted")),
     ("ReorderInput_3", "ReorderInput", (None, "runtime-inserted")),
     ("MysteryNode", "Foo", (None, "unmapped")),
+    ("Transpose_token_0", "Transpose", (None, "runtime-inserted")),   # ORT's NHWC transposes around QLinearConv
+    ("Transpose", "Transpose", (None, "runtime-inserted")),
+    ("Transpose_x", "Transpose", (None, "unmapped")),
     ("r1_nchwc", "Conv", ("relu1", "tensor-prefix")),             # named after the fused Relu's output tensor r1
     ("r1", "Conv", ("relu1", "tensor")),
 ])

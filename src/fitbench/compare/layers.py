@@ -10,8 +10,9 @@ the runtime nodes mapped to any of its member layers. Rules, in order:
 * otherwise it stays a row with no measured time (``kind == "estimated-only"``: folded away or fused
   elsewhere);
 * a measured layer the estimate has no row for (a view op such as Flatten, an uncosted op) is a
-  ``not-estimated`` row; runtime-inserted nodes and unmapped nodes are one row each (``runtime-inserted``,
-  ``unmapped``), so the measured rows add up to every measured node's time.
+  ``not-estimated`` row; a layer of the converted model only (int8's QuantizeLinear / DequantizeLinear) is
+  counted in one ``conversion-added`` row per op type; runtime-inserted nodes and unmapped nodes are one row
+  each (``runtime-inserted``, ``unmapped``), so the measured rows add up to every measured node's time.
 
 ``ratio = measured / estimated`` (> 1: slower than estimated). Times in milliseconds per call at the batch.
 """
@@ -30,7 +31,7 @@ MISS_MIN_SHARE = 0.01
 class LayerRow:
     name: str
     op_type: str
-    kind: str                     # layer | estimated-only | not-estimated | runtime-inserted | unmapped
+    kind: str  # layer | estimated-only | not-estimated | conversion-added | runtime-inserted | unmapped
     measured_ms: float | None
     estimated_ms: float | None
     bound: str = ""
@@ -100,8 +101,18 @@ def join(layer_times, profile, point, *, model: str, spec: str, spec_source: str
         for m in (le.name, *le.fused):
             group_of[m] = le.name
     extra: list[LayerRow] = []
+    added: dict[str, LayerRow] = {}
+    profiled = {lc.name for lc in profile.layers}
     for lt in layer_times.layers():
         g = group_of.get(lt.layer)
+        if g is None and lt.layer not in profiled:  # a node of the converted model only (int8: Q/DQ)
+            row = added.setdefault(lt.op_type, LayerRow(name=f"({lt.op_type}: added by the conversion)",
+                                                        op_type=lt.op_type, kind="conversion-added",
+                                                        measured_ms=0.0, estimated_ms=None))
+            row.measured_ms += lt.ms
+            row.members.append(lt.layer)
+            row.nodes += lt.nodes
+            continue
         if g is None:
             extra.append(LayerRow(name=lt.layer, op_type=lt.op_type, kind="not-estimated", measured_ms=lt.ms,
                                   estimated_ms=None, members=[lt.layer], nodes=list(lt.nodes)))
@@ -130,7 +141,7 @@ def join(layer_times, profile, point, *, model: str, spec: str, spec_source: str
             del rows[name]
         else:
             row.kind = "estimated-only"
-    out = list(rows.values()) + extra
+    out = list(rows.values()) + extra + list(added.values())
     for kind, label in (("runtime-inserted", "(runtime-inserted nodes)"), ("unmapped", "(unmapped nodes)")):
         nodes = [n for n in layer_times.nodes if n.mapped_by == kind]
         if nodes:

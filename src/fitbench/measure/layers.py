@@ -14,8 +14,10 @@ Mapping to the profile's layers (:func:`map_node`): a node name equal to a layer
 name, or its longest ``_``-separated prefix, that is a layer name or a tensor name (then the layer producing that
 tensor). ONNX Runtime renames the nodes it rewrites or fuses: its NCHWc rewrite of a fused Conv+BN+Relu is named
 after the Relu's output tensor plus ``_nchwc``; a generated name ends ``_token_<n>``. Nodes that
-ONNX Runtime inserts (layout reorders, device copies) are *runtime-inserted*; a node that maps to no layer is
-*unmapped*. Both keep their time in the totals and are listed: no measured time is dropped.
+ONNX Runtime inserts (layout reorders, device copies; and a node that maps to nothing and is named after its own
+op type, ``Transpose`` / ``Transpose_token_0``: the layout transposes around int8 QLinearConv) are
+*runtime-inserted*; any other node that maps to no layer is *unmapped*. Both keep their time in the totals and
+are listed: no measured time is dropped.
 
 Units: milliseconds per inference call at the measured batch (the batch's time, not per item).
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterable
@@ -138,6 +141,8 @@ def map_node(name: str, op_type: str, layer_names: set[str] | frozenset[str],
             return cand, "prefix"
         if cand in producers:
             return producers[cand], "tensor-prefix"
+    if re.fullmatch(re.escape(op_type) + r"(_token)?(_\d+)?", name):  # a node ORT created, named after its op
+        return None, "runtime-inserted"
     return None, "unmapped"
 
 
