@@ -325,3 +325,20 @@ def test_cli_compare_measure_prints_the_layer_table(conv_path, tmp_path):
     assert res.exit_code == 0, res.output
     assert "onnxruntime (this machine): per layer, measured vs estimated on test-cpu" in res.output
     assert "sum over layers: measured" in res.output
+
+
+def test_join_gathers_the_conversions_nodes_per_op_type(conv_path):
+    """int8: the converted model's Q/DQ nodes are no layer of the profile: one row per op type, time kept."""
+    prof = fitbench.profile(str(conv_path), batch=1)
+    point = fitbench.estimate(prof, CPU_SPEC, batch=1).point(1)
+    names = TINY_LAYERS | {"x_QuantizeLinear", "conv1_DequantizeLinear", "conv2_DequantizeLinear"}
+    lt = ml.LayerTimes(runtime="onnxruntime", source="test", runs=1, nodes=ml.map_nodes([
+        {"name": "x_QuantizeLinear", "op_type": "QuantizeLinear", "ms": 0.5, "calls": 1},
+        {"name": "conv1_DequantizeLinear", "op_type": "DequantizeLinear", "ms": 0.25, "calls": 1},
+        {"name": "conv2_DequantizeLinear", "op_type": "DequantizeLinear", "ms": 0.125, "calls": 1},
+        {"name": "fc", "op_type": "Gemm", "ms": 1.0, "calls": 1}], names))
+    rows = {r.name: r for r in join(lt, prof, point, model="tiny", spec="test-cpu").rows}
+    dq = rows["(DequantizeLinear: added by the conversion)"]
+    assert dq.kind == "conversion-added" and dq.measured_ms == pytest.approx(0.375) and dq.estimated_ms is None
+    assert sorted(dq.members) == ["conv1_DequantizeLinear", "conv2_DequantizeLinear"]
+    assert rows["(QuantizeLinear: added by the conversion)"].measured_ms == pytest.approx(0.5)
