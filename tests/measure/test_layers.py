@@ -215,7 +215,7 @@ def test_cli_run_layers_table_and_json(conv_path, tmp_path):
                               str(out), *FAST])
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())[0]
-    lve = doc["layers_vs_estimate"]
+    lve = doc["layers"]["vs_estimate"]
     assert lve["spec"] == "test-cpu" and lve["batch"] == 1
     assert lve["measured_total_ms"] == pytest.approx(doc["layers"]["total_ms"])
     assert lve["end_to_end_ms"] == pytest.approx(doc["latency"]["p50_ms"])

@@ -137,12 +137,11 @@ def run_cmd(
             spec, spec_text = machine_spec(None, threads, Console(stderr=True, width=120))
         comparisons = comparisons_for_run(results, model, spec, spec_text, {
             "inputs": parse_inputs(input) or None, "dims": dims or None, **zoo_params})
-    if fmt == "json":
-        docs = [r.to_dict() for r in results]
-        for d, c in zip(docs, comparisons):
+        for r, c in zip(results, comparisons):  # the join travels with the result: JSON and stored rows
             if c is not None:
-                d["layers_vs_estimate"] = c.to_dict()
-        emit(json.dumps(docs, indent=2), output)
+                r.layers.vs_estimate = c.to_dict()
+    if fmt == "json":
+        emit(json.dumps([r.to_dict() for r in results], indent=2), output)
     elif fmt == "csv":
         import pandas as pd
 

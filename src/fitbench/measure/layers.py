@@ -79,6 +79,9 @@ class LayerTimes:
     profiled_run_ms: float | None = None   # median whole-run time of the profiled runs (profiler on)
     end_to_end_ms: float | None = None     # the timed run's median latency (profiler off), set by the parent
     notes: list[str] = field(default_factory=list)
+    #: the join with an estimate (``fitbench.compare.layers.LayerComparison.to_dict()``) when one was made
+    #: (``run --layers``): it then travels with the result (JSON, stored rows)
+    vs_estimate: dict[str, Any] | None = None
 
     @property
     def total_ms(self) -> float:
@@ -118,7 +121,8 @@ class LayerTimes:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LayerTimes:
         keep = {k: d.get(k) for k in ("runtime", "source", "runs", "profiled_run_ms", "end_to_end_ms")}
-        return cls(**keep, nodes=[NodeTime(**n) for n in d.get("nodes", [])], notes=list(d.get("notes") or []))
+        return cls(**keep, nodes=[NodeTime(**n) for n in d.get("nodes", [])], notes=list(d.get("notes") or []),
+                   vs_estimate=d.get("vs_estimate"))
 
 
 # ------------------------------------------------------------------ mapping
