@@ -81,6 +81,13 @@ def test_parse_ort_trace_drops_warmup_runs_and_averages_per_run():
     assert ml.LayerTimes.from_dict(lt.to_dict()).total_ms == pytest.approx(0.25)
 
 
+def test_a_model_too_slow_for_the_pass_budget_is_skipped_with_a_reason():
+    job = {"runtime": "onnxruntime", "layers_budget_s": 10.0}
+    # 40 % of 10 s holds 4 runs of 1 s: 2 warm-up + 2 profiled < MIN_RUNS (3)
+    out = ml.collect(job, runner=None, arrays={}, per_call_s=1.0)
+    assert out == {"error": "skipped: 5 runs at 1 s each do not fit in the pass's 10 s budget"}
+
+
 def test_runs_for_bounds():
     assert ml.runs_for(None) == ml.MIN_RUNS
     assert ml.runs_for(10.0) == ml.MIN_RUNS            # a 10 s model: the minimum

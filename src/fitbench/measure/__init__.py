@@ -171,6 +171,12 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
             prep.estimate["estimate_bytes"], f"{prep.name} at shapes {prep.shapes}", run.memory_limit_bytes
         )
         count, max_duration, timeout_s = _budget(run)
+        layers_budget = None
+        if run.layers:  # the profiled per-layer pass runs after the timed run, within its own budget
+            from .layers import PASS_BUDGET_S
+
+            layers_budget = PASS_BUDGET_S
+            timeout_s += layers_budget
         job = {
             "runtime": run.runtime,
             "device": run.device,
@@ -181,6 +187,7 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
             "scenario": run.scenario,
             "driver": run.driver,
             "layers": run.layers,
+            "layers_budget_s": layers_budget,
             "seed": run.seed,
             "shapes": prep.shapes,
             "dtypes": prep.dtypes,

@@ -37,6 +37,9 @@ from typing import Any
 WARMUP_RUNS = 2
 #: profiled runs: enough for ~PROFILE_S seconds at the calibrated latency, within these bounds
 MIN_RUNS, MAX_RUNS, PROFILE_S = 3, 50, 2.0
+#: seconds the profiled pass may take (session build included): added to the child's time limit, so that the pass
+#: never costs the timed result; a model too slow to profile MIN_RUNS times within it is not profiled (one warning)
+PASS_BUDGET_S = 120.0
 #: op types ONNX Runtime inserts itself (layout conversion, device copies): no layer of the model runs them
 RUNTIME_INSERTED_OPS = frozenset({"ReorderInput", "ReorderOutput", "MemcpyToHost", "MemcpyFromHost"})
 
@@ -349,10 +352,22 @@ def collect_torch(module: Any, call, runs: int) -> dict[str, Any]:
 
 
 def collect(job: dict[str, Any], runner: Any, arrays: dict[str, Any], per_call_s: float | None) -> dict[str, Any]:
-    """The profiled pass after the timed run (child side); never raises: a failure comes back as ``error``."""
+    """The profiled pass after the timed run (child side); never raises: a failure comes back as ``error``.
+
+    Within ``job["layers_budget_s"]`` (:data:`PASS_BUDGET_S`): at most as many runs as fit in 80 % of it at the
+    calibrated latency (half of it kept for building the profiled session), none when ``MIN_RUNS`` do not fit."""
+    budget = float(job.get("layers_budget_s") or PASS_BUDGET_S)
     runs = runs_for(per_call_s)
+    if per_call_s:
+        fit = int(0.4 * budget / per_call_s) - WARMUP_RUNS
+        if fit < MIN_RUNS:
+            return {"error": f"skipped: {WARMUP_RUNS + MIN_RUNS} runs at {per_call_s:.3g} s each do not fit in the "
+                             f"pass's {budget:g} s budget"}
+        runs = min(runs, fit)
     try:
         if job["runtime"] == "onnxruntime":
+            # the timed session goes first: two sessions of a large model at once would outgrow the memory guard
+            runner.session = None
             out = collect_ort(job, arrays, runs)
         else:
             out = collect_torch(runner.module, runner.make_call(arrays), runs)

@@ -138,16 +138,17 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             rec = sc.server(call, settings, qps, None, job["percentile"])
             out["server"] = {"peak_qps": None, "trials": [], "qps": qps}
     out["record"] = None if rec is None else rec.__dict__
-    if job.get("layers"):  # a separate profiled pass after the timed run (measure.layers)
-        from .layers import collect
-
-        out["layers"] = collect(job, runner, arrays, calib / 1e9)
     info = runner.info()
     info["fed_shapes"] = {k: list(v.shape) for k, v in arrays.items()}
     info["fed_dtypes"] = {k: str(v.dtype) for k, v in arrays.items()}
     info["output_shapes"] = output_shapes
     out["runtime_info"] = info
     out["host"] = host_conditions()
+    if job.get("layers"):  # a separate profiled pass after the timed run (measure.layers)
+        from .layers import collect
+
+        del call  # (it holds the timed session)
+        out["layers"] = collect(job, runner, arrays, calib / 1e9)
     return out
 
 
