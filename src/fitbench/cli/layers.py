@@ -46,6 +46,8 @@ def render_layer_times(lt, console, title: str, top: int = TOP) -> None:
 def _summary(lt, console, nrows: int, top: int) -> None:
     more = f"; {nrows - top} more rows in --format json" if nrows > top else ""
     e2e = f" = {lt.coverage:.1%} of the timed p50 {lt.end_to_end_ms:.3f} ms" if lt.coverage is not None else ""
+    if lt.profiled_run_ms:
+        e2e += f" (profiled runs {lt.profiled_run_ms:.3f} ms)"
     console.print(f"layers: {lt.total_ms:.3f} ms per call summed over {len(lt.nodes)} nodes{e2e} "
                   f"({lt.runs} profiled runs after the timed run{more})")
     for n in lt.notes:

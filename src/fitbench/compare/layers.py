@@ -58,6 +58,7 @@ class LayerComparison:
     end_to_end_ms: float | None          # the timed run's median latency
     estimated_latency_ms: float | None   # the estimate's whole latency (per-call overhead included)
     notes: list[str] = field(default_factory=list)
+    profiled_run_ms: float | None = None  # the profiled runs' median whole-run time (same runs as the layers)
 
     @property
     def measured_total_ms(self) -> float:
@@ -85,6 +86,7 @@ class LayerComparison:
                  "nodes": r.nodes} for r in self.rows]
         return {"model": self.model, "batch": self.batch, "runtime": self.runtime, "spec": self.spec,
                 "spec_source": self.spec_source, "end_to_end_ms": self.end_to_end_ms,
+                "profiled_run_ms": self.profiled_run_ms,
                 "estimated_latency_ms": self.estimated_latency_ms, "measured_total_ms": self.measured_total_ms,
                 "estimated_total_ms": self.estimated_total_ms, "rows": rows,
                 "largest_misses": [r.name for r in self.misses()], "notes": list(self.notes)}
@@ -160,6 +162,7 @@ def join(layer_times, profile, point, *, model: str, spec: str, spec_source: str
     lat = point.latency_s * 1e3 if point.latency_s is not None else None
     return LayerComparison(model=model, batch=point.batch, runtime=layer_times.runtime, spec=spec,
                            spec_source=spec_source, rows=out, end_to_end_ms=layer_times.end_to_end_ms,
+                           profiled_run_ms=layer_times.profiled_run_ms,
                            estimated_latency_ms=lat, notes=notes)
 
 
@@ -215,4 +218,5 @@ def from_dict(d: dict[str, Any]) -> LayerComparison:
                      nodes=list(r.get("nodes") or [])) for r in d["rows"]]
     return LayerComparison(model=d["model"], batch=d["batch"], runtime=d["runtime"], spec=d["spec"],
                            spec_source=d.get("spec_source", ""), rows=rows, end_to_end_ms=d.get("end_to_end_ms"),
+                           profiled_run_ms=d.get("profiled_run_ms"),
                            estimated_latency_ms=d.get("estimated_latency_ms"), notes=list(d.get("notes") or []))

@@ -33,6 +33,8 @@ def render_comparison(cmp, console, top: int = TOP, misses: int = MISSES) -> Non
                       _ms(r.estimated_ms), _ratio(r.ratio), r.bound, str(len(r.members)) if r.members else r.kind)
     console.print(table)
     e2e = f"; timed p50 {cmp.end_to_end_ms:.3f} ms" if cmp.end_to_end_ms else ""
+    if cmp.profiled_run_ms:  # the same runs as the layers: a check independent of load drifting between passes
+        e2e += f", profiled runs {cmp.profiled_run_ms:.3f} ms"
     est = f" (estimated latency {cmp.estimated_latency_ms:.3f} ms with per-call overhead)" \
         if cmp.estimated_latency_ms else ""
     console.print(f"sum over layers: measured {cmp.measured_total_ms:.3f} ms{e2e}; estimated "
