@@ -96,6 +96,11 @@ def run_cmd(
                               "(~/.fitbench/results.db or $FITBENCH_DB)"),
     log_dir: Path | None = typer.Option(None, "--log-dir", help="keep LoadGen's summary and detail logs here "
                                         "(one subfolder per batch)"),
+    layers: bool = typer.Option(False, "--layers",
+                                help="per-layer times from a profiled pass after the timed run, beside the "
+                                     "estimate for this machine's spec"),
+    hw: str | None = typer.Option(None, "--hw", help="--layers: the spec to estimate on (name or YAML; default: "
+                                                     "this CPU probed now, fitbench hw probe --quick)"),
 ) -> None:
     """Measure latency percentiles and throughput on this machine, with every condition recorded."""
     from ..measure import measure
@@ -128,6 +133,13 @@ def run_cmd(
     from ..store.record import utcnow
 
     started = utcnow()
+    if hw and not layers:
+        raise FitbenchError("--hw goes with --layers (the spec the per-layer times are estimated on)")
+    spec = spec_text = None
+    if layers and hw:  # a bad spec is refused before the measurement
+        from .layers import machine_spec
+
+        spec, spec_text = machine_spec(hw, threads)
     results = measure(
         model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
@@ -135,10 +147,22 @@ def run_cmd(
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
         input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
         include_h2d=h2d, dims=dims or None,
-        command=command, driver=driver, **({"log_dir": str(log_dir)} if log_dir is not None else {}), **zoo_params,
+        command=command, driver=driver, layers=layers, **({"log_dir": str(log_dir)} if log_dir is not None else {}),
+        **zoo_params,
     )
     if not isinstance(results, list):
         results = [results]
+    comparisons = [None] * len(results)
+    if layers and any(r.ok and r.layers is not None for r in results):
+        from .layers import comparisons_for_run, machine_spec
+
+        if spec is None:
+            spec, spec_text = machine_spec(None, threads, Console(stderr=True, width=120))
+        comparisons = comparisons_for_run(results, model, spec, spec_text, {
+            "inputs": parse_inputs(input) or None, "dims": dims or None, **zoo_params})
+        for r, c in zip(results, comparisons):  # the join travels with the result: JSON and stored rows
+            if c is not None:
+                r.layers.vs_estimate = c.to_dict()
     if store is not None:
         from .run_output import store_results
 
@@ -154,6 +178,8 @@ def run_cmd(
     else:
         with output_console(output, 160) as console:
             render_results(results, console)
+            if layers:
+                render_layers(results, comparisons, console)
     if output is not None:  # the figures went to a file: say what they are, and where
         from .run_output import summary_line
 
@@ -162,6 +188,19 @@ def run_cmd(
         sys.stderr.write(f"wrote {printable(output)}\n")
     if all(not r.ok for r in results):
         raise typer.Exit(1)
+
+
+def render_layers(results, comparisons, console: Console) -> None:
+    from ..report.layers import render_comparison
+    from .layers import render_layer_times
+
+    for r, c in zip(results, comparisons):
+        if c is not None:
+            render_comparison(c, console)
+            console.print(f"estimated on {c.spec_source}")
+        elif r.ok and r.layers is not None:
+            render_layer_times(r.layers, console, f"Per layer: measured ({r.layers.runtime}), batch {r.batch} "
+                                                  "(ms per call)")
 
 
 def _ms(v) -> str:

@@ -213,13 +213,16 @@ def default_input_sizes(res: tuple[int, int]) -> list[tuple[int, int]]:
 
 # ------------------------------------------------------------------ measurement
 
-def _measure(w: Workload, runtime: str, batch: int, quick: bool, log_dir: str | None = None) -> dict[str, Any]:
+def _measure(w: Workload, runtime: str, batch: int, quick: bool, log_dir: str | None = None,
+             layers: bool = False) -> dict[str, Any]:
     """Measure ``w`` at ``batch`` on ``runtime`` (in the model's own precision; ORT never converts); ``log_dir``
-    keeps LoadGen's logs there (``<log_dir>/batch-<B>/<run>/``)."""
+    keeps LoadGen's logs there (``<log_dir>/batch-<B>/<run>/``); ``layers`` adds the per-layer profiled pass
+    (:mod:`fitbench.measure.layers`)."""
     from ..measure import measure
 
     kept = {"log_dir": log_dir} if log_dir else {}
-    res = measure(w.model, inputs=w.inputs, dims=w.dims, batch=batch, runtime=runtime, quick=quick, **kept,
+    extra = {"layers": True} if layers else {}
+    res = measure(w.model, inputs=w.inputs, dims=w.dims, batch=batch, runtime=runtime, quick=quick, **kept, **extra,
                   **w.params)
     d = res.to_dict(include_samples=True)
     if d.get("status") != "ok":
@@ -239,12 +242,13 @@ def _log_dir(root: str | None, runtime: str, role: str) -> str | None:
 
 
 def _measure_into(off: Offering, w: Workload, role: str, batches: list[int], runtime: str, quick: bool, where: str,
-                  measurements: list[dict[str, Any]], notes: list[str], log_dir: str | None = None) -> None:
+                  measurements: list[dict[str, Any]], notes: list[str], log_dir: str | None = None,
+                  layers: bool = False) -> None:
     """Measure ``w`` at each batch for offering ``off`` (its ``role`` figures: workload or baseline); a batch that
     cannot be measured is left out with a note saying ``where`` (``{batch}`` is filled in)."""
     for bsz in batches:
         try:
-            d = _measure(w, runtime, bsz, quick, _log_dir(log_dir, runtime, role))
+            d = _measure(w, runtime, bsz, quick, _log_dir(log_dir, runtime, role), layers)
         except FitbenchError as exc:
             notes.append(f"{off.name} {where.format(batch=bsz)} is left out: {exc}")
             continue
@@ -410,8 +414,10 @@ def compare(
         off = Offering(name=f"{rt} (this machine)", kind="runtime", source="measured on this machine",
                        error_band=1.0, band_basis="measured (no estimate error)")
 
+        # per-layer times where a CPU spec is compared (this machine's, probed or written): measured vs estimated
         _measure_into(off, w, "workload", w.batches, rt, measure_quick, "at batch {batch}", measurements, notes,
-                      measure_log_dir)
+                      measure_log_dir, layers=rt == "onnxruntime" and any(getattr(s, "kind", "") == "cpu"
+                                                                          for s in usable))
         if measure_baseline:
             _measure_into(off, b, "baseline", b.batches[:1], rt, measure_quick, "on the baseline", measurements, notes,
                           measure_log_dir)
@@ -476,6 +482,10 @@ def compare(
             here = next((o for o in offerings if o.name == f"{rt} (this machine)"), None)
             comp.requirements.runtime_checks.append(
                 server_check(w, rt, app, measure_quick, here.at("workload", 1) if here else None))
+    if measurements and usable:
+        from .layers import from_measurements
+
+        comp.layer_comparisons = from_measurements(measurements, wprof, usable)
     if also_estimate and usable:
         comp.models = estimate_models(list(also_estimate), usable, precision=precision, winograd=winograd)
     for item in also_measure:

@@ -167,6 +167,8 @@ class Comparison:
     winner: Robustness | None = None  # does the 1st place survive the stated errors (against the 2nd)?
     requirements: Any = None  # a compare.requirements.RequirementsVerdict when an application was given
     llm: list[dict[str, Any]] = field(default_factory=list)  # an LLM workload: LLMEstimate.to_dict() per offering
+    #: compare --measure with a kind: cpu spec: per-layer measured vs estimated (compare.layers), one per measurement
+    layer_comparisons: list[dict[str, Any]] = field(default_factory=list)
 
     def offering(self, name: str) -> Offering:
         for off in self.offerings:

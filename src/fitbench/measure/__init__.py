@@ -64,6 +64,7 @@ def measure(
     command: str | None = None,
     driver: str = "loadgen",
     log_dir: str | None = None,
+    layers: bool = False,
     **zoo_params: Any,
 ) -> MeasureResult | list[MeasureResult]:
     """Measure ``model`` (ONNX path, ``onnx.ModelProto``, zoo name or torch ``nn.Module``).
@@ -79,6 +80,8 @@ def measure(
     ``log_dir`` keeps LoadGen's summary and detail logs there, one subfolder per batch (:mod:`.logs`).
     ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API
     call records ``None`` (never the host process's ``sys.argv``, e.g. a test runner's).
+    ``layers=True`` adds a profiled pass after the timed run: per-layer times in ``result.layers``
+    (:mod:`.layers`).
     """
     from .runtimes import check_device, get, require_device
 
@@ -124,7 +127,7 @@ def measure(
         percentile=pct, sizing=sizing, threads=threads, target_latency_ms=target_latency_ms, server_qps=server_qps,
         samples_per_query=int(samples_per_query), quick=quick, timeout_s=timeout_s,
         memory_limit_bytes=memory_limit_bytes, seed=seed, compile=compile, include_h2d=include_h2d, driver=driver,
-        command=command, log_dir=None if log_dir is None else str(log_dir),
+        command=command, log_dir=None if log_dir is None else str(log_dir), layers=bool(layers),
     )
     src = ModelArgs(inputs=inputs, input_files=input_files, dims=dims, name=name, zoo_params=dict(zoo_params))
     from .convert import ConversionCache
@@ -173,6 +176,12 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
             run.memory_limit_bytes,
         )
         count, max_duration, timeout_s = _budget(run)
+        layers_budget = None
+        if run.layers:  # the profiled per-layer pass runs after the timed run, within its own budget
+            from .layers import PASS_BUDGET_S
+
+            layers_budget = PASS_BUDGET_S
+            timeout_s += layers_budget
         job = {
             "runtime": run.runtime,
             "device": run.device,
@@ -182,6 +191,8 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
             "include_h2d": run.include_h2d,
             "scenario": run.scenario,
             "driver": run.driver,
+            "layers": run.layers,
+            "layers_budget_s": layers_budget,
             "seed": run.seed,
             "shapes": prep.shapes,
             "dtypes": prep.dtypes,
@@ -329,9 +340,18 @@ def _build_result(data: dict[str, Any], common: dict[str, Any], run: RunSettings
     qps = rec["queries"] / wall if wall > 0 else None
     if scenario == "server" and data.get("server", {}).get("qps") is not None:
         cond["server_qps"] = data["server"]["qps"]
+    layer_times = None
+    if data.get("layers") is not None:
+        from .layers import from_child
+
+        if "error" in data["layers"]:
+            warnings.append(f"per-layer pass failed: {data['layers']['error']}")
+        else:
+            layer_times = from_child(data["layers"], stats.p50_ms)
     return MeasureResult(
         scenario=scenario,
         status="ok",
+        layers=layer_times,
         latency=stats,
         warmup=warmup,
         throughput=throughput,

@@ -80,6 +80,8 @@ class MeasureResult:
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     #: single-stream: harness turnaround between consecutive queries (LoadGen + SUT), in microseconds
     gaps_us: list[float] = field(default_factory=list, repr=False)
+    #: ``--layers``: per-layer times from a profiled pass after the timed run (:mod:`.layers`), else None
+    layers: Any = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +101,7 @@ class MeasureResult:
         d = asdict(self)
         v = self.validity
         d["validity"] = None if v is None else v.to_dict()
+        d["layers"] = self.layers.to_dict() if self.layers is not None else None
         if self.latency is not None:
             d["latency"] = self.latency.to_dict()
         if not include_samples:

@@ -68,6 +68,7 @@ class RunSettings:
     driver: str = "loadgen"
     command: str | None = None
     log_dir: str | None = None  # keep LoadGen's logs under this folder, one subfolder per batch (.logs)
+    layers: bool = False            # a profiled per-layer pass after the timed run (measure.layers)
 
     @property
     def server_search(self) -> bool:

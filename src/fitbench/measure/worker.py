@@ -145,6 +145,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     info["output_shapes"] = output_shapes
     out["runtime_info"] = info
     out["host"] = host_conditions()
+    if job.get("layers"):  # a separate profiled pass after the timed run (measure.layers)
+        from .layers import collect
+
+        del call  # (it holds the timed session)
+        out["layers"] = collect(job, runner, arrays, calib / 1e9)
     return out
 
 

@@ -95,6 +95,7 @@ def top_layers(comp: Comparison, n: int = 25) -> list[dict[str, Any]]:
 def render_html(comp: Comparison, title: str | None = None) -> str:
     """The report as one HTML string."""
     from ..measure.validity import validity_of
+    from .layers import html_sections
     from .requirements import headline, requirement_figures
 
     figs = all_figures(comp)
@@ -111,6 +112,7 @@ def render_html(comp: Comparison, title: str | None = None) -> str:
         req=comp.requirements, req_figures=[(fid, heading) for fid, heading, _ in rfigs],
         req_headline=headline(comp.requirements) if comp.requirements is not None else "",
         plotlyjs=_plotlyjs(), card=card_items(comp.card), top_layers=top_layers(comp),
+        layer_sections=html_sections(comp),
         best_w=best_w, best_b=best_b, best_t=best_t,
         offerings={o.name: o for o in comp.offerings}, above_peak_note=above_peak_note(comp),
         validity=validity_of,

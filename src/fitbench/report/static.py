@@ -133,6 +133,10 @@ def print_comparison(comp: Comparison, console: Any = None) -> None:
     for n in comp.notes:
         if not n.startswith("warning:"):  # the warnings are printed under the ranking
             console.print(f"[dim]{escape(n)}[/dim]")
+    if comp.layer_comparisons:
+        from .layers import print_layer_comparisons
+
+        print_layer_comparisons(comp, console)
 
 
 def llm_rows(comp: Comparison) -> tuple[str, list[str], list[list[str]]]:
@@ -193,6 +197,10 @@ def markdown(comp: Comparison, images: dict[str, Path] | None = None, base: Path
     if comp.winner is not None:
         lines += ["", f"**Winner:** {_md_escape(comp.winner.sentence)}"]
     lines += [f"\n_{_md_escape(n)}_" for n in comp.notes if not n.startswith("warning:")]
+    if comp.layer_comparisons:
+        from .layers import markdown_lines
+
+        lines += markdown_lines(comp, _md_escape)
     if images:
         lines += ["", "## Plots", ""]
         for name, p in images.items():

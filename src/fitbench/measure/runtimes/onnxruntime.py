@@ -41,6 +41,7 @@ class OrtRunner:
         threads: int | None = None,
         inter_threads: int | None = None,
         include_h2d: bool = True,
+        profile_prefix: str | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -66,6 +67,9 @@ class OrtRunner:
         if threads:
             so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = int(inter_threads or 1)
+        if profile_prefix:  # the per-layer pass (measure.layers), never the timed session
+            so.enable_profiling = True
+            so.profile_file_prefix = profile_prefix
         self.threads = threads
         self.inter_threads = so.inter_op_num_threads
         try:
