@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
     app.command("runtimes")(runtimes_cmd)
 
 
-def parse_latency_ms(value: str | None) -> float | None:
+def parse_latency_ms(value: str | None, option: str = "--target-latency") -> float | None:
     """``"30ms"`` / ``"0.03s"`` / ``"500us"`` / ``"30"`` (ms) -> milliseconds."""
     if value is None or value == "":
         return None
@@ -46,9 +46,9 @@ def parse_latency_ms(value: str | None) -> float | None:
     try:
         ms = float(text) * scale
     except ValueError:
-        raise FitbenchError(f"--target-latency expects a time like 30ms, 0.03s or 500us, got {value!r}") from None
+        raise FitbenchError(f"{option} expects a time like 30ms, 0.03s or 500us, got {value!r}") from None
     if ms <= 0:
-        raise FitbenchError(f"--target-latency must be positive, got {value!r}")
+        raise FitbenchError(f"{option} must be positive, got {value!r}")
     return ms
 
 
@@ -86,6 +86,16 @@ def run_cmd(
     seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
     param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
     seed: int = typer.Option(0, help="seed of the synthetic inputs"),
+    llm: bool = typer.Option(False, "--llm", help="zoo LLMs: measure TTFT (prefill) and TPOT (decode) on each "
+                             "--runtime (comma-separated), beside the estimate for this machine's spec"),
+    prompt: int = typer.Option(128, "--prompt", help="--llm: prompt tokens (prefill)"),
+    context: int = typer.Option(512, "--context", help="--llm: tokens in the KV cache (decode)"),
+    hw: str | None = typer.Option(None, "--hw", help="--llm: the spec to estimate on (default: a quick "
+                                  "`fitbench hw probe` of this CPU now)"),
+    db: str | None = typer.Option(None, "--db", help="--llm: store the results here (SQLite path or postgresql://)"),
+    output_tokens: int = typer.Option(16, "--output-tokens", help="--llm server: tokens generated per query"),
+    ttft_bound: str | None = typer.Option(None, "--ttft", help="--llm server: TTFT bound (LoadGen ttft_latency)"),
+    tpot_bound: str | None = typer.Option(None, "--tpot", help="--llm server: TPOT bound (LoadGen tpot_latency)"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
 ) -> None:
@@ -106,6 +116,15 @@ def run_cmd(
         raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
                             f"use its own option")
     command = invocation()
+    if llm:
+        from .run_llm import run_llm
+
+        run_llm(model, runtime=runtime, batches=batches, prompt=prompt, context=context, hw=hw, db=db,
+                threads=threads, quick=quick, scenario=scenario, qps=qps, output_tokens=output_tokens,
+                ttft=parse_latency_ms(ttft_bound, "--ttft"), tpot=parse_latency_ms(tpot_bound, "--tpot"),
+                settings={"min_count": min_count, "min_duration_s": min_duration, "warmup_count": warmup_count,
+                          "warmup_s": warmup}, zoo_params=zoo_params, fmt=fmt, output=output, command=command)
+        return
     results = measure(
         model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
         device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),

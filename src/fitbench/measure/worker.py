@@ -47,7 +47,11 @@ def _make_runner(job: dict[str, Any]):
     from .runtimes.torch import TorchRunner
 
     spec = job["torch_model"]
-    if "zoo" in spec:
+    if "llm" in spec:
+        from .runtimes import torch_llama
+
+        module = torch_llama.build(spec["llm"], seed=job["seed"])
+    elif "zoo" in spec:
         from .runtimes.torch_models import build
 
         module, _ = build(
@@ -96,6 +100,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from . import scenarios as sc
     from .conditions import host_conditions
 
+    if job.get("llm_server"):
+        from .llm_server import run_job as llm_server_job
+
+        return llm_server_job(job)
     runner = _make_runner(job)
     arrays = _inputs(job)
     call = runner.make_call(arrays)
