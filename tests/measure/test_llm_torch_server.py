@@ -68,7 +68,9 @@ def test_torch_llama_rejects_unknown_parameters():
     from fitbench.measure.runtimes import torch_llama as tl
 
     with pytest.raises(FitbenchError, match="unknown parameter"):
-        tl.config_for("llm-100m", {"experts": 8})
+        tl.config_for("llm-100m", {"routing": 8})
+    with pytest.raises(FitbenchError, match="mixture of experts"):
+        tl.config_for("mixtral-8x7b", {})
     with pytest.raises(FitbenchError, match="not an LLM"):
         tl.config_for("resnet50", {})
 

@@ -18,6 +18,11 @@ state, kept on chip when they fit, else read from DRAM, never over the host link
 * **Memory fit**: weights + B x KV cache per sequence must fit the spec's ``dram_capacity`` (activations,
   a few MB, are ignored); the largest such B is ``max_batch``. A spec without ``dram_capacity`` gives none.
 * The bound of a phase = the largest share of its latency (compute, weights, state = KV cache, overhead...).
+* **MoE** (``experts`` > 0, :mod:`fitbench.zoo.llama`): a step of T tokens (B sequences x 1 token in decode,
+  B x prompt in prefill) reads the weights of the experts its tokens touch, taken as the expected number of
+  distinct experts under uniform routing, E x (1 - (1 - k/E)^T) per layer, rounded: k at batch 1 (the
+  active parameters), towards E as B grows. The graphs are therefore built and estimated at each batch (not
+  scaled from batch 1); memory fit counts every expert.
 """
 
 from __future__ import annotations
@@ -97,7 +102,18 @@ class LLMProfiles:
 
     @property
     def weight_bytes(self) -> float:
-        return float(self.decode.totals.weight_bytes)
+        """Every weight the model holds (the memory it needs): the batch-1 decode graph's weights, plus, for
+        an MoE, the experts that graph does not touch (``experts - top_k`` per layer, ``3 d ffn`` each)."""
+        w = float(self.decode.totals.weight_bytes)
+        if self.is_moe:
+            c = self.config
+            idle = c["layers"] * (c["experts"] - c["top_k"]) * 3 * c["hidden"] * c["ffn"]
+            w += idle * Precision.parse(self.decode.conditions.weight_precision).bytes
+        return w
+
+    @property
+    def is_moe(self) -> bool:
+        return bool(self.config.get("experts"))
 
 
 def is_llm(model: Any) -> bool:
@@ -179,14 +195,18 @@ def llm_estimate(model: str | LLMProfiles, hw: Any, batch: int | list[int] = 1, 
     pre_p, dec_p = prof.prefill, prof.decode
     prompt = int(pre_p.conditions.params.get("prompt", prompt))
     context = int(dec_p.conditions.params.get("context", context))
-    pre = estimate(pre_p, spec, batch=batches, state_inputs=_state_names(pre_p))
-    dec = estimate(dec_p, spec, batch=batches, state_inputs=_state_names(dec_p))
+    if prof.is_moe:
+        pre_pts, dec_pts = _moe_points(prof, spec, batches, prompt, context)
+    else:
+        pre = estimate(pre_p, spec, batch=batches, state_inputs=_state_names(pre_p))
+        dec = estimate(dec_p, spec, batch=batches, state_inputs=_state_names(dec_p))
+        pre_pts, dec_pts, notes = pre.points, dec.points, list(dict.fromkeys(pre.notes + dec.notes))
     weights = prof.weight_bytes
     kv_seq = prof.kv_bytes_per_token * context
     cap = spec.dram_capacity
     max_batch = None if cap is None else max(int(math.floor((cap - weights) / kv_seq)), 0)
     points = []
-    for b, pp, dp in zip(batches, pre.points, dec.points, strict=True):
+    for b, pp, dp in zip(batches, pre_pts, dec_pts, strict=True):
         ttft = pp.latency_s if pp.feasible else None
         tpot = dp.latency_s if dp.feasible else None
         pb, ps = _bound(pp)
@@ -198,7 +218,9 @@ def llm_estimate(model: str | LLMProfiles, hw: Any, batch: int | list[int] = 1, 
             prefill_bound=pb, decode_bound=db, prefill_bound_share=ps, decode_bound_share=ds,
             memory_bytes=mem, fits_memory=None if cap is None else mem <= cap,
             decode_dram_bytes_per_token=float(dp.dram_bytes_per_inference or 0.0) if dp.feasible else 0.0))
-    notes = list(dict.fromkeys(pre.notes + dec.notes))
+    if prof.is_moe:
+        notes = [f"MoE: {prof.config['experts']} experts, top-{prof.config['top_k']}; each batch's step reads "
+                 "the expected distinct experts under uniform routing, E (1 - (1 - k/E)^T), rounded"]
     if cap is None:
         notes.append(f"{spec.name} gives no dram_capacity: whether weights + KV cache fit is not checked")
     elif weights > cap:
@@ -212,6 +234,31 @@ def llm_estimate(model: str | LLMProfiles, hw: Any, batch: int | list[int] = 1, 
         prefill_macs_per_sequence=float(pre_p.totals.macs), decode_macs_per_token=float(dec_p.totals.macs),
         dram_capacity=None if cap is None else float(cap), dram_bandwidth=spec.dram_bandwidth,
         max_batch=max_batch, points=points, notes=notes)
+
+
+def _moe_points(prof: LLMProfiles, spec: Any, batches: list[int], prompt: int, context: int):
+    """Per batch B: both graphs built at B (the experts B sequences touch) and estimated as one call; the
+    points' per-inference figures are per sequence (divided by B) as the dense path's are."""
+    from dataclasses import replace
+
+    from ..hardware.estimator import estimate
+    from ..profile import profile
+
+    wp = prof.decode.conditions.weight_precision
+    ap = prof.decode.conditions.activation_precision
+    cfg = dict(prof.config)
+    pre_pts, dec_pts = [], []
+    for b in batches:
+        for phase, extra, out in (("prefill", {"prompt": prompt}, pre_pts), ("decode", {"context": context}, dec_pts)):
+            p = prof.prefill if phase == "prefill" else prof.decode
+            if b != 1:
+                p = profile(prof.model, batch=int(b), weight_precision=wp, activation_precision=ap, phase=phase,
+                            **extra, **cfg)
+            pt = estimate(p, spec, batch=1, state_inputs=_state_names(p)).points[0]
+            per = float(b)
+            out.append(replace(pt, batch=int(b), dram_bytes_per_inference=(pt.dram_bytes_per_inference or 0.0) / per,
+                               throughput_ips=None if not pt.latency_s else b / pt.latency_s))
+    return pre_pts, dec_pts
 
 
 def llm_estimate_many(model: str, hw: Any, batch: int | list[int] = 1, prompt: int = 512, context: int = 4096,

@@ -144,18 +144,19 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     n = int(job["output_tokens"])
     service_s = (med["prefill"] + (n - 1) * med["decode"]) / 1e9
     qps = job.get("server_qps") or job["load"] / service_s
+    max_duration = 2.0 * max(job["min_count"] / qps, job["min_duration_s"]) + 10.0
     recs, logs = serve(calls["prefill"], calls["decode"], qps=qps, output_tokens=n,
                        ttft_ns=int(job["ttft_ms"] * 1e6), tpot_ns=int(job["tpot_ms"] * 1e6),
                        min_count=int(job["min_count"]), min_duration_s=float(job["min_duration_s"]),
-                       max_duration_s=float(job["max_duration_s"]), seed=int(job["seed"]))
-    return {"ok": True, "records": recs, "loadgen": logs, "qps": qps, "warmup_ns": warm,
+                       max_duration_s=max_duration, seed=int(job["seed"]), percentile=int(job["percentile"]))
+    return {"ok": True, "records": recs, "loadgen": logs, "qps": qps, "warmup_ns": warm, "max_duration_s": max_duration,
             "calibrated_service_s": service_s, "runtime_info": info, "host": host_conditions()}
 
 
 def measure_server(model: str, *, runtime: str = "onnxruntime", prompt: int = 128, context: int = 512,
                    output_tokens: int = 16, ttft_ms: float, tpot_ms: float, qps: float | None = None,
-                   load: float = 0.5, threads: int | None = None, min_count: int = 64, min_duration_s: float = 10.0,
-                   warmup_count: int = 3, seed: int = 0, timeout_s: float | None = None,
+                   load: float = 0.5, threads: int | None = None, min_count: int | None = None,
+                   min_duration_s: float = 10.0, percentile: int = PERCENTILE, warmup_count: int = 3, seed: int = 0, timeout_s: float | None = None,
                    command: str | None = None, **zoo_params: Any) -> dict[str, Any]:
     """Serve zoo LLM ``model`` (random weights, fp32, batch 1) under LoadGen's server scenario with TTFT /
     TPOT bounds (see the module doc). ``qps`` None: ``load`` x the calibrated capacity (1 / the warm-up's
@@ -169,8 +170,13 @@ def measure_server(model: str, *, runtime: str = "onnxruntime", prompt: int = 12
     from .prepare import prepare_onnx, prepare_torch
     from .runtimes import canonical, require
 
+    from .stats import MIN_SAMPLES
+
     rt = canonical(runtime)
     version = require(rt)
+    if percentile not in MIN_SAMPLES:
+        raise MeasurementError(f"latency percentile must be one of {sorted(MIN_SAMPLES)}, got {percentile}")
+    min_count = MIN_SAMPLES[percentile] if min_count is None else min_count
     for what, v in (("prompt", prompt), ("context", context), ("output tokens", output_tokens),
                     ("min count", min_count)):
         if not is_positive_int(v):
@@ -193,13 +199,13 @@ def measure_server(model: str, *, runtime: str = "onnxruntime", prompt: int = 12
             phases[phase] = {**p.job_model, "shapes": p.shapes, "dtypes": p.dtypes, "input_files": None}
         est = sum(p.estimate["estimate_bytes"] for p in preps.values())
         limit, rule = guard(est, f"{model} prefill + decode", None)
-        max_duration = max(2 * min_duration_s, min_duration_s + 60.0)
-        timeout = timeout_s or 300.0 + 1.5 * max_duration
+        # the child sets LoadGen's max duration from the calibrated rate (min_count requests at that rate, x 2)
+        timeout = timeout_s or 3600.0
         job = {"llm_server": True, "runtime": rt, "device": "cpu", "threads": threads, "precision": "fp32",
                "compile": False, "include_h2d": True, "seed": seed, "phases": phases,
                "warmup_count": warmup_count, "output_tokens": int(output_tokens), "ttft_ms": float(ttft_ms),
                "tpot_ms": float(tpot_ms), "server_qps": qps, "load": float(load), "min_count": int(min_count),
-               "min_duration_s": float(min_duration_s), "max_duration_s": max_duration}
+               "min_duration_s": float(min_duration_s), "percentile": int(percentile)}
         outcome = run_isolated(job, timeout_s=timeout, memory_limit_bytes=limit)
     finally:
         for p in preps.values():
@@ -217,13 +223,14 @@ def measure_server(model: str, *, runtime: str = "onnxruntime", prompt: int = 12
         "output_tokens": output_tokens, "scenario": "server", "driver": "MLPerf LoadGen (use_token_latencies)",
         "ttft_bound_ms": ttft_ms, "tpot_bound_ms": tpot_ms, "target_qps": d["qps"],
         "qps_rule": "given" if qps else f"{load} x 1 / (prefill + (output_tokens - 1) decode steps) of the warm-up",
-        "calibrated_service_s": d["calibrated_service_s"], "loadgen_version": (d["loadgen"]["figures"] or {}).get(
+        "calibrated_service_s": d["calibrated_service_s"], "max_duration_s": d["max_duration_s"],
+        "percentile": percentile, "loadgen_version": (d["loadgen"]["figures"] or {}).get(
             "loadgen_version"), "min_count": min_count, "min_duration_s": min_duration_s, "seed": seed,
         "memory_limit_bytes": limit, "memory_limit_rule": rule, "child_peak_rss_bytes": outcome.peak_rss_bytes,
         "command": command, "notes": preps["decode"].notes,
         "conventions": "TTFT = first token - arrival; TPOT = (completion - first token) / (output_tokens - 1); "
                        "nearest-rank percentiles; every decode step at the same context"}
-    return {"model": model, "runtime": rt, "measured": summarize(d["records"], output_tokens),
+    return {"model": model, "runtime": rt, "measured": summarize(d["records"], output_tokens, percentile),
             "loadgen": loadgen_token_figures(d["loadgen"]["figures"]),
             "result_validity": d["loadgen"]["result_validity"], "loadgen_summary": d["loadgen"]["summary_log"],
             "conditions": conditions}

@@ -42,6 +42,9 @@ def config_for(name: str, params: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise FitbenchError(f"unknown parameter(s) for {info.name}: {', '.join(unknown)}")
     cfg.update(params)
+    if int(cfg.get("experts") or 0):
+        raise FitbenchError(f"{info.name} is a mixture of experts; the torch runtime runs the dense configurations "
+                            "(MoE runs on --runtime onnxruntime)")
     if str(cfg["phase"]) not in PHASES:
         raise FitbenchError(f"phase must be prefill or decode, got {cfg['phase']!r}")
     if int(cfg["heads"]) % int(cfg["kv_heads"]):
