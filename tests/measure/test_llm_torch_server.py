@@ -178,3 +178,22 @@ def test_cli_llm_bad_input(args, message):
     res = CliRunner().invoke(app, ["run", *args])
     assert res.exit_code == 2
     assert message in res.output and "Traceback" not in res.output
+
+
+def test_cli_llm_server_stores_the_run(tmp_path):
+    import json
+
+    from fitbench.store import open_store
+
+    db = tmp_path / "r.db"
+    small = [f"--param={k}={v}" for k, v in TINY.items()]
+    res = CliRunner().invoke(app, ["run", "llm-100m", "--llm", "--scenario", "server", "--quick", "--prompt", "8",
+                                   "--context", "16", "--output-tokens", "3", "--ttft", "1s", "--tpot", "500ms",
+                                   "--min-count", "16", "--min-duration", "0.2", "--warmup-count", "1",
+                                   "--db", str(db), "--format", "json", *small])
+    assert res.exit_code == 0, res.output
+    run = json.loads(res.output)[0]
+    assert run["conditions"]["percentile"] == 90 and run["conditions"]["output_tokens"] == 3
+    rec = open_store(str(db)).query(kind="measure")[0]
+    assert rec.runtime == "onnxruntime" and rec.status == ("ok" if run["result_validity"] == "VALID" else "invalid")
+    assert rec.conditions["ttft_bound_ms"] == 1000.0 and rec.conditions["tpot_bound_ms"] == 500.0

@@ -39,8 +39,8 @@ def run_llm(model: str, *, runtime: str, batches: list[int], prompt: int, contex
     sc = canonical_scenario(scenario)
     settings = {k: v for k, v in settings.items() if v is not None}
     if sc == "server":
-        _server(model, runtimes, batch, prompt, context, db, threads, qps, output_tokens, ttft, tpot, settings,
-                zoo_params, fmt, output, command)
+        _server(model, runtimes, batch, prompt, context, db, threads, quick, qps, output_tokens, ttft, tpot,
+                settings, zoo_params, fmt, output, command)
         return
     if sc != "single-stream":
         raise FitbenchError(f"--llm runs single-stream (TTFT, TPOT) or server (with --ttft/--tpot), not {sc}")
@@ -77,7 +77,7 @@ def run_llm(model: str, *, runtime: str, batches: list[int], prompt: int, contex
             console.print(f"stored in {db} as sweep {sweep}")
 
 
-def _server(model, runtimes, batch, prompt, context, db, threads, qps, output_tokens, ttft, tpot, settings,
+def _server(model, runtimes, batch, prompt, context, db, threads, quick, qps, output_tokens, ttft, tpot, settings,
             zoo_params, fmt, output, command) -> None:
     from ..measure.llm_server import measure_server
 

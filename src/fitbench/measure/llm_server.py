@@ -149,14 +149,16 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                        ttft_ns=int(job["ttft_ms"] * 1e6), tpot_ns=int(job["tpot_ms"] * 1e6),
                        min_count=int(job["min_count"]), min_duration_s=float(job["min_duration_s"]),
                        max_duration_s=max_duration, seed=int(job["seed"]), percentile=int(job["percentile"]))
-    return {"ok": True, "records": recs, "loadgen": logs, "qps": qps, "warmup_ns": warm, "max_duration_s": max_duration,
+    return {"ok": True, "records": recs, "loadgen": logs, "qps": qps, "warmup_ns": warm,
+            "max_duration_s": max_duration,
             "calibrated_service_s": service_s, "runtime_info": info, "host": host_conditions()}
 
 
 def measure_server(model: str, *, runtime: str = "onnxruntime", prompt: int = 128, context: int = 512,
                    output_tokens: int = 16, ttft_ms: float, tpot_ms: float, qps: float | None = None,
                    load: float = 0.5, threads: int | None = None, min_count: int | None = None,
-                   min_duration_s: float = 10.0, percentile: int = PERCENTILE, warmup_count: int = 3, seed: int = 0, timeout_s: float | None = None,
+                   min_duration_s: float = 10.0, percentile: int = PERCENTILE, warmup_count: int = 3, seed: int = 0,
+                   timeout_s: float | None = None,
                    command: str | None = None, **zoo_params: Any) -> dict[str, Any]:
     """Serve zoo LLM ``model`` (random weights, fp32, batch 1) under LoadGen's server scenario with TTFT /
     TPOT bounds (see the module doc). ``qps`` None: ``load`` x the calibrated capacity (1 / the warm-up's
@@ -169,7 +171,6 @@ def measure_server(model: str, *, runtime: str = "onnxruntime", prompt: int = 12
     from .memory import guard
     from .prepare import prepare_onnx, prepare_torch
     from .runtimes import canonical, require
-
     from .stats import MIN_SAMPLES
 
     rt = canonical(runtime)
