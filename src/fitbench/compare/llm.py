@@ -78,6 +78,9 @@ class LLMEstimate:
     max_batch: int | None
     points: list[LLMPoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: decode at other context lengths, same batch (compare's side table fills it): dicts of context, tpot_s,
+    #: tokens_per_s (aggregate), decode_bound, fits_memory
+    context_curve: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -277,7 +280,45 @@ def llm_side_table(w: Any, specs: list[Any], batch: int, precision: str) -> list
     prompt, context = int(params.pop("prompt", 512)), int(params.pop("context", 4096))
     kv = str(params.pop("kv_precision", "fp16"))
     prof = llm_profiles(w.model, prompt, context, precision, kv, **params)
-    return [llm_estimate(prof, spec, batch).to_dict() for spec in specs]
+    ests = [llm_estimate(prof, spec, batch) for spec in specs]
+    curves = llm_context_curve(prof, specs, batch, context_curve_points(context))
+    for e, curve in zip(ests, curves, strict=True):
+        e.context_curve = curve
+    return [e.to_dict() for e in ests]
+
+
+#: the context lengths of compare's tokens/s-vs-context curve (with the workload's own added)
+CONTEXT_CURVE = (1024, 4096, 16384)
+
+
+def context_curve_points(context: int) -> list[int]:
+    return sorted({*CONTEXT_CURVE, int(context)})
+
+
+def llm_context_curve(prof: LLMProfiles, specs: list[Any], batch: int, contexts: list[int]) -> list[list[dict]]:
+    """Per spec, decode at each of ``contexts`` (same model, precision and ``batch``): TPOT, aggregate tokens/s,
+    the decode bound and the memory fit (weights + batch x KV cache of that context). One decode profile per
+    context, shared by the specs; the prefill is not redone (TTFT does not depend on the context)."""
+    from ..profile import profile
+
+    dec = prof.decode
+    wp, ap = dec.conditions.weight_precision, dec.conditions.activation_precision
+    own = int(dec.conditions.params.get("context", 0))
+    cfg = {k: v for k, v in prof.config.items() if v or k not in ("experts", "top_k")}  # 0 = dense: the default
+    out: list[list[dict]] = [[] for _ in specs]
+    for c in contexts:
+        if c == own:
+            p = dec
+        else:
+            p = profile(prof.model, weight_precision=wp, activation_precision=ap, phase="decode", context=int(c),
+                        **cfg)
+        sub = LLMProfiles(model=prof.model, config=prof.config, prefill=prof.prefill, decode=p,
+                          parameters=prof.parameters, kv_bytes_per_token=prof.kv_bytes_per_token)
+        for i, spec in enumerate(specs):
+            pt = llm_estimate(sub, spec, batch, context=c).points[0]
+            out[i].append({"context": int(c), "tpot_s": pt.tpot_s, "tokens_per_s": pt.tokens_per_s,
+                           "decode_bound": pt.decode_bound, "fits_memory": pt.fits_memory})
+    return out
 
 
 @dataclass
