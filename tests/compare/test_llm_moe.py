@@ -100,3 +100,13 @@ def test_decode_weight_traffic_grows_with_the_touched_experts():
     kv_seq = 2 * 2 * KVH * DH * 2 * 16
     assert e.max_batch == math.floor((80e9 - e.weight_bytes) / kv_seq)
     assert p1.tokens_per_s == pytest.approx(1 / p1.tpot_s) and p8.tokens_per_s == pytest.approx(8 / p8.tpot_s)
+
+
+def test_moe_prefill_at_a_batch_is_that_many_prompts_of_compute():
+    """Prefill touches all 8 experts at batch 1 and 8 alike, so on a compute-bound chip (10^12 int8 MAC/s,
+    DRAM far faster than needed) TTFT at batch 8 = 8 x TTFT at batch 1; the model counts every expert."""
+    chip = {"name": "hand-compute", "source": "test", "clock": "1 GHz", "macs_per_cycle": {"int8": 1000},
+            "sram": "1 MiB", "dram_bandwidth": "1000 TB/s", "residency": "streamed"}
+    e = llm_estimate("mixtral-8x7b", chip, batch=[1, 8], prompt=16, context=16, precision="int8", layers=2)
+    assert e.point(8).ttft_s / e.point(1).ttft_s == pytest.approx(8, rel=1e-2)
+    assert e.parameters == 2 * (SHARED + E * EXPERT) + OUTER

@@ -160,8 +160,14 @@ def llm_profiles(model: str, prompt: int = 512, context: int = 4096, precision: 
     dec = profile(model, phase="decode", context=context, **common)
     built = zoo.build(model, phase="decode", context=1, **params)
     config = {k: v for k, v in built.params.items() if k not in ("phase", "prompt", "context", "batch")}
+    if config.get("experts"):  # an MoE's graph at batch 1 holds the active experts only: count them all
+        from ..zoo.llama import moe_parameters
+
+        n_params = moe_parameters(config)[0]
+    else:
+        n_params = built.parameters
     return LLMProfiles(model=zoo.get(model).name, config=config, prefill=pre, decode=dec,
-                       parameters=built.parameters, kv_bytes_per_token=kv_bytes_per_token(config, kv_precision))
+                       parameters=n_params, kv_bytes_per_token=kv_bytes_per_token(config, kv_precision))
 
 
 def decode_state_inputs(prof) -> list[str]:
@@ -240,10 +246,8 @@ def llm_estimate(model: str | LLMProfiles, hw: Any, batch: int | list[int] = 1, 
 
 
 def _moe_points(prof: LLMProfiles, spec: Any, batches: list[int], prompt: int, context: int):
-    """Per batch B: both graphs built at B (the experts B sequences touch) and estimated as one call; the
-    points' per-inference figures are per sequence (divided by B) as the dense path's are."""
-    from dataclasses import replace
-
+    """Per batch B: both graphs built at B (the experts B sequences touch) and estimated at B; the points'
+    per-inference figures are per sequence, as the dense path's are."""
     from ..hardware.estimator import estimate
     from ..profile import profile
 
@@ -254,13 +258,11 @@ def _moe_points(prof: LLMProfiles, spec: Any, batches: list[int], prompt: int, c
     for b in batches:
         for phase, extra, out in (("prefill", {"prompt": prompt}, pre_pts), ("decode", {"context": context}, dec_pts)):
             p = prof.prefill if phase == "prefill" else prof.decode
-            if b != 1:
+            if b != 1:  # built at B: its weights are the experts B sequences touch (the estimator takes the
+                # profile's figures per sequence, its weights once per call)
                 p = profile(prof.model, batch=int(b), weight_precision=wp, activation_precision=ap, phase=phase,
                             **extra, **cfg)
-            pt = estimate(p, spec, batch=1, state_inputs=_state_names(p)).points[0]
-            per = float(b)
-            out.append(replace(pt, batch=int(b), dram_bytes_per_inference=(pt.dram_bytes_per_inference or 0.0) / per,
-                               throughput_ips=None if not pt.latency_s else b / pt.latency_s))
+            out.append(estimate(p, spec, batch=int(b), state_inputs=_state_names(p)).points[0])
     return pre_pts, dec_pts
 
 
