@@ -32,6 +32,14 @@ parameters per layer ``d (a + 2 kv) + a d + 3 d ffn + 2 d`` (+ ``a + 2 kv`` q/k/
 KV cache ``2 x layers x kv`` elements per token; attention MACs per layer ``2 x heads x head_dim x T``
 per query token over ``T`` keys.
 
+**MoE** (``experts`` E > 0, ``top_k`` k; HF ``MixtralForCausalLM``): each layer's FFN is a router
+(``d x E``) and E SwiGLU experts (``w1``/``w3``/``w2``), k per token. A graph of T tokens (batch x tokens per
+sequence) holds the experts those tokens touch, taken as the expected number of distinct experts under
+uniform routing, E (1 - (1 - k/E)^T), rounded (:func:`touched_experts`): k at decode batch 1 (the active
+parameters), towards E in prefill. The T x k token-expert rows are dispatched round-robin (a fixed stand-in
+for the router's choice, whose values do not change the cost), so MACs are exact. ``moe_parameters`` gives
+the model's total and active counts.
+
 Presets: the ``config.json`` of each model's Hugging Face repository (cited per entry). ``llm-100m``
 is a fitbench configuration (100,682,496 parameters) small enough to run with random weights.
 Every preset accepts the configuration fields as parameters (``--param layers=2``) to vary it.
