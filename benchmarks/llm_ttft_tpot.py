@@ -1,4 +1,4 @@
-"""LLM check: TTFT and TPOT of a zoo LLM (default ``llm-100m``, random weights) measured on ONNX Runtime
+"""LLM check: TTFT and TPOT of a zoo LLM (default ``llm-100m``, random weights) measured on ONNX Runtime or torch
 (single-stream, LoadGen, quick settings), with the analytical estimate of the same two graphs on a spec
 beside it when ``--hw`` is given. Writes JSON (``-o``) with every condition of both runs.
 
@@ -23,6 +23,7 @@ import sys
 def main() -> int:
     ap = argparse.ArgumentParser(description="TTFT / TPOT of a zoo LLM on ONNX Runtime, beside the estimate")
     ap.add_argument("--model", default="llm-100m")
+    ap.add_argument("--runtime", default="onnxruntime", help="onnxruntime or torch (fitbench run --llm runs both)")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--prompt", type=int, default=128)
     ap.add_argument("--context", type=int, default=512)
@@ -37,11 +38,11 @@ def main() -> int:
     from fitbench.compare.llm import llm_estimate, measure_llm
 
     m = measure_llm(args.model, batch=args.batch, prompt=args.prompt, context=args.context, quick=not args.full,
-                    threads=args.threads)
+                    threads=args.threads, runtime=args.runtime)
     load = os.getloadavg()
     out = {"measured": {k: v for k, v in m.to_dict().items() if k not in ("prefill", "decode")},
            "load_average_1_5_15": list(load), "runs": {"prefill": m.prefill, "decode": m.decode}}
-    line = (f"{args.model} on onnxruntime, batch {m.batch}, prompt {m.prompt}, context {m.context}: "
+    line = (f"{args.model} on {m.runtime}, batch {m.batch}, prompt {m.prompt}, context {m.context}: "
             f"TTFT p50 {m.ttft_p50_s * 1e3:.2f} ms, TPOT p50 {m.tpot_p50_s * 1e3:.2f} ms, "
             f"{m.tokens_per_s:.1f} tokens/s")
     if args.hw:
@@ -60,7 +61,7 @@ def main() -> int:
                 "prefill_conditions": m.prefill.get("conditions"), "load_average_1_5_15": list(load)}
         st = open_store(args.db)
         st.put(ResultRecord(kind="measure", model=f"{args.model} ttft/tpot", batch=m.batch, precision="fp32",
-                            runtime="onnxruntime", conditions=cond, metrics=metrics))
+                            runtime=m.runtime, conditions=cond, metrics=metrics))
         print(f"stored in {st.location}")
     if args.output:
         with open(args.output, "w") as f:

@@ -33,7 +33,7 @@ SECOND = {
     "retinanet-resnext50": {"resolution": (1080, 1920)},
     "bert-large": {"seq_len": 128},
     **{name: {"phase": "prefill", "prompt": 128} for name in
-       ("llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b", "llm-100m")},
+       ("llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b", "llm-100m", "mixtral-8x7b")},
 }
 # the LLM presets run at a small configuration of the family (every configuration field is a parameter)
 SMALL_LLM = {"layers": 1, "hidden": 64, "heads": 4, "kv_heads": 2, "head_dim": 16, "ffn": 96, "vocab": 1024}
@@ -68,6 +68,7 @@ RUN = {
        for name in ("llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b")},
     "llm-100m": ({**SMALL_LLM, "layers": 2, "phase": "prefill", "prompt": 7},
                  {"logits": (2, 1024), "present.1.value": (2, 2, 7, 16)}),
+    "mixtral-8x7b": ({**SMALL_LLM, "context": 5}, {"logits": (2, 1024), "present.0.key": (2, 2, 6, 16)}),
 }
 # models whose weights take more than a few seconds to materialise (>= 60 M parameters)
 BIG = {"yolov3", "vit-b16", "bert-base", "gpt2-small-decode", "deepspeech2"}
@@ -75,7 +76,7 @@ BIG = {"yolov3", "vit-b16", "bert-base", "gpt2-small-decode", "deepspeech2"}
 # test_bert_large_materialised_checks_and_runs below
 HEAVY = {"bert-large"}
 # the LLM presets hold 0.1-8 G weights: checked with onnx.checker at their small RUN configuration only
-LLM = {"llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b", "llm-100m"}
+LLM = {"llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "mistral-7b", "qwen2.5-0.5b", "llm-100m", "mixtral-8x7b"}
 
 NAMES = [e.name for e in zoo.list_models()]
 

@@ -14,7 +14,7 @@ EXPECTED_MODELS = {
     "ssd-mobilenet-v1": "detection", "ssd-resnet34": "detection", "retinanet-resnext50": "detection",
     "bert-large": "transformer",
     "llama-3.2-1b": "llm", "llama-3.2-3b": "llm", "llama-3.1-8b": "llm", "mistral-7b": "llm", "qwen2.5-0.5b": "llm",
-    "llm-100m": "llm",
+    "llm-100m": "llm", "mixtral-8x7b": "llm",
 }
 
 

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("runtimes")(runtimes_cmd)
 
 
-def parse_latency_ms(value: str | None) -> float | None:
+def parse_latency_ms(value: str | None, option: str = "--target-latency") -> float | None:
     """``"30ms"`` / ``"0.03s"`` / ``"500us"`` / ``"30"`` (ms) -> milliseconds."""
     if value is None or value == "":
         return None
@@ -49,9 +49,9 @@ def parse_latency_ms(value: str | None) -> float | None:
     try:
         ms = float(text) * scale
     except ValueError:
-        raise FitbenchError(f"--target-latency expects a time like 30ms, 0.03s or 500us, got {value!r}") from None
+        raise FitbenchError(f"{option} expects a time like 30ms, 0.03s or 500us, got {value!r}") from None
     if ms <= 0:
-        raise FitbenchError(f"--target-latency must be positive, got {value!r}")
+        raise FitbenchError(f"{option} must be positive, got {value!r}")
     return ms
 
 
@@ -89,6 +89,13 @@ def run_cmd(
     seq_len: int | None = typer.Option(None, help="zoo models: sequence length"),
     param: list[str] | None = typer.Option(None, "--param", help="zoo models: extra parameter KEY=VALUE"),
     seed: int = typer.Option(0, help="seed of the synthetic inputs"),
+    llm: bool = typer.Option(False, "--llm", help="zoo LLMs: measure TTFT (prefill) and TPOT (decode) on each "
+                             "--runtime (comma-separated), beside the estimate for this machine's spec"),
+    prompt: int = typer.Option(128, "--prompt", help="--llm: prompt tokens (prefill)"),
+    context: int = typer.Option(512, "--context", help="--llm: tokens in the KV cache (decode)"),
+    output_tokens: int = typer.Option(16, "--output-tokens", help="--llm server: tokens generated per query"),
+    ttft_bound: str | None = typer.Option(None, "--ttft", help="--llm server: TTFT bound (LoadGen ttft_latency)"),
+    tpot_bound: str | None = typer.Option(None, "--tpot", help="--llm server: TPOT bound (LoadGen tpot_latency)"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
     db: str | None = typer.Option(None, "--db", help="store every result here (SQLite path or postgresql:// URL)"),
@@ -99,8 +106,8 @@ def run_cmd(
     layers: bool = typer.Option(False, "--layers",
                                 help="per-layer times from a profiled pass after the timed run, beside the "
                                      "estimate for this machine's spec"),
-    hw: str | None = typer.Option(None, "--hw", help="--layers: the spec to estimate on (name or YAML; default: "
-                                                     "this CPU probed now, fitbench hw probe --quick)"),
+    hw: str | None = typer.Option(None, "--hw", help="--layers / --llm: the spec to estimate on (name or YAML; "
+                                                     "default: this CPU probed now, fitbench hw probe --quick)"),
 ) -> None:
     """Measure latency percentiles and throughput on this machine, with every condition recorded."""
     from ..measure import measure
@@ -116,7 +123,7 @@ def run_cmd(
             raise FitbenchError("--log-dir keeps LoadGen's logs; --driver direct runs without LoadGen (no logs)")
         check_log_dir(log_dir)
     store = None
-    if db is not None or save:  # opened before the run: a database that cannot be written fails in a second
+    if (db is not None or save) and not llm:  # opened before the run: an unwritable database fails in a second
         from ..store import open_store
 
         store = open_store(db)
@@ -130,11 +137,22 @@ def run_cmd(
         raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
                             f"use its own option")
     command = invocation()
+    if llm:
+        from ..store.db import default_location
+        from .run_llm import run_llm
+
+        llm_db = db if db is not None else (default_location() if save else None)
+        run_llm(model, runtime=runtime, batches=batches, prompt=prompt, context=context, hw=hw, db=llm_db,
+                threads=threads, quick=quick, scenario=scenario, qps=qps, output_tokens=output_tokens,
+                ttft=parse_latency_ms(ttft_bound, "--ttft"), tpot=parse_latency_ms(tpot_bound, "--tpot"),
+                settings={"min_count": min_count, "min_duration_s": min_duration, "warmup_count": warmup_count,
+                          "warmup_s": warmup}, zoo_params=zoo_params, fmt=fmt, output=output, command=command)
+        return
     from ..store.record import utcnow
 
     started = utcnow()
     if hw and not layers:
-        raise FitbenchError("--hw goes with --layers (the spec the per-layer times are estimated on)")
+        raise FitbenchError("--hw goes with --layers or --llm (the spec the measurement is estimated on)")
     spec = spec_text = None
     if layers and hw:  # a bad spec is refused before the measurement
         from .layers import machine_spec

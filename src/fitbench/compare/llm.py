@@ -18,6 +18,11 @@ state, kept on chip when they fit, else read from DRAM, never over the host link
 * **Memory fit**: weights + B x KV cache per sequence must fit the spec's ``dram_capacity`` (activations,
   a few MB, are ignored); the largest such B is ``max_batch``. A spec without ``dram_capacity`` gives none.
 * The bound of a phase = the largest share of its latency (compute, weights, state = KV cache, overhead...).
+* **MoE** (``experts`` > 0, :mod:`fitbench.zoo.llama`): a step of T tokens (B sequences x 1 token in decode,
+  B x prompt in prefill) reads the weights of the experts its tokens touch, taken as the expected number of
+  distinct experts under uniform routing, E x (1 - (1 - k/E)^T) per layer, rounded: k at batch 1 (the
+  active parameters), towards E as B grows. The graphs are therefore built and estimated at each batch (not
+  scaled from batch 1); memory fit counts every expert.
 """
 
 from __future__ import annotations
@@ -73,6 +78,9 @@ class LLMEstimate:
     max_batch: int | None
     points: list[LLMPoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: decode at other context lengths, same batch (compare's side table fills it): dicts of context, tpot_s,
+    #: tokens_per_s (aggregate), decode_bound, fits_memory
+    context_curve: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +105,18 @@ class LLMProfiles:
 
     @property
     def weight_bytes(self) -> float:
-        return float(self.decode.totals.weight_bytes)
+        """Every weight the model holds (the memory it needs): the batch-1 decode graph's weights, plus, for
+        an MoE, the experts that graph does not touch (``experts - top_k`` per layer, ``3 d ffn`` each)."""
+        w = float(self.decode.totals.weight_bytes)
+        if self.is_moe:
+            c = self.config
+            idle = c["layers"] * (c["experts"] - c["top_k"]) * 3 * c["hidden"] * c["ffn"]
+            w += idle * Precision.parse(self.decode.conditions.weight_precision).bytes
+        return w
+
+    @property
+    def is_moe(self) -> bool:
+        return bool(self.config.get("experts"))
 
 
 def is_llm(model: Any) -> bool:
@@ -141,8 +160,14 @@ def llm_profiles(model: str, prompt: int = 512, context: int = 4096, precision: 
     dec = profile(model, phase="decode", context=context, **common)
     built = zoo.build(model, phase="decode", context=1, **params)
     config = {k: v for k, v in built.params.items() if k not in ("phase", "prompt", "context", "batch")}
+    if config.get("experts"):  # an MoE's graph at batch 1 holds the active experts only: count them all
+        from ..zoo.llama import moe_parameters
+
+        n_params = moe_parameters(config)[0]
+    else:
+        n_params = built.parameters
     return LLMProfiles(model=zoo.get(model).name, config=config, prefill=pre, decode=dec,
-                       parameters=built.parameters, kv_bytes_per_token=kv_bytes_per_token(config, kv_precision))
+                       parameters=n_params, kv_bytes_per_token=kv_bytes_per_token(config, kv_precision))
 
 
 def decode_state_inputs(prof) -> list[str]:
@@ -179,14 +204,18 @@ def llm_estimate(model: str | LLMProfiles, hw: Any, batch: int | list[int] = 1, 
     pre_p, dec_p = prof.prefill, prof.decode
     prompt = int(pre_p.conditions.params.get("prompt", prompt))
     context = int(dec_p.conditions.params.get("context", context))
-    pre = estimate(pre_p, spec, batch=batches, state_inputs=_state_names(pre_p))
-    dec = estimate(dec_p, spec, batch=batches, state_inputs=_state_names(dec_p))
+    if prof.is_moe:
+        pre_pts, dec_pts = _moe_points(prof, spec, batches, prompt, context)
+    else:
+        pre = estimate(pre_p, spec, batch=batches, state_inputs=_state_names(pre_p))
+        dec = estimate(dec_p, spec, batch=batches, state_inputs=_state_names(dec_p))
+        pre_pts, dec_pts, notes = pre.points, dec.points, list(dict.fromkeys(pre.notes + dec.notes))
     weights = prof.weight_bytes
     kv_seq = prof.kv_bytes_per_token * context
     cap = spec.dram_capacity
     max_batch = None if cap is None else max(int(math.floor((cap - weights) / kv_seq)), 0)
     points = []
-    for b, pp, dp in zip(batches, pre.points, dec.points, strict=True):
+    for b, pp, dp in zip(batches, pre_pts, dec_pts, strict=True):
         ttft = pp.latency_s if pp.feasible else None
         tpot = dp.latency_s if dp.feasible else None
         pb, ps = _bound(pp)
@@ -198,7 +227,9 @@ def llm_estimate(model: str | LLMProfiles, hw: Any, batch: int | list[int] = 1, 
             prefill_bound=pb, decode_bound=db, prefill_bound_share=ps, decode_bound_share=ds,
             memory_bytes=mem, fits_memory=None if cap is None else mem <= cap,
             decode_dram_bytes_per_token=float(dp.dram_bytes_per_inference or 0.0) if dp.feasible else 0.0))
-    notes = list(dict.fromkeys(pre.notes + dec.notes))
+    if prof.is_moe:
+        notes = [f"MoE: {prof.config['experts']} experts, top-{prof.config['top_k']}; each batch's step reads "
+                 "the expected distinct experts under uniform routing, E (1 - (1 - k/E)^T), rounded"]
     if cap is None:
         notes.append(f"{spec.name} gives no dram_capacity: whether weights + KV cache fit is not checked")
     elif weights > cap:
@@ -212,6 +243,27 @@ def llm_estimate(model: str | LLMProfiles, hw: Any, batch: int | list[int] = 1, 
         prefill_macs_per_sequence=float(pre_p.totals.macs), decode_macs_per_token=float(dec_p.totals.macs),
         dram_capacity=None if cap is None else float(cap), dram_bandwidth=spec.dram_bandwidth,
         max_batch=max_batch, points=points, notes=notes)
+
+
+def _moe_points(prof: LLMProfiles, spec: Any, batches: list[int], prompt: int, context: int):
+    """Per batch B: both graphs built at B (the experts B sequences touch) and estimated at B; the points'
+    per-inference figures are per sequence, as the dense path's are."""
+    from ..hardware.estimator import estimate
+    from ..profile import profile
+
+    wp = prof.decode.conditions.weight_precision
+    ap = prof.decode.conditions.activation_precision
+    cfg = dict(prof.config)
+    pre_pts, dec_pts = [], []
+    for b in batches:
+        for phase, extra, out in (("prefill", {"prompt": prompt}, pre_pts), ("decode", {"context": context}, dec_pts)):
+            p = prof.prefill if phase == "prefill" else prof.decode
+            if b != 1:  # built at B: its weights are the experts B sequences touch (the estimator takes the
+                # profile's figures per sequence, its weights once per call)
+                p = profile(prof.model, batch=int(b), weight_precision=wp, activation_precision=ap, phase=phase,
+                            **extra, **cfg)
+            out.append(estimate(p, spec, batch=int(b), state_inputs=_state_names(p)).points[0])
+    return pre_pts, dec_pts
 
 
 def llm_estimate_many(model: str, hw: Any, batch: int | list[int] = 1, prompt: int = 512, context: int = 4096,
@@ -230,7 +282,45 @@ def llm_side_table(w: Any, specs: list[Any], batch: int, precision: str) -> list
     prompt, context = int(params.pop("prompt", 512)), int(params.pop("context", 4096))
     kv = str(params.pop("kv_precision", "fp16"))
     prof = llm_profiles(w.model, prompt, context, precision, kv, **params)
-    return [llm_estimate(prof, spec, batch).to_dict() for spec in specs]
+    ests = [llm_estimate(prof, spec, batch) for spec in specs]
+    curves = llm_context_curve(prof, specs, batch, context_curve_points(context))
+    for e, curve in zip(ests, curves, strict=True):
+        e.context_curve = curve
+    return [e.to_dict() for e in ests]
+
+
+#: the context lengths of compare's tokens/s-vs-context curve (with the workload's own added)
+CONTEXT_CURVE = (1024, 4096, 16384)
+
+
+def context_curve_points(context: int) -> list[int]:
+    return sorted({*CONTEXT_CURVE, int(context)})
+
+
+def llm_context_curve(prof: LLMProfiles, specs: list[Any], batch: int, contexts: list[int]) -> list[list[dict]]:
+    """Per spec, decode at each of ``contexts`` (same model, precision and ``batch``): TPOT, aggregate tokens/s,
+    the decode bound and the memory fit (weights + batch x KV cache of that context). One decode profile per
+    context, shared by the specs; the prefill is not redone (TTFT does not depend on the context)."""
+    from ..profile import profile
+
+    dec = prof.decode
+    wp, ap = dec.conditions.weight_precision, dec.conditions.activation_precision
+    own = int(dec.conditions.params.get("context", 0))
+    cfg = {k: v for k, v in prof.config.items() if v or k not in ("experts", "top_k")}  # 0 = dense: the default
+    out: list[list[dict]] = [[] for _ in specs]
+    for c in contexts:
+        if c == own:
+            p = dec
+        else:
+            p = profile(prof.model, weight_precision=wp, activation_precision=ap, phase="decode", context=int(c),
+                        **cfg)
+        sub = LLMProfiles(model=prof.model, config=prof.config, prefill=prof.prefill, decode=p,
+                          parameters=prof.parameters, kv_bytes_per_token=prof.kv_bytes_per_token)
+        for i, spec in enumerate(specs):
+            pt = llm_estimate(sub, spec, batch, context=c).points[0]
+            out[i].append({"context": int(c), "tpot_s": pt.tpot_s, "tokens_per_s": pt.tokens_per_s,
+                           "decode_bound": pt.decode_bound, "fits_memory": pt.fits_memory})
+    return out
 
 
 @dataclass

@@ -202,6 +202,9 @@ def prepare_torch(
 
         name = name or model
         model = torch_io.load_factory(model)
+    if kind_of(model) == "zoo" and _is_llm_name(model):
+        return _prepare_torch_llm(model, batch=b, inputs=inputs, input_files=input_files, name=name, seed=seed,
+                                  zoo_params=zoo_params)
     if kind_of(model) == "zoo":
         if not torch_models.has_builder(model):
             raise UnknownNameError(
@@ -274,6 +277,43 @@ def prepare_torch(
         estimate={"weight_bytes": params_bytes, "estimate_bytes": 2 * params_bytes + RUNTIME_ALLOWANCE},
         notes=["sha256 hashes the pickled nn.Module"],
         temp_files=[tmp],
+    )
+
+
+def _is_llm_name(model: str) -> bool:
+    from .. import zoo
+
+    try:
+        return zoo.get(model).family == "llm"
+    except UnknownNameError:
+        return False
+
+
+def _prepare_torch_llm(model: str, *, batch, inputs, input_files, name, seed, zoo_params) -> Prepared:
+    """A zoo LLM on torch: :mod:`.runtimes.torch_llama` (the ONNX graph's inputs, outputs and weights' shapes,
+    written in torch); sha256 hashes the configuration, the batch and the seed."""
+    from .. import zoo
+    from .runtimes import torch_llama
+
+    if inputs or input_files:
+        raise MeasurementError("a zoo LLM on torch takes no --input or input files: its shapes come from "
+                               "batch, prompt (prefill) and context (decode)")
+    params = {k: v for k, v in dict(zoo_params).items() if v is not None}
+    b = int(batch or 1)
+    cfg = torch_llama.config_for(model, params)
+    shapes = torch_llama.input_shapes(cfg, b)
+    key = f"fitbench.measure.runtimes.torch_llama:{model}:{sorted(cfg.items())}:batch={b}:seed={seed}"
+    kv = sum(4 * _prod(s) for k, s in shapes.items() if k.startswith("past."))
+    weights = 4 * zoo.build(model, batch=1, **{**params, "phase": "decode", "context": 1}).parameters
+    return Prepared(
+        name=name or model,
+        sha256=hashlib.sha256(key.encode()).hexdigest(),
+        shapes=shapes,
+        dtypes=torch_llama.input_dtypes(shapes),
+        job_model={"torch_model": {"llm": cfg}},
+        estimate={"weight_bytes": weights, "estimate_bytes": RUNTIME_ALLOWANCE + weights + 3 * kv},
+        notes=["torch: fitbench.measure.runtimes.torch_llama, the zoo LLM written in torch with random seeded "
+               "weights (fp32 as built); sha256 hashes the configuration, batch and seed"],
     )
 
 

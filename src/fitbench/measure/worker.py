@@ -69,6 +69,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from . import scenarios as sc
     from .conditions import host_conditions
 
+    if job.get("llm_server"):
+        from .llm_server import run_job as llm_server_job
+
+        return llm_server_job(job)
     runner = _make_runner(job)
     arrays = _inputs(job)
     call = runner.make_call(arrays)

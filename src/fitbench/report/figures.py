@@ -90,6 +90,33 @@ def llm_phases(comp: Comparison) -> dict[str, Any] | None:
         barmode="group", yaxis={"title": {"text": "ms (log scale)"}, "type": "log"})}
 
 
+def llm_tokens_vs_context(comp: Comparison) -> dict[str, Any] | None:
+    """An LLM workload: decode tokens/s (all sequences of the batch) against the context length per offering,
+    log-log; contexts whose KV cache does not fit the offering's memory drawn as open markers."""
+    traces = []
+    col = colors(comp)
+    for e in comp.llm:
+        pts = [c for c in e.get("context_curve") or [] if c.get("tokens_per_s")]
+        if not pts:
+            continue
+        name = esc(e["hardware"])
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": name,
+                       "x": [c["context"] for c in pts], "y": [c["tokens_per_s"] for c in pts],
+                       "customdata": [esc(c["decode_bound"]) for c in pts],
+                       "marker": {"symbol": ["circle-open" if c["fits_memory"] is False else "circle" for c in pts]},
+                       "line": {"color": col.get(e["hardware"], "#888")},
+                       "hovertemplate": f"{name}<br>context %{{x}}: %{{y:.4g}} tokens/s, bound %{{customdata}}"
+                                        "<extra></extra>"})
+    if not traces:
+        return None
+    e0 = comp.llm[0]
+    return {"data": traces, "layout": _layout(
+        f"Decode tokens/s vs context — batch {comp.rank_batch}, weights {e0['precision']}, KV cache "
+        f"{e0['kv_precision']} (open markers: does not fit memory)",
+        xaxis={"title": {"text": "context (tokens in the KV cache)"}, "type": "log", "dtick": 0.30103},
+        yaxis={"title": {"text": "tokens / s (all sequences)"}, "type": "log", "tickformat": "~s"})}
+
+
 def latency_vs_input_size(comp: Comparison) -> dict[str, Any] | None:
     if not comp.input_size_curve:
         return None
@@ -281,6 +308,7 @@ def all_figures(comp: Comparison) -> list[tuple[str, str, dict[str, Any]]]:
     for fid, heading, fn in (
         ("ranks", "Rankings side by side", rank_slope),
         ("llm-phases", "Prefill (TTFT) vs decode (TPOT) per offering", llm_phases),
+        ("llm-context", "Decode tokens/s vs context length per offering", llm_tokens_vs_context),
         ("throughput", "Throughput vs batch", throughput_vs_batch),
         ("input-size", "Latency vs input size", latency_vs_input_size),
         ("layers", "Per-layer MACs, weights and activations against SRAM sizes", per_layer_demand),

@@ -32,6 +32,14 @@ parameters per layer ``d (a + 2 kv) + a d + 3 d ffn + 2 d`` (+ ``a + 2 kv`` q/k/
 KV cache ``2 x layers x kv`` elements per token; attention MACs per layer ``2 x heads x head_dim x T``
 per query token over ``T`` keys.
 
+**MoE** (``experts`` E > 0, ``top_k`` k; HF ``MixtralForCausalLM``): each layer's FFN is a router
+(``d x E``) and E SwiGLU experts (``w1``/``w3``/``w2``), k per token. A graph of T tokens (batch x tokens per
+sequence) holds the experts those tokens touch, taken as the expected number of distinct experts under
+uniform routing, E (1 - (1 - k/E)^T), rounded (:func:`touched_experts`): k at decode batch 1 (the active
+parameters), towards E in prefill. The T x k token-expert rows are dispatched round-robin (a fixed stand-in
+for the router's choice, whose values do not change the cost), so MACs are exact. ``moe_parameters`` gives
+the model's total and active counts.
+
 Presets: the ``config.json`` of each model's Hugging Face repository (cited per entry). ``llm-100m``
 is a fitbench configuration (100,682,496 parameters) small enough to run with random weights.
 Every preset accepts the configuration fields as parameters (``--param layers=2``) to vary it.
@@ -105,6 +113,19 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
     sin = g.node("Unsqueeze", [g.node("Sin", [emb], "rotary.sin_raw"), one], "rotary.sin")
     scale = g.const("attn.scale", 1.0 / np.sqrt(dh), np.float32)
     eps = float(p["rms_eps"])
+    n_exp, top_k = int(p.get("experts", 0)), int(p.get("top_k", 0))
+    if n_exp:
+        if not 1 <= top_k <= n_exp:
+            raise FitbenchError(f"top_k must be between 1 and experts ({n_exp}), got {top_k}")
+        touched = touched_experts(n_exp, top_k, b * s)
+        notes.append(f"MoE: {n_exp} experts, top-{top_k}; {b * s} token(s) per layer touch {touched} distinct "
+                     f"experts (E (1 - (1 - k/E)^T) = {expected_experts(n_exp, top_k, b * s):.3f}, rounded), "
+                     "whose weights the graph holds; routing stands in as a fixed round-robin assignment")
+
+    def ffn_block(x: str, name: str) -> str:
+        if not n_exp:
+            return _mlp(g, x, d, ffn, name, eps)
+        return _moe_mlp(g, x, d, ffn, name, eps, n_exp, top_k, b * s, touched)
     bias = bool(p["qkv_bias"])
     for i in range(layers):
         name = f"model.layers.{i}"
@@ -130,7 +151,7 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
             o = g.node("Attention", [q, k, v], f"{at}.attention", is_causal=int(phase == "prefill"))
             o = g.reshape(g.transpose(o, [0, 2, 1, 3], f"{at}.merge_transpose"), [0, 0, a], f"{at}.merge_heads")
             x = g.add(x, g.linear(o, a, d, f"{at}.o_proj", bias=False), f"{name}.add_attn")
-            x = _mlp(g, x, d, ffn, name, eps)
+            x = ffn_block(x, name)
             continue
         # grouped-query attention: queries [b, kvh, rep, s, dh] against each K/V head once
         qg = g.reshape(q, [0, kvh, rep, s, dh], f"{at}.q_groups")
@@ -144,7 +165,7 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
         o = g.reshape(o, [0, heads, s, dh], f"{at}.merge_groups")
         o = g.reshape(g.transpose(o, [0, 2, 1, 3], f"{at}.merge_transpose"), [0, 0, a], f"{at}.merge_heads")
         x = g.add(x, g.linear(o, a, d, f"{at}.o_proj", bias=False), f"{name}.add_attn")
-        x = _mlp(g, x, d, ffn, name, eps)
+        x = ffn_block(x, name)
     x = _rmsnorm(g, x, d, "model.norm", eps)
     if s > 1:  # prefill: the last prompt token's logits only
         x = g.node("Slice", [x, g.const("last_start", [-1]), g.const("last_end", [s]), g.const("axis1", [1])],
@@ -167,9 +188,76 @@ def _mlp(g: GraphBuilder, x: str, d: int, ffn: int, name: str, eps: float) -> st
     return g.add(x, g.linear(y, ffn, d, f"{mlp}.down_proj", bias=False), f"{name}.add_mlp")
 
 
+def expected_experts(experts: int, top_k: int, tokens: int) -> float:
+    """Expected distinct experts that ``tokens`` tokens touch in one layer when each picks ``top_k`` of
+    ``experts`` uniformly at random: E x (1 - (1 - k/E)^T) (each expert is missed by one token with
+    probability 1 - k/E, independently across tokens). Equals k at T = 1; tends to E."""
+    return experts * (1.0 - (1.0 - top_k / experts) ** tokens)
+
+
+def touched_experts(experts: int, top_k: int, tokens: int) -> int:
+    """:func:`expected_experts` rounded to the nearest integer, at least ``top_k`` and at most
+    min(experts, tokens x top_k): the experts whose weights a step of ``tokens`` tokens reads."""
+    return int(min(max(round(expected_experts(experts, top_k, tokens)), top_k), experts, tokens * top_k))
+
+
+def moe_parameters(cfg: dict) -> tuple[int, int]:
+    """(total, active per token) parameters of a configuration with ``experts`` > 0: every expert counted,
+    and only ``top_k`` of them. Closed form per layer: attention ``d (a + 2 kv) + a d`` (+ q/k/v biases),
+    router ``d x E``, expert ``3 d ffn``, two norms ``2 d``; plus embedding, final norm, LM head."""
+    d, a, kv = cfg["hidden"], cfg["heads"] * cfg["head_dim"], cfg["kv_heads"] * cfg["head_dim"]
+    e, k = cfg["experts"], cfg["top_k"]
+    shared = d * (a + 2 * kv) + a * d + (a + 2 * kv if cfg["qkv_bias"] else 0) + d * e + 2 * d
+    expert = 3 * d * cfg["ffn"]
+    outer = cfg["vocab"] * d * (1 if cfg["tied"] else 2) + d
+    layers = cfg["layers"]
+    return layers * (shared + e * expert) + outer, layers * (shared + k * expert) + outer
+
+
+def _moe_mlp(g: GraphBuilder, x: str, d: int, ffn: int, name: str, eps: float, experts: int, top_k: int,
+             tokens: int, touched: int) -> str:
+    """RMSNorm, router (``d x experts`` logits, Softmax), then ``tokens x top_k`` token-expert rows
+    dispatched to ``touched`` SwiGLU experts (row i = token i // k, slot i % k goes to expert i mod touched:
+    a token's k slots reach k distinct experts; every touched expert gets >= 1 row), each expert's
+    ``down(silu(gate(h)) * up(h))`` on its rows, rows gathered back token-major and summed over the k slots
+    (gate weights 1/k: the routing weights' values do not change the cost), plus the residual; the router's
+    probabilities are an output of the graph. MACs are
+    exact (``tokens x k`` expert rows); weight bytes are the touched experts' (MoE serving reads only them)."""
+    mlp = f"{name}.block_sparse_moe"
+    h = _rmsnorm(g, x, d, f"{name}.post_attention_layernorm", eps)
+    flat = g.reshape(h, [-1, d], f"{mlp}.flatten")
+    router = g.node("MatMul", [flat, g.weight(f"{mlp}.gate.weight", (d, experts), "he", 1.0, fan_in=d)],
+                    f"{mlp}.gate")
+    probs = g.node("Softmax", [router], f"{mlp}.router_softmax", axis=-1)
+    rows = tokens * top_k
+    owner = [i % touched for i in range(rows)]
+    outs, order = [], []
+    for j in range(touched):
+        idx = [i // top_k for i in range(rows) if owner[i] == j]
+        order += [i for i in range(rows) if owner[i] == j]
+        xj = g.node("Gather", [flat, g.const(f"{mlp}.experts.{j}.rows", idx)], f"{mlp}.experts.{j}.dispatch", axis=0)
+        ex = f"{mlp}.experts.{j}"
+        gate = g.linear(xj, d, ffn, f"{ex}.w1", bias=False)
+        act = g.mul(gate, g.node("Sigmoid", [gate], f"{ex}.sigmoid"), f"{ex}.silu")
+        y = g.mul(act, g.linear(xj, d, ffn, f"{ex}.w3", bias=False), f"{ex}.gate_up")
+        outs.append(g.linear(y, ffn, d, f"{ex}.w2", bias=False))
+    cat = g.concat(outs, 0, f"{mlp}.combine_rows") if len(outs) > 1 else outs[0]
+    inverse = [0] * rows
+    for pos, i in enumerate(order):
+        inverse[i] = pos
+    back = g.node("Gather", [cat, g.const(f"{mlp}.token_order", inverse)], f"{mlp}.token_major", axis=0)
+    back = g.reshape(back, [tokens, top_k, d], f"{mlp}.slots")
+    summed = g.node("ReduceSum", [back, g.const("axis1", [1])], f"{mlp}.sum_slots", keepdims=0)
+    summed = g.mul(summed, g.const(f"{mlp}.gate_scale", 1.0 / top_k, np.float32), f"{mlp}.weigh")
+    g.output(probs)  # the router's probabilities (HF's router_logits): the router stays on the graph's path
+    y = g.node("Reshape", [summed, g.node("Shape", [x], f"{mlp}.shape")], f"{mlp}.unflatten")
+    return g.add(x, y, f"{name}.add_mlp")
+
+
 def _config(layers, hidden, heads, kv_heads, ffn, vocab, *, head_dim=None, tied=False, qkv_bias=False,
-            rope_theta=10000.0, rms_eps=1e-5) -> dict:
-    return {"phase": "decode", "prompt": 512, "context": 4096, "attention": "fused", "layers": layers,
+            rope_theta=10000.0, rms_eps=1e-5, experts=0, top_k=0) -> dict:
+    return {"phase": "decode", "experts": experts, "top_k": top_k, "prompt": 512, "context": 4096,
+            "attention": "fused", "layers": layers,
             "hidden": hidden, "heads": heads,
             "kv_heads": kv_heads, "head_dim": head_dim or hidden // heads, "ffn": ffn, "vocab": vocab, "tied": tied,
             "qkv_bias": qkv_bias, "rope_theta": float(rope_theta), "rms_eps": float(rms_eps)}
@@ -180,7 +268,8 @@ HELP = {"phase": "prefill (the prompt in one pass) or decode (one token with a K
         "attention": "fused (ONNX Attention, opset 23: no score tensor in memory) or matmul (MatMul/Softmax)",
         "layers": "decoder blocks", "hidden": "model width", "heads": "query heads", "kv_heads": "key/value heads",
         "head_dim": "per-head width", "ffn": "SwiGLU width", "vocab": "vocabulary", "tied": "LM head = embedding",
-        "qkv_bias": "biases on q/k/v", "rope_theta": "RoPE base", "rms_eps": "RMSNorm epsilon"}
+        "qkv_bias": "biases on q/k/v", "rope_theta": "RoPE base", "rms_eps": "RMSNorm epsilon",
+        "experts": "MoE experts per layer (0: a dense FFN)", "top_k": "MoE: experts per token"}
 
 # name -> (configuration, source). Sources: the config.json of each Hugging Face repository.
 PRESETS = {
@@ -195,6 +284,9 @@ PRESETS = {
     "qwen2.5-0.5b": (_config(24, 896, 14, 2, 4864, 151936, tied=True, qkv_bias=True, rope_theta=1000000.0,
                              rms_eps=1e-6),
                      "Qwen2.5 0.5B; huggingface.co/Qwen/Qwen2.5-0.5B config.json"),
+    "mixtral-8x7b": (_config(32, 4096, 32, 8, 14336, 32000, rope_theta=1000000.0, experts=8, top_k=2),
+                     "Mixtral 8x7B v0.1 (arXiv:2401.04088: 46.7 B parameters, 12.9 B active); "
+                     "huggingface.co/mistralai/Mixtral-8x7B-v0.1 config.json"),
     "llm-100m": (_config(12, 768, 12, 4, 2048, 16384),
                  "fitbench: a 100 M-parameter Llama-style configuration for measuring with random weights"),
 }
@@ -203,6 +295,10 @@ PRESETS = {
 def _register(name: str, config: dict, source: str) -> None:
     desc = (f"decoder-only LM, {config['layers']} layers, {config['hidden']} wide, "
             f"{config['heads']}/{config['kv_heads']} heads (GQA)")
+    if config["experts"]:
+        total, active = moe_parameters(config)
+        desc += (f", MoE {config['experts']} experts top-{config['top_k']} ({total / 1e9:.1f} B parameters, "
+                 f"{active / 1e9:.1f} B active)")
     register_model(name, family="llm", source=source, description=desc,
                    default_input="decode: input_ids 1x1 + KV cache of 4096 tokens; prefill: 512 tokens",
                    defaults=config, param_help=HELP)(build_llama)

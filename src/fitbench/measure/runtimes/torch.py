@@ -164,7 +164,11 @@ class TorchRuntime(Runtime):
 
     def runner(self, job: dict[str, Any]) -> TorchRunner:
         spec = job["torch_model"]
-        if "zoo" in spec:
+        if "llm" in spec:  # the zoo's Llama family in torch (prefill or decode graph of a preset)
+            from . import torch_llama
+
+            module = torch_llama.build(spec["llm"], seed=job["seed"])
+        elif "zoo" in spec:
             from .torch_models import build
 
             module, _ = build(spec["zoo"], batch=spec["batch"], resolution=spec.get("resolution"), seed=job["seed"],
