@@ -1,4 +1,4 @@
-"""Per-layer measured times (``measure(..., layers=True)``, ``fitbench run --layers``) and their join with the
+"""Per-layer measured times (``measure(..., layer_times=True)``, ``fitbench run --layers``) and their join with the
 estimate (``compare.layers``): mapping rules on hand-written names and traces, a real ONNX Runtime profile of a
 hand-built model with known node names, the CLI output, and the sum-vs-end-to-end check on a zoo model."""
 
@@ -199,7 +199,7 @@ def test_compare_times_estimates_at_the_measured_batch(conv_path):
 
 def test_measure_layers_attaches_times_and_json(conv_path):
     r = fitbench.measure(str(conv_path), threads=1, min_count=20, min_duration_s=0.2, warmup_count=2,
-                         warmup_s=0.05, layers=True)
+                         warmup_s=0.05, layer_times=True)
     assert r.ok and r.layers is not None and r.layers.runtime == "onnxruntime"
     assert r.layers.end_to_end_ms == r.latency.p50_ms
     d = r.to_dict()
@@ -288,7 +288,7 @@ def test_layer_times_sum_to_the_end_to_end_latency_on_a_zoo_model():
     ratios = []
     for _ in range(4):
         r = fitbench.measure("resnet18", inputs={"input": "1x3x64x64"}, threads=1, min_count=64, min_duration_s=1.0,
-                             warmup_count=5, warmup_s=0.2, layers=True)
+                             warmup_count=5, warmup_s=0.2, layer_times=True)
         assert r.ok, r.cause
         ratios.append(r.layers.total_ms / r.latency.p50_ms)
         if abs(ratios[-1] - 1) <= 0.10:

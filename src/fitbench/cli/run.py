@@ -165,8 +165,8 @@ def run_cmd(
         min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
         input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
         include_h2d=h2d, dims=dims or None,
-        command=command, driver=driver, layers=layers, **({"log_dir": str(log_dir)} if log_dir is not None else {}),
-        **zoo_params,
+        command=command, driver=driver, layer_times=layers,
+        **({"log_dir": str(log_dir)} if log_dir is not None else {}), **zoo_params,
     )
     if not isinstance(results, list):
         results = [results]

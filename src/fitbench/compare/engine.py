@@ -221,7 +221,7 @@ def _measure(w: Workload, runtime: str, batch: int, quick: bool, log_dir: str | 
     from ..measure import measure
 
     kept = {"log_dir": log_dir} if log_dir else {}
-    extra = {"layers": True} if layers else {}
+    extra = {"layer_times": True} if layers else {}
     res = measure(w.model, inputs=w.inputs, dims=w.dims, batch=batch, runtime=runtime, quick=quick, **kept, **extra,
                   **w.params)
     d = res.to_dict(include_samples=True)

@@ -64,7 +64,7 @@ def measure(
     command: str | None = None,
     driver: str = "loadgen",
     log_dir: str | None = None,
-    layers: bool = False,
+    layer_times: bool = False,
     **zoo_params: Any,
 ) -> MeasureResult | list[MeasureResult]:
     """Measure ``model`` (ONNX path, ``onnx.ModelProto``, zoo name or torch ``nn.Module``).
@@ -80,7 +80,7 @@ def measure(
     ``log_dir`` keeps LoadGen's summary and detail logs there, one subfolder per batch (:mod:`.logs`).
     ``command`` is recorded as ``conditions.command``: the CLI passes its own parsed invocation; an API
     call records ``None`` (never the host process's ``sys.argv``, e.g. a test runner's).
-    ``layers=True`` adds a profiled pass after the timed run: per-layer times in ``result.layers``
+    ``layer_times=True`` adds a profiled pass after the timed run: per-layer times in ``result.layers``
     (:mod:`.layers`).
     """
     from .runtimes import check_device, get, require_device
@@ -127,7 +127,7 @@ def measure(
         percentile=pct, sizing=sizing, threads=threads, target_latency_ms=target_latency_ms, server_qps=server_qps,
         samples_per_query=int(samples_per_query), quick=quick, timeout_s=timeout_s,
         memory_limit_bytes=memory_limit_bytes, seed=seed, compile=compile, include_h2d=include_h2d, driver=driver,
-        command=command, log_dir=None if log_dir is None else str(log_dir), layers=bool(layers),
+        command=command, log_dir=None if log_dir is None else str(log_dir), layers=bool(layer_times),
     )
     src = ModelArgs(inputs=inputs, input_files=input_files, dims=dims, name=name, zoo_params=dict(zoo_params))
     from .convert import ConversionCache
