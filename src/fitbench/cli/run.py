@@ -88,9 +88,11 @@ def run_cmd(
     seed: int = typer.Option(0, help="seed of the synthetic inputs"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or forecast on stderr"),
 ) -> None:
     """Measure latency percentiles and throughput on this machine, with every condition recorded."""
-    from ..measure import measure
+    from ..measure import MeasurementInterrupted, measure
+    from .progress import MeasureProgress
 
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
@@ -106,15 +108,22 @@ def run_cmd(
         raise FitbenchError(f"--param {clash[0]} is a setting of fitbench run, not a zoo parameter; "
                             f"use its own option")
     command = invocation()
-    results = measure(
-        model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
-        device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
-        server_qps=qps, samples_per_query=samples_per_query, quick=quick, min_count=min_count,
-        min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
-        input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
-        include_h2d=h2d, dims=dims or None,
-        command=command, driver=driver, **zoo_params,
-    )
+    # progress on stderr, unless asked for quiet or the output is machine-readable on stdout
+    show = not quiet and (fmt == "table" or output is not None)
+    interrupted = False
+    try:
+        with MeasureProgress(show):
+            results = measure(
+                model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime,
+                scenario=scenario, device=device, threads=threads, precision=precision,
+                target_latency_ms=parse_latency_ms(target_latency), server_qps=qps,
+                samples_per_query=samples_per_query, quick=quick, min_count=min_count, min_duration_s=min_duration,
+                warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
+                input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed,
+                compile=compile, include_h2d=h2d, dims=dims or None, command=command, driver=driver, **zoo_params,
+            )
+    except MeasurementInterrupted as exc:  # Ctrl-C: what was measured so far, the last point partial
+        results, interrupted = exc.results, True
     if not isinstance(results, list):
         results = [results]
     if fmt == "json":
@@ -126,7 +135,9 @@ def run_cmd(
     else:
         with output_console(output, 160) as console:
             render_results(results, console)
-    if all(not r.ok for r in results):
+    if interrupted:
+        raise typer.Exit(130)
+    if all(not r.ok or r.partial for r in results):
         raise typer.Exit(1)
 
 
@@ -161,8 +172,9 @@ def render_results(results, console: Console) -> None:
             table.add_row(str(r.batch), f"[red]failed[/]: {r.cause}", *[""] * 10)
             continue
         ci = f"{lat.median_ci95_ms[0]:.3f}-{lat.median_ci95_ms[1]:.3f}" if lat and lat.median_ci95_ms else ""
+        st = "[yellow]partial[/]" if r.partial else "ok"
         table.add_row(
-            str(r.batch), "ok", str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
+            str(r.batch), st, str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
             else "", _ms(lat.p99_ms) if lat else "", f"{lat.mean_ms:.3f}" if lat else "",
             f"{lat.cv:.1%}" if lat and lat.cv is not None else "", ci, _ms(r.first_run_ms),
             number(r.throughput) if r.throughput else "",
