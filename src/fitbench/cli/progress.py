@@ -44,10 +44,15 @@ def each(seconds: float) -> str:
     return f"{_sig2(seconds * 1e6)} µs"
 
 
+def _units(n: int, unit: str) -> str:
+    """``1 sample``, ``1,024 samples``."""
+    return f"{n:,} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
+
+
 def forecast_line(fc: mp.Forecast) -> str:
     """The forecast as one line, e.g. ``≈ 3 min: 1,024 samples at ~0.2 s each; --quick for ~10 s``."""
     runs = f" x up to {fc.runs} rates" if fc.runs > 1 else ""
-    text = f"≈ {duration(fc.expected_s)}: {fc.count:,} {fc.unit}{runs} at ~{each(fc.per_unit_s)} each"
+    text = f"≈ {duration(fc.expected_s)}: {_units(fc.count, fc.unit)}{runs} at ~{each(fc.per_unit_s)} each"
     if fc.quick_s is not None and fc.quick_s < 0.8 * fc.expected_s:
         text += f"; --quick for ~{duration(fc.quick_s * fc.runs)}"
     return text
@@ -109,14 +114,14 @@ class MeasureProgress:
             # how far through LoadGen's stopping rule (count and duration, or the maximum), in forecast units
             done = min(fc.count * (ev.run - 1 + fc.fraction(ev.done, ev.elapsed_s)), total)
             trial = f" rate {ev.run}" if fc.runs > 1 else ""
-            bar.update(task, completed=done, status=f"{ev.done:,} {fc.unit}{trial}")
+            bar.update(task, completed=done, status=f"{_units(ev.done, fc.unit)}{trial}")
         elif ev.phase == "end":
             t = bar.tasks[self._index(task)]
             if ev.outcome == "ok":
                 bar.update(task, total=t.total or ev.done or 1, completed=t.total or ev.done or 1,
-                           status=f"done, {ev.done:,} samples")
+                           status=f"done, {_units(ev.done, 'samples')}")
             else:
-                bar.update(task, status=f"{ev.outcome}, {ev.done:,} samples")
+                bar.update(task, status=f"{ev.outcome}, {_units(ev.done, 'samples')}")
             bar.stop_task(task)
 
     def _index(self, task: TaskID) -> int:

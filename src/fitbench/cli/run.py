@@ -71,7 +71,8 @@ def run_cmd(
                                               help="server: find the peak QPS with p99 <= this, e.g. 30ms"),
     qps: float | None = typer.Option(None, "--qps", help="server: run at this Poisson arrival rate"),
     samples_per_query: int = typer.Option(8, "--samples-per-query", help="multi-stream: samples per query"),
-    quick: bool = typer.Option(False, "--quick", help="short fixed run for sweeps (64 queries, 1 s)"),
+    quick: bool = typer.Option(False, "--quick",
+                               help="short run for sweeps: 64 queries and 1 s, at most 8 s timed (~10 s a point)"),
     driver: str = typer.Option("loadgen", "--driver",
                                help="loadgen (MLPerf LoadGen issues the queries) | direct (single-stream "
                                     "in a timed loop, no LoadGen per-query overhead or logs)"),
