@@ -157,3 +157,22 @@ def test_a_stored_run_is_reported_as_a_sweep_with_its_verdict(conv_path, tmp_pat
     with open_store(db, create=False) as store:
         (info,) = store.list_sweeps()
     assert (info["stored"], info["ok"], info["failed"], info["invalid"]) == (1, 0, 0, 1)
+
+
+def test_a_partial_run_is_invalid_everywhere_and_stored_invalid(conv_path, tmp_path, monkeypatch):
+    # the child stalls after 20 timed runs (test hook); the 8 s timeout keeps those 20 as a partial result
+    monkeypatch.setenv("FITBENCH_MEASURE_FAULT", "stall")
+    out, db = tmp_path / "run.json", tmp_path / "r.db"
+    res = runner.invoke(app, ["run", str(conv_path), "--batch", "1", "-f", "json", "-o", str(out), "--db", str(db),
+                              "--timeout", "8", "--min-count", "20", "--min-duration", "30", *WARM])
+    assert res.exit_code == 1, res.output  # no complete result
+    (d,) = json.loads(out.read_text())
+    reasons = d["validity"]["reasons"]
+    assert d["validity"]["verdict"] == "INVALID" and reasons[0] == f"partial result ({d['partial']})"
+    assert "20 latencies, fewer than the 64 a p90 needs" in reasons
+    line = next(ln for ln in _err(res).splitlines() if "batch 1 single-stream" in ln)
+    assert ": INVALID (partial result (timed out after 8 s" in line and "20 queries" in line
+    with open_store(db, create=False) as store:
+        (row,) = store.query(kind="measure")
+    assert row.status == "invalid" and row.cause == "; ".join(reasons)
+    assert len(row.metrics["latencies_ms"]) == 20

@@ -124,12 +124,15 @@ def compare_cmd(
     batches = batches_for_inputs(inputs, parse_int_list(batch, "--batch"))
     specs = resolve_hardware(hw_list) if hw_list else []
     specs, bands = _calibrated(specs, calibrate, precision)
-    comp = compare(name, hw=specs, error_bands=bands, batch=batches or None,
-                   measure_runtimes=parse_list(measure),
-                   baseline=baseline, precision=precision, inputs=inputs or None, dims=dims or None,
-                   input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
-                   winograd=winograd, store=store, app=application,
-                   measure_log_dir=None if log_dir is None else str(log_dir), **zoo_params)
+    from .progress import MeasureProgress
+
+    with MeasureProgress(fmt == "table"):  # measurements' progress on stderr; none under JSON/CSV on stdout
+        comp = compare(name, hw=specs, error_bands=bands, batch=batches or None,
+                       measure_runtimes=parse_list(measure),
+                       baseline=baseline, precision=precision, inputs=inputs or None, dims=dims or None,
+                       input_sizes=_sizes(input_sizes), measure_quick=not full, measure_baseline=measure_baseline,
+                       winograd=winograd, store=store, app=application,
+                       measure_log_dir=None if log_dir is None else str(log_dir), **zoo_params)
     if fmt == "json":
         sys.stdout.write(comp.to_json() + "\n")
     elif fmt == "csv":

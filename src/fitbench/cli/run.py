@@ -74,7 +74,8 @@ def run_cmd(
                                               help="server: find the peak QPS with p99 <= this, e.g. 30ms"),
     qps: float | None = typer.Option(None, "--qps", help="server: run at this Poisson arrival rate"),
     samples_per_query: int = typer.Option(8, "--samples-per-query", help="multi-stream: samples per query"),
-    quick: bool = typer.Option(False, "--quick", help="short fixed run for sweeps (64 queries, 1 s)"),
+    quick: bool = typer.Option(False, "--quick",
+                               help="short run for sweeps: 64 queries and 1 s, at most 8 s timed (~10 s a point)"),
     driver: str = typer.Option("loadgen", "--driver",
                                help="loadgen (MLPerf LoadGen issues the queries) | direct (single-stream "
                                     "in a timed loop, no LoadGen per-query overhead or logs)"),
@@ -108,9 +109,11 @@ def run_cmd(
                                      "estimate for this machine's spec"),
     hw: str | None = typer.Option(None, "--hw", help="--layers / --llm: the spec to estimate on (name or YAML; "
                                                      "default: this CPU probed now, fitbench hw probe --quick)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or forecast on stderr"),
 ) -> None:
     """Measure latency percentiles and throughput on this machine, with every condition recorded."""
-    from ..measure import measure
+    from ..measure import MeasurementInterrupted, measure
+    from .progress import MeasureProgress
 
     if fmt not in ("table", "json", "csv"):
         raise FitbenchError(f"--format must be table, json or csv, got {fmt!r}")
@@ -158,16 +161,23 @@ def run_cmd(
         from .layers import machine_spec
 
         spec, spec_text = machine_spec(hw, threads)
-    results = measure(
-        model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime, scenario=scenario,
-        device=device, threads=threads, precision=precision, target_latency_ms=parse_latency_ms(target_latency),
-        server_qps=qps, samples_per_query=samples_per_query, quick=quick, min_count=min_count,
-        min_duration_s=min_duration, warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
-        input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed, compile=compile,
-        include_h2d=h2d, dims=dims or None,
-        command=command, driver=driver, layer_times=layers,
-        **({"log_dir": str(log_dir)} if log_dir is not None else {}), **zoo_params,
-    )
+    # progress on stderr, unless asked for quiet or the output is machine-readable on stdout
+    show = not quiet and (fmt == "table" or output is not None)
+    interrupted = False
+    try:
+        with MeasureProgress(show):
+            results = measure(
+                model, inputs=parse_inputs(input) or None, batch=batches or None, runtime=runtime,
+                scenario=scenario, device=device, threads=threads, precision=precision,
+                target_latency_ms=parse_latency_ms(target_latency), server_qps=qps,
+                samples_per_query=samples_per_query, quick=quick, min_count=min_count, min_duration_s=min_duration,
+                warmup_count=warmup_count, warmup_s=warmup, timeout_s=timeout,
+                input_files=parse_pairs(input_file, "--input-file", "NAME=PATH.npy") or None, seed=seed,
+                compile=compile, include_h2d=h2d, dims=dims or None, command=command, driver=driver, layer_times=layers,
+                **({"log_dir": str(log_dir)} if log_dir is not None else {}), **zoo_params,
+            )
+    except MeasurementInterrupted as exc:  # Ctrl-C: what was measured so far, the last point partial
+        results, interrupted = exc.results, True
     if not isinstance(results, list):
         results = [results]
     comparisons = [None] * len(results)
@@ -204,7 +214,9 @@ def run_cmd(
         for r in results:
             sys.stderr.write(printable(summary_line(r)) + "\n")
         sys.stderr.write(f"wrote {printable(output)}\n")
-    if all(not r.ok for r in results):
+    if interrupted:
+        raise typer.Exit(130)
+    if all(not r.ok or r.partial for r in results):
         raise typer.Exit(1)
 
 
@@ -253,9 +265,11 @@ def render_results(results, console: Console) -> None:
             continue
         ci = f"{lat.median_ci95_ms[0]:.3f}-{lat.median_ci95_ms[1]:.3f}" if lat and lat.median_ci95_ms else ""
         v = r.validity
+        st = "[green]VALID[/]" if v is None or v.valid else "[bold red]INVALID[/]"
+        if r.partial:
+            st += " [yellow]partial[/]"
         table.add_row(
-            str(r.batch), "[green]VALID[/]" if v is None or v.valid else "[bold red]INVALID[/]",
-            str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
+            str(r.batch), st, str(lat.count) if lat else "", _ms(lat.p50_ms) if lat else "", _ms(lat.p90_ms) if lat
             else "", _ms(lat.p99_ms) if lat else "", f"{lat.mean_ms:.3f}" if lat else "",
             f"{lat.cv:.1%}" if lat and lat.cv is not None else "", ci, _ms(r.first_run_ms),
             number(r.throughput) if r.throughput else "",

@@ -8,20 +8,25 @@ See :mod:`.stats` for the statistical conventions and :mod:`.scenarios` for the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .._callable import make_module_callable
 from .._checks import as_list, is_positive_int
 from ..errors import MeasurementError
+from . import progress
+from .progress import Forecast, ProgressEvent
 from .result import MeasureResult, ServerSearch, ServerTrial, WarmupInfo, failed
-from .scenarios import SCENARIOS, canonical_scenario
+from .scenarios import SCENARIOS, canonical_scenario, forecast, offline_sample_count
 from .settings import FULL as FULL_SETTINGS
 from .settings import QUICK as QUICK_SETTINGS
 from .settings import MeasureSettings, ModelArgs, RunSettings
 from .stats import MIN_SAMPLES, noise_warnings, summarize
 
-__all__ = ["measure", "MeasureResult", "SCENARIOS", "DEFAULTS", "QUICK", "MeasureSettings", "RunSettings"]
+__all__ = ["measure", "MeasureResult", "MeasurementInterrupted", "SCENARIOS", "DEFAULTS", "QUICK",
+           "MeasureSettings", "RunSettings"]
 
 #: full measurement: p99 is reportable (>= 662 queries) and runs last at least 10 s (a plain dict view of
 #: :data:`.settings.FULL`)
@@ -100,11 +105,14 @@ def measure(
     if driver == "direct" and sc != "single-stream":
         raise MeasurementError(f"driver 'direct' runs single-stream only; {sc} is driven by LoadGen")
     base = QUICK_SETTINGS if quick else FULL_SETTINGS
-    sizing = MeasureSettings(
+    sizing = replace(
+        base,
         min_count=int(min_count if min_count is not None else base.min_count),
         min_duration_s=float(min_duration_s if min_duration_s is not None else base.min_duration_s),
         warmup_count=int(warmup_count if warmup_count is not None else base.warmup_count),
         warmup_s=float(warmup_s if warmup_s is not None else base.warmup_s),
+        # offline is sized by its duration (LoadGen's way); a count asked for is its floor
+        offline_min_samples=int(min_count) if min_count is not None else 1,
     )
     if sizing.min_count < 1 or sizing.min_duration_s < 0 or sizing.warmup_count < 0 or sizing.warmup_s < 0:
         raise MeasurementError(f"measurement settings must be positive: {sizing.to_dict()}")
@@ -133,13 +141,25 @@ def measure(
     from .convert import ConversionCache
 
     cache = ConversionCache()
-    results = []
+    results: list[MeasureResult] = []
     try:
-        for b in batches:
-            results.append(_measure_one(model, None if b is None else int(b), run, src, cache))
+        for i, b in enumerate(batches):
+            res = _measure_one(model, None if b is None else int(b), run, src, cache, index=i, points=len(batches))
+            results.append(res)
+            if res.interrupted:
+                raise MeasurementInterrupted(results)
     finally:
         cache.cleanup()
     return results if isinstance(batch, (list, tuple)) else results[0]
+
+
+class MeasurementInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a measurement: ``results`` holds the batches measured so far, the last one partial
+    (its samples up to the interrupt, marked INVALID). A ``KeyboardInterrupt``, so a sweep still stops."""
+
+    def __init__(self, results: list[MeasureResult]) -> None:
+        super().__init__("interrupted (Ctrl-C)")
+        self.results = results
 
 
 def _budget(run: RunSettings) -> tuple[int, float, float]:
@@ -151,7 +171,7 @@ def _budget(run: RunSettings) -> tuple[int, float, float]:
         count = max(count, MIN_SAMPLES[run.percentile])
     # LoadGen stops a run at max_duration even if min_count is not reached (a slow model then
     # reports fewer samples, with a warning); the child is killed at timeout_s (a hang)
-    max_duration = max(cfg.min_duration_s * 2, cfg.min_duration_s + 60.0)
+    max_duration = cfg.max_duration()
     if run.timeout_s is None:
         timeout_s = 300.0 + 3 * cfg.warmup_s + 1.5 * runs * max_duration
     else:
@@ -160,13 +180,23 @@ def _budget(run: RunSettings) -> tuple[int, float, float]:
     return count, max_duration, timeout_s
 
 
-def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs, cache: Any = None) -> MeasureResult:
+def _label(model: Any, batch: int | None) -> str:
+    name = os.path.basename(str(model)) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+    return f"{name[:24]}" + (f" b{batch}" if batch else "")
+
+
+def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs, cache: Any = None,
+                 index: int = 0, points: int = 1) -> MeasureResult:
     from .isolate import run_isolated
     from .logs import batch_log_dir
     from .memory import guard, host_estimate_bytes
     from .runtimes import get
 
     log_dir = batch_log_dir(run.log_dir, batch)
+    label = _label(model, batch)
+    tell = progress.active()
+    if tell:
+        progress.emit(ProgressEvent(label, "prepare", index, points))
     prepared = get(run.runtime).prepare(model, batch, src, run, cache)
     prep, run_precision, conversion = prepared.prep, prepared.precision, prepared.conversion
     cfg = run.sizing
@@ -199,9 +229,11 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
             "input_files": dict(src.input_files) if src.input_files else None,
             "warmup_count": cfg.warmup_count,
             "warmup_s": cfg.warmup_s,
+            "warmup_cap_s": cfg.warmup_cap_s(max_duration),
             "max_duration_s": max_duration,
+            "server_trials": SERVER_TRIALS,
             "settings": {
-                "min_count": count,
+                "min_count": cfg.offline_min_samples if run.scenario == "offline" else count,
                 "min_duration_s": cfg.min_duration_s,
                 "max_duration_s": max_duration,
                 "samples_per_query": run.samples_per_query,
@@ -212,7 +244,10 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
             "percentile": run.percentile,
             **prep.job_model,
         }
-        outcome = run_isolated(job, timeout_s=timeout_s, memory_limit_bytes=limit)
+        on_event = _progress_relay(label, index, points, run) if tell else None
+        if tell:
+            progress.emit(ProgressEvent(label, "load", index, points))
+        outcome = run_isolated(job, timeout_s=timeout_s, memory_limit_bytes=limit, on_event=on_event)
     finally:
         prep.cleanup()
     conditions = {
@@ -258,9 +293,88 @@ def _measure_one(model: Any, batch: int | None, run: RunSettings, src: ModelArgs
         "precision": run_precision,
         "conditions": conditions,
     }
-    if not outcome.ok:
-        return failed(run.scenario, outcome.cause or "unknown failure", wall_s=outcome.wall_s, **common)
-    return _build_result(outcome.data, common, run)
+    if outcome.ok:
+        res = _build_result(outcome.data, common, run)
+    else:
+        res = _partial_result(outcome, common, run) or failed(
+            run.scenario, outcome.cause or "unknown failure", wall_s=outcome.wall_s, **common)
+    res.interrupted = outcome.interrupted
+    if tell:
+        kind = "failed" if not res.ok else "partial" if res.partial else "ok"
+        progress.emit(ProgressEvent(label, "end", index, points, done=res.samples, outcome=kind))
+    return res
+
+
+def _quick_seconds(unit: str, per: float) -> float:
+    """What the timed run would take with ``--quick`` at ``per`` seconds a unit."""
+    q = QUICK_SETTINGS
+    if unit == "samples":  # offline
+        n = offline_sample_count(1, q.min_duration_s, 1.0 / max(per, 1e-9))
+        return min(n * per, q.max_duration() + per)
+    return forecast(per, q.min_count, q.min_duration_s, q.max_duration())[1]
+
+
+def _progress_relay(label: str, index: int, points: int, run: RunSettings):
+    """The child's channel events as :class:`ProgressEvent` for the listeners."""
+    state: dict[str, Any] = {"forecast": None}
+
+    def relay(ev: dict[str, Any], reader: Any) -> None:
+        kind = ev.get("ev")
+        if kind in ("loaded", "warmup"):
+            progress.emit(ProgressEvent(label, "warmup", index, points, done=reader.warmup_runs))
+        elif kind == "plan":
+            unit, per = ev["unit"], float(ev["per_unit_s"])
+            runs = int(ev.get("runs", 1))
+            fc = Forecast(unit=unit, count=int(ev["count"]), per_unit_s=per, expected_s=float(ev["expected_s"]),
+                          runs=runs, quick_s=None if run.quick else _quick_seconds(unit, per),
+                          min_count=int(ev.get("min_count_effective", 1)),
+                          min_duration_s=float(ev.get("min_duration_s", 0.0)),
+                          max_duration_s=float(ev.get("max_s", float("inf"))) / runs)
+            state["forecast"] = fc
+            progress.emit(ProgressEvent(label, "timed", index, points, forecast=fc))
+        elif kind in ("track", "lat"):
+            progress.emit(ProgressEvent(label, "timed", index, points, done=len(reader.latencies_ns),
+                                        run=max(reader.run, 1), forecast=state["forecast"], elapsed_s=reader.timed_s))
+
+    return relay
+
+
+def _partial_result(outcome: Any, common: dict[str, Any], run: RunSettings) -> MeasureResult | None:
+    """A result from the latencies the child reported before it was killed (timeout, memory guard) or
+    interrupted, or died: its figures are real but partial, so it is marked INVALID; None without any."""
+    rd = outcome.progress
+    if rd is None or rd.plan is None or not rd.latencies_ns:
+        return None
+    from .conditions import host_conditions
+
+    plan = rd.plan
+    lat = list(rd.latencies_ns)
+    n = len(lat)
+    samples = n * run.samples_per_query if run.scenario == "multi-stream" else n
+    # sequential scenarios: the sum of the calls' times; server (queueing overlaps): the reported span
+    wall = rd.timed_s if run.scenario == "server" else sum(lat) / 1e9
+    info = dict(plan.get("runtime_info") or {})
+    info.update(fed_shapes=plan.get("fed_shapes", {}), fed_dtypes=plan.get("fed_dtypes"),
+                output_shapes=plan.get("output_shapes"))
+    data = {
+        "runtime_info": info,
+        "host": host_conditions(),
+        "first_run_ns": plan["first_run_ns"],
+        "warmup_ns": plan.get("warmup_ns", []),
+        "warmup_s": plan.get("warmup_s", 0.0),
+        "server": None,
+        "plan": {k: plan.get(k) for k in ("unit", "per_unit_s", "count", "expected_s", "runs", "max_s")},
+        "record": {
+            "latencies_ns": lat, "samples": samples, "queries": 1 if run.scenario == "offline" else n,
+            "wall_s": wall, "gaps_ns": [],
+            "loadgen": {"driver": run.driver, "name": f"{run.scenario} (partial)", "summary_log": "",
+                        "detail_log": "", "figures": {}, "result_validity": "INVALID"},
+        },
+    }
+    res = _build_result(data, common, run, partial=f"{outcome.cause}; {n} {plan.get('unit', 'queries')} "
+                                                   f"measured before it")
+    res.wall_s = wall
+    return res
 
 
 def _first_dim(shapes) -> int:
@@ -269,7 +383,8 @@ def _first_dim(shapes) -> int:
     return 1
 
 
-def _build_result(data: dict[str, Any], common: dict[str, Any], run: RunSettings) -> MeasureResult:
+def _build_result(data: dict[str, Any], common: dict[str, Any], run: RunSettings,
+                  partial: str | None = None) -> MeasureResult:
     scenario, target_latency_ms, percentile, cfg = run.scenario, run.target_latency_ms, run.percentile, run.sizing
     info = data["runtime_info"]
     fed = info.get("fed_shapes", {})
@@ -328,17 +443,27 @@ def _build_result(data: dict[str, Any], common: dict[str, Any], run: RunSettings
     warnings += noise_warnings(stats)
     warnings += stats.notes
     lg = rec["loadgen"]
+    if rec.get("skipped"):  # offline reached its maximum duration before its last samples
+        cap = (data.get("plan") or {}).get("max_s") or cfg.max_duration()
+        partial = (f"stopped at the maximum duration ({cap:.3g} s) after {rec['samples']} of "
+                   f"{rec['samples'] + rec['skipped']} samples")
+        lg = dict(lg, result_validity="INVALID", loadgen_result_validity=lg.get("result_validity"))
+    if partial:
+        warnings.insert(0, f"partial result, INVALID: {partial}")
     if lg.get("result_validity") and lg["result_validity"] != "VALID":
         reasons = [ln.strip() for ln in lg.get("summary_log", "").splitlines() if ": NO" in ln]
         warnings.append(
             "LoadGen result " + lg["result_validity"] + (": " + "; ".join(reasons) if reasons else "")
         )
-    if rec["samples"] < cfg.min_count:
-        warnings.append(f"only {rec['samples']} samples completed (< min count {cfg.min_count})")
+    # the count asked for: offline's is its planned sample count (sized by the rate), the others' min count
+    wanted = (data.get("plan") or {}).get("min_count_effective") if scenario == "offline" else None
+    wanted = int(wanted or cfg.min_count)
+    if rec["samples"] < wanted and not rec.get("skipped"):
+        warnings.append(f"only {rec['samples']} samples completed (< min count {wanted})")
     wall = rec["wall_s"]
     throughput = rec["samples"] * batch / wall if wall > 0 else None
     qps = rec["queries"] / wall if wall > 0 else None
-    if scenario == "server" and data.get("server", {}).get("qps") is not None:
+    if scenario == "server" and (data.get("server") or {}).get("qps") is not None:
         cond["server_qps"] = data["server"]["qps"]
     layer_times = None
     if data.get("layers") is not None:
@@ -348,6 +473,10 @@ def _build_result(data: dict[str, Any], common: dict[str, Any], run: RunSettings
             warnings.append(f"per-layer pass failed: {data['layers']['error']}")
         else:
             layer_times = from_child(data["layers"], stats.p50_ms)
+    if data.get("plan"):
+        cond["plan"] = data["plan"]
+        if scenario == "offline":
+            cond["settings"]["min_count_effective"] = data["plan"].get("min_count_effective")
     return MeasureResult(
         scenario=scenario,
         status="ok",
@@ -364,6 +493,7 @@ def _build_result(data: dict[str, Any], common: dict[str, Any], run: RunSettings
         loadgen=lg,
         latencies_ms=lat_ms,
         gaps_us=[g / 1e3 for g in rec.get("gaps_ns", [])],
+        partial=partial,
         **common,
     )
 

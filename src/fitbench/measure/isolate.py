@@ -27,6 +27,8 @@ from typing import Any
 
 import psutil
 
+from .channel import FD_ENV, ChannelReader
+
 POLL_S = 0.02
 
 
@@ -37,6 +39,10 @@ class ChildOutcome:
     cause: str | None
     wall_s: float
     peak_rss_bytes: int
+    #: what the child reported over the progress channel before it ended (the partial result's samples)
+    progress: ChannelReader | None = None
+    #: the parent was interrupted (Ctrl-C) and killed the child
+    interrupted: bool = False
 
 
 def _rss(proc: psutil.Process) -> int:
@@ -82,44 +88,63 @@ def _signal_name(code: int) -> str:
 WORKER = "fitbench.measure.worker"
 
 
-def run_isolated(
-    job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: int | None, module: str = WORKER
-) -> ChildOutcome:
+def run_isolated(job: dict[str, Any], *, timeout_s: float, memory_limit_bytes: int | None,
+                 on_event=None, module: str = WORKER) -> ChildOutcome:
     """Run ``job`` in a child (``python -m <module> JOB OUT``: the measurement worker, or
-    :mod:`.convert_worker` for a precision conversion); never raises for a child failure, returns the cause."""
+    :mod:`.convert_worker` for a precision conversion); never raises for a child failure, returns the cause.
+
+    ``on_event(ev, reader)`` sees each progress report of the child (see :mod:`.channel`). On Ctrl-C the
+    child is killed and the outcome comes back with ``interrupted=True`` (the caller decides to stop);
+    every failed outcome carries what the child reported before it ended in ``progress``.
+    """
     from ..tempdirs import make_tempdir
 
     tmp = make_tempdir(TEMP_PREFIX)
     try:
-        return _run_in(tmp, job, timeout_s, memory_limit_bytes, module)
+        return _run_in(tmp, job, timeout_s, memory_limit_bytes, ChannelReader(on_event), module)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run_in(
-    tmp: str, job: dict[str, Any], timeout_s: float, memory_limit_bytes: int | None, module: str = WORKER
-) -> ChildOutcome:
+def _run_in(tmp: str, job: dict[str, Any], timeout_s: float, memory_limit_bytes: int | None,
+            reader: ChannelReader, module: str = WORKER) -> ChildOutcome:
     job_path, out_path, err_path = (os.path.join(tmp, n) for n in ("job.pkl", "out.pkl", "stderr.txt"))
     with open(job_path, "wb") as f:
         pickle.dump(job, f)
     start = time.monotonic()
-    with open(err_path, "wb") as err:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", module, job_path, out_path],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=_env(tmp),
-            start_new_session=True,
-        )
-        try:
-            code, cause, peak = _watch(popen, start, timeout_s, memory_limit_bytes)
-        except BaseException:  # Ctrl-C or an error here: never leave the child running
-            _kill(popen)
-            raise
+    rfd, wfd = os.pipe()
+    os.set_blocking(rfd, False)
+    env = _env(tmp)
+    env[FD_ENV] = str(wfd)
+    interrupted = False
+    try:
+        with open(err_path, "wb") as err:
+            try:
+                popen = subprocess.Popen(
+                    [sys.executable, "-m", module, job_path, out_path],
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=env,
+                    start_new_session=True,
+                    pass_fds=(wfd,),
+                )
+            finally:
+                os.close(wfd)
+            try:
+                code, cause, peak = _watch(popen, start, timeout_s, memory_limit_bytes, rfd, reader)
+            except KeyboardInterrupt:  # Ctrl-C: kill the child, keep what it reported
+                _kill(popen)
+                code, cause, peak, interrupted = None, "interrupted (Ctrl-C)", 0, True
+            except BaseException:  # an error here: never leave the child running
+                _kill(popen)
+                raise
+        _drain(rfd, reader)
+    finally:
+        os.close(rfd)
     wall = time.monotonic() - start
     stderr_tail = _tail(err_path)
     if cause:
-        return ChildOutcome(False, None, cause, wall, peak)
+        return ChildOutcome(False, None, cause, wall, peak, reader, interrupted)
     data = None
     if os.path.exists(out_path):
         with open(out_path, "rb") as f:
@@ -128,22 +153,39 @@ def _run_in(
         name = _signal_name(-code)
         hint = " (likely out of memory: the kernel's OOM killer)" if -code == signal.SIGKILL else ""
         return ChildOutcome(
-            False, None, f"the runtime crashed: killed by {name}{hint}{stderr_tail}", wall, peak
+            False, None, f"the runtime crashed: killed by {name}{hint}{stderr_tail}", wall, peak, reader
         )
     if data is None:
         return ChildOutcome(
-            False, None, f"the child exited with code {code} and no result{stderr_tail}", wall, peak
+            False, None, f"the child exited with code {code} and no result{stderr_tail}", wall, peak, reader
         )
     if not data.get("ok"):
-        return ChildOutcome(False, data, data.get("error") or "measurement failed", wall, peak)
-    return ChildOutcome(True, data, None, wall, peak)
+        return ChildOutcome(False, data, data.get("error") or "measurement failed", wall, peak, reader)
+    return ChildOutcome(True, data, None, wall, peak, reader)
 
 
-def _watch(popen: subprocess.Popen, start: float, timeout_s: float, memory_limit_bytes: int | None):
+def _drain(fd: int, reader: ChannelReader) -> None:
+    """Read what the child wrote to the progress pipe so far (non-blocking) into ``reader``."""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            return
+        if not chunk:
+            return
+        reader.feed(chunk)
+
+
+def _watch(popen: subprocess.Popen, start: float, timeout_s: float, memory_limit_bytes: int | None,
+           fd: int | None = None, reader: ChannelReader | None = None):
     """Poll the child until it exits, outgrows the memory guard or runs past the timeout."""
     proc = psutil.Process(popen.pid)
     peak = 0
     while True:
+        if fd is not None and reader is not None:
+            _drain(fd, reader)
         code = popen.poll()
         if code is not None:
             return code, None, peak

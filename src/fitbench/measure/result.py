@@ -82,6 +82,11 @@ class MeasureResult:
     gaps_us: list[float] = field(default_factory=list, repr=False)
     #: ``--layers``: per-layer times from a profiled pass after the timed run (:mod:`.layers`), else None
     layers: Any = field(default=None, repr=False)
+    #: why the run stopped short (a timeout, Ctrl-C, the memory guard, offline's maximum duration): the
+    #: figures come from the samples measured before it and ``loadgen["result_validity"]`` is ``INVALID``
+    partial: str | None = None
+    #: the measurement was interrupted (Ctrl-C); not part of the result's data
+    interrupted: bool = field(default=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +104,7 @@ class MeasureResult:
     def to_dict(self, *, include_samples: bool = False, include_logs: bool = True) -> dict[str, Any]:
         """JSON-safe dict; per-query latencies only with ``include_samples``."""
         d = asdict(self)
+        d.pop("interrupted", None)
         v = self.validity
         d["validity"] = None if v is None else v.to_dict()
         d["layers"] = self.layers.to_dict() if self.layers is not None else None

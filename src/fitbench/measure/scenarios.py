@@ -14,6 +14,10 @@ system-under-test (SUT) times its own work with ``time.perf_counter_ns``:
 LoadGen's own issue-to-completion figures and its summary/detail logs are kept beside ours.
 The expected latency given to LoadGen comes from a calibration pre-run (the warm-up), so LoadGen
 neither runs out of queries before the minimum duration nor pre-generates millions.
+
+Every scenario function takes ``track``: called once, before the first query, with the list its
+latencies are appended to. The child's progress reporter reads that list's length from its own
+thread (see :mod:`.channel`), so progress costs the timed loop nothing per query.
 """
 
 from __future__ import annotations
@@ -56,6 +60,30 @@ class Settings:
     log_dir: str | None = None  # keep LoadGen's logs here (see .logs); None: a temporary folder
 
 
+Track = Callable[[list], None] | None
+
+#: LoadGen's offline slack: it issues 10 % more samples than the expected rate needs for the minimum
+#: duration (``kSlack = 1.1`` in ``loadgen/test_settings_internal.cc``)
+OFFLINE_SLACK = 1.1
+
+
+def forecast(per_unit_s: float, min_count: int, min_duration_s: float, max_duration_s: float,
+             runs: int = 1) -> tuple[int, float]:
+    """(units, seconds) a run is expected to take at ``per_unit_s`` a unit: LoadGen stops once both the
+    minimum count and the minimum duration are reached, or at the maximum duration (each of ``runs``)."""
+    per = max(per_unit_s, 1e-9)
+    n = max(int(min_count), math.ceil(min_duration_s / per), 1)
+    if n * per > max_duration_s:
+        n = max(1, math.ceil(max_duration_s / per))
+    return n, n * per * runs
+
+
+def offline_sample_count(min_count: int, min_duration_s: float, rate_per_s: float) -> int:
+    """Samples in the one offline query, LoadGen's own rule: ``max(min_query_count, 1.1 x min_duration x
+    expected_qps)`` (``loadgen/test_settings_internal.cc``), with the expected rate measured in the warm-up."""
+    return max(int(min_count), int(OFFLINE_SLACK * min_duration_s * rate_per_s), 1)
+
+
 @dataclass
 class RunRecord:
     """Raw output of one LoadGen run (our timings plus LoadGen's logs and figures)."""
@@ -66,6 +94,8 @@ class RunRecord:
     wall_s: float
     loadgen: dict[str, Any] = field(default_factory=dict)
     gaps_ns: list[int] = field(default_factory=list)
+    #: offline: samples LoadGen issued that were not run (the run reached its maximum duration first)
+    skipped: int = 0
 
 
 def _lg():
@@ -180,7 +210,7 @@ def _expected_ns(s: Settings, per_query_s: float) -> int:
     return max(1000, int(max(per_query_s * 1e9 * 0.5, floor)))
 
 
-def single_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
+def single_stream(call: Callable[[], Any], s: Settings, track: Track = None) -> RunRecord:
     """One query at a time; the next is issued when LoadGen has the last one's completion.
 
     The SUT callback does as little as it can between two inference calls (it is the harness's
@@ -197,6 +227,8 @@ def single_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
     resp = resp_cls(0, 0, 0)
     one = [resp]
     add_start, add_lat = starts.append, lat.append
+    if track:
+        track(lat)
 
     def issue_fast(ids, _indices):
         for qid in ids:  # one id per query in single-stream
@@ -221,7 +253,7 @@ def single_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
     return RunRecord(lat, len(lat), len(lat), wall, logs, gaps)
 
 
-def single_stream_direct(call: Callable[[], Any], s: Settings) -> RunRecord:
+def single_stream_direct(call: Callable[[], Any], s: Settings, track: Track = None) -> RunRecord:
     """Single-stream without LoadGen: the same schedule in a tight timed loop (``driver="direct"``).
 
     MLPerf single-stream issues one query, waits for its completion and issues the next at once;
@@ -237,6 +269,8 @@ def single_stream_direct(call: Callable[[], Any], s: Settings) -> RunRecord:
     lat: list[int] = []
     starts: list[int] = []
     add_start, add_lat = starts.append, lat.append
+    if track:
+        track(lat)
     min_count = int(s.min_count)
     n = 0
     t_min = t_max = 0
@@ -266,10 +300,12 @@ def single_stream_direct(call: Callable[[], Any], s: Settings) -> RunRecord:
     return RunRecord(lat, n, n, wall, logs, gaps)
 
 
-def multi_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
+def multi_stream(call: Callable[[], Any], s: Settings, track: Track = None) -> RunRecord:
     lg = _lg()
     pc = time.perf_counter_ns
     lat: list[int] = []
+    if track:
+        track(lat)
     count = [0]
     resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
     first_last = [0, 0]
@@ -293,41 +329,56 @@ def multi_stream(call: Callable[[], Any], s: Settings) -> RunRecord:
     return RunRecord(lat, count[0], len(lat), wall, logs)
 
 
-def offline(call: Callable[[], Any], s: Settings) -> RunRecord:
+def offline(call: Callable[[], Any], s: Settings, track: Track = None) -> RunRecord:
+    """Every sample in one query (``s.min_count`` of them, see :func:`offline_sample_count`), run back to
+    back. LoadGen has no maximum duration for its one offline query, so the SUT keeps it: once
+    ``s.max_duration_s`` has passed since the first sample, the samples left are completed without being
+    run and counted in ``RunRecord.skipped`` (the result is then partial: throughput over the samples run)."""
     lg = _lg()
     pc = time.perf_counter_ns
     lat: list[int] = []
+    if track:
+        track(lat)
     resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
     span = [0, 0]
+    skipped = [0]
 
     def issue(qs):
         span[0] = pc()
+        t_stop = span[0] + int(s.max_duration_s * 1e9)
         done = []
         for q in qs:
             t0 = pc()
-            call()
-            lat.append(pc() - t0)
+            if t0 > t_stop:
+                skipped[0] += 1
+            else:
+                call()
+                lat.append(pc() - t0)
+                span[1] = pc()
             done.append(resp_cls(q.id, 0, 0))
             if len(done) >= 64:
                 complete(done)
                 done = []
         if done:
             complete(done)
-        span[1] = pc()
 
     ts = _base_settings(lg, lg.TestScenario.Offline, s)
-    ts.offline_expected_qps = max(1.0, 1.0 / max(s.expected_latency_s, 1e-7))
+    # the measured rate, even below 1/s (a floor of 1/s would make LoadGen issue 11 samples of a 100 s model)
+    ts.offline_expected_qps = 1.0 / max(s.expected_latency_s, 1e-7)
     logs = _run(lg, ts, issue, lambda: None, "offline", log_dir=s.log_dir)
-    return RunRecord(lat, len(lat), 1, (span[1] - span[0]) / 1e9, logs)
+    return RunRecord(lat, len(lat), 1, (span[1] - span[0]) / 1e9, logs, skipped=skipped[0])
 
 
 def server(
-    call: Callable[[], Any], s: Settings, qps: float, target_latency_ms: float | None, percentile: int = 99
+    call: Callable[[], Any], s: Settings, qps: float, target_latency_ms: float | None, percentile: int = 99,
+    track: Track = None,
 ) -> RunRecord:
     """One server run: Poisson arrivals at ``qps``; one worker thread serves the queue in order."""
     lg = _lg()
     pc = time.perf_counter_ns
     lat: list[int] = []
+    if track:
+        track(lat)
     resp_cls, complete = lg.QuerySampleResponse, lg.QuerySamplesComplete
     pending: queue.SimpleQueue = queue.SimpleQueue()
     span = [0, 0]
@@ -367,7 +418,8 @@ def server(
 
 
 def server_search(
-    call: Callable[[], Any], s: Settings, target_latency_ms: float, *, percentile: int, max_trials: int = 6
+    call: Callable[[], Any], s: Settings, target_latency_ms: float, *, percentile: int, max_trials: int = 6,
+    track: Track = None,
 ) -> tuple[float | None, list[dict[str, Any]], RunRecord | None]:
     """Bisect the Poisson arrival rate for the highest QPS whose latency percentile meets the bound.
 
@@ -390,7 +442,7 @@ def server_search(
     best_qps: float | None = None
     s = replace(s, min_count=max(s.min_count, MIN_SAMPLES[percentile]))
     for _ in range(max_trials):
-        rec = server(call, s, qps, target_latency_ms, percentile)
+        rec = server(call, s, qps, target_latency_ms, percentile, **({"track": track} if track else {}))
         lat_ms = np.sort(np.asarray(rec.latencies_ns, dtype=float) / 1e6)
         value_ms = percentile_or_none(lat_ms, percentile) if lat_ms.size else None
         ok = value_ms is not None and value_ms <= target_latency_ms

@@ -83,10 +83,28 @@ class _StoringReporter:
             )  # fmt: skip
             self.task = self.bar.add_task("sweep", total=total, sweep=summary.sweep_id, ok=0, failed=0, current="")
             self.bar.start()
+            from ..measure import progress as measure_progress
+
+            # a measure point's own phases (warm-up, the timed run's share) in the "current" column
+            self._listen = measure_progress.listening(self._measuring)
+            self._listen.__enter__()
+        self._label = ""
 
     def start(self, point: Point) -> None:
+        self._label = point.label[:40]
         if self.bar is not None:
-            self.bar.update(self.task, current=point.label[:60])
+            self.bar.update(self.task, current=self._label)
+
+    def _measuring(self, ev) -> None:
+        if self.bar is None:
+            return
+        fc = ev.forecast
+        if ev.phase == "timed" and fc is not None:
+            share = (ev.run - 1 + fc.fraction(ev.done, ev.elapsed_s)) / fc.runs
+            what = f"timed {share:.0%}"
+        else:
+            what = ev.phase if ev.phase != "end" else ""
+        self.bar.update(self.task, current=f"{self._label} {what}".strip())
 
     def done(self, point: Point, record: ResultRecord) -> None:
         try:
@@ -108,6 +126,7 @@ class _StoringReporter:
 
     def close(self) -> None:
         if self.bar is not None:
+            self._listen.__exit__(None, None, None)
             self.bar.stop()
 
 
