@@ -246,21 +246,25 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
             producers[out] = idx
     deps: list[set[int]] = []
     graph_attr = (_A.GRAPH, _A.GRAPHS)
-    for node in graph.node:
-        needed = set(node.input)
-        if any(a.type in graph_attr for a in node.attribute):
-            needed |= _subgraph_outer_refs(node)
+    in_order = True
+    for idx, node in enumerate(graph.node):
+        needed = node.input
+        attrs = node.attribute
+        if attrs and any(a.type in graph_attr for a in attrs):
+            needed = set(needed) | _subgraph_outer_refs(node)
         d = set()
         for name in needed:
-            if name in producers:
-                d.add(producers[name])
+            p = producers.get(name)
+            if p is not None:
+                d.add(p)
+                in_order = in_order and p < idx
             elif name not in available:
                 raise ShapeError(
                     f"node {node.name or node.op_type!r} ({node.op_type}) reads {name!r}, which no node, "
                     "graph input or initializer produces"
                 )
         deps.append(d)
-    if all(all(d < idx for d in ds) for idx, ds in enumerate(deps)):
+    if in_order:
         return list(graph.node)  # already in execution order (the usual case)
     order: list[int] = []
     state = [0] * len(graph.node)  # 0 new, 1 on stack, 2 done
@@ -528,8 +532,8 @@ def _value_shape(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...] | None, str]:
     if not tt.HasField("shape"):
         return None, dtype
     dims = tt.shape.dim
-    shape = tuple(d.dim_value for d in dims)
-    if 0 in shape or any(v < 0 for v in shape):  # 0: symbolic or unknown (dim_value unset) -- check exactly
+    shape = tuple([d.dim_value for d in dims])
+    if shape and min(shape) <= 0:  # 0: symbolic or unknown (dim_value unset) -- check exactly
         if not all(d.HasField("dim_value") and d.dim_value >= 0 for d in dims):
             return None, dtype
     return shape, dtype
