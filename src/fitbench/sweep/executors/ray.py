@@ -236,7 +236,8 @@ def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None, **
     token = f"{os.getpid()}:{secrets.token_hex(8)}"
     os.environ[MARKER] = token  # inherited by the GCS, the raylet, the agents and every worker
     reaper = subprocess.Popen(
-        [sys.executable, "-m", "fitbench.sweep.executors.ray_reaper", str(os.getpid()),
+        # run as a plain script: it needs psutil only, not fitbench's imports (a light, quick process)
+        [sys.executable, str(Path(__file__).with_name("ray_reaper.py")), str(os.getpid()),
          repr(psutil.Process().create_time()), token.split(":", 1)[1], owned],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     _LOCAL.update(reaper=reaper, owned=owned, token=token)

@@ -9,7 +9,7 @@ start time, so that a reused pid is not taken for it) and, once the driver is go
 carries the marker (SIGTERM, then SIGKILL after a grace period) and removes the cluster's temp folder when
 fitbench created it. A clean ``ray.shutdown()`` stops the reaper first (SIGTERM: it exits at once).
 
-    python -m fitbench.sweep.executors.ray_reaper DRIVER_PID DRIVER_START TOKEN [TEMP_DIR]
+    python .../fitbench/sweep/executors/ray_reaper.py DRIVER_PID DRIVER_START TOKEN [TEMP_DIR]
 """
 
 from __future__ import annotations
