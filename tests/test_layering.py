@@ -20,8 +20,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # estimator sits one layer above the hardware specs it reads.
 LAYERS = {
     "errors": -1,  # imports nothing of fitbench
-    "fitbench": 0, "precision": 0, "_callable": 0, "_checks": 0, "yaml_file": 0, "tempdirs": 0,  # base helpers
-    "format": 0, "model_ref": 0,  # how numbers and units print (CLI, compare, report alike)
+    "fitbench": 0, "precision": 0, "_callable": 0, "_checks": 0, "_gc": 0, "yaml_file": 0, "tempdirs": 0,  # helpers
+    "format": 0, "model_ref": 0,  # how numbers and units print (CLI, compare, report alike); model references
     "graph": 1, "costs": 1, "zoo": 1, "hardware": 1, "model_source": 1,  # workload IR, op costs, specs
     "store": 1,  # results database: knows nothing of the engines
     "profile": 2, "hardware.estimator": 2, "measure": 2,  # the three engines

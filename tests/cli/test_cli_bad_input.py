@@ -136,6 +136,9 @@ def files(tmp_path_factory) -> dict[str, str]:
         "sweep_huge": "kinds: profile\nmodels:\n  - zoo: resnet18\n    grid: {a: %s, b: %s, c: %s}\n"
                       % ((list(range(1000)),) * 3),
         "sweep_long_name": f"name: {'n' * 300}\nkinds: profile\nmodels: [{f_good}]\n",
+        # "a,b" is two chips (as --hw a,b), so the unknown one is named alone, not as "nvidia-t4,warp-drive"
+        "sweep_hw_commas": f"kinds: estimate\nmodels: [{f_good}]\nhardware: 'nvidia-t4, warp-drive'\n",
+        "sweep_precision_commas": f"kinds: profile\nmodels: [{f_good}]\nprecision: 'int8,fp7'\n",
         "spec_bomb": "name: x\nlaughs:\n" + _laughs(),
     }
     for name, text in texts.items():
@@ -290,6 +293,8 @@ CASES = [
     ("sweep-model-outside-folder", ["sweep", "{sweep_outside}", "--db", "{db}", "--dry-run"], "--allow-outside"),
     ("sweep-model-etc-passwd", ["sweep", "{sweep_etc}", "--db", "{db}"], "outside"),
     ("sweep-long-name", ["sweep", "{sweep_long_name}", "--db", "{db}"], "255"),
+    ("sweep-hw-comma-list-unknown", ["sweep", "{sweep_hw_commas}", "--db", "{db}", "--dry-run"], "'warp-drive'"),
+    ("sweep-precision-comma-list", ["sweep", "{sweep_precision_commas}", "--db", "{db}", "--dry-run"], "fp7"),
     ("sweep-alias-bomb", ["sweep", "{sweep_bomb}", "--db", "{db}", "--dry-run"], "nested aliases"),
     ("sweep-recursive-alias", ["sweep", "{sweep_recursive}", "--db", "{db}"], "recursive"),
     ("sweep-huge-grid", ["sweep", "{sweep_huge}", "--db", "{db}", "--dry-run"], "--yes"),

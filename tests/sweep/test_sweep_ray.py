@@ -16,7 +16,7 @@ import sweep_kinds
 
 from fitbench.store import open_store
 from fitbench.sweep import parse_sweep, run_sweep
-from fitbench.sweep.executors.ray import RayExecutor, start_local_ray
+from fitbench.sweep.executors.ray import RayExecutor, start_local_ray, stop_local_ray
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -28,7 +28,7 @@ def ray_cluster():
     ray.cloudpickle.register_pickle_by_value(sweep_kinds)  # workers cannot import the test helpers
     start_local_ray(num_cpus=2, temp_dir=tmp)
     yield ray
-    ray.shutdown()
+    stop_local_ray()
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -77,6 +77,15 @@ def test_key_follows_file_content_not_location(model_file, tmp_path):
     assert not set(p.key for p in load_sweep(write(other, data)).expand()) & set(keys)
 
 
+def test_comma_separated_names_are_split_as_on_the_command_line():
+    """``hardware: "a,b"`` was one unknown chip named "a,b"; ``--hw a,b`` is two. Now the YAML is two too."""
+    spec = parse_sweep({"kinds": "estimate, profile", "models": ["a"], "hardware": "h1, h2", "precision": "int8,fp16",
+                        "batch": 1})
+    assert spec.kinds == ["estimate", "profile"] and spec.hardware == ["h1", "h2"]
+    assert spec.precision == ["int8", "fp16"]
+    assert len(spec.expand()) == 1 * 1 * 2 * 2 + 1 * 1 * 2  # estimate: 2 precisions x 2 chips; profile: 2
+
+
 def test_name_defaults_to_file_stem_and_scalars_become_lists(model_file, tmp_path):
     spec = load_sweep(write(tmp_path, {"kind": "profile", "models": "chain.onnx", "batch": 4}, "night-run.yaml"))
     assert spec.sweep_id == "night-run"

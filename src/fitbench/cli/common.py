@@ -132,6 +132,18 @@ def cell(text: Any) -> str:
     return escape(printable(text))
 
 
+LABEL_CHARS = 120  # a name longer than this is shortened on a terminal (files and JSON keep it whole)
+
+
+def label(text: Any, limit: int = LABEL_CHARS) -> str:
+    """:func:`cell` of a name cut to ``limit`` characters, its length said (``conv1…(10,000,000 chars)``): a
+    10 MB node or tensor name printed whole makes a rich table fold it into ~100,000 lines, for minutes."""
+    text = str(text)
+    if len(text) > limit:
+        text = f"{text[:limit]}…({len(text):,} chars)"
+    return cell(text)
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print ``error: message`` on stderr (one line) and exit with ``code``."""
     sys.stderr.write("error: " + printable(" ".join(str(message).split())) + "\n")

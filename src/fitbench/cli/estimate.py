@@ -13,6 +13,7 @@ from .common import (
     batches_for_inputs,
     check_output,
     emit,
+    label,
     output_console,
     parse_dims,
     parse_hw,
@@ -172,17 +173,17 @@ def render_llm(ests, console: Console) -> None:
     console.print(t)
     notes = list(dict.fromkeys(n for e in ests for n in e.notes))
     for note in notes[:8]:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {label(note, 2000)}")
 
 
 def render_estimate(est, console: Console, top: int = 15, all_layers: bool = False) -> None:
     c = est.conditions
-    console.print(f"[bold]{est.model.name}[/] on [bold]{est.hardware['name']}[/]  precision {c['precision']}  "
+    console.print(f"[bold]{label(est.model.name)}[/] on [bold]{est.hardware['name']}[/]  precision {c['precision']}  "
                   f"winograd {c['winograd']}  inputs "
-                  + ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in c["input_shapes"].items()))
+                  + ", ".join(f"{label(k)}={'x'.join(map(str, v))}" for k, v in c["input_shapes"].items()))
     console.print(f"hardware source: {est.hardware['source']}")
     for note in est.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {label(note, 2000)}")
     t = Table(title="Estimate per batch size")
     for col in ("batch", "sub-batch", "latency", "inf/s", "eff. TOPS", "peak TOPS", "MAC util", "DRAM/inf",
                 "weights/inf", "acts/inf", "DRAM demand", "weights", "call + link", "bound (time share)", "mJ/inf"):
@@ -210,7 +211,7 @@ def render_estimate(est, console: Console, top: int = 15, all_layers: bool = Fal
                 "time", "bound", "passes", "steps", "W res.", "Wino"):
         lt.add_column(col, overflow="fold", justify="left" if col in left else "right")
     for x in layers:
-        lt.add_row(x.name + (f" (+{len(x.fused)})" if x.fused else ""), x.op_type,
+        lt.add_row(label(x.name) + (f" (+{len(x.fused)})" if x.fused else ""), label(x.op_type),
                    x.engine + (f" ({x.op_class})" if x.engine != "main" else ""), si(x.macs), f"{x.utilization:.0%}",
                    duration(x.compute_s), traffic(x.dram_weight_bytes), traffic(x.dram_activation_bytes),
                    traffic(x.dram_state_bytes) if x.dram_state_bytes else "", duration(x.overhead_s + x.link_s),

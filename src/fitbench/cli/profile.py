@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import check_output, emit, output_console, parse_dims, parse_inputs, parse_zoo_params, user_errors
+from .common import check_output, emit, label, output_console, parse_dims, parse_inputs, parse_zoo_params, user_errors
 from .render import shape, si, size
 
 
@@ -59,12 +59,12 @@ def profile_cmd(
 
 def render_profile(prof, console: Console, top: int = 25) -> None:
     t, c = prof.totals, prof.conditions
-    console.print(f"[bold]{prof.model.name}[/]  sha256 {prof.model.sha256[:12]}  opset {prof.model.opset}")
-    shapes = ", ".join(f"{k}={shape(v)}" for k, v in c.input_shapes.items())
+    console.print(f"[bold]{label(prof.model.name)}[/]  sha256 {prof.model.sha256[:12]}  opset {prof.model.opset}")
+    shapes = ", ".join(f"{label(k)}={shape(v)}" for k, v in c.input_shapes.items())
     console.print(f"inputs {shapes}  batch {c.batch}  weights {c.weight_precision}  activations "
                   f"{c.activation_precision}")
     for note in c.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {label(note, 2000)}")
     summary = Table(title="Totals", show_header=False)
     largest = t.largest_activation_tensor
     n_uncosted = sum(1 for x in prof.layers if x.macs is None)
@@ -79,7 +79,7 @@ def render_profile(prof, console: Console, top: int = 25) -> None:
         ("FLOPs (2 x MACs)", flops),
         ("other ops", other),
         ("weights", f"{si(t.weights)}  ({size(t.weight_bytes)})"),
-        ("largest activation", f"{size(t.largest_activation_bytes)}  {largest.name if largest else ''} "
+        ("largest activation", f"{size(t.largest_activation_bytes)}  {label(largest.name) if largest else ''} "
                                f"{shape(largest.shape) if largest else ''}"),
         ("peak live activations", size(t.peak_live_activation_bytes)),
         ("Winograd-eligible MACs", f"{t.winograd_mac_fraction:.1%}"),
@@ -97,11 +97,11 @@ def render_profile(prof, console: Console, top: int = 25) -> None:
         table.add_column(col, overflow="fold")
     for x in layers:
         out = x.output_shapes[0] if x.output_shapes else None
-        table.add_row(x.name, x.op_type, shape(out), si(x.macs), si(x.other_ops), si(x.weights),
+        table.add_row(label(x.name), label(x.op_type), shape(out), si(x.macs), si(x.other_ops), si(x.weights),
                       size(x.output_activation_bytes), "yes" if x.winograd_eligible else "", x.rule)
     console.print(table)
     if prof.uncosted:
         console.print("[bold red]Uncosted ops (not counted in the totals):[/]")
         for u in prof.uncosted:
-            names = ", ".join(u.nodes[:5]) + (" ..." if len(u.nodes) > 5 else "")
-            console.print(f"  {u.op_type} x{u.count}: {u.reason} [{names}]")
+            names = ", ".join(label(n) for n in u.nodes[:5]) + (" ..." if len(u.nodes) > 5 else "")
+            console.print(f"  {label(u.op_type)} x{u.count}: {label(u.reason, 2000)} \\[{names}]")

@@ -246,21 +246,25 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
             producers[out] = idx
     deps: list[set[int]] = []
     graph_attr = (_A.GRAPH, _A.GRAPHS)
-    for node in graph.node:
-        needed = set(node.input)
-        if any(a.type in graph_attr for a in node.attribute):
-            needed |= _subgraph_outer_refs(node)
+    in_order = True
+    for idx, node in enumerate(graph.node):
+        needed = node.input
+        attrs = node.attribute
+        if attrs and any(a.type in graph_attr for a in attrs):
+            needed = set(needed) | _subgraph_outer_refs(node)
         d = set()
         for name in needed:
-            if name in producers:
-                d.add(producers[name])
+            p = producers.get(name)
+            if p is not None:
+                d.add(p)
+                in_order = in_order and p < idx
             elif name not in available:
                 raise ShapeError(
                     f"node {node.name or node.op_type!r} ({node.op_type}) reads {name!r}, which no node, "
                     "graph input or initializer produces"
                 )
         deps.append(d)
-    if all(all(d < idx for d in ds) for idx, ds in enumerate(deps)):
+    if in_order:
         return list(graph.node)  # already in execution order (the usual case)
     order: list[int] = []
     state = [0] * len(graph.node)  # 0 new, 1 on stack, 2 done
@@ -377,7 +381,7 @@ def bind_shapes(
     Returns a copy of ``model`` (weights included) with the bound input shapes and the inferred
     value_info, the bound input shapes and the batch; see :func:`_bind_and_infer` for the rules.
     """
-    inferred, bound, bound_batch, _ = _bind_and_infer(model, inputs, batch, dims)
+    inferred, bound, bound_batch, _, _ = _bind_and_infer(model, inputs, batch, dims)
     full = onnx.ModelProto()
     full.CopyFrom(model)
     graph = full.graph
@@ -398,7 +402,7 @@ def _bind_and_infer(
     inputs: Mapping[str, Sequence[int] | str] | None = None,
     batch: int | None = None,
     dims: Mapping[str, int] | None = None,
-) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int, list[str]]:
+) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int, list[str], dict | None]:
     """Bind graph-input shapes and run strict ONNX shape inference on the weightless skeleton.
 
     ``inputs[name]`` gives an input's whole shape; ``batch`` then sets the leading dim of every
@@ -407,7 +411,8 @@ def _bind_and_infer(
     dim left unbound is an error naming each one. ``batch`` that no input takes (every leading dim
     is static and not 1) is not applied, and a note says so. Returns the inferred skeleton (large
     initializers as data-less stubs), the bound input shapes, the batch (``batch`` when an input
-    took it, else the leading dim of the first input) and the notes.
+    took it, else the leading dim of the first input), the notes, and the main graph's value types as
+    :func:`build_graph` reads them (or None), so that a large graph's value infos are read once.
     """
     if not isinstance(inputs or {}, Mapping):
         raise ShapeError(f"inputs must map input names to shapes like {{'images': '1x3x224x224'}}, got {inputs!r}")
@@ -506,7 +511,8 @@ def _bind_and_infer(
         pin = _find_batch_pin(model, int(batch)) if batch is not None and changed else None
         raise ShapeError((f"{pin}. " if pin else "") + summarise_inference_error(str(exc), bound)) from None
     inferred = _loop_output_hints(model, inferred)
-    inferred = _fold_and_reinfer(model, inferred)
+    types: dict = {}
+    inferred = _fold_and_reinfer(model, inferred, out_types=types)
     # the large initializers come back as data-less stubs (dims and type only)
     stub_names = {t.name for t in stubs}
     kept = [i for i in inferred.graph.input if i.name not in stub_names]
@@ -514,7 +520,7 @@ def _bind_and_infer(
     inferred.graph.input.extend(kept)
     inferred.graph.initializer.extend(stubs)
     first = next(iter(bound.values()), ())
-    return inferred, bound, (int(batch) if batch is not None else (first[0] if first else 1)), notes
+    return inferred, bound, (int(batch) if batch is not None else (first[0] if first else 1)), notes, types or None
 
 
 # ---------------------------------------------------------------- IR construction
@@ -526,8 +532,8 @@ def _value_shape(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...] | None, str]:
     if not tt.HasField("shape"):
         return None, dtype
     dims = tt.shape.dim
-    shape = tuple(d.dim_value for d in dims)
-    if 0 in shape or any(v < 0 for v in shape):  # 0: symbolic or unknown (dim_value unset) -- check exactly
+    shape = tuple([d.dim_value for d in dims])
+    if shape and min(shape) <= 0:  # 0: symbolic or unknown (dim_value unset) -- check exactly
         if not all(d.HasField("dim_value") and d.dim_value >= 0 for d in dims):
             return None, dtype
     return shape, dtype
@@ -577,11 +583,13 @@ def _constant_node_tensor(node: onnx.NodeProto) -> tuple[tuple[int, ...], str, n
 
 
 def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = None,
-                outer_values: Mapping[str, np.ndarray] | None = None) -> Graph:
+                outer_values: Mapping[str, np.ndarray] | None = None,
+                types: Mapping[str, tuple[tuple[int, ...] | None, str]] | None = None) -> Graph:
     """Build the typed IR of one (sub)graph from an inferred GraphProto.
 
     A subgraph sees the enclosing scope: its ``tensors`` and ``constant_values`` include the outer
-    ones (so a nested Loop can read a trip count defined outside it).
+    ones (so a nested Loop can read a trip count defined outside it). ``types``: :func:`_value_types` of
+    ``graph`` when the caller has it already (it is then not read again).
     """
     outer = dict(outer or {})
     tensors: dict[str, Tensor] = dict(outer)
@@ -592,14 +600,13 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
             arr = _array_or_none(t)
             if arr is not None:
                 constant_values[t.name] = arr
-    for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
-        if vi.name in tensors and tensors[vi.name].constant:
+    if types is None:
+        types = _value_types(graph)
+    for name, (shape, dtype) in types.items():
+        prev = tensors.get(name)
+        if prev is not None and (prev.constant or (prev.shape is not None and shape is None)):
             continue
-        shape, dtype = _value_shape(vi)
-        prev = tensors.get(vi.name)
-        if prev is not None and prev.shape is not None and shape is None:
-            continue
-        tensors[vi.name] = Tensor(vi.name, shape, dtype, False)
+        tensors[name] = Tensor(name, shape, dtype, False)
     ordered = _topological_nodes(graph, set(outer))
     nodes: list[Node] = []
     used_names: set[str] = set()
@@ -678,6 +685,19 @@ def _check_shapes(graph: Graph, batch: int | None = None) -> None:
 
 def _inferred_shapes(graph: onnx.GraphProto) -> dict[str, tuple[int, ...] | None]:
     return {vi.name: _value_shape(vi)[0] for vi in [*graph.input, *graph.value_info, *graph.output]}
+
+
+def _value_types(graph: onnx.GraphProto) -> dict[str, tuple[tuple[int, ...] | None, str]]:
+    """``{name: (shape, dtype)}`` of the inputs, value infos and outputs, by :func:`build_graph`'s rule (a later
+    entry wins unless its shape is unknown and an earlier one's is known)."""
+    out: dict[str, tuple[tuple[int, ...] | None, str]] = {}
+    for vi in [*graph.input, *graph.value_info, *graph.output]:
+        got = _value_shape(vi)
+        prev = out.get(vi.name)
+        if prev is not None and prev[0] is not None and got[0] is None:
+            continue
+        out[vi.name] = got
+    return out
 
 
 def _missing_shapes(graph: onnx.GraphProto, shapes: Mapping[str, tuple[int, ...] | None]) -> bool:
@@ -762,14 +782,19 @@ def _loop_output_hints(skeleton: onnx.ModelProto, inferred: onnx.ModelProto) -> 
         return inferred
 
 
-def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, rounds: int = 4) -> onnx.ModelProto:
+def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, rounds: int = 4,
+                      out_types: dict | None = None) -> onnx.ModelProto:
     """Where inference left tensors without shapes, fold the shape arithmetic and infer again.
 
     The returned model keeps the skeleton's nodes (every node stays a layer); only the shapes
-    come from inference on a copy whose folded tensors are constants.
+    come from inference on a copy whose folded tensors are constants. When nothing was missing,
+    ``out_types`` (if given) receives :func:`_value_types` of the returned graph.
     """
-    shapes = _inferred_shapes(inferred.graph)
+    types = _value_types(inferred.graph)
+    shapes = {k: v[0] for k, v in types.items()}
     if not _missing_shapes(skeleton.graph, shapes):
+        if out_types is not None:
+            out_types.update(types)
         return inferred
     known = _small_values(skeleton.graph)
     folded: dict[str, np.ndarray] = {}
@@ -904,8 +929,8 @@ def load_model(
     else:
         proto, hasher = _read_model_file(source)
         src_name = name or str(source)
-    inferred, bound, bound_batch, notes = _bind_and_infer(proto, inputs, batch, dims)
-    graph = build_graph(inferred.graph)
+    inferred, bound, bound_batch, notes, types = _bind_and_infer(proto, inputs, batch, dims)
+    graph = build_graph(inferred.graph, types=types)
     _check_shapes(graph, bound_batch if batch is not None and not notes else None)
     if not isinstance(source, onnx.ModelProto):
         sha = hasher.hexdigest()

@@ -56,6 +56,17 @@ def _listify(value: Any) -> Any:
     return value if isinstance(value, list) or value is None else [value]
 
 
+def _listify_names(value: Any) -> Any:
+    """:func:`_listify`, and a string item ``"a,b"`` is two items, as ``--hw a,b`` is on the command line."""
+    value = _listify(value)
+    if not isinstance(value, list):
+        return value
+    out: list[Any] = []
+    for v in value:
+        out.extend([x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) and "," in v else [v])
+    return out
+
+
 @lru_cache(maxsize=1024)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     h = hashlib.sha256()
@@ -173,8 +184,9 @@ class SweepSpec(BaseModel):
             data["kinds"] = data.pop("kind")
         return data
 
-    _wrap = field_validator("kinds", "models", "batch", "precision", "hardware", "runtime", "scenario", mode="before")(
-        _listify
+    _wrap = field_validator("models", "batch", mode="before")(_listify)
+    _wrap_names = field_validator("kinds", "precision", "hardware", "runtime", "scenario", mode="before")(
+        _listify_names
     )
 
     @field_validator("batch")

@@ -14,7 +14,11 @@ Design
   ``--resources '{"fitbench_measure_slot": 1}'`` (one per node, or one per GPU), so at most one measurement
   runs on a node at a time.
 - **Worker loss.** Tasks have ``max_retries`` (default 3): if a worker process or node dies, Ray re-runs
-  the task; a task that still fails marks its points failed (cause = the Ray error), never stops the sweep.
+  the task; a task that still fails stores its points as ``retriable`` (cause = the Ray error: an infrastructure
+  failure, not the point's own, so plain ``--resume`` runs them again), never stops the sweep.
+- **Driver death.** A local cluster started here cannot outlive its driver: a reaper process ends every Ray
+  process it started, and removes its ``fitbench-ray-*`` temp folder, if the driver is killed
+  (:mod:`.ray_reaper`).
 - **Node.** Each record's ``node`` is the host that ran it; ``conditions.ray`` holds the Ray node id/IP.
 - **Ctrl-C** cancels outstanding tasks; records already returned are written, the rest are discarded.
 - **Unreachable cluster.** ``ray.init(address=...)`` retries an unreachable GCS for minutes. So before
@@ -196,16 +200,78 @@ def _ensure_importable() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join([src, *paths])
 
 
+_LOCAL: dict[str, Any] = {}  # the local cluster started here: its reaper process and owned temp folder
+
+
+def _short_temp_root() -> str:
+    """Where a local cluster's temp folder goes: the temp dir, or /tmp when that path is too long for Ray's unix
+    sockets (``<root>/fitbench-ray-XXXXXXXX/session_<date>_<pid>/sockets/plasma_store`` must fit in 107 bytes)."""
+    import tempfile
+
+    root = tempfile.gettempdir()
+    return root if len(root) <= 24 else "/tmp"
+
+
 def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None, **kwargs: Any) -> None:
-    """Start a local Ray cluster with one measurement slot (no dashboard)."""
+    """Start a local Ray cluster with one measurement slot (no dashboard) that cannot outlive this process.
+
+    Every Ray process started here inherits a marker in its environment, and a reaper process
+    (:mod:`.ray_reaper`) ends them all, and removes the cluster's temp folder, if this process dies without
+    :func:`stop_local_ray` (SIGKILL, OOM kill). Without ``temp_dir`` the cluster's temp folder is a new
+    ``fitbench-ray-*`` folder, removed when the cluster stops (Ray would keep ``/tmp/ray/session_*``)."""
+    import secrets
+    import subprocess
+    import sys
+    import tempfile
+
+    import psutil
     import ray
 
+    from .ray_reaper import MARKER
+
     _ensure_importable()
+    owned = ""
+    if temp_dir is None:
+        owned = temp_dir = tempfile.mkdtemp(prefix="fitbench-ray-", dir=_short_temp_root())
+    token = f"{os.getpid()}:{secrets.token_hex(8)}"
+    os.environ[MARKER] = token  # inherited by the GCS, the raylet, the agents and every worker
+    reaper = subprocess.Popen(
+        # run as a plain script: it needs psutil only, not fitbench's imports (a light, quick process)
+        [sys.executable, str(Path(__file__).with_name("ray_reaper.py")), str(os.getpid()),
+         repr(psutil.Process().create_time()), token.split(":", 1)[1], owned],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    _LOCAL.update(reaper=reaper, owned=owned, token=token)
     # Ray's own INFO/WARNING lines about starting the cluster fitbench owns ("Started a local Ray instance",
     # the token-authentication notice) are noise in a sweep's terminal; its errors still show
     kwargs.setdefault("logging_level", logging.ERROR)
-    ray.init(num_cpus=num_cpus, resources={MEASURE_RESOURCE: 1}, include_dashboard=False,
-             _temp_dir=temp_dir, log_to_driver=False, **kwargs)  # fmt: skip
+    try:
+        ray.init(num_cpus=num_cpus, resources={MEASURE_RESOURCE: 1}, include_dashboard=False,
+                 _temp_dir=temp_dir, log_to_driver=False, **kwargs)  # fmt: skip
+    except BaseException:
+        stop_local_ray()
+        raise
+
+
+def stop_local_ray() -> None:
+    """``ray.shutdown()`` of the cluster :func:`start_local_ray` started; then any of its processes still there
+    are ended, the reaper is stopped and the temp folder fitbench created is removed."""
+    import ray
+
+    from .ray_reaper import MARKER, reap
+
+    ray.shutdown()
+    reaper, owned, token = _LOCAL.pop("reaper", None), _LOCAL.pop("owned", ""), _LOCAL.pop("token", "")
+    if reaper is not None:
+        reaper.terminate()
+        reaper.wait()
+    if token:
+        reap(token, grace_s=2.0)  # workers still exiting after shutdown
+        if os.environ.get(MARKER) == token:
+            del os.environ[MARKER]
+    if owned:
+        import shutil
+
+        shutil.rmtree(owned, ignore_errors=True)
 
 
 class RayExecutor:
@@ -245,7 +311,13 @@ class RayExecutor:
         """Leave the cluster joined by :meth:`check` (a no-op after :meth:`run`, which leaves it itself)."""
         if self._owned:
             self._owned = False
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.address:
             self._ray().shutdown()
+        else:
+            stop_local_ray()
 
     def _connect(self) -> bool:
         ray = self._ray()
@@ -306,7 +378,7 @@ class RayExecutor:
                 raise
         finally:
             if started_here:
-                ray.shutdown()
+                self._shutdown()
 
 
 def _lost(point: Point, sweep_id: str, cause: str) -> ResultRecord:

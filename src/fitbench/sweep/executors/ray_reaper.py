@@ -1,0 +1,92 @@
+"""Reaper of a local Ray cluster that fitbench started: nothing of it outlives its driver.
+
+A sweep with ``--executor ray`` and no ``--address`` starts a local cluster (GCS, raylet, dashboard and
+runtime-env agents, workers). When the driver is SIGKILLed or OOM-killed it cannot call ``ray.shutdown()``,
+and Ray's own fate sharing does not reach every process (agents and idle workers were seen to stay). So,
+before ``ray.init``, the driver puts a marker in its environment (``FITBENCH_RAY_OWNER=<pid>:<token>``) that
+every Ray process it starts inherits, and starts this reaper: a small process that polls the driver (pid and
+start time, so that a reused pid is not taken for it) and, once the driver is gone, ends every process that
+carries the marker (SIGTERM, then SIGKILL after a grace period) and removes the cluster's temp folder when
+fitbench created it. A clean ``ray.shutdown()`` stops the reaper first (SIGTERM: it exits at once).
+
+    python .../fitbench/sweep/executors/ray_reaper.py DRIVER_PID DRIVER_START TOKEN [TEMP_DIR]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+
+MARKER = "FITBENCH_RAY_OWNER"
+POLL_S = 0.5
+GRACE_S = 3.0
+
+
+def _alive(pid: int, start: float) -> bool:
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        return abs(p.create_time() - start) < 0.01 and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def marked(value: str) -> list:
+    """Every process (but this one) whose environment carries ``MARKER=value``."""
+    import psutil
+
+    me, out = os.getpid(), []
+    needle = f"{MARKER}={value}".encode()
+    for p in psutil.process_iter():
+        if p.pid == me:
+            continue
+        try:
+            with open(f"/proc/{p.pid}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\0"):
+                    out.append(p)
+        except OSError:  # gone, or not ours to read
+            continue
+    return out
+
+
+def reap(value: str, grace_s: float = GRACE_S) -> int:
+    """End every process marked ``value``: SIGTERM, then SIGKILL those left after ``grace_s``. Returns how many
+    were found."""
+    import psutil
+
+    procs = marked(value)
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=grace_s)
+    return len(procs)
+
+
+def main(argv: list[str]) -> int:
+    pid, start, token = int(argv[0]), float(argv[1]), argv[2]
+    temp_dir = argv[3] if len(argv) > 3 else ""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle (it shuts Ray down)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # the driver shut Ray down itself
+    while _alive(pid, start):
+        time.sleep(POLL_S)
+    reap(f"{pid}:{token}")
+    if temp_dir:
+        time.sleep(0.2)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
