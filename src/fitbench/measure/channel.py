@@ -27,14 +27,15 @@ class ChildChannel:
     """The child's end; a no-op when the parent gave no pipe (a job run in-process)."""
 
     def __init__(self, fd: int | None = None) -> None:
+        """``fd``: the pipe's write end; None: the one named by ``$FITBENCH_PROGRESS_FD``; negative: none."""
         if fd is None:
             raw = os.environ.get(FD_ENV, "")
-            fd = int(raw) if raw.isdigit() else None
+            fd = int(raw) if raw.isdigit() else -1
         self._f = None
-        if fd is not None:
+        if fd >= 0:
             try:
                 self._f = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
-            except OSError:
+            except (OSError, ValueError):
                 self._f = None
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
