@@ -131,6 +131,21 @@ def test_bandwidth_bound_decode_tokens_per_s():
     assert e.points[0].tpot_s == pytest.approx(per_token / 100e9, rel=2e-3)
 
 
+def test_int8_weights_keep_an_fp16_kv_cache():
+    """W8 with an fp16 KV cache (the default kv_precision): weights 1 byte each, the KV cache 2 bytes per
+    element, not W8A8's 1 (tokens/s = bandwidth / bytes per token again)."""
+    L, d, _, kvh, dh, _, V, _, _ = CONFIGS["llm-100m"]
+    C = 1024
+    e = llm_estimate("llm-100m", hand_spec(), batch=1, prompt=32, context=C, precision="int8")
+    n = params("llm-100m") + 32 + 1
+    streamed = n - V * d + d * 2          # the embedding table is storage: one row of d fp16 activations
+    kv = 2 * L * kvh * dh * 2 * C         # fp16: 2 bytes per element
+    per_token = streamed + kv
+    assert e.points[0].decode_dram_bytes_per_token == pytest.approx(per_token, rel=2e-3)
+    assert e.points[0].tokens_per_s == pytest.approx(100e9 / per_token, rel=2e-3)
+    assert e.kv_precision == "fp16"
+
+
 def test_batch_shares_the_weights_not_the_kv_cache():
     L, d, _, kvh, dh, _, V, _, _ = CONFIGS["llm-100m"]
     C, B = 1024, 8

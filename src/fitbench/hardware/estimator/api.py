@@ -40,7 +40,13 @@ def _precision_scales(profile: ProfileLike, precision: str | None, spec: Hardwar
     p = wp if precision is None else Precision.parse(precision)
     notes = []
     ws = p.bytes / wp.bytes
-    if p.weight_only:
+    if precision is None and not p.weight_only and ap is not wp:
+        # a mixed profile (an LLM's int8 weights beside an fp16 KV cache): its activations stay as profiled and
+        # its MACs run at the activation precision's rate, as for a weight-only format
+        act, as_ = ap, 1.0
+        notes.append(f"{wp.value} weights with {ap.value} activations (as profiled): MACs run at the {ap.value} "
+                     f"rate, activations and state stay {ap.value}")
+    elif p.weight_only:
         act = Precision.FP16 if ap in (Precision.FP32, Precision.INT4) else ap
         as_ = act.bytes / ap.bytes
         notes.append(f"{p.value} weights (groups of {INT4_GROUP} with a {INT4_SCALE_BYTES}-byte scale: "
@@ -49,7 +55,7 @@ def _precision_scales(profile: ProfileLike, precision: str | None, spec: Hardwar
     else:
         act, as_ = p, p.bytes / ap.bytes
     mac = act
-    if p.weight_only and spec is not None and act.value not in spec.macs_per_cycle:
+    if act is not p and spec is not None and act.value not in spec.macs_per_cycle:
         mac = next((Precision(x) for x in ("fp16", "bf16", "int8", "fp32") if x in spec.macs_per_cycle), act)
         if mac is not act:
             notes.append(f"{spec.name} has no {act.value} MAC rate: the dequantised {p.value} weights run at its "
