@@ -29,7 +29,7 @@ pytest.importorskip("ray")
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 KILLS = 3
-BATCHES = list(range(1, 13))
+BATCHES = list(range(1, 41))  # 80 points: enough that a resumed sweep is still running at its next kill
 
 
 def _ours(tmp: str) -> list[psutil.Process]:
