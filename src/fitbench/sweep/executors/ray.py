@@ -239,7 +239,8 @@ def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None, **
         # run as a plain script: it needs psutil only, not fitbench's imports (a light, quick process)
         [sys.executable, str(Path(__file__).with_name("ray_reaper.py")), str(os.getpid()),
          repr(psutil.Process().create_time()), token.split(":", 1)[1], owned],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # fmt: skip  # its own session: nothing aimed at the driver's group reaches it
     _LOCAL.update(reaper=reaper, owned=owned, token=token)
     # Ray's own INFO/WARNING lines about starting the cluster fitbench owns ("Started a local Ray instance",
     # the token-authentication notice) are noise in a sweep's terminal; its errors still show

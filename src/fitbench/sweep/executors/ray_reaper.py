@@ -6,7 +6,8 @@ and Ray's own fate sharing does not reach every process (agents and idle workers
 before ``ray.init``, the driver puts a marker in its environment (``FITBENCH_RAY_OWNER=<pid>:<token>``) that
 every Ray process it starts inherits, and starts this reaper: a small process that polls the driver (pid and
 start time, so that a reused pid is not taken for it) and, once the driver is gone, ends every process that
-carries the marker (SIGTERM, then SIGKILL after a grace period) and removes the cluster's temp folder when
+carries the marker (SIGKILL, again until none has been seen for two seconds: a raylet given SIGTERM restarts
+the agents it sees die) and removes the cluster's temp folder when
 fitbench created it. A clean ``ray.shutdown()`` stops the reaper first (SIGTERM: it exits at once).
 
     python .../fitbench/sweep/executors/ray_reaper.py DRIVER_PID DRIVER_START TOKEN [TEMP_DIR]
@@ -53,18 +54,18 @@ def marked(value: str) -> list:
     return out
 
 
-def reap(value: str, grace_s: float = GRACE_S) -> int:
-    """End every process marked ``value``: SIGTERM, then SIGKILL those left after ``grace_s``. Returns how many
-    were found."""
+def reap(value: str, grace_s: float = GRACE_S, hard: bool = False) -> int:
+    """End every process marked ``value``: SIGTERM, then SIGKILL those left after ``grace_s`` (``hard``: SIGKILL
+    at once). Returns how many were found."""
     import psutil
 
     procs = marked(value)
     for p in procs:
         try:
-            p.terminate()
+            p.kill() if hard else p.terminate()
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    _, alive = psutil.wait_procs(procs, timeout=0.5 if hard else grace_s)
     for p in alive:
         try:
             p.kill()
@@ -74,6 +75,22 @@ def reap(value: str, grace_s: float = GRACE_S) -> int:
     return len(procs)
 
 
+def reap_all(value: str, settle_s: float = 2.0, limit_s: float = 30.0) -> None:
+    """SIGKILL every marked process (:func:`reap` ``hard``), again until none has been seen for ``settle_s`` (or
+    ``limit_s`` passed). The driver is gone, so nothing is left to shut down gracefully, and a raylet given
+    SIGTERM restarts the agents it sees die (a DashboardAgent was seen to outlive a SIGTERM pass by 20 s)."""
+    deadline = time.monotonic() + limit_s
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if reap(value, hard=True):
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= settle_s:
+            return
+        time.sleep(0.2)
+
+
 def main(argv: list[str]) -> int:
     pid, start, token = int(argv[0]), float(argv[1]), argv[2]
     temp_dir = argv[3] if len(argv) > 3 else ""
@@ -81,7 +98,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # the driver shut Ray down itself
     while _alive(pid, start):
         time.sleep(POLL_S)
-    reap(f"{pid}:{token}")
+    reap_all(f"{pid}:{token}")
     if temp_dir:
         time.sleep(0.2)
         shutil.rmtree(temp_dir, ignore_errors=True)
