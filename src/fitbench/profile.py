@@ -262,30 +262,29 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
     state...) or produces shape-only tensors only (the ``Concat``/``Unsqueeze`` chains exporters
     build shapes with). Constants that are shape-only are not weights.
     """
-    consumers: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for idx, node in enumerate(graph.nodes):
-        for pos, name in enumerate(node.inputs):
-            if name:
-                consumers[name].append((idx, pos))
+    # One backward pass: the nodes are in execution order, so every consumer of a node's outputs is visited
+    # before the node itself. A use is "ok" when it reads at a non-weight position or feeds a node whose outputs
+    # are all shape-only; a tensor is shape-only when it has a use, no other kind of use, and is not pinned.
     pinned = set(graph.outputs) | _names_read_by_subgraphs(graph)
+    used: set[str] = set()  # tensors with at least one use
+    weight_use: set[str] = set()  # tensors with a use that is not "ok"
     shape_only: set[str] = set()
-    outputs_shape_only = [False] * len(graph.nodes)
-
-    def decide(name: str) -> bool:
-        uses = consumers.get(name)
-        return bool(uses) and name not in pinned and all(
-            pos in non_weights[idx] or outputs_shape_only[idx] for idx, pos in uses
-        )
-
-    for idx in range(len(graph.nodes) - 1, -1, -1):
-        node = graph.nodes[idx]
+    nodes = graph.nodes
+    for idx in range(len(nodes) - 1, -1, -1):
+        node = nodes[idx]
         outs = [o for o in node.outputs if o]
         for o in outs:
-            if decide(o):
+            if o in used and o not in weight_use and o not in pinned:
                 shape_only.add(o)
-        outputs_shape_only[idx] = bool(outs) and not graph.nodes[idx].subgraphs and all(o in shape_only for o in outs)
+        all_shape_only = bool(outs) and not node.subgraphs and all(o in shape_only for o in outs)
+        non_weight = non_weights[idx]
+        for pos, name in enumerate(node.inputs):
+            if name:
+                used.add(name)
+                if not (all_shape_only or pos in non_weight):
+                    weight_use.add(name)
     for name, t in graph.tensors.items():
-        if t.constant and name not in shape_only and decide(name):
+        if t.constant and name in used and name not in weight_use and name not in pinned:
             shape_only.add(name)
     return shape_only
 
@@ -461,17 +460,22 @@ def _liveness(
     derived = constant_derived(graph) if derived is None else derived
     ranges = live_ranges(graph, derived)
     largest: TensorRef | None = None
+    largest_bytes = -1
     total = 0
     unknown: list[str] = []
+    nbytes: dict[str, int] = {}  # each tensor's bytes, computed once (the peak reads them again)
+    get = graph.tensors.get
     for name in ranges:
-        t = graph.tensor(name)
+        t = get(name) if name else None
         if t is None or t.shape is None:
             unknown.append(name)
-        b = _tensor_bytes(t, prec)
+            nbytes[name] = 0
+            continue
+        b = nbytes[name] = _tensor_bytes(t, prec)
         total += b
-        if t is not None and t.shape is not None and (largest is None or b > largest.bytes):
-            largest = TensorRef(name, list(t.shape), b)
-    peak = peak_bytes(ranges, lambda name: _tensor_bytes(graph.tensor(name), prec))
+        if b > largest_bytes:
+            largest, largest_bytes = TensorRef(name, list(t.shape), b), b
+    peak = peak_bytes(ranges, nbytes.__getitem__)
     return peak, largest, total, unknown
 
 
