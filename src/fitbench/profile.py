@@ -73,7 +73,7 @@ class TensorRef:
     bytes: int
 
 
-@dataclass
+@dataclass(slots=True)  # no per-instance __dict__: a 10^6-node graph holds one per node
 class LayerCost:
     """One node. ``macs``/``other_ops`` are ``None`` when the node is uncosted."""
 
@@ -237,12 +237,23 @@ def constant_derived(graph: Graph) -> set[str]:
     them, at their stored size).
     """
     derived: set[str] = set()
+    get = graph.tensors.get
+    skip = (*_NONDETERMINISTIC, "Constant")
     for node in graph.nodes:
-        if node.subgraphs or node.op_type in _NONDETERMINISTIC or node.op_type == "Constant":
+        if node.subgraphs or node.op_type in skip:
             continue
-        ins = [x for x in node.inputs if x]
-        if ins and all(graph.is_constant(x) or x in derived for x in ins):
-            derived.update(o for o in node.outputs if o)
+        any_input = False
+        for x in node.inputs:
+            if not x:
+                continue
+            if x not in derived:
+                t = get(x)
+                if t is None or not t.constant:
+                    break  # a non-constant input (the usual case): the outputs are activations
+            any_input = True
+        else:
+            if any_input:
+                derived.update(o for o in node.outputs if o)
     return derived
 
 
@@ -272,17 +283,25 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
     nodes = graph.nodes
     for idx in range(len(nodes) - 1, -1, -1):
         node = nodes[idx]
-        outs = [o for o in node.outputs if o]
-        for o in outs:
-            if o in used and o not in weight_use and o not in pinned:
-                shape_only.add(o)
-        all_shape_only = bool(outs) and not node.subgraphs and all(o in shape_only for o in outs)
+        outputs_shape_only = None  # True when every named output is shape-only (None: no named output)
+        for o in node.outputs:
+            if o:
+                if o in used and o not in weight_use and o not in pinned:
+                    shape_only.add(o)
+                    if outputs_shape_only is None:
+                        outputs_shape_only = True
+                else:
+                    outputs_shape_only = False
+        inputs = node.inputs
+        used.update(inputs)
+        if outputs_shape_only and not node.subgraphs:
+            continue  # every read feeds shape-only outputs
         non_weight = non_weights[idx]
-        for pos, name in enumerate(node.inputs):
-            if name:
-                used.add(name)
-                if not (all_shape_only or pos in non_weight):
-                    weight_use.add(name)
+        if non_weight:
+            weight_use.update(name for pos, name in enumerate(inputs) if pos not in non_weight)
+        else:
+            weight_use.update(inputs)
+    used.discard("")
     for name, t in graph.tensors.items():
         if t.constant and name in used and name not in weight_use and name not in pinned:
             shape_only.add(name)

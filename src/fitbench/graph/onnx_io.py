@@ -232,6 +232,8 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
     available.update(t.name for t in graph.initializer)
     available.add("")
     own = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    if _in_order(graph, available):
+        return list(graph.node)  # already in execution order (the usual case), every read produced before it
     producers: dict[str, int] = {}
     for idx, node in enumerate(graph.node):
         for out in node.output:
@@ -287,6 +289,29 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
                 state[nxt] = 1
                 stack.append((nxt, iter(sorted(deps[nxt]))))
     return [graph.node[i] for i in order]
+
+
+def _in_order(graph: onnx.GraphProto, available: set[str]) -> bool:
+    """True when every node reads only names available before it and no tensor is produced twice: the stored
+    order is an execution order. One pass, no dependency lists; on False the full check (which names the
+    problem, or sorts) runs."""
+    graph_attr = (_A.GRAPH, _A.GRAPHS)
+    produced: set[str] = set()
+    add = produced.add
+    for node in graph.node:
+        attrs = node.attribute
+        needed = node.input
+        if attrs and any(a.type in graph_attr for a in attrs):
+            needed = set(needed) | _subgraph_outer_refs(node)
+        for name in needed:
+            if name not in produced and name not in available:
+                return False
+        for out in node.output:
+            if out:
+                if out in produced or out in available:  # twice, or shadowing an outer name: the full check
+                    return False
+                add(out)
+    return True
 
 
 def _subgraph_outer_refs(node: onnx.NodeProto) -> set[str]:
@@ -610,34 +635,29 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
     ordered = _topological_nodes(graph, set(outer))
     nodes: list[Node] = []
     used_names: set[str] = set()
-    for idx, n in enumerate(ordered):
-        name = n.name or f"{n.op_type}_{idx}"
+    graph_type = onnx.AttributeProto.GRAPH
+    for idx, n in enumerate(ordered):  # the per-node work of a 10^6-node graph: each proto field read once
+        op_type, domain, outputs, attrs = n.op_type, n.domain, tuple(n.output), n.attribute
+        name = n.name or f"{op_type}_{idx}"
         if name in used_names:
             name = f"{name}_{idx}"
         used_names.add(name)
-        if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+        if op_type == "Constant" and domain in ("", "ai.onnx"):
             shape, dtype, arr = _constant_node_tensor(n)
-            tensors[n.output[0]] = Tensor(n.output[0], shape, dtype, True)
+            tensors[outputs[0]] = Tensor(outputs[0], shape, dtype, True)
             if arr is not None:
-                constant_values[n.output[0]] = arr
-        for out in n.output:
+                constant_values[outputs[0]] = arr
+        for out in outputs:
             if out and out not in tensors:
                 tensors[out] = Tensor(out, None, "undefined", False)
         subgraphs: dict[str, Graph] = {}
-        for attr in n.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
-        nodes.append(
-            Node(
-                name=name,
-                op_type=n.op_type,
-                domain=n.domain or "",
-                inputs=tuple(n.input),
-                outputs=tuple(n.output),
-                attributes={a.name: _attr_value(a) for a in n.attribute},
-                subgraphs=subgraphs,
-            )
-        )
+        attributes: dict = {}
+        if attrs:
+            for attr in attrs:
+                if attr.type == graph_type:
+                    subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
+            attributes = {a.name: _attr_value(a) for a in attrs}
+        nodes.append(Node(name, op_type, domain or "", tuple(n.input), outputs, attributes, subgraphs))
     own = {k: v for k, v in tensors.items() if k not in outer or v is not outer.get(k)}
     init_names = {t.name for t in graph.initializer}
     return Graph(
