@@ -3,7 +3,8 @@
 Building the IR and the per-layer results of a 10^6-node graph creates tens of millions of small objects
 (tuples, dicts, dataclasses) and no reference cycles; each of the collector's passes over them is pure
 overhead (about half the CPU time of profiling such a graph). Reference counting still frees everything;
-the collector is resumed (if it was running) when the block ends, nested blocks included.
+the collector is resumed (if it was running) when the block ends, nested blocks included; the objects the block
+left alive join the oldest generation (as after a full collection that found them alive) instead of the youngest.
 """
 
 from __future__ import annotations
@@ -21,4 +22,10 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was:
+            if not gc.get_freeze_count():
+                # Hand the block's survivors straight to the oldest generation (freeze + unfreeze splices the
+                # lists, scanning nothing): otherwise the first collection after enabling traverses every one of
+                # them (~5 % of profiling a 10^6-node graph). Skipped when the process froze objects itself.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

@@ -226,6 +226,7 @@ def _shapes(graph: Graph, names) -> list[list[int] | None]:
 MAX_DEPTH = 64  # subgraphs (If / Loop / Scan bodies) nested deeper than this are refused
 MAX_NODES = 5_000_000  # nodes in the whole model, subgraphs included: above this the model is refused
 
+_MISSING = object()
 _NONDETERMINISTIC = ("RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli")
 
 
@@ -318,6 +319,8 @@ class _Coster:
         self._graphs: list[Graph] = []  # keeps every costed graph alive, so its id is never reused
         self.nodes = 0  # nodes costed so far, subgraphs included (bounded by MAX_NODES)
         self.depth = 0  # current subgraph nesting (bounded by MAX_DEPTH)
+        self._lookup: dict[tuple[str, str], Any] = {}  # (domain, op type) -> its rule (or None), looked up once
+        self._cost_subgraph = self.cost_subgraph  # one bound method for every node's context
 
     def _node_rules(self, graph: Graph):
         """Every node's rule result for ``graph``, computed once per graph however often it is reached."""
@@ -349,38 +352,37 @@ class _Coster:
         costs, non_weights, shape_only = self._node_rules(graph)
         get = graph.tensors.get  # the per-node work below is the cost of a 10^6-node graph: kept lean
         act_bytes: dict[str, int] = {}  # tensor -> its activation bytes (each tensor is read about twice)
-
-        def abytes(name: str, t: Tensor) -> int:
-            b = act_bytes.get(name)
-            if b is None:
-                b = act_bytes[name] = _tensor_bytes(t, self.ap)
-            return b
-
-        def shapes(names) -> list[list[int] | None]:
-            out = []
-            for n in names:
-                t = get(n) if n else None
-                out.append(None if t is None or t.shape is None else list(t.shape))
-            return out
+        ap, wp = self.ap, self.wp
 
         for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
             weights = weight_bytes = act_in = 0
             inputs = node.inputs
-            read: set[str] | tuple = set() if len(inputs) > 1 else ()
+            input_shapes: list[list[int] | None] = []
+            read: set[str] | None = set() if len(inputs) > 1 else None
             for i, name in enumerate(inputs):
                 t = get(name) if name else None
-                if t is None or name in derived or name in read:
-                    continue  # a tensor read twice by one node (Add(x, x)) is one input
-                if read != ():
+                if t is None:
+                    input_shapes.append(None)
+                    continue
+                shape = t.shape
+                input_shapes.append(None if shape is None else list(shape))
+                if name in derived:
+                    continue
+                if read is not None:
+                    if name in read:
+                        continue  # a tensor read twice by one node (Add(x, x)) is one input
                     read.add(name)
                 if t.constant:
                     if i in non_weight or name in shape_only or name in seen_weights:
                         continue
                     seen_weights.add(name)
                     weights += t.elements or 0
-                    weight_bytes += _tensor_bytes(t, self.wp)
+                    weight_bytes += _tensor_bytes(t, wp)
                 else:
-                    act_in += abytes(name, t)
+                    b = act_bytes.get(name)
+                    if b is None:
+                        b = act_bytes[name] = _tensor_bytes(t, ap)
+                    act_in += b
             for sub in node.subgraphs.values():
                 # parameters read inside a body (its own or from the enclosing scope) belong to this node
                 self._enter(node)
@@ -391,10 +393,19 @@ class _Coster:
                 weights += sum(x.weights for x in sub_layers)
                 weight_bytes += sum(x.weight_bytes for x in sub_layers)
             act_out = 0
+            output_shapes: list[list[int] | None] = []
             for o in node.outputs:
                 t = get(o) if o else None
-                if t is not None and not t.constant and o not in derived:
-                    act_out += abytes(o, t)
+                if t is None:
+                    output_shapes.append(None)
+                    continue
+                shape = t.shape
+                output_shapes.append(None if shape is None else list(shape))
+                if not t.constant and o not in derived:
+                    b = act_bytes.get(o)
+                    if b is None:
+                        b = act_bytes[o] = _tensor_bytes(t, ap)
+                    act_out += b
             if cost is None:
                 key = (node.domain, node.op_type)
                 entry = uncosted.setdefault(key, UncostedOp(node.op_type, node.domain, 0, [], reason))
@@ -407,8 +418,8 @@ class _Coster:
                     name=node.name,
                     op_type=node.op_type,
                     domain=node.domain,
-                    input_shapes=shapes(inputs),
-                    output_shapes=shapes(node.outputs),
+                    input_shapes=input_shapes,
+                    output_shapes=output_shapes,
                     macs=None if cost is None else int(cost.macs),
                     other_ops=None if cost is None else int(cost.other_ops),
                     weights=int(weights),
@@ -427,11 +438,14 @@ class _Coster:
 
     def _cost_node(self, node, graph: Graph) -> tuple[OpCost | None, str]:
         """Run the node's rule: (cost, "") or (None, why it is uncosted)."""
-        rule = lookup(node.domain, node.op_type)
+        key = (node.domain, node.op_type)
+        rule = self._lookup.get(key, _MISSING)
+        if rule is _MISSING:
+            rule = self._lookup[key] = lookup(*key)
         if rule is None:
             return None, "no cost rule for this op"
         ctx = CostContext(node, graph)
-        ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
+        ctx.cost_subgraph = self._cost_subgraph  # type: ignore[attr-defined]
         try:
             return rule(ctx), ""
         except InvalidModel as exc:  # the node contradicts its own shapes: an invalid model, not a zero cost
@@ -522,21 +536,26 @@ def profile_model(
         listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
         raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
     peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)))
-    macs = sum(x.macs or 0 for x in layers)
-    elig_macs = sum(x.macs or 0 for x in layers if x.winograd_eligible)
-    # kernel elements of eligible convs (Cout x Cin x 3 x 3 = gemm n x k); biases do not grow
-    elig_weights = sum(g.batch * g.n * g.k for x in layers if x.winograd_eligible for g in x.gemms)
-    weights = sum(x.weights for x in layers)
-    frac = elig_macs / macs if macs else 0.0
+    macs = elig_macs = elig_weights = weights = weight_bytes = other_ops = 0
     op_mix: dict[str, int] = defaultdict(int)
-    for x in layers:
+    for x in layers:  # one pass: a 10^6-node graph has 10^6 layers
+        m = x.macs or 0
+        macs += m
+        other_ops += x.other_ops or 0
+        weights += x.weights
+        weight_bytes += x.weight_bytes
         op_mix[x.op_type] += 1
+        if x.winograd_eligible:
+            elig_macs += m
+            # kernel elements of eligible convs (Cout x Cin x 3 x 3 = gemm n x k); biases do not grow
+            elig_weights += sum(g.batch * g.n * g.k for g in x.gemms)
+    frac = elig_macs / macs if macs else 0.0
     totals = Totals(
         macs=macs,
         flops=2 * macs,
-        other_ops=sum(x.other_ops or 0 for x in layers),
+        other_ops=other_ops,
         weights=weights,
-        weight_bytes=sum(x.weight_bytes for x in layers),
+        weight_bytes=weight_bytes,
         activation_bytes=act_total,
         largest_activation_bytes=largest.bytes if largest else 0,
         largest_activation_tensor=largest,
