@@ -208,10 +208,16 @@ def amdahl_speedup(fraction: float, reduction: float) -> float:
 
 # ------------------------------------------------------------------ engine
 
+_PER_ELEMENT: dict[tuple[str, int], float] = {}  # (dtype, id of the Precision member) -> bytes per element
+
+
 def _tensor_bytes(t: Tensor | None, prec: Precision) -> int:
     if t is None or t.shape is None:
         return 0
-    per = prec.bytes if t.is_float else t.native_bytes_per_element
+    key = (t.dtype, id(prec))  # Precision members are singletons; hashing the enum itself is a Python call
+    per = _PER_ELEMENT.get(key)
+    if per is None:
+        per = _PER_ELEMENT[key] = prec.bytes if t.is_float else t.native_bytes_per_element
     return math.prod(t.shape) * per
 
 
@@ -313,6 +319,7 @@ class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
         self.derived: dict[int, set[str]] = {}  # id(graph) -> constant_derived(graph)
+        self.act_bytes: dict[int, dict[str, int]] = {}  # id(graph) -> {tensor: activation bytes} of its layers
         # id(graph) -> (node costs, non-weight inputs, shape-only tensors): each (sub)graph's rules run once
         self._rules: dict[int, tuple[list[tuple[OpCost | None, str]], list[frozenset[int]], set[str]]] = {}
         self._totals: dict[int, tuple[int, int, list[str]]] = {}  # id(body) -> cost_subgraph's answer
@@ -352,6 +359,7 @@ class _Coster:
         costs, non_weights, shape_only = self._node_rules(graph)
         get = graph.tensors.get  # the per-node work below is the cost of a 10^6-node graph: kept lean
         act_bytes: dict[str, int] = {}  # tensor -> its activation bytes (each tensor is read about twice)
+        self.act_bytes[id(graph)] = act_bytes  # the liveness of the main graph reads them again
         ap, wp = self.ap, self.wp
 
         for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
@@ -483,12 +491,13 @@ class _Coster:
 
 
 def _liveness(
-    graph: Graph, prec: Precision, derived: set[str] | None = None
+    graph: Graph, prec: Precision, derived: set[str] | None = None, known_bytes: dict[str, int] | None = None
 ) -> tuple[int, TensorRef | None, int, list[str]]:
     """Return (peak live bytes, largest tensor, sum of all activation bytes, activations of unknown shape).
 
     A tensor whose shape is unknown has no byte count: it is left out of the three figures and named in
-    the fourth, so the caller can say the figures are lower bounds (never a silent 0).
+    the fourth, so the caller can say the figures are lower bounds (never a silent 0). ``known_bytes``: bytes
+    of tensors at ``prec`` already computed (the coster's), used instead of computing them again.
     """
     derived = constant_derived(graph) if derived is None else derived
     ranges = live_ranges(graph, derived)
@@ -498,13 +507,17 @@ def _liveness(
     unknown: list[str] = []
     nbytes: dict[str, int] = {}  # each tensor's bytes, computed once (the peak reads them again)
     get = graph.tensors.get
+    known = known_bytes or {}
     for name in ranges:
         t = get(name) if name else None
         if t is None or t.shape is None:
             unknown.append(name)
             nbytes[name] = 0
             continue
-        b = nbytes[name] = _tensor_bytes(t, prec)
+        b = known.get(name)
+        if b is None:
+            b = _tensor_bytes(t, prec)
+        nbytes[name] = b
         total += b
         if b > largest_bytes:
             largest, largest_bytes = TensorRef(name, list(t.shape), b), b
@@ -535,7 +548,8 @@ def profile_model(
     if strict and uncosted:
         listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
         raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
-    peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)))
+    peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)),
+                                                   coster.act_bytes.get(id(model.graph)))
     macs = elig_macs = elig_weights = weights = weight_bytes = other_ops = 0
     op_mix: dict[str, int] = defaultdict(int)
     for x in layers:  # one pass: a 10^6-node graph has 10^6 layers

@@ -9,6 +9,7 @@ model with the shipped functions and again with the reference ones patched in, a
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Collection
 
@@ -23,7 +24,7 @@ from fitbench.errors import ShapeError
 from fitbench.graph.ir import Graph
 from fitbench.graph.liveness import names_read_in, peak_bytes
 from fitbench.precision import Precision
-from fitbench.profile import TensorRef, _names_read_by_subgraphs, _tensor_bytes, constant_derived, profile
+from fitbench.profile import TensorRef, _names_read_by_subgraphs, constant_derived, profile
 
 _A = onnx.AttributeProto
 _subgraph_outer_refs = onnx_io._subgraph_outer_refs
@@ -66,6 +67,13 @@ def ref_shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> s
 
 
 
+def ref_tensor_bytes(t, prec: Precision) -> int:
+    if t is None or t.shape is None:
+        return 0
+    per = prec.bytes if t.is_float else t.native_bytes_per_element
+    return math.prod(t.shape) * per
+
+
 def ref_live_ranges(graph: Graph, skip: Collection[str] = ()) -> dict[str, tuple[int, int]]:
     """``{tensor: (first step, last step)}`` for every non-constant tensor not in ``skip``."""
     steps = len(graph.nodes)
@@ -92,7 +100,7 @@ def ref_live_ranges(graph: Graph, skip: Collection[str] = ()) -> dict[str, tuple
 
 
 def ref_liveness(
-    graph: Graph, prec: Precision, derived: set[str] | None = None
+    graph: Graph, prec: Precision, derived: set[str] | None = None, known_bytes=None  # ignored: computed afresh
 ) -> tuple[int, TensorRef | None, int, list[str]]:
     """Return (peak live bytes, largest tensor, sum of all activation bytes, activations of unknown shape).
 
@@ -108,11 +116,11 @@ def ref_liveness(
         t = graph.tensor(name)
         if t is None or t.shape is None:
             unknown.append(name)
-        b = _tensor_bytes(t, prec)
+        b = ref_tensor_bytes(t, prec)
         total += b
         if t is not None and t.shape is not None and (largest is None or b > largest.bytes):
             largest = TensorRef(name, list(t.shape), b)
-    peak = peak_bytes(ranges, lambda name: _tensor_bytes(graph.tensor(name), prec))
+    peak = peak_bytes(ranges, lambda name: ref_tensor_bytes(graph.tensor(name), prec))
     return peak, largest, total, unknown
 
 
