@@ -327,7 +327,6 @@ class _Coster:
         self.nodes = 0  # nodes costed so far, subgraphs included (bounded by MAX_NODES)
         self.depth = 0  # current subgraph nesting (bounded by MAX_DEPTH)
         self._lookup: dict[tuple[str, str], Any] = {}  # (domain, op type) -> its rule (or None), looked up once
-        self._cost_subgraph = self.cost_subgraph  # one bound method for every node's context
 
     def _node_rules(self, graph: Graph):
         """Every node's rule result for ``graph``, computed once per graph however often it is reached."""
@@ -338,7 +337,8 @@ class _Coster:
                 raise ModelLoadError(f"the model has more than {MAX_NODES:,} nodes (subgraphs included): refused "
                                      "rather than profiled for hours")
             self._graphs.append(graph)
-            costs = [self._cost_node(node, graph) for node in graph.nodes]
+            sub = self.cost_subgraph  # one bound method for every node's context (not kept on self: a cycle)
+            costs = [self._cost_node(node, graph, sub) for node in graph.nodes]
             non_weights = [
                 cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
                 for node, (cost, _) in zip(graph.nodes, costs)
@@ -444,7 +444,7 @@ class _Coster:
             )
         return layers, uncosted
 
-    def _cost_node(self, node, graph: Graph) -> tuple[OpCost | None, str]:
+    def _cost_node(self, node, graph: Graph, cost_subgraph=None) -> tuple[OpCost | None, str]:
         """Run the node's rule: (cost, "") or (None, why it is uncosted)."""
         key = (node.domain, node.op_type)
         rule = self._lookup.get(key, _MISSING)
@@ -453,7 +453,7 @@ class _Coster:
         if rule is None:
             return None, "no cost rule for this op"
         ctx = CostContext(node, graph)
-        ctx.cost_subgraph = self._cost_subgraph  # type: ignore[attr-defined]
+        ctx.cost_subgraph = cost_subgraph or self.cost_subgraph  # type: ignore[attr-defined]
         try:
             return rule(ctx), ""
         except InvalidModel as exc:  # the node contradicts its own shapes: an invalid model, not a zero cost
