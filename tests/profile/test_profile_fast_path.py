@@ -285,3 +285,25 @@ def test_profiling_leaves_no_cyclic_garbage():
     for model in ("bert-base", "resnet50", _large(200)):
         profile(model)
         assert gc.collect() == 0
+
+
+def test_layer_fields_by_name():
+    """Layers are built positionally on the fast path: each field checked by name on known nodes (fp32, [1, 16]
+    activations of 64 bytes, a [16, 16] weight of 1024 bytes), and an op without a rule."""
+    m = _large(10)
+    extra = helper.make_node("Mystery", ["t9"], ["z"], name="odd", domain="local")
+    m.graph.node.append(extra)
+    m.opset_import.append(helper.make_opsetid("local", 1))
+    layers = {x.name: x for x in profile(m).layers}
+    mm = layers["m0"]
+    assert (mm.op_type, mm.domain, mm.inputs, mm.outputs) == ("MatMul", "", ["x", "w"], ["t0"])
+    assert (mm.input_shapes, mm.output_shapes) == ([[1, 16], [16, 16]], [[1, 16]])
+    assert (mm.macs, mm.other_ops, mm.weights, mm.weight_bytes) == (16 * 16, 0, 16 * 16, 16 * 16 * 4)
+    assert (mm.input_activation_bytes, mm.output_activation_bytes, mm.winograd_eligible) == (64, 64, False)
+    assert mm.gemms and mm.gemms[0].macs == 16 * 16 and mm.kernel == []
+    add = layers["a1"]  # Add(t0, t0): one input of 64 bytes
+    assert (add.macs, add.other_ops, add.input_activation_bytes, add.output_activation_bytes) == (0, 16, 64, 64)
+    assert add.rule == "elementwise" and add.weights == 0
+    odd = layers["odd"]
+    assert (odd.macs, odd.other_ops, odd.rule, odd.domain, odd.gemms) == (None, None, "uncosted", "local", [])
+    assert (odd.input_activation_bytes, odd.output_shapes) == (64, [None])
