@@ -150,19 +150,27 @@ class Profile:
         head["layers"] = [_layer_dict(x) for x in self.layers]
         return {k: head[k] for k in ("model", "conditions", "totals", "layers", "uncosted")}
 
+    def _dict_without_layers(self) -> dict[str, Any]:
+        """:meth:`to_dict` less its ``layers`` (the order of the other keys kept)."""
+        head = asdict(Profile(self.model, self.conditions, self.totals, [], self.uncosted))
+        return {k: head[k] for k in ("model", "conditions", "totals", "uncosted")}
+
     def to_json(self, indent: int | None = 2) -> str:
         """JSON of :meth:`to_dict`. With ``indent``, each layer is one line (json's C encoder writes compact
         text only; its pure-Python indenting encoder took ~250 us a layer)."""
-        with paused_gc():
-            d = self.to_dict()
         if indent is None:
-            return json.dumps(d)
-        layers = d.pop("layers")
-        uncosted = d.pop("uncosted")
-        enc = json.JSONEncoder().encode
-        pad = " " * indent
-        body = json.dumps(d, indent=indent)[:-2]  # without the closing "\n}"
-        layer_text = (f"[\n{pad}{pad}" + f",\n{pad}{pad}".join(map(enc, layers)) + f"\n{pad}]") if layers else "[]"
+            with paused_gc():
+                return json.dumps(self.to_dict())
+        with paused_gc():
+            d = self._dict_without_layers()
+            uncosted = d.pop("uncosted")
+            enc = json.JSONEncoder().encode
+            pad = " " * indent
+            body = json.dumps(d, indent=indent)[:-2]  # without the closing "\n}"
+            # one layer's dict at a time: the dicts of a 10^6-layer profile all at once took ~1 GB
+            layers = self.layers
+            layer_text = (f"[\n{pad}{pad}" + f",\n{pad}{pad}".join(enc(_layer_dict(x)) for x in layers)
+                          + f"\n{pad}]") if layers else "[]"
         tail = json.dumps({"uncosted": uncosted}, indent=indent)[2:-2]  # '  "uncosted": [...]'
         return f'{body},\n{pad}"layers": {layer_text},\n{tail}\n}}'
 

@@ -698,7 +698,7 @@ def _check_shapes(graph: Graph, batch: int | None = None) -> None:
     for t in graph.tensors.values():
         if t.shape is None:
             continue
-        if any(d < 0 for d in t.shape):
+        if t.shape and min(t.shape) < 0:
             raise ShapeError(f"tensor {t.name!r} has a negative dim {list(t.shape)}")
         if math.prod(t.shape) > INT64_MAX:
             raise ShapeError(f"tensor {t.name!r} with shape {list(t.shape)} has more than 2^63-1 elements")
