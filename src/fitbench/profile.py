@@ -73,7 +73,7 @@ class TensorRef:
     bytes: int
 
 
-@dataclass
+@dataclass(slots=True)  # no per-instance __dict__: a 10^6-node graph holds one per node
 class LayerCost:
     """One node. ``macs``/``other_ops`` are ``None`` when the node is uncosted."""
 
@@ -150,19 +150,27 @@ class Profile:
         head["layers"] = [_layer_dict(x) for x in self.layers]
         return {k: head[k] for k in ("model", "conditions", "totals", "layers", "uncosted")}
 
+    def _dict_without_layers(self) -> dict[str, Any]:
+        """:meth:`to_dict` less its ``layers`` (the order of the other keys kept)."""
+        head = asdict(Profile(self.model, self.conditions, self.totals, [], self.uncosted))
+        return {k: head[k] for k in ("model", "conditions", "totals", "uncosted")}
+
     def to_json(self, indent: int | None = 2) -> str:
         """JSON of :meth:`to_dict`. With ``indent``, each layer is one line (json's C encoder writes compact
         text only; its pure-Python indenting encoder took ~250 us a layer)."""
-        with paused_gc():
-            d = self.to_dict()
         if indent is None:
-            return json.dumps(d)
-        layers = d.pop("layers")
-        uncosted = d.pop("uncosted")
-        enc = json.JSONEncoder().encode
-        pad = " " * indent
-        body = json.dumps(d, indent=indent)[:-2]  # without the closing "\n}"
-        layer_text = (f"[\n{pad}{pad}" + f",\n{pad}{pad}".join(map(enc, layers)) + f"\n{pad}]") if layers else "[]"
+            with paused_gc():
+                return json.dumps(self.to_dict())
+        with paused_gc():
+            d = self._dict_without_layers()
+            uncosted = d.pop("uncosted")
+            enc = json.JSONEncoder().encode
+            pad = " " * indent
+            body = json.dumps(d, indent=indent)[:-2]  # without the closing "\n}"
+            # one layer's dict at a time: the dicts of a 10^6-layer profile all at once took ~1 GB
+            layers = self.layers
+            layer_text = (f"[\n{pad}{pad}" + f",\n{pad}{pad}".join(enc(_layer_dict(x)) for x in layers)
+                          + f"\n{pad}]") if layers else "[]"
         tail = json.dumps({"uncosted": uncosted}, indent=indent)[2:-2]  # '  "uncosted": [...]'
         return f'{body},\n{pad}"layers": {layer_text},\n{tail}\n}}'
 
@@ -208,10 +216,16 @@ def amdahl_speedup(fraction: float, reduction: float) -> float:
 
 # ------------------------------------------------------------------ engine
 
+_PER_ELEMENT: dict[tuple[str, int], float] = {}  # (dtype, id of the Precision member) -> bytes per element
+
+
 def _tensor_bytes(t: Tensor | None, prec: Precision) -> int:
     if t is None or t.shape is None:
         return 0
-    per = prec.bytes if t.is_float else t.native_bytes_per_element
+    key = (t.dtype, id(prec))  # Precision members are singletons; hashing the enum itself is a Python call
+    per = _PER_ELEMENT.get(key)
+    if per is None:
+        per = _PER_ELEMENT[key] = prec.bytes if t.is_float else t.native_bytes_per_element
     return math.prod(t.shape) * per
 
 
@@ -226,6 +240,7 @@ def _shapes(graph: Graph, names) -> list[list[int] | None]:
 MAX_DEPTH = 64  # subgraphs (If / Loop / Scan bodies) nested deeper than this are refused
 MAX_NODES = 5_000_000  # nodes in the whole model, subgraphs included: above this the model is refused
 
+_MISSING = object()
 _NONDETERMINISTIC = ("RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli")
 
 
@@ -237,12 +252,23 @@ def constant_derived(graph: Graph) -> set[str]:
     them, at their stored size).
     """
     derived: set[str] = set()
+    get = graph.tensors.get
+    skip = (*_NONDETERMINISTIC, "Constant")
     for node in graph.nodes:
-        if node.subgraphs or node.op_type in _NONDETERMINISTIC or node.op_type == "Constant":
+        if node.subgraphs or node.op_type in skip:
             continue
-        ins = [x for x in node.inputs if x]
-        if ins and all(graph.is_constant(x) or x in derived for x in ins):
-            derived.update(o for o in node.outputs if o)
+        any_input = False
+        for x in node.inputs:
+            if not x:
+                continue
+            if x not in derived:
+                t = get(x)
+                if t is None or not t.constant:
+                    break  # a non-constant input (the usual case): the outputs are activations
+            any_input = True
+        else:
+            if any_input:
+                derived.update(o for o in node.outputs if o)
     return derived
 
 
@@ -262,30 +288,37 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
     state...) or produces shape-only tensors only (the ``Concat``/``Unsqueeze`` chains exporters
     build shapes with). Constants that are shape-only are not weights.
     """
-    consumers: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for idx, node in enumerate(graph.nodes):
-        for pos, name in enumerate(node.inputs):
-            if name:
-                consumers[name].append((idx, pos))
+    # One backward pass: the nodes are in execution order, so every consumer of a node's outputs is visited
+    # before the node itself. A use is "ok" when it reads at a non-weight position or feeds a node whose outputs
+    # are all shape-only; a tensor is shape-only when it has a use, no other kind of use, and is not pinned.
     pinned = set(graph.outputs) | _names_read_by_subgraphs(graph)
+    used: set[str] = set()  # tensors with at least one use
+    weight_use: set[str] = set()  # tensors with a use that is not "ok"
     shape_only: set[str] = set()
-    outputs_shape_only = [False] * len(graph.nodes)
-
-    def decide(name: str) -> bool:
-        uses = consumers.get(name)
-        return bool(uses) and name not in pinned and all(
-            pos in non_weights[idx] or outputs_shape_only[idx] for idx, pos in uses
-        )
-
-    for idx in range(len(graph.nodes) - 1, -1, -1):
-        node = graph.nodes[idx]
-        outs = [o for o in node.outputs if o]
-        for o in outs:
-            if decide(o):
-                shape_only.add(o)
-        outputs_shape_only[idx] = bool(outs) and not graph.nodes[idx].subgraphs and all(o in shape_only for o in outs)
+    nodes = graph.nodes
+    for idx in range(len(nodes) - 1, -1, -1):
+        node = nodes[idx]
+        outputs_shape_only = None  # True when every named output is shape-only (None: no named output)
+        for o in node.outputs:
+            if o:
+                if o in used and o not in weight_use and o not in pinned:
+                    shape_only.add(o)
+                    if outputs_shape_only is None:
+                        outputs_shape_only = True
+                else:
+                    outputs_shape_only = False
+        inputs = node.inputs
+        used.update(inputs)
+        if outputs_shape_only and not node.subgraphs:
+            continue  # every read feeds shape-only outputs
+        non_weight = non_weights[idx]
+        if non_weight:
+            weight_use.update(name for pos, name in enumerate(inputs) if pos not in non_weight)
+        else:
+            weight_use.update(inputs)
+    used.discard("")
     for name, t in graph.tensors.items():
-        if t.constant and name not in shape_only and decide(name):
+        if t.constant and name in used and name not in weight_use and name not in pinned:
             shape_only.add(name)
     return shape_only
 
@@ -294,12 +327,14 @@ class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
         self.derived: dict[int, set[str]] = {}  # id(graph) -> constant_derived(graph)
+        self.act_bytes: dict[int, dict[str, int]] = {}  # id(graph) -> {tensor: activation bytes} of its layers
         # id(graph) -> (node costs, non-weight inputs, shape-only tensors): each (sub)graph's rules run once
         self._rules: dict[int, tuple[list[tuple[OpCost | None, str]], list[frozenset[int]], set[str]]] = {}
         self._totals: dict[int, tuple[int, int, list[str]]] = {}  # id(body) -> cost_subgraph's answer
         self._graphs: list[Graph] = []  # keeps every costed graph alive, so its id is never reused
         self.nodes = 0  # nodes costed so far, subgraphs included (bounded by MAX_NODES)
         self.depth = 0  # current subgraph nesting (bounded by MAX_DEPTH)
+        self._lookup: dict[tuple[str, str], Any] = {}  # (domain, op type) -> its rule (or None), looked up once
 
     def _node_rules(self, graph: Graph):
         """Every node's rule result for ``graph``, computed once per graph however often it is reached."""
@@ -310,7 +345,8 @@ class _Coster:
                 raise ModelLoadError(f"the model has more than {MAX_NODES:,} nodes (subgraphs included): refused "
                                      "rather than profiled for hours")
             self._graphs.append(graph)
-            costs = [self._cost_node(node, graph) for node in graph.nodes]
+            sub = self.cost_subgraph  # one bound method for every node's context (not kept on self: a cycle)
+            costs = [self._cost_node(node, graph, sub) for node in graph.nodes]
             non_weights = [
                 cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
                 for node, (cost, _) in zip(graph.nodes, costs)
@@ -331,38 +367,38 @@ class _Coster:
         costs, non_weights, shape_only = self._node_rules(graph)
         get = graph.tensors.get  # the per-node work below is the cost of a 10^6-node graph: kept lean
         act_bytes: dict[str, int] = {}  # tensor -> its activation bytes (each tensor is read about twice)
-
-        def abytes(name: str, t: Tensor) -> int:
-            b = act_bytes.get(name)
-            if b is None:
-                b = act_bytes[name] = _tensor_bytes(t, self.ap)
-            return b
-
-        def shapes(names) -> list[list[int] | None]:
-            out = []
-            for n in names:
-                t = get(n) if n else None
-                out.append(None if t is None or t.shape is None else list(t.shape))
-            return out
+        self.act_bytes[id(graph)] = act_bytes  # the liveness of the main graph reads them again
+        ap, wp = self.ap, self.wp
 
         for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
             weights = weight_bytes = act_in = 0
             inputs = node.inputs
-            read: set[str] | tuple = set() if len(inputs) > 1 else ()
+            input_shapes: list[list[int] | None] = []
+            read: set[str] | None = set() if len(inputs) > 1 else None
             for i, name in enumerate(inputs):
                 t = get(name) if name else None
-                if t is None or name in derived or name in read:
-                    continue  # a tensor read twice by one node (Add(x, x)) is one input
-                if read != ():
+                if t is None:
+                    input_shapes.append(None)
+                    continue
+                shape = t.shape
+                input_shapes.append(None if shape is None else list(shape))
+                if name in derived:
+                    continue
+                if read is not None:
+                    if name in read:
+                        continue  # a tensor read twice by one node (Add(x, x)) is one input
                     read.add(name)
                 if t.constant:
                     if i in non_weight or name in shape_only or name in seen_weights:
                         continue
                     seen_weights.add(name)
                     weights += t.elements or 0
-                    weight_bytes += _tensor_bytes(t, self.wp)
+                    weight_bytes += _tensor_bytes(t, wp)
                 else:
-                    act_in += abytes(name, t)
+                    b = act_bytes.get(name)
+                    if b is None:
+                        b = act_bytes[name] = _tensor_bytes(t, ap)
+                    act_in += b
             for sub in node.subgraphs.values():
                 # parameters read inside a body (its own or from the enclosing scope) belong to this node
                 self._enter(node)
@@ -373,10 +409,19 @@ class _Coster:
                 weights += sum(x.weights for x in sub_layers)
                 weight_bytes += sum(x.weight_bytes for x in sub_layers)
             act_out = 0
+            output_shapes: list[list[int] | None] = []
             for o in node.outputs:
                 t = get(o) if o else None
-                if t is not None and not t.constant and o not in derived:
-                    act_out += abytes(o, t)
+                if t is None:
+                    output_shapes.append(None)
+                    continue
+                shape = t.shape
+                output_shapes.append(None if shape is None else list(shape))
+                if not t.constant and o not in derived:
+                    b = act_bytes.get(o)
+                    if b is None:
+                        b = act_bytes[o] = _tensor_bytes(t, ap)
+                    act_out += b
             if cost is None:
                 key = (node.domain, node.op_type)
                 entry = uncosted.setdefault(key, UncostedOp(node.op_type, node.domain, 0, [], reason))
@@ -384,36 +429,30 @@ class _Coster:
                 entry.nodes.append(node.name)
                 if reason not in entry.reason.split("; "):
                     entry.reason += "; " + reason
-            layers.append(
-                LayerCost(
-                    name=node.name,
-                    op_type=node.op_type,
-                    domain=node.domain,
-                    input_shapes=shapes(inputs),
-                    output_shapes=shapes(node.outputs),
-                    macs=None if cost is None else int(cost.macs),
-                    other_ops=None if cost is None else int(cost.other_ops),
-                    weights=int(weights),
-                    weight_bytes=int(weight_bytes),
-                    input_activation_bytes=int(act_in),
-                    output_activation_bytes=int(act_out),
-                    winograd_eligible=bool(cost and cost.winograd_eligible),
-                    rule="uncosted" if cost is None else cost.rule,
-                    gemms=list(cost.gemms) if cost else [],
-                    kernel=list(cost.kernel) if cost else [],
-                    inputs=list(node.inputs),
-                    outputs=list(node.outputs),
-                )
-            )
+            # positional, in the field order (keywords cost ~1 us more per layer): name, op_type, input_shapes,
+            # output_shapes, macs, other_ops, weights, weight_bytes, input_activation_bytes,
+            # output_activation_bytes, winograd_eligible, rule, gemms, kernel, domain, inputs, outputs
+            if cost is None:
+                layers.append(LayerCost(node.name, node.op_type, input_shapes, output_shapes, None, None,
+                                        int(weights), int(weight_bytes), int(act_in), int(act_out), False,
+                                        "uncosted", [], [], node.domain, list(inputs), list(node.outputs)))
+            else:
+                layers.append(LayerCost(node.name, node.op_type, input_shapes, output_shapes, int(cost.macs),
+                                        int(cost.other_ops), int(weights), int(weight_bytes), int(act_in),
+                                        int(act_out), bool(cost.winograd_eligible), cost.rule, list(cost.gemms),
+                                        list(cost.kernel), node.domain, list(inputs), list(node.outputs)))
         return layers, uncosted
 
-    def _cost_node(self, node, graph: Graph) -> tuple[OpCost | None, str]:
+    def _cost_node(self, node, graph: Graph, cost_subgraph=None) -> tuple[OpCost | None, str]:
         """Run the node's rule: (cost, "") or (None, why it is uncosted)."""
-        rule = lookup(node.domain, node.op_type)
+        key = (node.domain, node.op_type)
+        rule = self._lookup.get(key, _MISSING)
+        if rule is _MISSING:
+            rule = self._lookup[key] = lookup(*key)
         if rule is None:
             return None, "no cost rule for this op"
         ctx = CostContext(node, graph)
-        ctx.cost_subgraph = self.cost_subgraph  # type: ignore[attr-defined]
+        ctx.cost_subgraph = cost_subgraph or self.cost_subgraph  # type: ignore[attr-defined]
         try:
             return rule(ctx), ""
         except InvalidModel as exc:  # the node contradicts its own shapes: an invalid model, not a zero cost
@@ -451,27 +490,37 @@ class _Coster:
 
 
 def _liveness(
-    graph: Graph, prec: Precision, derived: set[str] | None = None
+    graph: Graph, prec: Precision, derived: set[str] | None = None, known_bytes: dict[str, int] | None = None
 ) -> tuple[int, TensorRef | None, int, list[str]]:
     """Return (peak live bytes, largest tensor, sum of all activation bytes, activations of unknown shape).
 
     A tensor whose shape is unknown has no byte count: it is left out of the three figures and named in
-    the fourth, so the caller can say the figures are lower bounds (never a silent 0).
+    the fourth, so the caller can say the figures are lower bounds (never a silent 0). ``known_bytes``: bytes
+    of tensors at ``prec`` already computed (the coster's), used instead of computing them again.
     """
     derived = constant_derived(graph) if derived is None else derived
     ranges = live_ranges(graph, derived)
     largest: TensorRef | None = None
+    largest_bytes = -1
     total = 0
     unknown: list[str] = []
+    nbytes: dict[str, int] = {}  # each tensor's bytes, computed once (the peak reads them again)
+    get = graph.tensors.get
+    known = known_bytes or {}
     for name in ranges:
-        t = graph.tensor(name)
+        t = get(name) if name else None
         if t is None or t.shape is None:
             unknown.append(name)
-        b = _tensor_bytes(t, prec)
+            nbytes[name] = 0
+            continue
+        b = known.get(name)
+        if b is None:
+            b = _tensor_bytes(t, prec)
+        nbytes[name] = b
         total += b
-        if t is not None and t.shape is not None and (largest is None or b > largest.bytes):
-            largest = TensorRef(name, list(t.shape), b)
-    peak = peak_bytes(ranges, lambda name: _tensor_bytes(graph.tensor(name), prec))
+        if b > largest_bytes:
+            largest, largest_bytes = TensorRef(name, list(t.shape), b), b
+    peak = peak_bytes(ranges, nbytes.__getitem__)
     return peak, largest, total, unknown
 
 
@@ -498,22 +547,28 @@ def profile_model(
     if strict and uncosted:
         listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
         raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
-    peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)))
-    macs = sum(x.macs or 0 for x in layers)
-    elig_macs = sum(x.macs or 0 for x in layers if x.winograd_eligible)
-    # kernel elements of eligible convs (Cout x Cin x 3 x 3 = gemm n x k); biases do not grow
-    elig_weights = sum(g.batch * g.n * g.k for x in layers if x.winograd_eligible for g in x.gemms)
-    weights = sum(x.weights for x in layers)
-    frac = elig_macs / macs if macs else 0.0
+    peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)),
+                                                   coster.act_bytes.get(id(model.graph)))
+    macs = elig_macs = elig_weights = weights = weight_bytes = other_ops = 0
     op_mix: dict[str, int] = defaultdict(int)
-    for x in layers:
+    for x in layers:  # one pass: a 10^6-node graph has 10^6 layers
+        m = x.macs or 0
+        macs += m
+        other_ops += x.other_ops or 0
+        weights += x.weights
+        weight_bytes += x.weight_bytes
         op_mix[x.op_type] += 1
+        if x.winograd_eligible:
+            elig_macs += m
+            # kernel elements of eligible convs (Cout x Cin x 3 x 3 = gemm n x k); biases do not grow
+            elig_weights += sum(g.batch * g.n * g.k for g in x.gemms)
+    frac = elig_macs / macs if macs else 0.0
     totals = Totals(
         macs=macs,
         flops=2 * macs,
-        other_ops=sum(x.other_ops or 0 for x in layers),
+        other_ops=other_ops,
         weights=weights,
-        weight_bytes=sum(x.weight_bytes for x in layers),
+        weight_bytes=weight_bytes,
         activation_bytes=act_total,
         largest_activation_bytes=largest.bytes if largest else 0,
         largest_activation_tensor=largest,

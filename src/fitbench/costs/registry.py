@@ -41,7 +41,7 @@ class GemmShape:
         return self.batch * self.m * self.n * self.k
 
 
-@dataclass
+@dataclass(slots=True)  # no per-instance __dict__: a 10^6-node graph holds one per node
 class OpCost:
     """What a rule returns for one node. ``rule`` names the rule (``conv``, ``matmul``...)."""
 

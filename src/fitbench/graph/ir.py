@@ -52,7 +52,7 @@ class Tensor:
             return 4
 
 
-@dataclass
+@dataclass(slots=True)  # no per-instance __dict__: a 10^6-node graph holds one per node
 class Node:
     """One operator instance. ``inputs`` keeps ``""`` for omitted optional inputs."""
 

@@ -29,17 +29,21 @@ def live_ranges(graph: Graph, skip: Collection[str] = ()) -> dict[str, tuple[int
     end: dict[str, int] = {}
     for name in graph.inputs:
         start[name] = end[name] = 0
+    get = graph.tensors.get
     for step, node in enumerate(graph.nodes):
-        reads = list(node.inputs)
-        for sub in node.subgraphs.values():  # a body reading an outer tensor keeps it alive
-            reads.extend(names_read_in(sub))
+        reads = node.inputs
+        if node.subgraphs:  # a body reading an outer tensor keeps it alive
+            reads = list(reads)
+            for sub in node.subgraphs.values():
+                reads.extend(names_read_in(sub))
         for name in reads:
             if name in start:
-                end[name] = max(end[name], step)
+                end[name] = step  # steps only grow: the last read so far is this one
         for name in node.outputs:
-            if name and not graph.is_constant(name) and name not in skip:
-                start.setdefault(name, step)
-                end.setdefault(name, step)
+            if name and name not in start and name not in skip:
+                t = get(name)
+                if not (t and t.constant):
+                    start[name] = end[name] = step
     for name in graph.outputs:
         if name in start:
             end[name] = max(steps - 1, 0)

@@ -225,13 +225,20 @@ def check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
 
 # ---------------------------------------------------------------- graph checks
 
-def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[onnx.NodeProto]:
-    """Return nodes in execution order; error on a cycle or an input nobody produces."""
+def _topological_nodes(
+    graph: onnx.GraphProto, outer_names: set[str]
+) -> tuple[list[onnx.NodeProto], list[tuple[tuple[str, ...], tuple[str, ...]]] | None]:
+    """Return nodes in execution order; error on a cycle or an input nobody produces. Second: each node's
+    (inputs, outputs) as read by the one-pass order check when the stored order is an execution order (so that
+    the caller does not read them again), else None."""
     available = set(outer_names)
     available.update(i.name for i in graph.input)
     available.update(t.name for t in graph.initializer)
     available.add("")
     own = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    io = _in_order(graph, available)
+    if io is not None:
+        return list(graph.node), io  # already in execution order (the usual case), every read produced before it
     producers: dict[str, int] = {}
     for idx, node in enumerate(graph.node):
         for out in node.output:
@@ -265,7 +272,7 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
                 )
         deps.append(d)
     if in_order:
-        return list(graph.node)  # already in execution order (the usual case)
+        return list(graph.node), None  # already in execution order
     order: list[int] = []
     state = [0] * len(graph.node)  # 0 new, 1 on stack, 2 done
     for start in range(len(graph.node)):
@@ -286,7 +293,33 @@ def _topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list[on
             elif state[nxt] == 0:
                 state[nxt] = 1
                 stack.append((nxt, iter(sorted(deps[nxt]))))
-    return [graph.node[i] for i in order]
+    return [graph.node[i] for i in order], None
+
+
+def _in_order(graph: onnx.GraphProto, available: set[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
+    """Each node's (inputs, outputs) when every node reads only names available before it and no tensor is
+    produced twice (the stored order is an execution order), else None. One pass, no dependency lists; on None
+    the full check (which names the problem, or sorts) runs."""
+    graph_attr = (_A.GRAPH, _A.GRAPHS)
+    produced: set[str] = set()
+    add = produced.add
+    io: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for node in graph.node:
+        attrs = node.attribute
+        inputs, outputs = tuple(node.input), tuple(node.output)
+        needed: tuple[str, ...] | set[str] = inputs
+        if attrs and any(a.type in graph_attr for a in attrs):
+            needed = set(inputs) | _subgraph_outer_refs(node)
+        for name in needed:
+            if name not in produced and name not in available:
+                return None
+        for out in outputs:
+            if out:
+                if out in produced or out in available:  # twice, or shadowing an outer name: the full check
+                    return None
+                add(out)
+        io.append((inputs, outputs))
+    return io
 
 
 def _subgraph_outer_refs(node: onnx.NodeProto) -> set[str]:
@@ -607,37 +640,33 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
         if prev is not None and (prev.constant or (prev.shape is not None and shape is None)):
             continue
         tensors[name] = Tensor(name, shape, dtype, False)
-    ordered = _topological_nodes(graph, set(outer))
+    ordered, io = _topological_nodes(graph, set(outer))
     nodes: list[Node] = []
     used_names: set[str] = set()
-    for idx, n in enumerate(ordered):
-        name = n.name or f"{n.op_type}_{idx}"
+    graph_type = onnx.AttributeProto.GRAPH
+    for idx, n in enumerate(ordered):  # the per-node work of a 10^6-node graph: each proto field read once
+        inputs, outputs = io[idx] if io is not None else (tuple(n.input), tuple(n.output))
+        op_type, domain, attrs = n.op_type, n.domain, n.attribute
+        name = n.name or f"{op_type}_{idx}"
         if name in used_names:
             name = f"{name}_{idx}"
         used_names.add(name)
-        if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+        if op_type == "Constant" and domain in ("", "ai.onnx"):
             shape, dtype, arr = _constant_node_tensor(n)
-            tensors[n.output[0]] = Tensor(n.output[0], shape, dtype, True)
+            tensors[outputs[0]] = Tensor(outputs[0], shape, dtype, True)
             if arr is not None:
-                constant_values[n.output[0]] = arr
-        for out in n.output:
+                constant_values[outputs[0]] = arr
+        for out in outputs:
             if out and out not in tensors:
                 tensors[out] = Tensor(out, None, "undefined", False)
         subgraphs: dict[str, Graph] = {}
-        for attr in n.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
-        nodes.append(
-            Node(
-                name=name,
-                op_type=n.op_type,
-                domain=n.domain or "",
-                inputs=tuple(n.input),
-                outputs=tuple(n.output),
-                attributes={a.name: _attr_value(a) for a in n.attribute},
-                subgraphs=subgraphs,
-            )
-        )
+        attributes: dict = {}
+        if attrs:
+            for attr in attrs:
+                if attr.type == graph_type:
+                    subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
+            attributes = {a.name: _attr_value(a) for a in attrs}
+        nodes.append(Node(name, op_type, domain or "", inputs, outputs, attributes, subgraphs))
     own = {k: v for k, v in tensors.items() if k not in outer or v is not outer.get(k)}
     init_names = {t.name for t in graph.initializer}
     return Graph(
@@ -669,7 +698,7 @@ def _check_shapes(graph: Graph, batch: int | None = None) -> None:
     for t in graph.tensors.values():
         if t.shape is None:
             continue
-        if any(d < 0 for d in t.shape):
+        if t.shape and min(t.shape) < 0:
             raise ShapeError(f"tensor {t.name!r} has a negative dim {list(t.shape)}")
         if math.prod(t.shape) > INT64_MAX:
             raise ShapeError(f"tensor {t.name!r} with shape {list(t.shape)} has more than 2^63-1 elements")
