@@ -9,9 +9,7 @@ parent (:func:`.convert.convert`) watches its memory and time like a measurement
 from __future__ import annotations
 
 import dataclasses
-import faulthandler
 import os
-import pickle
 import sys
 import time
 from typing import Any
@@ -44,26 +42,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    from .worker import _tie_to_parent
+    from .worker import child_main
 
-    faulthandler.enable()
-    _tie_to_parent()
-    job_path, out_path = argv[1], argv[2]
-    with open(job_path, "rb") as f:
-        job = pickle.load(f)
-    try:
-        result = run_job(job)
-        code = 0
-    except Exception as exc:  # noqa: BLE001 - every failure goes back to the parent as its cause
-        from ..errors import FitbenchError
-
-        msg = str(exc) if isinstance(exc, FitbenchError) else f"{type(exc).__name__}: {exc}"
-        result = {"ok": False, "error": " ".join(msg.split())}
-        code = 1
-    with open(out_path + ".tmp", "wb") as f:
-        pickle.dump(result, f)
-    os.replace(out_path + ".tmp", out_path)
-    return code
+    return child_main(argv, run_job)
 
 
 if __name__ == "__main__":

@@ -256,13 +256,19 @@ def _tie_to_parent() -> None:
 
 
 def main(argv: list[str]) -> int:
+    return child_main(argv, lambda job: run_job(job, ChildChannel()))
+
+
+def child_main(argv: list[str], run: Any) -> int:
+    """A child's life (``python -m <module> JOB OUT``): tied to its parent, ``run(job)`` on the pickled job,
+    its dict (or ``{"ok": False, "error": one line}``) pickled to OUT atomically; exit 0 or 1."""
     faulthandler.enable()
     _tie_to_parent()
     job_path, out_path = argv[1], argv[2]
     with open(job_path, "rb") as f:
         job = pickle.load(f)
     try:
-        result = run_job(job, ChildChannel())
+        result = run(job)
         code = 0
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the parent as its cause
         from ..errors import FitbenchError
