@@ -23,6 +23,8 @@ def _value(v: float | None, metric: str) -> str:
         return "—"
     if metric == "latency_s":
         return f"{v * 1e3:.4g} ms"
+    if metric == "tokens_per_s":
+        return f"{v:,.4g} tok/s"
     return f"{v:,.4g}/s"
 
 
@@ -100,7 +102,36 @@ def document() -> str:
         p = pr.point
         out.append(f"| `{p.chip}` | `{p.model}` | {p.input_label()} | {p.batch} | {p.scenario} | "
                    f"{_value(p.value, p.metric)} | {pr.status}: {pr.reason} | {p.source.label()} |")
+    out += _holdout(r)
     return "\n".join(out) + "\n"
+
+
+def _holdout(r) -> list[str]:
+    """The hold-out section: points never fitted on and outside every statistic above."""
+    if not r.holdout:
+        return []
+    s = r.holdout_stats
+    out = ["", "## Hold-out points (not in the calibration set)", "",
+           "Published figures outside the calibration set (`split: holdout` in the dataset): calibration and",
+           "leave-model-out never use them and they are in none of the statistics above. LLM points",
+           "(`tokens_per_s`, output tokens per second) are estimated with `fitbench.compare.llm.llm_estimate`:",
+           "B sequences prefilled at the benchmark's mean input length, then decoded for its mean output length",
+           "with the KV cache at input + output / 2 tokens, tokens/s = B x output / (TTFT + output x TPOT); the",
+           "dataset's `llm.why` states where each length and the batch come from.",
+           "",
+           f"{len(r.holdout)} point(s), {s.n} compared: median error {_f(s.median_error_factor)}, within ±25 % "
+           f"{_p(s.within_25pct)}, within 2x {_p(s.within_2x)}.",
+           "",
+           "| chip | model | input | scenario | predicted | published | ratio | error | how | system | source |",
+           "|---|---|---|---|---:|---:|---:|---:|---|---|---|"]
+    for pr in r.holdout:
+        p = pr.point
+        ratio = "—" if pr.ratio is None else f"{pr.ratio:.3f}"
+        out.append(f"| `{p.chip}` | `{p.model}` | {p.input_label()} | {p.scenario} | "
+                   f"{_value(pr.predicted, p.metric)} | {_value(p.value, p.metric)} | {ratio} | "
+                   f"{_f(pr.error_factor)} | "
+                   f"{pr.detail or pr.status + ': ' + pr.reason} | {p.system} | {p.source.label()} |")
+    return out
 
 
 def main() -> int:

@@ -37,6 +37,7 @@ FORBIDDEN = {
 ALLOWED_SAME_LAYER = {
     ("costs", "graph"), ("model_source", "graph"), ("zoo", "graph"), ("hardware", "graph"),
     ("report", "compare"),  # the report renders a Comparison; compare never imports the report
+    ("validation", "compare"),  # hold-out LLM points are scored with compare.llm's estimate; compare never imports it
 }
 
 

@@ -15,7 +15,7 @@ from .common import check_output, emit, output_console, user_errors
 from .render import duration, num
 
 CSV_COLUMNS = ("chip", "family", "model", "input", "batch", "precision", "scenario", "metric", "predicted",
-               "published", "ratio", "error_factor", "status", "reason", "system", "source")
+               "published", "ratio", "error_factor", "status", "reason", "system", "source", "split")
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +50,8 @@ def validate_cmd(
 def value_text(value: float | None, metric: str) -> str:
     if value is None:
         return "—"
+    if metric == "tokens_per_s":
+        return f"{value:,.4g} tok/s"
     return duration(value) if metric == "latency_s" else f"{value:,.4g}/s"
 
 
@@ -65,13 +67,13 @@ def to_csv(report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for r in report.points:
+    for r in [*report.points, *report.holdout]:
         p = r.point
         w.writerow([p.chip, r.family or "", p.model, p.input_label(), p.batch, p.precision, p.scenario, p.metric,
                     "" if r.predicted is None else f"{r.predicted:.6g}", f"{p.value:.6g}",
                     "" if r.ratio is None else f"{r.ratio:.4f}",
                     "" if r.error_factor is None else f"{r.error_factor:.4f}", r.status, r.reason, p.system,
-                    p.source.label()])
+                    p.source.label(), p.split])
     return buf.getvalue()
 
 
@@ -119,3 +121,22 @@ def render(report, console: Console) -> None:
             k.add_row(ch.chip, f"{ch.published_rank:g}", f"{ch.predicted_rank:g}", f"{ch.published_ips:,.4g}",
                       f"{ch.predicted_ips:,.4g}")
         console.print(k)
+    if report.holdout:
+        render_holdout(report, console)
+
+
+def render_holdout(report, console: Console) -> None:
+    """The hold-out points (``split: holdout``): never fitted on, outside every statistic above."""
+    st = report.holdout_stats
+    h = Table(title=f"Hold-out points ({len(report.holdout)}; not in the calibration set or its statistics): "
+                    f"median error {factor(st.median_error_factor)}, within ±25 % {pct(st.within_25pct)}")
+    for col in ("chip", "model", "input", "scenario", "metric", "predicted", "published", "ratio", "error", "how",
+                "source"):
+        h.add_column(col, overflow="fold", justify="right" if col in ("predicted", "published", "ratio", "error")
+                     else "left")
+    for r in report.holdout:
+        p = r.point
+        h.add_row(p.chip, p.model, p.input_label(), p.scenario, p.metric, value_text(r.predicted, p.metric),
+                  value_text(p.value, p.metric), num(r.ratio, ".3f"), factor(r.error_factor),
+                  r.detail or f"{r.status}: {r.reason}", p.source.label())
+    console.print(h)

@@ -202,7 +202,11 @@ def parse_points(text: str, default_precision: str = "int8") -> list[Calibration
 
 
 def from_published(p: Any) -> CalibrationPoint:
-    """A dataset :class:`~fitbench.validation.dataset.PublishedPoint` as a calibration point."""
+    """A dataset :class:`~fitbench.validation.dataset.PublishedPoint` as a calibration point; a hold-out point
+    (``split: holdout``) is refused: nothing is fitted on figures outside the calibration set."""
+    if getattr(p, "split", "calibration") == "holdout":
+        raise CalibrationError(f"{p.chip} / {p.model} ({p.source.label()}) is a hold-out point: calibration never "
+                               "uses hold-out figures")
     return CalibrationPoint(model=p.model, batch=p.batch, metric=p.metric, value=p.value, precision=p.precision,
                             params=p.estimate_params(), source=f"{p.source.label()} ({p.system or p.scenario})")
 
@@ -604,5 +608,5 @@ def _shipped_report():
     if not _REPORT:
         from .validate import validate
 
-        _REPORT.append(validate())
+        _REPORT.append(validate(holdout=False))  # the calibration set's errors; hold-outs are never used here
     return _REPORT[0]

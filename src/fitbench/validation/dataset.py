@@ -17,6 +17,19 @@ set. A point is (chip, model, zoo params, batch, precision, scenario, metric, va
   and ``source``. MLPerf's BERT submissions drop the padding of SQuAD's 384-token inputs (NVIDIA's TensorRT
   code: "we truncate the padded part of the input sequences"; Qualcomm's ``packed-bert``), so a batched
   BERT point is estimated at the mean real sequence length, not at 384.
+* ``split`` (optional): ``calibration`` (the default: the shipped calibration set, MLPerf v1.1 + NVDLA) or
+  ``holdout``: a figure kept out of every fit (issue 11's rule: nothing is fitted on other published figures).
+  :func:`calibration_points` is what calibration and leave-model-out see; ``fitbench validate`` reports the
+  hold-out points' error in a section of their own, never in the calibration-set statistics.
+* ``metric: tokens_per_s`` (hold-out LLM points only): output tokens per second over the run, as MLPerf's LLM
+  summaries report it ("Tokens per second"). Such a point needs ``llm``: the benchmark's ``prompt`` (mean input
+  tokens) and ``output`` (mean output tokens) with their ``source``, the ``kv_precision`` (default fp16) and
+  ``batch_rule``: ``stated`` (``batch`` concurrent sequences) or ``max-fit`` (an unstated Offline batch: the
+  largest batch whose weights and KV cache fit the chip's memory, :func:`fitbench.compare.llm.llm_estimate`'s
+  ``max_batch``). **Formula**: B sequences are prefilled together and then decoded for ``output`` steps with a
+  KV cache of ``prompt + output / 2`` tokens (the mean over the decode), so
+  ``tokens/s = B x output / (TTFT(B) + output x TPOT(B))``, TTFT and TPOT from ``llm_estimate`` at
+  ``prompt`` and that context.
 
 A point without a source, with an unknown scenario, precision or metric, or with a value that is not a
 positive finite number is a one-line :class:`DatasetError` naming the file and the point.
@@ -37,7 +50,8 @@ from ..yaml_file import read_yaml
 
 DATASET = Path(__file__).parent / "data" / "published.yaml"
 SCENARIOS = ("offline", "single-stream", "server", "multi-stream")
-METRICS = ("throughput_ips", "latency_s")
+METRICS = ("throughput_ips", "latency_s", "tokens_per_s")
+SPLITS = ("calibration", "holdout")
 PRECISIONS = ("int8", "fp16", "bf16", "fp32")
 
 
@@ -94,8 +108,34 @@ class EffectiveWorkload(BaseModel):
         return str(v).strip()
 
 
+class LLMWorkload(BaseModel):
+    """The token lengths of an LLM benchmark (mean input ``prompt`` and mean ``output`` tokens per sample), with
+    their ``source``; ``batch_rule`` and ``kv_precision`` as the module doc states."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    prompt: int
+    output: int
+    kv_precision: Literal["int8", "fp16", "bf16", "fp32"] = "fp16"
+    batch_rule: Literal["stated", "max-fit"] = "stated"
+    why: str = ""
+    source: Source
+
+    @field_validator("prompt", "output")
+    @classmethod
+    def _tokens(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError(f"must be a positive number of tokens, got {v}")
+        return v
+
+    @property
+    def context(self) -> int:
+        """The mean KV-cache length over the decode: ``prompt + output // 2`` tokens."""
+        return self.prompt + self.output // 2
+
+
 class PublishedPoint(BaseModel):
-    """One published figure. ``value`` is in samples/s (``throughput_ips``) or seconds (``latency_s``)."""
+    """One published figure. ``value`` is in samples/s (``throughput_ips``), seconds (``latency_s``) or output
+    tokens/s (``tokens_per_s``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     chip: str
@@ -105,12 +145,29 @@ class PublishedPoint(BaseModel):
     batch_stated: bool = True
     precision: Literal["int8", "fp16", "bf16", "fp32"]
     scenario: Literal["offline", "single-stream", "server", "multi-stream"]
-    metric: Literal["throughput_ips", "latency_s"]
+    metric: Literal["throughput_ips", "latency_s", "tokens_per_s"]
     value: float
     source: Source
     system: str = ""
     notes: str = ""
     effective: EffectiveWorkload | None = None
+    split: Literal["calibration", "holdout"] = "calibration"
+    llm: LLMWorkload | None = None
+
+    @model_validator(mode="after")
+    def _llm(self) -> PublishedPoint:
+        if self.metric == "tokens_per_s" and self.llm is None:
+            raise ValueError("a tokens_per_s point needs llm: {prompt, output, source} (the benchmark's lengths)")
+        if self.llm is not None and self.metric != "tokens_per_s":
+            raise ValueError("llm: is for tokens_per_s points only")
+        if self.metric == "tokens_per_s" and self.split != "holdout":
+            raise ValueError("a tokens_per_s point must be split: holdout (the calibration set is MLPerf v1.1 + "
+                             "NVDLA only)")
+        return self
+
+    @property
+    def is_holdout(self) -> bool:
+        return self.split == "holdout"
 
     @field_validator("chip", "model")
     @classmethod
@@ -159,6 +216,8 @@ class PublishedPoint(BaseModel):
         parts += [f"{k}={v}" for k, v in sorted(self.params.items()) if k not in ("resolution", "seq_len")]
         if self.effective:
             parts.append("as " + ", ".join(f"{k}={v}" for k, v in sorted(self.effective.params.items())))
+        if self.llm:
+            parts.append(f"in {self.llm.prompt} / out {self.llm.output} tokens")
         return ", ".join(parts) or "default"
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +254,16 @@ def parse_points(data: Any, where: str) -> list[PublishedPoint]:
         except FitbenchError as exc:
             raise DatasetError(f"dataset {where}: {label}: {exc}") from None
     return out
+
+
+def calibration_points(points: list[PublishedPoint]) -> list[PublishedPoint]:
+    """The points calibration and leave-model-out may use: every point but the hold-outs (``split: holdout``)."""
+    return [p for p in points if not p.is_holdout]
+
+
+def holdout_points(points: list[PublishedPoint]) -> list[PublishedPoint]:
+    """The hold-out points (``split: holdout``): reported by ``validate``, never fitted on."""
+    return [p for p in points if p.is_holdout]
 
 
 def load_dataset(path: str | Path | None = None) -> list[PublishedPoint]:

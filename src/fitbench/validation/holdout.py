@@ -72,11 +72,11 @@ def leave_model_out(points: list[Any] | None = None, fit_model: str = "resnet50"
     default to the shipped dataset."""
     from ..hardware.spec import catalog_names
     from .calibrate import _Predictor, calibrate, from_published
-    from .dataset import load_dataset
+    from .dataset import calibration_points, load_dataset
 
     cat = set(catalog_names())
     by_chip: dict[str, list[Any]] = defaultdict(list)
-    for p in load_dataset() if points is None else points:
+    for p in calibration_points(load_dataset() if points is None else list(points)):  # hold-outs: never fitted
         if p.chip in cat:
             by_chip[p.chip].append(p)
     out = LeaveModelOut(fit_model=fit_model)

@@ -16,6 +16,10 @@ the reason, never dropped. Statistics (:mod:`fitbench.validation.stats`) cover t
 **Rankings**: per (model, input), the compared batch-1 points; each chip's speed is samples/s
 (``throughput_ips``, or ``1 / latency_s``), the geometric mean over that chip's points (several submitters);
 chips are ranked fastest first by prediction and by publication, and Spearman's rho compares the two.
+
+**Hold-out points** (``split: holdout``, e.g. MLPerf LLM ``tokens_per_s`` figures) are estimated too but kept
+out of ``points``, the statistics and the rankings, which are the calibration set's alone: they are in
+``holdout`` with their own ``holdout_stats`` (:mod:`fitbench.validation.llm_holdout` for the LLM formula).
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ class PointResult:
     point: PublishedPoint
     status: str
     reason: str = ""
-    predicted: float | None = None  # in the point's metric: samples/s or seconds
+    predicted: float | None = None  # in the point's metric: samples/s, seconds or tokens/s
     family: str | None = None
+    detail: str = ""  # how the prediction was made where the point alone does not say (hold-out LLM points)
 
     @property
     def published(self) -> float:
@@ -71,7 +76,7 @@ class PointResult:
     def to_dict(self) -> dict[str, Any]:
         return {**self.point.to_dict(), "status": self.status, "reason": self.reason, "family": self.family,
                 "predicted": self.predicted, "published": self.published, "ratio": self.ratio,
-                "error_factor": self.error_factor}
+                "error_factor": self.error_factor, "detail": self.detail}
 
 
 @dataclass
@@ -122,6 +127,8 @@ class ValidationReport:
     rankings: list[Ranking]
     elapsed_s: float = 0.0
     filters: dict[str, list[str]] = field(default_factory=dict)
+    holdout: list[PointResult] = field(default_factory=list)
+    holdout_stats: ErrorStats = field(default_factory=lambda: error_stats([]))
 
     @property
     def compared(self) -> list[PointResult]:
@@ -138,6 +145,7 @@ class ValidationReport:
             "per_chip": [g.to_dict() for g in self.per_chip], "per_family": [g.to_dict() for g in self.per_family],
             "rankings": [r.to_dict() for r in self.rankings], "points": [r.to_dict() for r in self.points],
             "counts": {"points": len(self.points), "compared": len(self.compared), "skipped": len(self.skipped)},
+            "holdout": {"stats": self.holdout_stats.to_dict(), "points": [r.to_dict() for r in self.holdout]},
         }
 
 
@@ -162,9 +170,10 @@ def _freeze(params: dict[str, Any]) -> tuple:
 
 
 def validate(dataset: str | Path | None = None, hw: Sequence[str] = (), models: Sequence[str] = (),
-             points: Sequence[PublishedPoint] | None = None) -> ValidationReport:
+             points: Sequence[PublishedPoint] | None = None, holdout: bool = True) -> ValidationReport:
     """Estimate every published point (of ``points``, or of the ``dataset`` file, or of the shipped dataset),
-    keeping those whose chip is in ``hw`` and model in ``models`` when given; see the module doc."""
+    keeping those whose chip is in ``hw`` and model in ``models`` when given; see the module doc. ``holdout=False``
+    leaves the hold-out points out (``holdout`` stays empty): the calibration set's figures are the same."""
     from ..hardware.estimator import estimate
     from ..hardware.spec import catalog_names, load_hardware
     from ..profile import profile
@@ -177,8 +186,10 @@ def validate(dataset: str | Path | None = None, hw: Sequence[str] = (), models: 
     zoo_names = {e.name for e in list_models()}
     _check_names(hw, cat | {p.chip for p in pts}, "hardware (catalog or dataset chip)")
     _check_names(models, zoo_names | {p.model for p in pts}, "model (zoo or dataset model)")
-    sel = [p for p in pts if (not hw or p.chip in hw) and (not models or p.model in models)]
-    if not sel:
+    chosen = [p for p in pts if (not hw or p.chip in hw) and (not models or p.model in models)]
+    sel = [p for p in chosen if not p.is_holdout]
+    held = [p for p in chosen if p.is_holdout] if holdout else []
+    if not chosen:
         raise DatasetError(f"no published point in dataset {label} for hardware {', '.join(hw) or 'any'} and "
                            f"model {', '.join(models) or 'any'}")
 
@@ -236,8 +247,37 @@ def validate(dataset: str | Path | None = None, hw: Sequence[str] = (), models: 
         rankings=_rankings(compared),
         filters={"hw": list(hw), "model": list(models)},
     )
+    report.holdout = [_holdout_result(p, cat, zoo_names, specs) for p in held]
+    report.holdout_stats = error_stats([(r.predicted, r.published) for r in report.holdout
+                                        if r.status == "compared"])
     report.elapsed_s = time.perf_counter() - t0
     return report
+
+
+def _holdout_result(p: PublishedPoint, cat: set[str], zoo_names: set[str], specs: dict[str, Any]) -> PointResult:
+    """One hold-out point: a ``tokens_per_s`` LLM point via :func:`~fitbench.validation.llm_holdout.
+    estimate_llm_point`; other metrics are reported as not compared (no hold-out path for them yet)."""
+    from ..hardware.spec import load_hardware
+    from .llm_holdout import estimate_llm_point
+
+    if p.chip not in cat:
+        return PointResult(p, "skipped", f"chip {p.chip!r} is not in the catalog")
+    if p.model not in zoo_names:
+        return PointResult(p, "skipped", f"model {p.model!r} is not in the zoo")
+    spec = specs.setdefault(p.chip, load_hardware(p.chip))
+    family = spec_family(spec) or p.chip
+    if p.metric != "tokens_per_s":
+        return PointResult(p, "skipped", f"hold-out {p.metric} points are not estimated yet", family=family)
+    try:
+        e = estimate_llm_point(p, spec)
+    except FitbenchError as exc:
+        return PointResult(p, "skipped", str(exc), family=family)
+    detail = (f"batch {e.batch} ({'max-fit' if p.llm.batch_rule == 'max-fit' else 'stated'}), context "
+              f"{p.llm.context}; TTFT {e.ttft_s:.4g} s, TPOT {e.tpot_s:.4g} s" if e.ttft_s and e.tpot_s
+              else f"batch {e.batch}")
+    if e.tokens_per_s is None:
+        return PointResult(p, "infeasible", e.reason, family=family, detail=detail)
+    return PointResult(p, "compared", predicted=e.tokens_per_s, family=family, detail=detail)
 
 
 def _groups(results: list[PointResult], key, kind: str) -> list[GroupSummary]:
