@@ -92,7 +92,7 @@ def test_sigkilled_ray_sweep_resumes_losing_duplicating_and_changing_nothing(tmp
                     os.kill(proc.pid, signal.SIGKILL)
                     killed += 1
                 proc.communicate(timeout=60)
-                assert _gone(tmp, timeout=20) == []  # the driver's death took every Ray process with it
+                assert _gone(tmp, timeout=40) == []  # the driver's death took every Ray process with it
             else:
                 out, err = proc.communicate(timeout=120)
                 assert proc.returncode == 0, err
