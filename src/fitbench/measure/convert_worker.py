@@ -9,25 +9,16 @@ parent (:func:`.convert.convert`) watches its memory and time like a measurement
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
-import time
 from typing import Any
 
 FAULT_ENV = "FITBENCH_CONVERT_FAULT"
 
 
 def _fault() -> None:
-    fault = os.environ.get(FAULT_ENV, "")
-    if fault == "oom":
-        hog = []
-        while True:
-            hog.append(bytearray(64 * 2**20))
-            for i in range(0, len(hog[-1]), 4096):
-                hog[-1][i] = 1
-            time.sleep(0.01)
-    elif fault == "raise":
-        raise RuntimeError("injected failure (test hook)")
+    from .worker import _fault as inject
+
+    inject(FAULT_ENV)
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,10 @@ from .channel import ChildChannel
 FAULT_ENV = "FITBENCH_MEASURE_FAULT"
 
 
-def _fault() -> None:
-    fault = os.environ.get(FAULT_ENV, "")
+def _fault(env: str = FAULT_ENV) -> None:
+    """Test hook: misbehave as the variable ``env`` says (segv | hang | oom | raise); the conversion child
+    uses it with its own variable."""
+    fault = os.environ.get(env, "")
     if fault == "segv":
         os.kill(os.getpid(), signal.SIGSEGV)
     elif fault == "hang":
