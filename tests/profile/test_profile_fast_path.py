@@ -193,7 +193,8 @@ def ref_topological_nodes(graph: onnx.GraphProto, outer_names: set[str]) -> list
 def _patched(monkeypatch) -> None:
     monkeypatch.setattr(prof_mod, "shape_only_tensors", ref_shape_only_tensors)
     monkeypatch.setattr(prof_mod, "_liveness", ref_liveness)
-    monkeypatch.setattr(onnx_io, "_topological_nodes", lambda g, outer: (ref_topological_nodes(g, outer), None))
+    monkeypatch.setattr(onnx_io, "_topological_nodes",
+                        lambda g, outer, fields=None: (ref_topological_nodes(g, outer), None))
 
 
 def _both(model, monkeypatch, **kw):

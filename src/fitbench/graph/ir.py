@@ -19,7 +19,7 @@ import numpy as np
 FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64", "float8e4m3fn", "float8e5m2"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: ~40 % faster to create, and a 10^6-node graph makes 10^6
 class Tensor:
     """One value in the graph.
 

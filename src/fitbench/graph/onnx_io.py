@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -31,6 +32,9 @@ from .wire import strip_large_initializers
 
 INT64_MAX = 2**63 - 1
 SMALL_CONSTANT_ELEMENTS = 1024
+#: files up to this size are parsed whole (weights included: at most ~2x this in memory); the wire-level strip of
+#: large initializers walks every graph field in Python (~1 us a node), which a small file does not need
+STRIP_ABOVE_BYTES = 64 * 2**20
 
 
 @functools.cache
@@ -137,6 +141,7 @@ def _read_model_file(path: str | os.PathLike, strip: bool = True) -> tuple[onnx.
         model = onnx.ModelProto()
         try:
             # parse the graph without the bytes of large initializers (profiling never needs them)
+            strip = strip and size > STRIP_ABOVE_BYTES
             model.ParseFromString(strip_large_initializers(data, SMALL_CONSTANT_ELEMENTS) if strip else data)
         except Exception:  # noqa: BLE001 - malformed: let protobuf parse it all and say what is wrong
             if strip:
@@ -163,7 +168,10 @@ def read_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, str]:
 
 def _iter_node_tensors(nodes):
     for node in nodes:
-        for attr in node.attribute:
+        attrs = node.attribute
+        if not attrs:  # most nodes: one length check (a 10^6-node graph)
+            continue
+        for attr in attrs:
             if attr.type == onnx.AttributeProto.TENSOR:
                 yield attr.t
             elif attr.type == onnx.AttributeProto.TENSORS:
@@ -225,20 +233,31 @@ def check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
 
 # ---------------------------------------------------------------- graph checks
 
+#: one node's fields as read once from its proto: (name, op_type, domain, inputs, outputs, attributes or None)
+NodeFields = tuple[str, str, str, tuple[str, ...], tuple[str, ...], Any]
+
+
+def read_node_fields(graph: onnx.GraphProto) -> list[NodeFields]:
+    """Every node's :data:`NodeFields`, each proto field read once (a repeated field costs ~1 us to read: a
+    10^6-node graph is read here once, not in every pass)."""
+    return [(n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output), n.attribute or None)
+            for n in graph.node]
+
+
 def _topological_nodes(
-    graph: onnx.GraphProto, outer_names: set[str]
-) -> tuple[list[onnx.NodeProto], list[tuple[tuple[str, ...], tuple[str, ...]]] | None]:
+    graph: onnx.GraphProto, outer_names: set[str], fields: list[NodeFields] | None = None
+) -> tuple[list[onnx.NodeProto], list[NodeFields] | None]:
     """Return nodes in execution order; error on a cycle or an input nobody produces. Second: each node's
-    (inputs, outputs) as read by the one-pass order check when the stored order is an execution order (so that
-    the caller does not read them again), else None."""
+    :data:`NodeFields` (``fields`` when given, else read here) when the stored order is an execution order (so
+    that the caller does not read them again), else None."""
     available = set(outer_names)
     available.update(i.name for i in graph.input)
     available.update(t.name for t in graph.initializer)
     available.add("")
     own = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    io = _in_order(graph, available)
-    if io is not None:
-        return list(graph.node), io  # already in execution order (the usual case), every read produced before it
+    fields = read_node_fields(graph) if fields is None else fields
+    if _in_order(fields, available):
+        return list(graph.node), fields  # already in execution order (the usual case), every read produced before
     producers: dict[str, int] = {}
     for idx, node in enumerate(graph.node):
         for out in node.output:
@@ -296,36 +315,42 @@ def _topological_nodes(
     return [graph.node[i] for i in order], None
 
 
-def _in_order(graph: onnx.GraphProto, available: set[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
-    """Each node's (inputs, outputs) when every node reads only names available before it and no tensor is
-    produced twice (the stored order is an execution order), else None. One pass, no dependency lists; on None
-    the full check (which names the problem, or sorts) runs."""
-    graph_attr = (_A.GRAPH, _A.GRAPHS)
+def _in_order(fields: list[NodeFields], available: set[str]) -> bool:
+    """True when every node reads only names available before it and no tensor is produced twice (the stored
+    order is an execution order). One pass, no dependency lists; on False the full check (which names the
+    problem, or sorts) runs."""
     produced: set[str] = set()
     add = produced.add
-    io: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-    for node in graph.node:
-        attrs = node.attribute
-        inputs, outputs = tuple(node.input), tuple(node.output)
+    for _, _, _, inputs, outputs, attrs in fields:
         needed: tuple[str, ...] | set[str] = inputs
-        if attrs and any(a.type in graph_attr for a in attrs):
-            needed = set(inputs) | _subgraph_outer_refs(node)
+        if attrs is not None and _has_graph_attr(attrs):
+            needed = set(inputs) | _attrs_outer_refs(attrs)
         for name in needed:
             if name not in produced and name not in available:
-                return None
+                return False
         for out in outputs:
             if out:
                 if out in produced or out in available:  # twice, or shadowing an outer name: the full check
-                    return None
+                    return False
                 add(out)
-        io.append((inputs, outputs))
-    return io
+    return True
+
+
+def _has_graph_attr(attrs) -> bool:
+    return any(a.type == _A.GRAPH or a.type == _A.GRAPHS for a in attrs)
 
 
 def _subgraph_outer_refs(node: onnx.NodeProto) -> set[str]:
     """Names a node's subgraphs read from the enclosing scope."""
+    return _attrs_outer_refs(node.attribute)
+
+
+def _attrs_outer_refs(attributes) -> set[str]:
+    """Names the subgraphs among a node's ``attributes`` read from the enclosing scope."""
     refs: set[str] = set()
-    for attr in node.attribute:
+    for attr in attributes:
+        if attr.type != onnx.AttributeProto.GRAPH and attr.type != onnx.AttributeProto.GRAPHS:
+            continue
         graphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
         for g in graphs:
             local = {i.name for i in g.input} | {t.name for t in g.initializer}
@@ -356,51 +381,89 @@ def parse_dims(dims: Sequence[int] | str, what: str) -> tuple[int, ...]:
     return out
 
 
-def _skeleton(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[onnx.TensorProto]]:
+def _skeleton(model: onnx.ModelProto, in_place: bool = False) -> tuple[onnx.ModelProto, list[onnx.TensorProto]]:
     """A copy of ``model`` without the bytes of its large initializers, for binding and inference.
 
     Initializers with more than ``SMALL_CONSTANT_ELEMENTS`` elements (or external data) become
     graph inputs of the same type and shape, so shape inference sees them without their bytes (and
     serialising the model for inference is cheap, even past protobuf's 2 GB limit). Small constants
     (shapes, axes, trip counts) keep their values. Returns the skeleton and data-less stubs of the
-    moved initializers. The caller's model is not modified.
+    moved initializers. The caller's model is not modified, unless ``in_place`` (a model the caller parsed
+    for this purpose only): it is then the skeleton itself, and nothing is copied.
     """
+    def large(t: onnx.TensorProto) -> bool:
+        return math.prod(t.dims) > SMALL_CONSTANT_ELEMENTS or t.data_location == onnx.TensorProto.EXTERNAL
+
     src = model.graph
-    skeleton = onnx.ModelProto(ir_version=model.ir_version, producer_name=model.producer_name,
-                               producer_version=model.producer_version, domain=model.domain,
-                               model_version=model.model_version)
-    skeleton.opset_import.extend(model.opset_import)
-    skeleton.functions.extend(model.functions)
-    graph = skeleton.graph
-    graph.name = src.name
-    graph.node.extend(src.node)
-    graph.input.extend(src.input)
-    graph.output.extend(src.output)
-    graph.value_info.extend(src.value_info)
-    graph.sparse_initializer.extend(src.sparse_initializer)
-    listed = {i.name for i in src.input}
-    stubs: list[onnx.TensorProto] = []
-    for t in src.initializer:
-        dims = list(t.dims)
-        if math.prod(dims) <= SMALL_CONSTANT_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
-            graph.initializer.append(t)
-            continue
-        stubs.append(onnx.TensorProto(name=t.name, dims=dims, data_type=t.data_type))
+    if in_place or model.ByteSize() <= STRIP_ABOVE_BYTES:  # no weights to speak of: one deep copy in C
+        if in_place:
+            skeleton = model
+        else:
+            skeleton = onnx.ModelProto()
+            skeleton.CopyFrom(model)
+        graph = skeleton.graph
+        moved = [t for t in graph.initializer if large(t)]
+        if moved:
+            kept = onnx.GraphProto()
+            kept.initializer.extend(t for t in graph.initializer if not large(t))
+            stubs = [onnx.TensorProto(name=t.name, dims=list(t.dims), data_type=t.data_type) for t in moved]
+            del moved
+            del graph.initializer[:]
+            graph.initializer.extend(kept.initializer)
+        else:
+            stubs = []
+    else:  # large weights inside: copy the graph piece by piece, leaving their bytes out
+        skeleton = onnx.ModelProto(ir_version=model.ir_version, producer_name=model.producer_name,
+                                   producer_version=model.producer_version, domain=model.domain,
+                                   model_version=model.model_version)
+        skeleton.opset_import.extend(model.opset_import)
+        skeleton.functions.extend(model.functions)
+        graph = skeleton.graph
+        graph.name = src.name
+        graph.node.extend(src.node)
+        graph.input.extend(src.input)
+        graph.output.extend(src.output)
+        graph.value_info.extend(src.value_info)
+        graph.sparse_initializer.extend(src.sparse_initializer)
+        stubs = []
+        for t in src.initializer:
+            if not large(t):
+                graph.initializer.append(t)
+            else:
+                stubs.append(onnx.TensorProto(name=t.name, dims=list(t.dims), data_type=t.data_type))
+    listed = {i.name for i in graph.input}
+    for t in stubs:
         if t.name not in listed:
-            graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, dims))
+            graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     return skeleton, stubs
 
 
-def _name_nodes(graph: onnx.GraphProto) -> None:
-    """Give every unnamed node the name ``<op_type>_<index>`` (kept unique)."""
-    used = {n.name for n in graph.node if n.name}
-    for idx, node in enumerate(graph.node):
-        if not node.name:
-            name = f"{node.op_type}_{idx}"
+def _name_nodes(graph: onnx.GraphProto, fields: list[NodeFields] | None = None) -> list[NodeFields] | None:
+    """Give every unnamed node the name ``<op_type>_<index>`` (kept unique). With ``fields``
+    (:func:`read_node_fields` of ``graph``), the names are read from them and returned in them too."""
+    if fields is None:
+        used = {n.name for n in graph.node if n.name}
+        for idx, node in enumerate(graph.node):
+            if not node.name:
+                name = f"{node.op_type}_{idx}"
+                while name in used:
+                    name += "_"
+                node.name = name
+                used.add(name)
+        return None
+    unnamed = [idx for idx, f in enumerate(fields) if not f[0]]
+    if unnamed:
+        used = {f[0] for f in fields if f[0]}
+        nodes = graph.node
+        for idx in unnamed:
+            f = fields[idx]
+            name = f"{f[1]}_{idx}"
             while name in used:
                 name += "_"
-            node.name = name
+            nodes[idx].name = name
             used.add(name)
+            fields[idx] = (name, *f[1:])
+    return fields
 
 
 def bind_shapes(
@@ -414,7 +477,7 @@ def bind_shapes(
     Returns a copy of ``model`` (weights included) with the bound input shapes and the inferred
     value_info, the bound input shapes and the batch; see :func:`_bind_and_infer` for the rules.
     """
-    inferred, bound, bound_batch, _, _ = _bind_and_infer(model, inputs, batch, dims)
+    inferred, bound, bound_batch, _, _, _ = _bind_and_infer(model, inputs, batch, dims)
     full = onnx.ModelProto()
     full.CopyFrom(model)
     graph = full.graph
@@ -435,7 +498,8 @@ def _bind_and_infer(
     inputs: Mapping[str, Sequence[int] | str] | None = None,
     batch: int | None = None,
     dims: Mapping[str, int] | None = None,
-) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int, list[str], dict | None]:
+    owned: bool = False,
+) -> tuple[onnx.ModelProto, dict[str, tuple[int, ...]], int, list[str], dict | None, list[NodeFields]]:
     """Bind graph-input shapes and run strict ONNX shape inference on the weightless skeleton.
 
     ``inputs[name]`` gives an input's whole shape; ``batch`` then sets the leading dim of every
@@ -445,7 +509,9 @@ def _bind_and_infer(
     is static and not 1) is not applied, and a note says so. Returns the inferred skeleton (large
     initializers as data-less stubs), the bound input shapes, the batch (``batch`` when an input
     took it, else the leading dim of the first input), the notes, and the main graph's value types as
-    :func:`build_graph` reads them (or None), so that a large graph's value infos are read once.
+    :func:`build_graph` reads them (or None), so that a large graph's value infos are read once, and every
+    node's :data:`NodeFields` (the returned graph's nodes are the skeleton's, in the same order). ``owned``:
+    ``model`` was parsed for this call only and becomes the skeleton (no copy).
     """
     if not isinstance(inputs or {}, Mapping):
         raise ShapeError(f"inputs must map input names to shapes like {{'images': '1x3x224x224'}}, got {inputs!r}")
@@ -455,10 +521,10 @@ def _bind_and_infer(
     dims = dict(dims or {})
     if batch is not None and not is_positive_int(batch):
         raise ShapeError(f"--batch must be a positive integer, got {batch!r}")
-    model, stubs = _skeleton(model)
+    model, stubs = _skeleton(model, in_place=owned)
     graph = model.graph
     # name unnamed nodes so that inference errors and layers say which node (same names as the IR)
-    _name_nodes(graph)
+    fields = _name_nodes(graph, read_node_fields(graph))
     init_names = {t.name for t in graph.initializer} | {t.name for t in stubs}
     graph_inputs = [i for i in graph.input if i.name not in init_names]
     known = {i.name for i in graph_inputs}
@@ -543,9 +609,10 @@ def _bind_and_infer(
     except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError / ValidationError
         pin = _find_batch_pin(model, int(batch)) if batch is not None and changed else None
         raise ShapeError((f"{pin}. " if pin else "") + summarise_inference_error(str(exc), bound)) from None
-    inferred = _loop_output_hints(model, inferred)
+    if any(f[1] == "Loop" for f in fields):
+        inferred = _loop_output_hints(model, inferred)
     types: dict = {}
-    inferred = _fold_and_reinfer(model, inferred, out_types=types)
+    inferred = _fold_and_reinfer(model, inferred, out_types=types, fields=fields)
     # the large initializers come back as data-less stubs (dims and type only)
     stub_names = {t.name for t in stubs}
     kept = [i for i in inferred.graph.input if i.name not in stub_names]
@@ -553,7 +620,8 @@ def _bind_and_infer(
     inferred.graph.input.extend(kept)
     inferred.graph.initializer.extend(stubs)
     first = next(iter(bound.values()), ())
-    return inferred, bound, (int(batch) if batch is not None else (first[0] if first else 1)), notes, types or None
+    return (inferred, bound, (int(batch) if batch is not None else (first[0] if first else 1)), notes, types or None,
+            fields)
 
 
 # ---------------------------------------------------------------- IR construction
@@ -598,7 +666,12 @@ def _attr_value(attr: onnx.AttributeProto):
 
 
 def _constant_node_tensor(node: onnx.NodeProto) -> tuple[tuple[int, ...], str, np.ndarray | None]:
-    for attr in node.attribute:
+    return _constant_tensor(node.attribute)
+
+
+def _constant_tensor(attributes) -> tuple[tuple[int, ...], str, np.ndarray | None]:
+    """(shape, dtype, small value or None) of a ``Constant`` node with these attributes."""
+    for attr in attributes:
         if attr.name == "value":
             t = attr.t
             arr = None
@@ -617,12 +690,14 @@ def _constant_node_tensor(node: onnx.NodeProto) -> tuple[tuple[int, ...], str, n
 
 def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = None,
                 outer_values: Mapping[str, np.ndarray] | None = None,
-                types: Mapping[str, tuple[tuple[int, ...] | None, str]] | None = None) -> Graph:
+                types: Mapping[str, tuple[tuple[int, ...] | None, str]] | None = None,
+                fields: list[NodeFields] | None = None) -> Graph:
     """Build the typed IR of one (sub)graph from an inferred GraphProto.
 
     A subgraph sees the enclosing scope: its ``tensors`` and ``constant_values`` include the outer
     ones (so a nested Loop can read a trip count defined outside it). ``types``: :func:`_value_types` of
-    ``graph`` when the caller has it already (it is then not read again).
+    ``graph`` when the caller has it already (it is then not read again); ``fields``: :func:`read_node_fields`
+    of ``graph`` likewise.
     """
     outer = dict(outer or {})
     tensors: dict[str, Tensor] = dict(outer)
@@ -640,19 +715,20 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
         if prev is not None and (prev.constant or (prev.shape is not None and shape is None)):
             continue
         tensors[name] = Tensor(name, shape, dtype, False)
-    ordered, io = _topological_nodes(graph, set(outer))
+    ordered, fields = _topological_nodes(graph, set(outer), fields)
+    if fields is None:  # the nodes were sorted: read each one's fields in the new order
+        fields = [(n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output), n.attribute or None)
+                  for n in ordered]
     nodes: list[Node] = []
     used_names: set[str] = set()
     graph_type = onnx.AttributeProto.GRAPH
-    for idx, n in enumerate(ordered):  # the per-node work of a 10^6-node graph: each proto field read once
-        inputs, outputs = io[idx] if io is not None else (tuple(n.input), tuple(n.output))
-        op_type, domain, attrs = n.op_type, n.domain, n.attribute
-        name = n.name or f"{op_type}_{idx}"
+    for idx, (name, op_type, domain, inputs, outputs, attrs) in enumerate(fields):  # the per-node work
+        name = name or f"{op_type}_{idx}"
         if name in used_names:
             name = f"{name}_{idx}"
         used_names.add(name)
         if op_type == "Constant" and domain in ("", "ai.onnx"):
-            shape, dtype, arr = _constant_node_tensor(n)
+            shape, dtype, arr = _constant_tensor(attrs or ())
             tensors[outputs[0]] = Tensor(outputs[0], shape, dtype, True)
             if arr is not None:
                 constant_values[outputs[0]] = arr
@@ -661,7 +737,7 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
                 tensors[out] = Tensor(out, None, "undefined", False)
         subgraphs: dict[str, Graph] = {}
         attributes: dict = {}
-        if attrs:
+        if attrs is not None:
             for attr in attrs:
                 if attr.type == graph_type:
                     subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
@@ -718,19 +794,42 @@ def _inferred_shapes(graph: onnx.GraphProto) -> dict[str, tuple[int, ...] | None
 
 def _value_types(graph: onnx.GraphProto) -> dict[str, tuple[tuple[int, ...] | None, str]]:
     """``{name: (shape, dtype)}`` of the inputs, value infos and outputs, by :func:`build_graph`'s rule (a later
-    entry wins unless its shape is unknown and an earlier one's is known)."""
+    entry wins unless its shape is unknown and an earlier one's is known). A type is decoded once per distinct
+    serialized TypeProto (one C call a value instead of ~10 field reads: most tensors of a graph share a few
+    types)."""
     out: dict[str, tuple[tuple[int, ...] | None, str]] = {}
-    for vi in [*graph.input, *graph.value_info, *graph.output]:
-        got = _value_shape(vi)
-        prev = out.get(vi.name)
-        if prev is not None and prev[0] is not None and got[0] is None:
-            continue
-        out[vi.name] = got
+    decoded: dict[bytes, tuple[tuple[int, ...] | None, str]] = {}
+    get = out.get
+    for part in (graph.input, graph.value_info, graph.output):
+        for vi in part:
+            key = vi.type.SerializeToString()
+            got = decoded.get(key)
+            if got is None:
+                got = decoded[key] = _value_shape(vi)
+            name = vi.name
+            prev = get(name)
+            if prev is not None and prev[0] is not None and got[0] is None:
+                continue
+            out[name] = got
     return out
 
 
-def _missing_shapes(graph: onnx.GraphProto, shapes: Mapping[str, tuple[int, ...] | None]) -> bool:
-    return any(o and shapes.get(o) is None for n in graph.node for o in n.output)
+def _missing_shapes(fields: list[NodeFields], shapes: Mapping[str, tuple[int, ...] | None]) -> bool:
+    """Whether some node output has no known shape in ``shapes``."""
+    get = shapes.get
+    return any(o and get(o) is None for f in fields for o in f[4])
+
+
+def _missing_types(fields: list[NodeFields], types: Mapping[str, tuple[tuple[int, ...] | None, str]]) -> bool:
+    """:func:`_missing_shapes` over :func:`_value_types`' answer."""
+    get = types.get
+    for f in fields:
+        for o in f[4]:
+            if o:
+                got = get(o)
+                if got is None or got[0] is None:
+                    return True
+    return False
 
 
 def _small_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
@@ -812,19 +911,22 @@ def _loop_output_hints(skeleton: onnx.ModelProto, inferred: onnx.ModelProto) -> 
 
 
 def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, rounds: int = 4,
-                      out_types: dict | None = None) -> onnx.ModelProto:
+                      out_types: dict | None = None, fields: list[NodeFields] | None = None) -> onnx.ModelProto:
     """Where inference left tensors without shapes, fold the shape arithmetic and infer again.
 
     The returned model keeps the skeleton's nodes (every node stays a layer); only the shapes
     come from inference on a copy whose folded tensors are constants. When nothing was missing,
-    ``out_types`` (if given) receives :func:`_value_types` of the returned graph.
+    ``out_types`` (if given) receives :func:`_value_types` of the returned graph. ``fields``: the skeleton's
+    :func:`read_node_fields`, when the caller has them.
     """
     types = _value_types(inferred.graph)
-    shapes = {k: v[0] for k, v in types.items()}
-    if not _missing_shapes(skeleton.graph, shapes):
+    if fields is None:
+        fields = read_node_fields(skeleton.graph)
+    if not _missing_types(fields, types):
         if out_types is not None:
             out_types.update(types)
         return inferred
+    shapes = {k: v[0] for k, v in types.items()}
     known = _small_values(skeleton.graph)
     folded: dict[str, np.ndarray] = {}
     best = inferred
@@ -858,7 +960,7 @@ def _fold_and_reinfer(skeleton: onnx.ModelProto, inferred: onnx.ModelProto, roun
         del result.graph.node[:]
         result.graph.node.extend(skeleton.graph.node)
         best = result
-        if not _missing_shapes(skeleton.graph, shapes):
+        if not _missing_shapes(fields, shapes):
             break
     return best
 
@@ -958,8 +1060,10 @@ def load_model(
     else:
         proto, hasher = _read_model_file(source)
         src_name = name or str(source)
-    inferred, bound, bound_batch, notes, types = _bind_and_infer(proto, inputs, batch, dims)
-    graph = build_graph(inferred.graph, types=types)
+    inferred, bound, bound_batch, notes, types, fields = _bind_and_infer(
+        proto, inputs, batch, dims, owned=not isinstance(source, onnx.ModelProto))
+    del proto  # with owned, the skeleton itself; freed with ``inferred``'s nodes read
+    graph = build_graph(inferred.graph, types=types, fields=fields)
     _check_shapes(graph, bound_batch if batch is not None and not notes else None)
     if not isinstance(source, onnx.ModelProto):
         sha = hasher.hexdigest()
