@@ -743,12 +743,14 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
                     subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
             attributes = {a.name: _attr_value(a) for a in attrs}
         nodes.append(Node(name, op_type, domain or "", inputs, outputs, attributes, subgraphs))
-    own = {k: v for k, v in tensors.items() if k not in outer or v is not outer.get(k)}
+    if outer:
+        own = {k: v for k, v in tensors.items() if k not in outer or v is not outer.get(k)}
+        tensors = {**outer, **own}
     init_names = {t.name for t in graph.initializer}
     return Graph(
         name=graph.name or "graph",
         nodes=nodes,
-        tensors={**outer, **own},
+        tensors=tensors,
         inputs=[i.name for i in graph.input if i.name not in init_names],
         outputs=[o.name for o in graph.output],
         constant_values=constant_values,
