@@ -141,3 +141,23 @@ def test_loop_outputs_get_shapes_so_that_later_layers_are_costed():
     assert layer(prof, "after_loop").macs == MM
     assert layer(prof, "relu_stacked").other_ops == 5 * 2 * 4
     assert prof.uncosted == []
+
+
+def test_a_body_tensor_shaped_only_by_inference_is_costed(tmp_path):
+    """The body declares no shapes at all: ONNX shape inference gives ``h`` and ``o`` theirs (in the inferred
+    model's copy of the body), and the If is costed from them, from a file as from a ModelProto."""
+    import onnx
+
+    def body(name: str):
+        nodes = [helper.make_node("Relu", ["x"], ["h"], name=f"{name}_relu"),
+                 helper.make_node("Add", ["h", "h"], ["o"], name=f"{name}_add")]
+        return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info("o", onnx.TensorProto.FLOAT, None)])
+
+    node = helper.make_node("If", ["c"], ["y"], name="if", then_branch=body("then"), else_branch=body("else"))
+    m = make_model([node], [vi("x", [2, 8])], ["y"], [init("c", [], "bool", True)])
+    path = tmp_path / "if.onnx"
+    onnx.save_model(m, path)
+    for source in (m, path):
+        prof = profile(source)
+        assert prof.uncosted == []
+        assert layer(prof, "if").other_ops == 2 * 8 + 2 * 8  # Relu + Add on [2, 8]

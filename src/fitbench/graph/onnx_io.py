@@ -246,7 +246,7 @@ def read_node_fields(graph: onnx.GraphProto) -> list[NodeFields]:
 
 def _topological_nodes(
     graph: onnx.GraphProto, outer_names: set[str], fields: list[NodeFields] | None = None
-) -> tuple[list[onnx.NodeProto], list[NodeFields] | None]:
+) -> tuple[Sequence[onnx.NodeProto], list[NodeFields] | None]:
     """Return nodes in execution order; error on a cycle or an input nobody produces. Second: each node's
     :data:`NodeFields` (``fields`` when given, else read here) when the stored order is an execution order (so
     that the caller does not read them again), else None."""
@@ -257,7 +257,7 @@ def _topological_nodes(
     own = {i.name for i in graph.input} | {t.name for t in graph.initializer}
     fields = read_node_fields(graph) if fields is None else fields
     if _in_order(fields, available):
-        return list(graph.node), fields  # already in execution order (the usual case), every read produced before
+        return graph.node, fields  # already in execution order (the usual case), every read produced before it
     producers: dict[str, int] = {}
     for idx, node in enumerate(graph.node):
         for out in node.output:
@@ -697,7 +697,8 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
     A subgraph sees the enclosing scope: its ``tensors`` and ``constant_values`` include the outer
     ones (so a nested Loop can read a trip count defined outside it). ``types``: :func:`_value_types` of
     ``graph`` when the caller has it already (it is then not read again); ``fields``: :func:`read_node_fields`
-    of ``graph`` likewise.
+    of ``graph``'s nodes, or of the skeleton it was inferred from (the same nodes in the same order; a node with
+    subgraphs is then read from ``graph``, whose bodies carry their inferred value infos).
     """
     outer = dict(outer or {})
     tensors: dict[str, Tensor] = dict(outer)
@@ -715,7 +716,9 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
         if prev is not None and (prev.constant or (prev.shape is not None and shape is None)):
             continue
         tensors[name] = Tensor(name, shape, dtype, False)
+    read_ahead = fields is not None  # the caller's fields (read from the skeleton, before inference)
     ordered, fields = _topological_nodes(graph, set(outer), fields)
+    read_ahead = read_ahead and fields is not None
     if fields is None:  # the nodes were sorted: read each one's fields in the new order
         fields = [(n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output), n.attribute or None)
                   for n in ordered]
@@ -738,6 +741,10 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
         subgraphs: dict[str, Graph] = {}
         attributes: dict = {}
         if attrs is not None:
+            if read_ahead and _has_graph_attr(attrs):
+                # fields read before inference hold the bodies as stored; ``graph``'s node (the same one, at the
+                # same index) holds them with their inferred value infos
+                attrs = graph.node[idx].attribute
             for attr in attrs:
                 if attr.type == graph_type:
                     subgraphs[attr.name] = build_graph(attr.g, tensors, constant_values)
