@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import onnx
-import pytest
 import yaml
 from onnx import TensorProto, helper
 from typer.testing import CliRunner
@@ -43,8 +42,6 @@ def test_sweep_failure_lines_escape_control_sequences(tmp_path):
     assert not CONTROL.search(res.stdout + res.stderr), res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the progress bar (sweep/runner.py _StoringReporter) prints the "
-                                       "label raw and renders rich markup in the label and the sweep name")
 def test_sweep_progress_escapes_the_label(tmp_path):
     """(A sweep name with a control character is refused: tests/cli's sweep table; rich markup is allowed.)"""
     res = CliRunner().invoke(app, ["sweep", _sweep(tmp_path, "[bold]esc"), "--db", str(tmp_path / "r.db")])
