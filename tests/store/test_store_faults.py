@@ -4,6 +4,7 @@ a full disk, and a database on read-only media."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -71,16 +72,63 @@ def _can_mount_read_only() -> bool:
     return probe.returncode == 0
 
 
-@pytest.mark.skipif(not _can_mount_read_only(), reason="needs unshare -m and mount (root, CAP_SYS_ADMIN)")
-@pytest.mark.xfail(strict=True, reason="issue 13: mode=ro cannot open a WAL database on read-only media "
-                                       "(no -shm can be created); needs immutable=1 there")
+READ_ONLY_MEDIA = pytest.mark.skipif(not _can_mount_read_only(), reason="needs unshare -m and mount (root, "
+                                                                         "CAP_SYS_ADMIN)")
+
+
+def _list_on_read_only_media(media: Path) -> subprocess.CompletedProcess:
+    """``fitbench results list --db MEDIA/r.db`` with ``media`` bind-mounted read-only (in a mount namespace)."""
+    script = (f"mount --bind {media} {media} && mount -o remount,ro,bind {media} && "
+              f"PYTHONPATH={SRC} {sys.executable} -m fitbench.cli.app results list --db {media / 'r.db'}")
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+
+
+def _crash_after_put(db: Path, model: str) -> None:
+    """Store one row and die without closing: the row stays in the -wal file (not checkpointed), -shm beside it."""
+    code = (f"import os; from fitbench.store import ResultRecord, open_store; s = open_store({str(db)!r}); "
+            f"s.put(ResultRecord(kind='estimate', model={model!r}, batch=1, metrics={{}})); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": SRC}, check=True, timeout=120)
+
+
+@READ_ONLY_MEDIA
 def test_a_database_on_read_only_media_can_be_listed(tmp_path):
+    """A clean WAL database (no -shm): mode=ro cannot create the -shm there, immutable=1 reads it."""
     media = tmp_path / "media"
     media.mkdir()
     with open_store(media / "r.db") as store:  # closed cleanly: no -wal or -shm file left, still WAL mode
         store.put(rec(model="kept"))
-    script = (f"mount --bind {media} {media} && mount -o remount,ro,bind {media} && "
-              f"PYTHONPATH={SRC} {sys.executable} -m fitbench.cli.app results list --db {media / 'r.db'}")
-    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    assert not (media / "r.db-shm").exists()
+    proc = _list_on_read_only_media(media)
     assert proc.returncode == 0, proc.stderr
     assert "kept" in proc.stdout
+    assert sorted(p.name for p in media.iterdir()) == ["r.db"]  # nothing written
+
+
+@READ_ONLY_MEDIA
+def test_uncheckpointed_rows_on_read_only_media_are_shown_with_their_shm(tmp_path):
+    """A writer killed with rows only in its -wal, -shm still there: mode=ro reads them all (no immutable)."""
+    media = tmp_path / "media"
+    media.mkdir()
+    with open_store(media / "r.db") as store:
+        store.put(rec(model="checkpointed"))
+    _crash_after_put(media / "r.db", "only-in-the-wal")
+    assert (media / "r.db-wal").stat().st_size > 0 and (media / "r.db-shm").exists()
+    proc = _list_on_read_only_media(media)
+    assert proc.returncode == 0, proc.stderr
+    assert "checkpointed" in proc.stdout and "only-in-the-wal" in proc.stdout
+
+
+@READ_ONLY_MEDIA
+def test_uncheckpointed_rows_without_shm_on_read_only_media_are_refused_not_hidden(tmp_path):
+    """The -wal file holds a row, its -shm is gone (copied without it): immutable=1 would show one row of two,
+    so the list is refused with one line naming the -wal file."""
+    media = tmp_path / "media"
+    media.mkdir()
+    with open_store(media / "r.db") as store:
+        store.put(rec(model="checkpointed"))
+    _crash_after_put(media / "r.db", "only-in-the-wal")
+    (media / "r.db-shm").unlink()
+    proc = _list_on_read_only_media(media)
+    assert proc.returncode == 2, proc.stdout
+    assert "checkpointed" not in proc.stdout
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1 and "-wal file" in proc.stderr
