@@ -14,6 +14,8 @@ never into 0. Machine-readable outputs (JSON, CSV) carry raw base units, and the
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 
 UNKNOWN = "—"
 
@@ -121,3 +123,32 @@ def format_si(n: float, unit: str) -> str:
         if n >= factor:
             return f"{_sig(n / factor, 4)} {prefix}{unit}"
     return f"{_sig(n, 4)} {unit}"
+
+
+# ---------------------------------------------------------------- names on a terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: Any) -> str:
+    """``text`` with every control character (C0, DEL, C1: ESC included) written as a visible ``\\xNN``: a
+    stored name cannot clear the screen, set the window title or plant a hyperlink in a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def cell(text: Any) -> str:
+    """:func:`printable`, with rich markup escaped too (``[link=...]`` in a name stays text), for rich tables."""
+    from rich.markup import escape
+
+    return escape(printable(text))
+
+
+LABEL_CHARS = 120  # a name longer than this is shortened on a terminal (files and JSON keep it whole)
+
+
+def label(text: Any, limit: int = LABEL_CHARS) -> str:
+    """:func:`cell` of a name cut to ``limit`` characters, its length said (``conv1…(10,000,000 chars)``): a
+    10 MB node or tensor name printed whole makes a rich table fold it into ~100,000 lines, for minutes."""
+    text = str(text)
+    if len(text) > limit:
+        text = f"{text[:limit]}…({len(text):,} chars)"
+    return cell(text)

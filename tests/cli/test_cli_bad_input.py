@@ -121,6 +121,11 @@ def files(tmp_path_factory) -> dict[str, str]:
         "spec_runs": yaml_spec(runs="[lstm]"),
         "spec_bare_clock": yaml_spec(clock=800),
         "spec_price": yaml_spec(price="free"),
+        # issue 13: non-finite and absurd numbers, refused naming the field
+        "spec_inf_macs": yaml_spec(macs_per_cycle="{int8: .inf}"),
+        "spec_nan_vector": yaml_spec(vector_ops_per_cycle=".nan"),
+        "spec_tiny_clock": yaml_spec(clock="1e-300 Hz"),
+        "spec_inf_bandwidth": yaml_spec(dram_bandwidth=".inf"),
         "spec_notyaml": "name: [t\nclock: {\n",
         "spec_empty": "",
         "spec_list": "- name: t\n- clock: 1 GHz\n",
@@ -144,6 +149,10 @@ def files(tmp_path_factory) -> dict[str, str]:
     for name, text in texts.items():
         f[name] = d / f"{name}.yaml"
         f[name].write_text(text)
+    f["sweep_control_name"] = d / "sweep_control_name.yaml"
+    f["sweep_control_name"].write_text(f'name: "a\\e[2Jb"\nkinds: profile\nmodels: [{f_good}]\n')
+    f["malformed_db"] = d / "malformed.db"
+    _malformed_db(f["malformed_db"])
     f["binary_yaml"] = d / "binary.yaml"
     f["binary_yaml"].write_bytes(bytes(range(256)))
     f["json_list"] = d / "list.json"
@@ -163,6 +172,18 @@ def files(tmp_path_factory) -> dict[str, str]:
     with sqlite3.connect(f["foreign_table_db"]) as con:
         con.execute("create table fitbench_results (id integer primary key, whatever text)")
     return {k: str(v) for k, v in f.items()}
+
+
+def _malformed_db(path: Path) -> None:
+    """A fitbench database whose pages after the header and the schema page are ruined (malformed on read)."""
+    from fitbench.store import ResultRecord, open_store
+
+    with open_store(path) as store:
+        for i in range(200):
+            store.put(ResultRecord(kind="estimate", model=f"m{i}", batch=1, conditions={"pad": "x" * 500}))
+    data = bytearray(path.read_bytes())
+    data[2 * 4096:] = b"\xff" * (len(data) - 2 * 4096)
+    path.write_bytes(bytes(data))
 
 
 def _laughs() -> str:
@@ -239,6 +260,12 @@ CASES = [
     ("hw-show-runs", ["hw", "show", "{spec_runs}"], "unknown op class 'lstm'"),
     ("hw-show-bare-clock", ["hw", "show", "{spec_bare_clock}"], "write the unit"),
     ("hw-show-price", ["hw", "show", "{spec_price}"], "field 'price'"),
+    # issue 13: non-finite and absurd spec numbers name the field
+    ("hw-show-inf-macs", ["hw", "show", "{spec_inf_macs}"], "macs_per_cycle.int8"),
+    ("hw-show-nan-vector", ["hw", "show", "{spec_nan_vector}"], "vector_ops_per_cycle"),
+    ("hw-show-tiny-clock", ["hw", "show", "{spec_tiny_clock}"], "field 'clock'"),
+    ("hw-show-inf-bandwidth", ["hw", "show", "{spec_inf_bandwidth}"], "field 'dram_bandwidth'"),
+    ("estimate-inf-macs", ["estimate", "{good}", "--hw", "{spec_inf_macs}"], "macs_per_cycle.int8"),
     ("hw-show-not-yaml", ["hw", "show", "{spec_notyaml}"], ""),
     ("hw-show-empty", ["hw", "show", "{spec_empty}"], ""),
     ("hw-show-list", ["hw", "show", "{spec_list}"], ""),
@@ -293,6 +320,7 @@ CASES = [
     ("sweep-model-outside-folder", ["sweep", "{sweep_outside}", "--db", "{db}", "--dry-run"], "--allow-outside"),
     ("sweep-model-etc-passwd", ["sweep", "{sweep_etc}", "--db", "{db}"], "outside"),
     ("sweep-long-name", ["sweep", "{sweep_long_name}", "--db", "{db}"], "255"),
+    ("sweep-control-name", ["sweep", "{sweep_control_name}", "--db", "{db}"], "control characters"),
     ("sweep-hw-comma-list-unknown", ["sweep", "{sweep_hw_commas}", "--db", "{db}", "--dry-run"], "'warp-drive'"),
     ("sweep-precision-comma-list", ["sweep", "{sweep_precision_commas}", "--db", "{db}", "--dry-run"], "fp7"),
     ("sweep-alias-bomb", ["sweep", "{sweep_bomb}", "--db", "{db}", "--dry-run"], "nested aliases"),
@@ -328,6 +356,7 @@ CASES = [
     ("results-list-foreign-sqlite", ["results", "list", "--db", "{foreign_db}"], "not a fitbench"),
     ("results-list-foreign-table", ["results", "list", "--db", "{foreign_table_db}"], "not a fitbench"),
     ("report-foreign-sqlite", ["report", "--db", "{foreign_db}", "--list"], "not a fitbench"),
+    ("results-list-malformed-db", ["results", "list", "--db", "{malformed_db}"], "malformed"),
     ("results-db-is-a-folder", ["results", "list", "--db", "{dir}"], ""),
     ("results-db-not-sqlite", ["results", "list", "--db", "{spec_good}"], ""),
     ("results-db-scheme", ["results", "list", "--db", "mysql://a@b/c"], ""),

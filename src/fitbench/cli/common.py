@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ except ImportError:  # pragma: no cover - older typer on the real click
 from .. import _checks
 from .._checks import auto_value
 from ..errors import FitbenchError, OutputError, writing
+from ..format import LABEL_CHARS, cell, label, printable  # noqa: F401 - the cli's names for them (they live below it)
 
 _PLAIN_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "bool": ""}
 
@@ -114,34 +114,6 @@ def _install_repeat_check() -> None:
 
 
 _install_repeat_check()
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: Any) -> str:
-    """``text`` with every control character (C0, DEL, C1: ESC included) written as a visible ``\\xNN``: a
-    stored name cannot clear the screen, set the window title or plant a hyperlink in a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
-
-
-def cell(text: Any) -> str:
-    """:func:`printable`, with rich markup escaped too (``[link=...]`` in a name stays text), for rich tables."""
-    from rich.markup import escape
-
-    return escape(printable(text))
-
-
-LABEL_CHARS = 120  # a name longer than this is shortened on a terminal (files and JSON keep it whole)
-
-
-def label(text: Any, limit: int = LABEL_CHARS) -> str:
-    """:func:`cell` of a name cut to ``limit`` characters, its length said (``conv1…(10,000,000 chars)``): a
-    10 MB node or tensor name printed whole makes a rich table fold it into ~100,000 lines, for minutes."""
-    text = str(text)
-    if len(text) > limit:
-        text = f"{text[:limit]}…({len(text):,} chars)"
-    return cell(text)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,14 +33,22 @@ class Prepared:
     job_model: dict[str, Any]
     estimate: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    #: files made for the child, each alone in its own folder from :func:`_temp_file` (removed with it)
     temp_files: list[str] = field(default_factory=list)
 
     def cleanup(self) -> None:
         for p in self.temp_files:
-            try:
-                os.unlink(p)
-            except OSError:
-                pass
+            shutil.rmtree(os.path.dirname(p), ignore_errors=True)
+
+
+def _temp_file(prefix: str, name: str) -> str:
+    """A path ``<tmp>/<prefix><pid>-<random>/<name>`` for a file the child reads (a rebound model, a pickled
+    module). The folder is named after this process (:func:`fitbench.tempdirs.make_tempdir`): when a sweep is
+    SIGKILLed while its child measures, the next measurement removes it -- a plain ``mkstemp`` file would stay
+    in the temp folder for good."""
+    from ..tempdirs import make_tempdir
+
+    return os.path.join(make_tempdir(prefix), name)
 
 
 def _module_shapes(batch: int | None, inputs: Mapping | None, input_files: Mapping | None) -> dict:
@@ -160,10 +168,9 @@ def prepare_onnx(
                 "that differ from the requested shapes; export it with dynamic dims"
             )
         run_proto = onnx_io.bind_shapes(proto, ir.input_shapes)[0] if needs_rebind else proto
-        fd, tmp = tempfile.mkstemp(prefix="fitbench-model-", suffix=".onnx")
-        os.close(fd)
-        onnx.save_model(run_proto, tmp)
+        tmp = _temp_file("fitbench-model-", "model.onnx")
         temp.append(tmp)
+        onnx.save_model(run_proto, tmp)
         path = tmp
         if needs_rebind:
             notes.append(
@@ -261,8 +268,8 @@ def prepare_torch(
         blob = cloudpickle.dumps(model)
     except ImportError:
         blob = pickle.dumps(model)
-    fd, tmp = tempfile.mkstemp(prefix="fitbench-module-", suffix=".pkl")
-    with os.fdopen(fd, "wb") as f:
+    tmp = _temp_file("fitbench-module-", "module.pkl")
+    with open(tmp, "wb") as f:
         f.write(blob)
     params_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     dtypes = {k: "float32" for k in shapes}

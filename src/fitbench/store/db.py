@@ -14,9 +14,10 @@ Durability: SQLite runs ``synchronous=FULL`` under WAL, so a result is on disk w
 returns -- it survives a power loss, not only a killed process (the README's "the moment it finishes").
 
 Read-only opening (``create=False``, the results and report commands): a SQLite file is opened with
-``mode=ro`` (nothing is written: no tables created, no journal-mode switch), its schema version read, and a
-file that is not a fitbench database (no ``fitbench_schema`` table, or a ``fitbench_results`` table that
-is not ours) refused with one line. Errors after opening (disk full, a read-only file, a lost PostgreSQL
+``mode=ro`` (nothing is written: no tables created, no journal-mode switch; on read-only media
+``immutable=1``, see :func:`_connect_read_only`), its schema version read, and a file that is not a fitbench
+database (no ``fitbench_schema`` table, or a ``fitbench_results`` table that is not ours) refused with one
+line. Errors after opening (disk full, a read-only file, a lost PostgreSQL
 connection) are :class:`StoreError` (one line); a lost connection is retried (:data:`RETRIES`).
 """
 
@@ -188,15 +189,57 @@ def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _cannot_open(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_CANTOPEN ("unable to open database file"; the code is on the exception from Python 3.11)."""
+    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_CANTOPEN) == sqlite3.SQLITE_CANTOPEN and \
+        "unable to open" in str(exc)
+
+
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    """A read-only connection to the SQLite file ``path`` (for the read-only commands only, never a writer).
+
+    ``mode=ro`` first: nothing is written to the database, but reading a WAL database needs its ``-shm``
+    file (the WAL index), which SQLite creates when it is missing -- impossible on read-only media (a
+    read-only mount, a CD, a folder this user cannot write), where ``mode=ro`` fails with "unable to open
+    database file". Only then, and only when the folder is not writable, the file is opened ``immutable=1``:
+    SQLite then takes no locks and reads no ``-shm`` or ``-wal`` file. That is safe there because no
+    process can be writing the file: a writer would have made the ``-shm`` file (with it, ``mode=ro``
+    works and sees every committed row, the ``-wal`` file's included; a writer starting while a folder that
+    only its owner may write is read so is not seen). One case cannot be read so: a
+    ``-wal`` file that still holds rows not checkpointed into the database file, without its ``-shm``
+    (copied without it, say) -- ``immutable`` would silently show fewer rows, so that is refused with one
+    line saying why and what to do."""
+    quoted = urllib.parse.quote(str(path))
+
+    def connect(query: str) -> sqlite3.Connection:
+        con = sqlite3.connect(f"file:{quoted}?{query}", uri=True, timeout=_SQLITE_BUSY_TIMEOUT_S,
+                              check_same_thread=False)
+        con.isolation_level = None
+        return con
+
+    con = connect("mode=ro")
+    try:
+        con.execute("PRAGMA schema_version").fetchone()  # the first read opens (or creates) the -shm file
+        return con
+    except sqlite3.OperationalError as exc:
+        con.close()
+        folder = os.path.dirname(path) or "."
+        if not _cannot_open(exc) or os.access(folder, os.W_OK):
+            raise
+    wal = Path(f"{path}-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        raise StoreError(f"its -wal file ({wal.stat().st_size:,} bytes) holds changes not yet in the database "
+                         "file, which read-only media cannot show (SQLite needs to create a -shm file to read "
+                         "them): copy the database and its -wal file to a writable folder and read that copy")
+    return connect("mode=ro&immutable=1")
+
+
 def _make_engine(url: sa.URL, read_only: bool = False) -> sa.Engine:
     if url.get_backend_name() == "sqlite" and read_only and url.database not in (None, "", ":memory:"):
-        path = url.database
-        uri = "file:" + urllib.parse.quote(str(path)) + "?mode=ro"
+        path = str(url.database)
 
         def connect() -> sqlite3.Connection:
-            con = sqlite3.connect(uri, uri=True, timeout=_SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
-            con.isolation_level = None
-            return con
+            return _connect_read_only(path)
 
         return sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.QueuePool)
     if url.get_backend_name() == "sqlite":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FitbenchError
+from ..format import cell
 from ..store import ResultRecord, Store, UnstorableError, open_store
 from .points import Point, PointKind, get_kind
 from .spec import MAX_POINTS, SweepSpec, load_sweep
@@ -58,7 +59,10 @@ class SweepSummary:
 
 
 class _StoringReporter:
-    """Writes each record (own transaction) and drives the progress bar."""
+    """Writes each record (own transaction) and drives the progress bar.
+
+    The bar's columns are rich markup: the sweep name and a point's label go in through :func:`format.cell`
+    (control characters as ``\\xNN``, markup as text), so a stored name cannot drive the terminal."""
 
     def __init__(self, store: Store, summary: SweepSummary, total: int, progress: bool) -> None:
         self.store, self.summary = store, summary
@@ -81,7 +85,8 @@ class _StoringReporter:
                 TextColumn("{task.fields[current]}", style="dim"),
                 console=Console(stderr=True), transient=False,
             )  # fmt: skip
-            self.task = self.bar.add_task("sweep", total=total, sweep=summary.sweep_id, ok=0, failed=0, current="")
+            self.task = self.bar.add_task("sweep", total=total, sweep=cell(summary.sweep_id), ok=0, failed=0,
+                                         current="")
             self.bar.start()
             from ..measure import progress as measure_progress
 
@@ -91,7 +96,7 @@ class _StoringReporter:
         self._label = ""
 
     def start(self, point: Point) -> None:
-        self._label = point.label[:40]
+        self._label = cell(point.label[:40])  # escaped once: _measuring appends plain text to it
         if self.bar is not None:
             self.bar.update(self.task, current=self._label)
 
