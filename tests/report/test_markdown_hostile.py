@@ -63,3 +63,25 @@ def test_terminal_output_escapes_control_sequences_and_markup(tmp_path):
         assert "\\x1b" in res.stdout  # shown, escaped
     listed = runner.invoke(app, ["results", "list", "--db", db]).stdout
     assert "[link=javascript:x]" in listed  # rich markup in a name stays text
+
+
+def test_per_layer_text_escapes_stored_names():
+    """``run --layers`` / ``compare --measure`` text: a layer name from a model file with escape sequences
+    (clear screen, window title, OSC 8 hyperlink) and rich markup prints as visible text, in the table and in
+    the largest-misses line."""
+    import io as _io
+
+    from rich.console import Console
+
+    from fitbench.compare.layers import LayerComparison, LayerRow
+    from fitbench.report.layers import render_comparison
+
+    evil = "conv\x1b[2J\x1b]0;owned\x07\x1b]8;;http://x\x07[bold red]link[/]"
+    rows = [LayerRow(evil, "Conv", "layer", 4.0, 1.0), LayerRow("ok", "Relu", "layer", 1.0, 1.0)]
+    cmp = LayerComparison("m", 1, "onnxruntime", "cpu\x1b[31m", "", rows, 5.0, 2.0, notes=["note\x1b[2J"])
+    buf = _io.StringIO()
+    render_comparison(cmp, Console(file=buf, width=400, force_terminal=False, color_system=None))
+    out = buf.getvalue()
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[2J" in out and "[bold red]link[/]" in out  # visible, markup kept as text
+    assert "largest misses: conv" in out

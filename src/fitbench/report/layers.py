@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
+
+from ..format import cell, label
 
 #: rows shown by default (the JSON output has all of them)
 TOP = 15
@@ -23,13 +24,14 @@ def _ratio(v: float | None) -> str:
 
 def render_comparison(cmp, console, top: int = TOP, misses: int = MISSES) -> None:
     """Measured vs estimated per layer (top by measured time) and the largest misses."""
-    table = Table(title=f"Per layer: measured ({cmp.runtime}) vs estimated on {cmp.spec}, batch {cmp.batch} "
+    table = Table(title=f"Per layer: measured ({cell(cmp.runtime)}) vs estimated on {cell(cmp.spec)}, "
+                        f"batch {cmp.batch} "
                         "(ms per call; ratio = measured / estimated)")
     for col in ("layer", "op", "measured ms", "share", "estimated ms", "ratio", "bound", "layers in row"):
         table.add_column(col, overflow="fold")
     total = cmp.measured_total_ms or 1.0
     for r in cmp.top(top):
-        table.add_row(escape(r.name), r.op_type, _ms(r.measured_ms), f"{(r.measured_ms or 0) / total:.1%}",
+        table.add_row(label(r.name), cell(r.op_type), _ms(r.measured_ms), f"{(r.measured_ms or 0) / total:.1%}",
                       _ms(r.estimated_ms), _ratio(r.ratio), r.bound, str(len(r.members)) if r.members else r.kind)
     console.print(table)
     e2e = f"; timed p50 {cmp.end_to_end_ms:.3f} ms" if cmp.end_to_end_ms else ""
@@ -41,11 +43,11 @@ def render_comparison(cmp, console, top: int = TOP, misses: int = MISSES) -> Non
                   f"{cmp.estimated_total_ms:.3f} ms{est}")
     worst = cmp.misses(misses)
     if worst:
-        console.print("largest misses: " + "; ".join(f"{r.name} ({r.op_type}) {_ratio(r.ratio)}: measured "
-                                                      f"{_ms(r.measured_ms)} vs estimated {_ms(r.estimated_ms)} ms"
-                                                      for r in worst))
+        console.print("largest misses: " + "; ".join(f"{label(r.name)} ({cell(r.op_type)}) {_ratio(r.ratio)}: "
+                                                      f"measured {_ms(r.measured_ms)} vs estimated "
+                                                      f"{_ms(r.estimated_ms)} ms" for r in worst))
     for n in cmp.notes:
-        console.print(f"note: {n}")
+        console.print(f"note: {cell(n)}")
 
 
 def misses_sentence(cmp, n: int = MISSES) -> str:
@@ -62,7 +64,7 @@ def comparisons(comp) -> list[tuple[str, Any]]:
 
 def print_layer_comparisons(comp, console) -> None:
     for off, cmp in comparisons(comp):
-        console.print(f"[bold]{escape(off)}[/bold]: per layer, measured vs estimated on {escape(cmp.spec)}")
+        console.print(f"[bold]{cell(off)}[/bold]: per layer, measured vs estimated on {cell(cmp.spec)}")
         render_comparison(cmp, console)
 
 
