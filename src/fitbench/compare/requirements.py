@@ -633,7 +633,9 @@ def app_workload(app: Any, workload: Any, inputs: dict | None, zoo_params: dict[
 def server_check(w: Any, runtime: str, app: Application, quick: bool = True, measured: Any = None,
                  timeout_s: float = 300.0) -> dict[str, Any]:
     """Does this machine meet ``app`` on ``runtime``? One LoadGen server run at the required QPS against the
-    latency bound (budget minus the host stages), one sample per query; LoadGen's VALID/INVALID is the verdict.
+    latency bound (budget minus the host stages), one sample per query. It meets when the run's percentile is
+    within the bound and the measurement is VALID by :mod:`fitbench.measure.validity` (LoadGen's own verdict,
+    and fitbench's rules: not stopped early, the query count asked for, enough latencies for the percentile).
 
     LoadGen's server scenario issues Poisson arrivals (periodic cameras are gentler). ``measured`` (the
     runtime's single-stream figure at batch 1, if any) shows when the machine cannot keep up at all: then
@@ -673,18 +675,25 @@ def server_check(w: Any, runtime: str, app: Application, quick: bool = True, mea
         return out
     lat = d.get("latency") or {}
     v = lat.get(f"p{pct}_ms")
-    out.update(status="ok", latency_s=None if v is None else v / 1e3, validity=(res.loadgen or {}).get(
-        "result_validity"), achieved_qps=res.queries_per_s, samples=res.samples)
+    verdict = res.validity  # LoadGen's verdict and fitbench's own rules
+    loadgen_verdict = (res.loadgen or {}).get("result_validity")
+    out.update(status="ok", latency_s=None if v is None else v / 1e3, validity=loadgen_verdict,
+               achieved_qps=res.queries_per_s, samples=res.samples,
+               measurement=None if verdict is None else verdict.summary())
+    reportable = verdict is not None and verdict.reportable.get(f"p{pct}", False)
     within = out["latency_s"] is not None and out["latency_s"] <= bound_s
-    out["meets"] = bool(within and out["validity"] == "VALID")
+    out["meets"] = bool(within and reportable and verdict is not None and verdict.valid)
     figs = (res.loadgen or {}).get("figures") or {}
     unmet = [k.replace("result_", "").replace("_met", "").replace("_", " ") for k in (
         "result_perf_constraints_met", "result_min_duration_met", "result_min_queries_met", "early_stopping_met")
         if figs.get(k) is False]
     out["unmet"] = unmet
-    got = "too few samples for it" if out["latency_s"] is None else fmt_time(out["latency_s"])
+    got = "too few samples for it" if out["latency_s"] is None or not reportable else fmt_time(out["latency_s"])
+    # fitbench's reasons beyond LoadGen's own (a partial run, too few queries or latencies)
+    own = [r for r in (verdict.reasons if verdict is not None else []) if not r.startswith("LoadGen result")]
     out["sentence"] = (f"{head}: p{pct} {got} over {res.samples} queries at {_n(res.queries_per_s)} QPS achieved, "
-                       f"LoadGen {out['validity'] or 'gave no verdict'}"
-                       + (f" ({', '.join(unmet)} not met)" if unmet else "") + " — "
+                       f"LoadGen {loadgen_verdict or 'gave no verdict'}"
+                       + (f" ({', '.join(unmet)} not met)" if unmet else "")
+                       + (f"; measurement INVALID: {'; '.join(own)}" if own else "") + " — "
                        + ("meets." if out["meets"] else "does not meet."))
     return out
