@@ -37,7 +37,7 @@ from .costs import CostContext, GemmShape, InvalidModel, OpCost, Uncostable, loo
 from .costs.data import DATA_MOVEMENT
 from .errors import FitbenchError, ModelLoadError, ShapeError, UncostedOpError
 from .graph.ir import Graph, Model, Tensor
-from .graph.liveness import live_ranges, names_read_in, peak_bytes
+from .graph.liveness import Lifetimes, live_ranges, names_read_in
 from .precision import Precision
 
 WINOGRAD_F2 = 9 * 2**2 / (2 + 2) ** 2  # 2.25
@@ -327,7 +327,7 @@ class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
         self.derived: dict[int, set[str]] = {}  # id(graph) -> constant_derived(graph)
-        self.act_bytes: dict[int, dict[str, int]] = {}  # id(graph) -> {tensor: activation bytes} of its layers
+        self.lifetimes: dict[int, Lifetimes] = {}  # id(graph) -> its activations' lifetimes, recorded while costing
         # id(graph) -> (node costs, non-weight inputs, shape-only tensors): each (sub)graph's rules run once
         self._rules: dict[int, tuple[list[tuple[OpCost | None, str]], list[frozenset[int]], set[str]]] = {}
         self._totals: dict[int, tuple[int, int, list[str]]] = {}  # id(body) -> cost_subgraph's answer
@@ -366,16 +366,34 @@ class _Coster:
             derived = self.derived[id(graph)] = constant_derived(graph)
         costs, non_weights, shape_only = self._node_rules(graph)
         get = graph.tensors.get  # the per-node work below is the cost of a 10^6-node graph: kept lean
-        act_bytes: dict[str, int] = {}  # tensor -> its activation bytes (each tensor is read about twice)
-        self.act_bytes[id(graph)] = act_bytes  # the liveness of the main graph reads them again
+        act_bytes: dict[str, int] = {}  # bytes of activations read that have no lifetime (outer-scope ones)
         ap, wp = self.ap, self.wp
+        # The lifetimes of live_ranges(graph, derived), recorded on the way (no second walk over the nodes):
+        # index[name] -> position in first/last/nbytes; unknown: positions of tensors of unknown shape (0 bytes)
+        life = self.lifetimes[id(graph)] = Lifetimes({}, [], [], [], [])
+        index, first, last, nbytes, unknown = life.index, life.first, life.last, life.nbytes, life.unknown
+        index_get = index.get
+        for name in graph.inputs:  # graph inputs live from step 0
+            if name not in index:
+                t = get(name) if name else None
+                index[name] = len(nbytes)
+                first.append(0)
+                last.append(0)
+                if t is None or t.shape is None:
+                    unknown.append(len(nbytes))
+                    nbytes.append(0)
+                else:
+                    nbytes.append(_tensor_bytes(t, ap))
 
-        for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
+        for step, (node, (cost, reason), non_weight) in enumerate(zip(graph.nodes, costs, non_weights)):
             weights = weight_bytes = act_in = 0
             inputs = node.inputs
             input_shapes: list[list[int] | None] = []
             read: set[str] | None = set() if len(inputs) > 1 else None
             for i, name in enumerate(inputs):
+                k = index_get(name)
+                if k is not None:
+                    last[k] = step  # steps only grow: the last read so far is this one
                 t = get(name) if name else None
                 if t is None:
                     input_shapes.append(None)
@@ -394,11 +412,18 @@ class _Coster:
                     seen_weights.add(name)
                     weights += t.elements or 0
                     weight_bytes += _tensor_bytes(t, wp)
+                elif k is not None:
+                    act_in += nbytes[k]
                 else:
                     b = act_bytes.get(name)
                     if b is None:
                         b = act_bytes[name] = _tensor_bytes(t, ap)
                     act_in += b
+            for sub in node.subgraphs.values():
+                for name in names_read_in(sub):  # a body reading an outer tensor keeps it alive
+                    k = index_get(name)
+                    if k is not None:
+                        last[k] = step
             for sub in node.subgraphs.values():
                 # parameters read inside a body (its own or from the enclosing scope) belong to this node
                 self._enter(node)
@@ -414,14 +439,27 @@ class _Coster:
                 t = get(o) if o else None
                 if t is None:
                     output_shapes.append(None)
+                    if o and o not in index and o not in derived:  # a tensor without a type: alive, size unknown
+                        unknown.append(len(nbytes))
+                        index[o] = len(nbytes)
+                        first.append(step)
+                        last.append(step)
+                        nbytes.append(0)
                     continue
                 shape = t.shape
                 output_shapes.append(None if shape is None else list(shape))
                 if not t.constant and o not in derived:
-                    b = act_bytes.get(o)
-                    if b is None:
-                        b = act_bytes[o] = _tensor_bytes(t, ap)
-                    act_out += b
+                    k = index_get(o)
+                    if k is None:  # produced here: lives from this step
+                        k = index[o] = len(nbytes)
+                        first.append(step)
+                        last.append(step)
+                        if shape is None:
+                            unknown.append(k)
+                            nbytes.append(0)
+                        else:
+                            nbytes.append(_tensor_bytes(t, ap))
+                    act_out += nbytes[k]
             if cost is None:
                 key = (node.domain, node.op_type)
                 entry = uncosted.setdefault(key, UncostedOp(node.op_type, node.domain, 0, [], reason))
@@ -441,6 +479,11 @@ class _Coster:
                                         int(cost.other_ops), int(weights), int(weight_bytes), int(act_in),
                                         int(act_out), bool(cost.winograd_eligible), cost.rule, list(cost.gemms),
                                         list(cost.kernel), node.domain, list(inputs), list(node.outputs)))
+        end = max(len(graph.nodes) - 1, 0)
+        for name in graph.outputs:  # graph outputs live to the last step
+            k = index_get(name)
+            if k is not None:
+                last[k] = end
         return layers, uncosted
 
     def _cost_node(self, node, graph: Graph, cost_subgraph=None) -> tuple[OpCost | None, str]:
@@ -490,38 +533,46 @@ class _Coster:
 
 
 def _liveness(
-    graph: Graph, prec: Precision, derived: set[str] | None = None, known_bytes: dict[str, int] | None = None
+    graph: Graph, prec: Precision, derived: set[str] | None = None, lifetimes: Lifetimes | None = None
 ) -> tuple[int, TensorRef | None, int, list[str]]:
     """Return (peak live bytes, largest tensor, sum of all activation bytes, activations of unknown shape).
 
     A tensor whose shape is unknown has no byte count: it is left out of the three figures and named in
-    the fourth, so the caller can say the figures are lower bounds (never a silent 0). ``known_bytes``: bytes
-    of tensors at ``prec`` already computed (the coster's), used instead of computing them again.
+    the fourth, so the caller can say the figures are lower bounds (never a silent 0). ``lifetimes``: the ones
+    the coster recorded for ``graph`` at ``prec`` (then the nodes are not walked again).
     """
-    derived = constant_derived(graph) if derived is None else derived
-    ranges = live_ranges(graph, derived)
+    if lifetimes is None:
+        lifetimes = _lifetimes(graph, prec, constant_derived(graph) if derived is None else derived)
+    nbytes, unknown = lifetimes.nbytes, lifetimes.unknown
+    names = list(lifetimes.index)
+    total = sum(nbytes)
     largest: TensorRef | None = None
-    largest_bytes = -1
-    total = 0
-    unknown: list[str] = []
-    nbytes: dict[str, int] = {}  # each tensor's bytes, computed once (the peak reads them again)
+    if len(unknown) < len(nbytes):
+        top = max(nbytes)
+        pos = nbytes.index(top)  # the first of the largest, as in the execution order
+        if top == 0 and unknown:  # the first tensor of 0 bytes may be one of unknown size
+            skip = set(unknown)
+            pos = next(i for i, b in enumerate(nbytes) if i not in skip)
+        t = graph.tensors[names[pos]]
+        largest = TensorRef(names[pos], list(t.shape), top)
+    return lifetimes.peak(), largest, total, [names[i] for i in unknown]
+
+
+def _lifetimes(graph: Graph, prec: Precision, derived: set[str]) -> Lifetimes:
+    """:func:`live_ranges` of ``graph`` with each tensor's bytes at ``prec``, as :class:`Lifetimes`."""
+    life = Lifetimes({}, [], [], [], [])
     get = graph.tensors.get
-    known = known_bytes or {}
-    for name in ranges:
+    for name, (s, e) in live_ranges(graph, derived).items():
         t = get(name) if name else None
+        life.index[name] = len(life.nbytes)
+        life.first.append(s)
+        life.last.append(e)
         if t is None or t.shape is None:
-            unknown.append(name)
-            nbytes[name] = 0
-            continue
-        b = known.get(name)
-        if b is None:
-            b = _tensor_bytes(t, prec)
-        nbytes[name] = b
-        total += b
-        if b > largest_bytes:
-            largest, largest_bytes = TensorRef(name, list(t.shape), b), b
-    peak = peak_bytes(ranges, nbytes.__getitem__)
-    return peak, largest, total, unknown
+            life.unknown.append(len(life.nbytes))
+            life.nbytes.append(0)
+        else:
+            life.nbytes.append(_tensor_bytes(t, prec))
+    return life
 
 
 def profile_model(
@@ -548,7 +599,7 @@ def profile_model(
         listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
         raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
     peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)),
-                                                   coster.act_bytes.get(id(model.graph)))
+                                                   coster.lifetimes.get(id(model.graph)))
     macs = elig_macs = elig_weights = weights = weight_bytes = other_ops = 0
     op_mix: dict[str, int] = defaultdict(int)
     for x in layers:  # one pass: a 10^6-node graph has 10^6 layers

@@ -307,3 +307,101 @@ def test_layer_fields_by_name():
     odd = layers["odd"]
     assert (odd.macs, odd.other_ops, odd.rule, odd.domain, odd.gemms) == (None, None, "uncosted", "local", [])
     assert (odd.input_activation_bytes, odd.output_shapes) == (64, [None])
+
+
+# ------------------------------------------------------------------ lifetimes recorded while costing
+
+
+def _control_flow_and_unknown() -> onnx.ModelProto:
+    """What the lifetimes recorded in the costing pass must get right besides a chain: a Loop whose body reads an
+    outer activation ("early", otherwise dead after step 1) and an outer weight, an op without shape inference
+    (its output has no known shape, and so has what reads it), an initializer also listed as a graph input, a
+    Constant node, a graph output produced early, a tensor read twice by one node."""
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["xin", "wb"], ["xm"], name="body_mm"),
+         helper.make_node("Add", ["xm", "early"], ["xo"], name="body_add"),
+         helper.make_node("Identity", ["cin"], ["cout"], name="body_cond")],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cin", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("xin", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("cout", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("xo", TensorProto.FLOAT, [2, 4])])
+    nodes = [
+        helper.make_node("Relu", ["x"], ["early"], name="early"),
+        helper.make_node("Add", ["early", "early"], ["t1"], name="twice"),
+        helper.make_node("Constant", [], ["k"], name="const", value=numpy_helper.from_array(
+            np.ones((2, 4), np.float32))),
+        helper.make_node("Mul", ["t1", "k"], ["t2"], name="mul"),
+        helper.make_node("Add", ["t2", "w_in"], ["out_early"], name="add_w"),
+        helper.make_node("Mystery", ["t2"], ["odd"], name="odd", domain="local"),
+        helper.make_node("Relu", ["odd"], ["odd2"], name="after_odd"),
+        helper.make_node("Loop", ["M", "", "t2"], ["y"], name="loop", body=body),
+        helper.make_node("Relu", ["y"], ["z"], name="last"),
+    ]
+    w_in = numpy_helper.from_array(np.ones((2, 4), np.float32), "w_in")
+    g = helper.make_graph(
+        nodes, "cf", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4]),
+                      helper.make_tensor_value_info("w_in", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 4]),
+         helper.make_tensor_value_info("out_early", TensorProto.FLOAT, [2, 4]),
+         helper.make_tensor_value_info("odd2", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(3, np.int64), "M"), numpy_helper.from_array(np.ones((4, 4), np.float32),
+                                                                                      "wb"), w_in])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)])
+    m.ir_version = 8
+    return m
+
+
+def _lifetime_models():
+    return [("resnet50", "resnet50"), ("bert-base", "bert-base"), ("large", _large(200)),
+            ("control-flow", _control_flow_and_unknown())]
+
+
+@pytest.mark.parametrize("which", ["resnet50", "bert-base", "large", "control-flow"])
+def test_lifetimes_recorded_while_costing_are_live_ranges(which):
+    """The costing pass records exactly ``live_ranges(graph, constant_derived(graph))``: the same tensors in the same
+    order, the same first and last steps, each one's bytes at the activation precision, the unknown-size ones."""
+    from fitbench.graph.liveness import live_ranges
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model(dict(_lifetime_models())[which])
+    g = model.graph
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP16)
+    coster.cost_graph(g)
+    life = coster.lifetimes[id(g)]
+    ranges = ref_live_ranges(g, constant_derived(g))
+    assert live_ranges(g, constant_derived(g)) == ranges
+    assert list(life.index) == list(ranges)
+    assert list(zip(life.first, life.last)) == list(ranges.values())
+    unknown = [n for n in ranges if g.tensor(n) is None or g.tensor(n).shape is None]
+    assert [list(ranges)[i] for i in life.unknown] == unknown
+    assert life.nbytes == [ref_tensor_bytes(g.tensor(n), Precision.FP16) for n in ranges]
+    assert life.peak() == peak_bytes(ranges, lambda n: ref_tensor_bytes(g.tensor(n), Precision.FP16))
+    if which == "control-flow":
+        assert unknown == ["odd", "odd2"]
+        assert [n.name for n in g.nodes].index("loop") == 7
+        assert ranges["early"] == (0, 7)  # read by the Loop's body, at step 7 (by a node last at step 1)
+        assert ranges["out_early"][1] == len(g.nodes) - 1  # a graph output lives to the end
+
+
+def test_a_control_flow_graph_with_unknown_shapes_is_unchanged(monkeypatch):
+    fast, ref = _both(_control_flow_and_unknown(), monkeypatch)
+    t = fast["totals"]
+    # live at the Loop (step 7): early (read in its body), t2, out_early (a graph output) and y, each [2, 4] fp32
+    # = 32 bytes; the unknown-size odd / odd2 count 0. Seven activations of known size in all; x is the first.
+    assert t["peak_live_activation_bytes"] == 4 * 32
+    assert t["activation_bytes"] == 7 * 32
+    assert t["largest_activation_tensor"] == {"name": "x", "shape": [2, 4], "bytes": 32}
+    assert any("no known shape" in n for n in fast["conditions"]["notes"])
+    assert fast == ref
+
+
+def test_peak_past_int64_is_exact():
+    """Byte counts whose sums pass int64 take Python's ints: two overlapping tensors of 2^62 bytes and a later one."""
+    from fitbench.graph.liveness import Lifetimes
+
+    big = 2**62
+    life = Lifetimes({"a": 0, "b": 1, "c": 2}, [0, 1, 3], [2, 2, 3], [big, big, 5], [])
+    assert life.peak() == 2 * big
+    assert Lifetimes({"a": 0, "b": 1}, [0, 1], [0, 1], [3, 4], []).peak() == 4
+    assert Lifetimes({}, [], [], [], []).peak() == 0
