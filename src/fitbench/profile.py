@@ -30,6 +30,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from . import __version__
 from ._callable import make_module_callable
 from ._gc import paused_gc
@@ -323,6 +325,47 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
     return shape_only
 
 
+_UNKEYED = object()  # a tensor that keeps its node's rule result out of the cache
+
+
+def _tensor_key(t: Tensor | None, value: np.ndarray | None) -> Any:
+    """What a cost rule can read of one tensor (its shape, dtype, constant flag, small constant value), hashable;
+    ``_UNKEYED`` when the shape is unknown (the rule fails on it) or the value holds Python objects."""
+    if t is None or t.shape is None:
+        return _UNKEYED
+    if value is None:
+        return (t.shape, t.dtype, t.constant)
+    if value.dtype.hasobject:
+        return _UNKEYED
+    return (t.shape, t.dtype, t.constant, value.dtype.str, value.shape, value.tobytes())
+
+
+def _attrs_key(attrs: dict[str, Any]) -> tuple | None:
+    """The attributes as a hashable key (floats by their exact hex, so -0.0, 0.0 and 0 differ), or ``None`` when one
+    is not an int, float, string or list of those (a tensor, a graph...)."""
+    out = []
+    for name, v in attrs.items():
+        tv = type(v)
+        if tv is int or tv is str:
+            out.append((name, v))
+        elif tv is float:
+            out.append((name, "f", v.hex()))
+        elif tv is list:
+            items = []
+            for x in v:
+                tx = type(x)
+                if tx is int or tx is str:
+                    items.append(x)
+                elif tx is float:
+                    items.append(("f", x.hex()))
+                else:
+                    return None
+            out.append((name, "l", tuple(items)))
+        else:
+            return None
+    return tuple(out)
+
+
 class _Coster:
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
@@ -335,6 +378,10 @@ class _Coster:
         self.nodes = 0  # nodes costed so far, subgraphs included (bounded by MAX_NODES)
         self.depth = 0  # current subgraph nesting (bounded by MAX_DEPTH)
         self._lookup: dict[tuple[str, str], Any] = {}  # (domain, op type) -> its rule (or None), looked up once
+        # (domain, op type, attributes, each input's and output's shape / dtype / constant flag / small value)
+        # -> the rule's (OpCost, ""): a rule reads nothing else, so nodes with equal keys cost the same (never
+        # for nodes with subgraphs, unknown shapes or attributes that are not plain values: see _attrs_key)
+        self._cache: dict[tuple, tuple[OpCost, str]] = {}
 
     def _node_rules(self, graph: Graph):
         """Every node's rule result for ``graph``, computed once per graph however often it is reached."""
@@ -346,7 +393,41 @@ class _Coster:
                                      "rather than profiled for hours")
             self._graphs.append(graph)
             sub = self.cost_subgraph  # one bound method for every node's context (not kept on self: a cycle)
-            costs = [self._cost_node(node, graph, sub) for node in graph.nodes]
+            cache, cost_node = self._cache, self._cost_node
+            parts: dict[str, Any] = {}  # tensor -> its part of a cache key (_UNKEYED: none), made once per graph
+            parts_get, tget, cget = parts.get, graph.tensors.get, graph.constant_values.get
+            costs = []
+            for node in graph.nodes:
+                key = None
+                attrs = node.attributes
+                if not node.subgraphs and (ak := _attrs_key(attrs) if attrs else ()) is not None:
+                    key = [node.domain, node.op_type, ak]
+                    for names in (node.inputs, node.outputs):
+                        for name in names:
+                            if not name:
+                                key.append(None)
+                                continue
+                            part = parts_get(name)
+                            if part is None:
+                                part = parts[name] = _tensor_key(tget(name), cget(name))
+                            if part is _UNKEYED:
+                                break
+                            key.append(part)
+                        else:
+                            key.append(len(names))  # where the inputs end and the outputs start
+                            continue
+                        key = None
+                        break
+                if key is None:
+                    costs.append(cost_node(node, graph, sub))
+                    continue
+                key = tuple(key)
+                got = cache.get(key)
+                if got is None:
+                    got = cost_node(node, graph, sub)
+                    if got[0] is not None:  # only successes are kept (a failure is costed again, and fails again)
+                        cache[key] = got
+                costs.append(got)
             non_weights = [
                 cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
                 for node, (cost, _) in zip(graph.nodes, costs)
@@ -389,7 +470,6 @@ class _Coster:
             weights = weight_bytes = act_in = 0
             inputs = node.inputs
             input_shapes: list[list[int] | None] = []
-            read: set[str] | None = set() if len(inputs) > 1 else None
             for i, name in enumerate(inputs):
                 k = index_get(name)
                 if k is not None:
@@ -402,10 +482,8 @@ class _Coster:
                 input_shapes.append(None if shape is None else list(shape))
                 if name in derived:
                     continue
-                if read is not None:
-                    if name in read:
-                        continue  # a tensor read twice by one node (Add(x, x)) is one input
-                    read.add(name)
+                if i and inputs.index(name) < i:
+                    continue  # a tensor read twice by one node (Add(x, x)) is one input
                 if t.constant:
                     if i in non_weight or name in shape_only or name in seen_weights:
                         continue

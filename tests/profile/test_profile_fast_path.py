@@ -405,3 +405,129 @@ def test_peak_past_int64_is_exact():
     assert life.peak() == 2 * big
     assert Lifetimes({"a": 0, "b": 1}, [0, 1], [0, 1], [3, 4], []).peak() == 4
     assert Lifetimes({}, [], [], [], []).peak() == 0
+
+
+# ------------------------------------------------------------------ the rule cache
+
+
+def _uncached(monkeypatch):
+    """Every tensor unkeyed: no node's rule result is cached (every rule runs)."""
+    monkeypatch.setattr(prof_mod, "_tensor_key", lambda t, value: prof_mod._UNKEYED)
+
+
+def _zoo_cases():
+    from fitbench.zoo import list_models
+
+    cases = [(e.name, {}) for e in list_models()]
+    return cases + [("llama-3.2-1b", {"phase": "prefill", "prompt": 64}), ("bert-base", {"precision": "int8"}),
+                    ("llama-3.2-1b", {"precision": "int4"})]
+
+
+@pytest.mark.parametrize("name, kw", _zoo_cases(), ids=lambda v: v if isinstance(v, str) else None)
+def test_the_rule_cache_gives_the_profile_without_it_on_every_zoo_model(name, kw, monkeypatch):
+    cached = profile(name, **kw).to_dict()
+    with monkeypatch.context() as m:
+        _uncached(m)
+        plain = profile(name, **kw).to_dict()
+    assert cached == plain
+
+
+def test_the_rule_cache_is_used_and_shares_nothing_mutable():
+    """bert-base's 12 equal encoder blocks: far fewer cache entries than costed nodes; layers that share an OpCost
+    get their own gemm and kernel lists."""
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model("bert-base")
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    layers, _ = coster.cost_graph(model.graph)
+    assert 0 < len(coster._cache) < len(model.graph.nodes) // 4
+    mm = [x for x in layers if x.op_type == "MatMul" and x.gemms]
+    assert len(mm) > 12
+    assert len({id(x.gemms) for x in mm}) == len(mm)
+    costs, _, _ = coster._node_rules(model.graph)
+    assert all(isinstance(c.gemms, tuple) and isinstance(c.kernel, tuple) for c, _ in costs if c is not None)
+
+
+def _value_op_model() -> onnx.ModelProto:
+    """Nodes of one test op on the same [2, 8] shapes that differ only in a small constant's values, an attribute
+    (an int, or a float's sign), an omitted optional input, or an input's constant flag."""
+    consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+              (("c12", [1, 2]), ("c21", [2, 1]), ("c12b", [1, 2]), ("c30", [3, 0]))]
+    specs = [  # (node, inputs, attributes)
+        ("n1", ["x", "c12"], {"k": 1}),
+        ("n2", ["x", "c21"], {"k": 1}),         # other values, same shape
+        ("n3", ["x", "c12"], {"k": 2}),         # other attribute
+        ("n4", ["x", "c12", ""], {"k": 1}),     # an omitted optional input
+        ("n5", ["x", "c12", "x"], {"k": 1}),    # a third input
+        ("n6", ["x", "c12b"], {"k": 1}),        # another tensor with n1's values: may share n1's entry
+        ("n7", ["x", "c30"], {"k": 1, "f": -0.0}),
+        ("n8", ["x", "c30"], {"k": 1, "f": 0.0}),
+        ("n9", ["x", "c30"], {"k": 1}),         # no f at all
+        ("n10", ["x", "ic"], {"k": 1}),         # a graph input of c12's shape: not constant, no value
+    ]
+    nodes = [helper.make_node("ValueOp", ins, [f"y_{name}"], name=name, domain="test.cache", **attrs)
+             for name, ins, attrs in specs]
+    outs = [helper.make_tensor_value_info(f"y_{name}", TensorProto.FLOAT, [2, 8]) for name, _, _ in specs]
+    g = helper.make_graph(nodes, "values", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8]),
+                                            helper.make_tensor_value_info("ic", TensorProto.INT64, [2])],
+                          outs, consts)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("test.cache", 1)])
+    m.ir_version = 8
+    return m
+
+
+def test_nodes_that_differ_only_in_constant_values_or_attributes_do_not_share_a_cache_entry(monkeypatch):
+    """A test rule reading what a rule may read -- a small constant's values, attributes, whether an optional input
+    is present -- gives each node its own count, cache or not: other_ops = 10 x value[0] + value[1] + 100 x k
+    (+1000 when input 2 is present, +5000 when f is -0.0, +7000 when input 1 has no known value)."""
+    import math as _math
+
+    from fitbench.costs import registry
+
+    def value_op(ctx):
+        v = ctx.value(1)
+        base = 7000 if v is None else 10 * int(v[0]) + int(v[1])
+        other = base + 100 * ctx.attr("k") + (1000 if ctx.has_input(2) else 0)
+        if _math.copysign(1.0, ctx.attr("f", 1.0)) < 0:
+            other += 5000
+        return registry.OpCost(rule="value-op", other_ops=other + 0 * ctx.out_elements(0))
+
+    monkeypatch.setitem(registry._RULES, ("test.cache", "ValueOp"), value_op)
+    want = {"n1": 112, "n2": 121, "n3": 212, "n4": 112, "n5": 1112, "n6": 112, "n7": 5130, "n8": 130, "n9": 130,
+            "n10": 7100}
+    got = {x.name: x.other_ops for x in profile(_value_op_model()).layers}
+    assert got == want
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model(_value_op_model())
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    coster.cost_graph(model.graph)
+    assert len(coster._cache) == 9  # ten nodes; only n6 (equal values in another tensor) shares n1's entry
+    with monkeypatch.context() as m:
+        _uncached(m)
+        assert {x.name: x.other_ops for x in profile(_value_op_model()).layers} == want
+
+
+def test_reshape_and_slice_with_equal_shapes_but_other_constants_get_their_own_entries():
+    """Reshape [4, 4] by (4, 4) and by (-1, 4), Slice rows 0:2 and 2:4 of [4, 4]: equal input and output shapes,
+    other constant values, so other cache keys (and the same MACs and other ops as without the cache)."""
+    from fitbench.model_source import resolve_model
+
+    i64 = lambda v, n: numpy_helper.from_array(np.array(v, np.int64), n)  # noqa: E731
+    consts = [i64([4, 4], "s44"), i64([-1, 4], "sm14"), i64([0], "st0"), i64([2], "st2"), i64([2], "en2"),
+              i64([4], "en4")]
+    nodes = [helper.make_node("Reshape", ["x", "s44"], ["r1"], name="r1"),
+             helper.make_node("Reshape", ["r1", "sm14"], ["r2"], name="r2"),
+             helper.make_node("Slice", ["r2", "st0", "en2"], ["a"], name="s1"),
+             helper.make_node("Slice", ["r2", "st2", "en4"], ["b"], name="s2"),
+             helper.make_node("Add", ["a", "b"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "rs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], consts)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    model, _ = resolve_model(m)
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    coster.cost_graph(model.graph)
+    kinds = [key[1] for key in coster._cache]
+    assert kinds.count("Reshape") == 2 and kinds.count("Slice") == 2
+    assert profile(m).totals.other_ops == 2 * 4  # the Add of two [2, 4] halves; data movement counts none
