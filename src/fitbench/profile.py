@@ -367,6 +367,8 @@ def _attrs_key(attrs: dict[str, Any]) -> tuple | None:
 
 
 class _Coster:
+    cache_rules = True  # False: every node's rule runs (the tests compare the two)
+
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
         self.derived: dict[int, set[str]] = {}  # id(graph) -> constant_derived(graph)
@@ -393,23 +395,29 @@ class _Coster:
                                      "rather than profiled for hours")
             self._graphs.append(graph)
             sub = self.cost_subgraph  # one bound method for every node's context (not kept on self: a cycle)
-            cache, cost_node = self._cache, self._cost_node
-            parts: dict[str, Any] = {}  # tensor -> its part of a cache key (_UNKEYED: none), made once per graph
+            cache, cost_node, cached = self._cache, self._cost_node, self.cache_rules
+            parts: dict[str, Any] = {}  # constant-valued tensor -> its part of a cache key, made once per graph
             parts_get, tget, cget = parts.get, graph.tensors.get, graph.constant_values.get
             costs = []
             for node in graph.nodes:
                 key = None
                 attrs = node.attributes
-                if not node.subgraphs and (ak := _attrs_key(attrs) if attrs else ()) is not None:
+                if cached and not node.subgraphs and (ak := _attrs_key(attrs) if attrs else ()) is not None:
                     key = [node.domain, node.op_type, ak]
                     for names in (node.inputs, node.outputs):
                         for name in names:
                             if not name:
                                 key.append(None)
                                 continue
+                            t = tget(name)
+                            if t is None or t.shape is None:
+                                break  # an unknown shape: the rule fails, and is not cached
+                            if cget(name) is None:
+                                key.append((t.shape, t.dtype, t.constant))  # what _tensor_key gives, inline
+                                continue
                             part = parts_get(name)
                             if part is None:
-                                part = parts[name] = _tensor_key(tget(name), cget(name))
+                                part = parts[name] = _tensor_key(t, cget(name))
                             if part is _UNKEYED:
                                 break
                             key.append(part)
@@ -454,9 +462,13 @@ class _Coster:
         life = self.lifetimes[id(graph)] = Lifetimes({}, [], [], [], [])
         index, first, last, nbytes, unknown = life.index, life.first, life.last, life.nbytes, life.unknown
         index_get = index.get
+        prod = math.prod
+        tensors: list[Tensor | None] = []  # by lifetime position: a read finds its tensor without a lookup by name
+        per_act: dict[str, int] = {}  # dtype -> activation bytes per element
         for name in graph.inputs:  # graph inputs live from step 0
             if name not in index:
                 t = get(name) if name else None
+                tensors.append(t)
                 index[name] = len(nbytes)
                 first.append(0)
                 last.append(0)
@@ -474,7 +486,9 @@ class _Coster:
                 k = index_get(name)
                 if k is not None:
                     last[k] = step  # steps only grow: the last read so far is this one
-                t = get(name) if name else None
+                    t = tensors[k]
+                else:
+                    t = get(name) if name else None
                 if t is None:
                     input_shapes.append(None)
                     continue
@@ -519,6 +533,7 @@ class _Coster:
                     output_shapes.append(None)
                     if o and o not in index and o not in derived:  # a tensor without a type: alive, size unknown
                         unknown.append(len(nbytes))
+                        tensors.append(None)
                         index[o] = len(nbytes)
                         first.append(step)
                         last.append(step)
@@ -527,17 +542,23 @@ class _Coster:
                 shape = t.shape
                 output_shapes.append(None if shape is None else list(shape))
                 if not t.constant and o not in derived:
-                    k = index_get(o)
-                    if k is None:  # produced here: lives from this step
-                        k = index[o] = len(nbytes)
+                    k = len(nbytes)
+                    if index.setdefault(o, k) == k:  # produced here: lives from this step
+                        tensors.append(t)
                         first.append(step)
                         last.append(step)
                         if shape is None:
                             unknown.append(k)
                             nbytes.append(0)
                         else:
-                            nbytes.append(_tensor_bytes(t, ap))
-                    act_out += nbytes[k]
+                            per = per_act.get(t.dtype)  # _tensor_bytes(t, ap), without the call
+                            if per is None:
+                                per = per_act[t.dtype] = ap.bytes if t.is_float else t.native_bytes_per_element
+                            b = prod(shape) * per
+                            nbytes.append(b)
+                            act_out += b
+                    else:
+                        act_out += nbytes[index[o]]
             if cost is None:
                 key = (node.domain, node.op_type)
                 entry = uncosted.setdefault(key, UncostedOp(node.op_type, node.domain, 0, [], reason))
@@ -553,10 +574,12 @@ class _Coster:
                                         int(weights), int(weight_bytes), int(act_in), int(act_out), False,
                                         "uncosted", [], [], node.domain, list(inputs), list(node.outputs)))
             else:
-                layers.append(LayerCost(node.name, node.op_type, input_shapes, output_shapes, int(cost.macs),
-                                        int(cost.other_ops), int(weights), int(weight_bytes), int(act_in),
-                                        int(act_out), bool(cost.winograd_eligible), cost.rule, list(cost.gemms),
-                                        list(cost.kernel), node.domain, list(inputs), list(node.outputs)))
+                layers.append(LayerCost(node.name, node.op_type, input_shapes, output_shapes, cost.macs,
+                                        cost.other_ops, int(weights), int(weight_bytes), int(act_in),
+                                        int(act_out), cost.winograd_eligible, cost.rule,
+                                        list(cost.gemms) if cost.gemms else [],
+                                        list(cost.kernel) if cost.kernel else [],
+                                        node.domain, list(inputs), list(node.outputs)))
         end = max(len(graph.nodes) - 1, 0)
         for name in graph.outputs:  # graph outputs live to the last step
             k = index_get(name)
@@ -575,13 +598,17 @@ class _Coster:
         ctx = CostContext(node, graph)
         ctx.cost_subgraph = cost_subgraph or self.cost_subgraph  # type: ignore[attr-defined]
         try:
-            return rule(ctx), ""
+            cost = rule(ctx)
         except InvalidModel as exc:  # the node contradicts its own shapes: an invalid model, not a zero cost
             raise ShapeError(f"invalid model: node {node.name!r} ({node.op_type}): {exc}") from None
         except Uncostable as exc:
             return None, str(exc)
         except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:
             return None, f"malformed node ({type(exc).__name__}: {exc})"
+        # Python ints and bool once per rule result (not once per layer: results are shared through the cache)
+        cost.macs, cost.other_ops = int(cost.macs), int(cost.other_ops)
+        cost.winograd_eligible = bool(cost.winograd_eligible)
+        return cost, ""
 
     def _enter(self, node) -> None:
         self.depth += 1
