@@ -293,6 +293,8 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
     # One backward pass: the nodes are in execution order, so every consumer of a node's outputs is visited
     # before the node itself. A use is "ok" when it reads at a non-weight position or feeds a node whose outputs
     # are all shape-only; a tensor is shape-only when it has a use, no other kind of use, and is not pinned.
+    if not any(non_weights):
+        return set()  # no read at a non-weight position: every use is a weight use (nothing is shape-only)
     pinned = set(graph.outputs) | _names_read_by_subgraphs(graph)
     used: set[str] = set()  # tensors with at least one use
     weight_use: set[str] = set()  # tensors with a use that is not "ok"
