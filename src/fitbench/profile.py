@@ -244,6 +244,7 @@ MAX_NODES = 5_000_000  # nodes in the whole model, subgraphs included: above thi
 
 _MISSING = object()
 _NONDETERMINISTIC = ("RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli")
+_NOT_FOLDED = frozenset({*_NONDETERMINISTIC, "Constant"})  # ops whose outputs are never constant-derived
 
 
 def constant_derived(graph: Graph) -> set[str]:
@@ -452,9 +453,10 @@ class _Coster:
         layers: list[LayerCost] = []
         uncosted: dict[tuple[str, str], UncostedOp] = {}
         seen_weights = set() if seen_weights is None else seen_weights
-        derived = self.derived.get(id(graph))
-        if derived is None:
-            derived = self.derived[id(graph)] = constant_derived(graph)
+        # constant_derived(graph), grown on the way: a node's outputs are derived when it reads constant or derived
+        # tensors only (decided after its inputs, before its outputs: producers come first in execution order)
+        derived = self.derived.setdefault(id(graph), set())
+        skip_fold = _NOT_FOLDED
         costs, non_weights, shape_only = self._node_rules(graph)
         get = graph.tensors.get  # the per-node work below is the cost of a 10^6-node graph: kept lean
         act_bytes: dict[str, int] = {}  # bytes of activations read that have no lifetime (outer-scope ones)
@@ -484,6 +486,7 @@ class _Coster:
             weights = weight_bytes = act_in = 0
             inputs = node.inputs
             input_shapes: list[list[int] | None] = []
+            folded = True  # every named input read so far is constant or derived
             for i, name in enumerate(inputs):
                 k = index_get(name)
                 if k is not None:
@@ -493,6 +496,8 @@ class _Coster:
                     t = get(name) if name else None
                 if t is None:
                     input_shapes.append(None)
+                    if name:
+                        folded = False
                     continue
                 shape = t.shape
                 input_shapes.append(None if shape is None else list(shape))
@@ -507,12 +512,16 @@ class _Coster:
                     weights += t.elements or 0
                     weight_bytes += _tensor_bytes(t, wp)
                 elif k is not None:
+                    folded = False
                     act_in += nbytes[k]
                 else:
+                    folded = False
                     b = act_bytes.get(name)
                     if b is None:
                         b = act_bytes[name] = _tensor_bytes(t, ap)
                     act_in += b
+            if folded and not node.subgraphs and node.op_type not in skip_fold and any(inputs):
+                derived.update(o for o in node.outputs if o)
             for sub in node.subgraphs.values():
                 for name in names_read_in(sub):  # a body reading an outer tensor keeps it alive
                     k = index_get(name)

@@ -352,12 +352,37 @@ def _control_flow_and_unknown() -> onnx.ModelProto:
     return m
 
 
+def _derived_model() -> onnx.ModelProto:
+    """Tensors computed from constants only: a dequantised int8 kernel, a cast fp16 weight, a chain of two (the cast
+    times a constant), a Relu of a Constant node's output; and what is not one: a random tensor like a constant."""
+    f = lambda v, n, dt=np.float32: numpy_helper.from_array(np.full((4, 4), v, dt), n)  # noqa: E731
+    inits = [f(1, "wq", np.int8), numpy_helper.from_array(np.array(0.5, np.float32), "scale"),
+             numpy_helper.from_array(np.array(0, np.int8), "zp"), f(1, "w16", np.float16), f(2, "c2")]
+    nodes = [
+        helper.make_node("DequantizeLinear", ["wq", "scale", "zp"], ["wdq"], name="dq"),
+        helper.make_node("Cast", ["w16"], ["wc"], name="cast", to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["wc", "c2"], ["wcc"], name="mulc"),
+        helper.make_node("Constant", [], ["kc"], name="kc", value=f(3, "kcv")),
+        helper.make_node("Relu", ["kc"], ["kr"], name="relk"),
+        helper.make_node("RandomNormalLike", ["c2"], ["rn"], name="rnd"),
+        helper.make_node("MatMul", ["x", "wdq"], ["h1"], name="mm"),
+        helper.make_node("Add", ["h1", "wcc"], ["h2"], name="add1"),
+        helper.make_node("Add", ["h2", "kr"], ["h3"], name="add2"),
+        helper.make_node("Add", ["h3", "rn"], ["y"], name="add3"),
+    ]
+    g = helper.make_graph(nodes, "derived", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
 def _lifetime_models():
     return [("resnet50", "resnet50"), ("bert-base", "bert-base"), ("large", _large(200)),
-            ("control-flow", _control_flow_and_unknown())]
+            ("control-flow", _control_flow_and_unknown()), ("derived", _derived_model())]
 
 
-@pytest.mark.parametrize("which", ["resnet50", "bert-base", "large", "control-flow"])
+@pytest.mark.parametrize("which", ["resnet50", "bert-base", "large", "control-flow", "derived"])
 def test_lifetimes_recorded_while_costing_are_live_ranges(which):
     """The costing pass records exactly ``live_ranges(graph, constant_derived(graph))``: the same tensors in the same
     order, the same first and last steps, each one's bytes at the activation precision, the unknown-size ones."""
@@ -369,6 +394,9 @@ def test_lifetimes_recorded_while_costing_are_live_ranges(which):
     coster = prof_mod._Coster(Precision.FP32, Precision.FP16)
     coster.cost_graph(g)
     life = coster.lifetimes[id(g)]
+    assert coster.derived[id(g)] == constant_derived(g)  # grown while costing, equal to the separate pass
+    if which == "derived":
+        assert constant_derived(g) == {"wdq", "wc", "wcc", "kr"}
     ranges = ref_live_ranges(g, constant_derived(g))
     assert live_ranges(g, constant_derived(g)) == ranges
     assert list(life.index) == list(ranges)
@@ -382,6 +410,18 @@ def test_lifetimes_recorded_while_costing_are_live_ranges(which):
         assert [n.name for n in g.nodes].index("loop") == 7
         assert ranges["early"] == (0, 7)  # read by the Loop's body, at step 7 (by a node last at step 1)
         assert ranges["out_early"][1] == len(g.nodes) - 1  # a graph output lives to the end
+
+
+def test_a_graph_with_constant_derived_tensors_is_unchanged(monkeypatch):
+    fast, ref = _both(_derived_model(), monkeypatch)
+    t = fast["totals"]
+    # weights where the graph reads them, floats at the weight precision (fp32) and integers at their native size:
+    # wq (16 x 1 byte), scale (4), zp (1), w16 (16 x 4), c2 (16 x 4; once, though the Mul and the RandomNormalLike
+    # read it), the Constant kc (16 x 4)
+    assert t["weight_bytes"] == 16 + 4 + 1 + 64 + 64 + 64
+    # activations: x, rn, h1, h2, h3, y of [4, 4] fp32 (64 bytes each); the derived wdq / wc / wcc / kr are not
+    assert t["activation_bytes"] == 6 * 64
+    assert fast == ref
 
 
 def test_a_control_flow_graph_with_unknown_shapes_is_unchanged(monkeypatch):
@@ -531,3 +571,15 @@ def test_reshape_and_slice_with_equal_shapes_but_other_constants_get_their_own_e
     kinds = [key[1] for key in coster._cache]
     assert kinds.count("Reshape") == 2 and kinds.count("Slice") == 2
     assert profile(m).totals.other_ops == 2 * 4  # the Add of two [2, 4] halves; data movement counts none
+
+
+def test_liveness_without_recorded_lifetimes_walks_the_graph_to_the_same_figures():
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model(_control_flow_and_unknown())
+    g = model.graph
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    coster.cost_graph(g)
+    recorded = prof_mod._liveness(g, Precision.FP32, coster.derived[id(g)], coster.lifetimes[id(g)])
+    assert prof_mod._liveness(g, Precision.FP32) == recorded == ref_liveness(g, Precision.FP32)
+    assert recorded[0] == 4 * 32 and recorded[3] == ["odd", "odd2"]  # as in the test above
