@@ -30,6 +30,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from . import __version__
 from ._callable import make_module_callable
 from ._gc import paused_gc
@@ -37,7 +39,7 @@ from .costs import CostContext, GemmShape, InvalidModel, OpCost, Uncostable, loo
 from .costs.data import DATA_MOVEMENT
 from .errors import FitbenchError, ModelLoadError, ShapeError, UncostedOpError
 from .graph.ir import Graph, Model, Tensor
-from .graph.liveness import live_ranges, names_read_in, peak_bytes
+from .graph.liveness import Lifetimes, live_ranges, names_read_in
 from .precision import Precision
 
 WINOGRAD_F2 = 9 * 2**2 / (2 + 2) ** 2  # 2.25
@@ -242,6 +244,7 @@ MAX_NODES = 5_000_000  # nodes in the whole model, subgraphs included: above thi
 
 _MISSING = object()
 _NONDETERMINISTIC = ("RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli")
+_NOT_FOLDED = frozenset({*_NONDETERMINISTIC, "Constant"})  # ops whose outputs are never constant-derived
 
 
 def constant_derived(graph: Graph) -> set[str]:
@@ -291,6 +294,8 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
     # One backward pass: the nodes are in execution order, so every consumer of a node's outputs is visited
     # before the node itself. A use is "ok" when it reads at a non-weight position or feeds a node whose outputs
     # are all shape-only; a tensor is shape-only when it has a use, no other kind of use, and is not pinned.
+    if not any(non_weights):
+        return set()  # no read at a non-weight position: every use is a weight use (nothing is shape-only)
     pinned = set(graph.outputs) | _names_read_by_subgraphs(graph)
     used: set[str] = set()  # tensors with at least one use
     weight_use: set[str] = set()  # tensors with a use that is not "ok"
@@ -323,11 +328,54 @@ def shape_only_tensors(graph: Graph, non_weights: list[frozenset[int]]) -> set[s
     return shape_only
 
 
+_UNKEYED = object()  # a tensor that keeps its node's rule result out of the cache
+
+
+def _tensor_key(t: Tensor | None, value: np.ndarray | None) -> Any:
+    """What a cost rule can read of one tensor (its shape, dtype, constant flag, small constant value), hashable;
+    ``_UNKEYED`` when the shape is unknown (the rule fails on it) or the value holds Python objects."""
+    if t is None or t.shape is None:
+        return _UNKEYED
+    if value is None:
+        return (t.shape, t.dtype, t.constant)
+    if value.dtype.hasobject:
+        return _UNKEYED
+    return (t.shape, t.dtype, t.constant, value.dtype.str, value.shape, value.tobytes())
+
+
+def _attrs_key(attrs: dict[str, Any]) -> tuple | None:
+    """The attributes as a hashable key (floats by their exact hex, so -0.0, 0.0 and 0 differ), or ``None`` when one
+    is not an int, float, string or list of those (a tensor, a graph...)."""
+    out = []
+    for name, v in attrs.items():
+        tv = type(v)
+        if tv is int or tv is str:
+            out.append((name, v))
+        elif tv is float:
+            out.append((name, "f", v.hex()))
+        elif tv is list:
+            items = []
+            for x in v:
+                tx = type(x)
+                if tx is int or tx is str:
+                    items.append(x)
+                elif tx is float:
+                    items.append(("f", x.hex()))
+                else:
+                    return None
+            out.append((name, "l", tuple(items)))
+        else:
+            return None
+    return tuple(out)
+
+
 class _Coster:
+    cache_rules = True  # False: every node's rule runs (the tests compare the two)
+
     def __init__(self, weight_prec: Precision, act_prec: Precision) -> None:
         self.wp, self.ap = weight_prec, act_prec
         self.derived: dict[int, set[str]] = {}  # id(graph) -> constant_derived(graph)
-        self.act_bytes: dict[int, dict[str, int]] = {}  # id(graph) -> {tensor: activation bytes} of its layers
+        self.lifetimes: dict[int, Lifetimes] = {}  # id(graph) -> its activations' lifetimes, recorded while costing
         # id(graph) -> (node costs, non-weight inputs, shape-only tensors): each (sub)graph's rules run once
         self._rules: dict[int, tuple[list[tuple[OpCost | None, str]], list[frozenset[int]], set[str]]] = {}
         self._totals: dict[int, tuple[int, int, list[str]]] = {}  # id(body) -> cost_subgraph's answer
@@ -335,6 +383,10 @@ class _Coster:
         self.nodes = 0  # nodes costed so far, subgraphs included (bounded by MAX_NODES)
         self.depth = 0  # current subgraph nesting (bounded by MAX_DEPTH)
         self._lookup: dict[tuple[str, str], Any] = {}  # (domain, op type) -> its rule (or None), looked up once
+        # (domain, op type, attributes, each input's and output's shape / dtype / constant flag / small value)
+        # -> the rule's (OpCost, ""): a rule reads nothing else, so nodes with equal keys cost the same (never
+        # for nodes with subgraphs, unknown shapes or attributes that are not plain values: see _attrs_key)
+        self._cache: dict[tuple, tuple[OpCost, str]] = {}
 
     def _node_rules(self, graph: Graph):
         """Every node's rule result for ``graph``, computed once per graph however often it is reached."""
@@ -346,7 +398,47 @@ class _Coster:
                                      "rather than profiled for hours")
             self._graphs.append(graph)
             sub = self.cost_subgraph  # one bound method for every node's context (not kept on self: a cycle)
-            costs = [self._cost_node(node, graph, sub) for node in graph.nodes]
+            cache, cost_node, cached = self._cache, self._cost_node, self.cache_rules
+            parts: dict[str, Any] = {}  # constant-valued tensor -> its part of a cache key, made once per graph
+            parts_get, tget, cget = parts.get, graph.tensors.get, graph.constant_values.get
+            costs = []
+            for node in graph.nodes:
+                key = None
+                attrs = node.attributes
+                if cached and not node.subgraphs and (ak := _attrs_key(attrs) if attrs else ()) is not None:
+                    key = [node.domain, node.op_type, ak]
+                    for names in (node.inputs, node.outputs):
+                        for name in names:
+                            if not name:
+                                key.append(None)
+                                continue
+                            t = tget(name)
+                            if t is None or t.shape is None:
+                                break  # an unknown shape: the rule fails, and is not cached
+                            if cget(name) is None:
+                                key.append((t.shape, t.dtype, t.constant))  # what _tensor_key gives, inline
+                                continue
+                            part = parts_get(name)
+                            if part is None:
+                                part = parts[name] = _tensor_key(t, cget(name))
+                            if part is _UNKEYED:
+                                break
+                            key.append(part)
+                        else:
+                            key.append(len(names))  # where the inputs end and the outputs start
+                            continue
+                        key = None
+                        break
+                if key is None:
+                    costs.append(cost_node(node, graph, sub))
+                    continue
+                key = tuple(key)
+                got = cache.get(key)
+                if got is None:
+                    got = cost_node(node, graph, sub)
+                    if got[0] is not None:  # only successes are kept (a failure is costed again, and fails again)
+                        cache[key] = got
+                costs.append(got)
             non_weights = [
                 cost.non_weight_inputs if cost else DATA_MOVEMENT.get(node.op_type, frozenset())
                 for node, (cost, _) in zip(graph.nodes, costs)
@@ -361,44 +453,80 @@ class _Coster:
         layers: list[LayerCost] = []
         uncosted: dict[tuple[str, str], UncostedOp] = {}
         seen_weights = set() if seen_weights is None else seen_weights
-        derived = self.derived.get(id(graph))
-        if derived is None:
-            derived = self.derived[id(graph)] = constant_derived(graph)
+        # constant_derived(graph), grown on the way: a node's outputs are derived when it reads constant or derived
+        # tensors only (decided after its inputs, before its outputs: producers come first in execution order)
+        derived = self.derived.setdefault(id(graph), set())
+        skip_fold = _NOT_FOLDED
         costs, non_weights, shape_only = self._node_rules(graph)
         get = graph.tensors.get  # the per-node work below is the cost of a 10^6-node graph: kept lean
-        act_bytes: dict[str, int] = {}  # tensor -> its activation bytes (each tensor is read about twice)
-        self.act_bytes[id(graph)] = act_bytes  # the liveness of the main graph reads them again
+        act_bytes: dict[str, int] = {}  # bytes of activations read that have no lifetime (outer-scope ones)
         ap, wp = self.ap, self.wp
+        # The lifetimes of live_ranges(graph, derived), recorded on the way (no second walk over the nodes):
+        # index[name] -> position in first/last/nbytes; unknown: positions of tensors of unknown shape (0 bytes)
+        life = self.lifetimes[id(graph)] = Lifetimes({}, [], [], [], [])
+        index, first, last, nbytes, unknown = life.index, life.first, life.last, life.nbytes, life.unknown
+        index_get = index.get
+        prod = math.prod
+        tensors: list[Tensor | None] = []  # by lifetime position: a read finds its tensor without a lookup by name
+        per_act: dict[str, int] = {}  # dtype -> activation bytes per element
+        for name in graph.inputs:  # graph inputs live from step 0
+            if name not in index:
+                t = get(name) if name else None
+                tensors.append(t)
+                index[name] = len(nbytes)
+                first.append(0)
+                last.append(0)
+                if t is None or t.shape is None:
+                    unknown.append(len(nbytes))
+                    nbytes.append(0)
+                else:
+                    nbytes.append(_tensor_bytes(t, ap))
 
-        for node, (cost, reason), non_weight in zip(graph.nodes, costs, non_weights):
+        for step, (node, (cost, reason), non_weight) in enumerate(zip(graph.nodes, costs, non_weights)):
             weights = weight_bytes = act_in = 0
             inputs = node.inputs
             input_shapes: list[list[int] | None] = []
-            read: set[str] | None = set() if len(inputs) > 1 else None
+            folded = True  # every named input read so far is constant or derived
             for i, name in enumerate(inputs):
-                t = get(name) if name else None
+                k = index_get(name)
+                if k is not None:
+                    last[k] = step  # steps only grow: the last read so far is this one
+                    t = tensors[k]
+                else:
+                    t = get(name) if name else None
                 if t is None:
                     input_shapes.append(None)
+                    if name:
+                        folded = False
                     continue
                 shape = t.shape
                 input_shapes.append(None if shape is None else list(shape))
                 if name in derived:
                     continue
-                if read is not None:
-                    if name in read:
-                        continue  # a tensor read twice by one node (Add(x, x)) is one input
-                    read.add(name)
+                if i and inputs.index(name) < i:
+                    continue  # a tensor read twice by one node (Add(x, x)) is one input
                 if t.constant:
                     if i in non_weight or name in shape_only or name in seen_weights:
                         continue
                     seen_weights.add(name)
                     weights += t.elements or 0
                     weight_bytes += _tensor_bytes(t, wp)
+                elif k is not None:
+                    folded = False
+                    act_in += nbytes[k]
                 else:
+                    folded = False
                     b = act_bytes.get(name)
                     if b is None:
                         b = act_bytes[name] = _tensor_bytes(t, ap)
                     act_in += b
+            if folded and not node.subgraphs and node.op_type not in skip_fold and any(inputs):
+                derived.update(o for o in node.outputs if o)
+            for sub in node.subgraphs.values():
+                for name in names_read_in(sub):  # a body reading an outer tensor keeps it alive
+                    k = index_get(name)
+                    if k is not None:
+                        last[k] = step
             for sub in node.subgraphs.values():
                 # parameters read inside a body (its own or from the enclosing scope) belong to this node
                 self._enter(node)
@@ -414,14 +542,34 @@ class _Coster:
                 t = get(o) if o else None
                 if t is None:
                     output_shapes.append(None)
+                    if o and o not in index and o not in derived:  # a tensor without a type: alive, size unknown
+                        unknown.append(len(nbytes))
+                        tensors.append(None)
+                        index[o] = len(nbytes)
+                        first.append(step)
+                        last.append(step)
+                        nbytes.append(0)
                     continue
                 shape = t.shape
                 output_shapes.append(None if shape is None else list(shape))
                 if not t.constant and o not in derived:
-                    b = act_bytes.get(o)
-                    if b is None:
-                        b = act_bytes[o] = _tensor_bytes(t, ap)
-                    act_out += b
+                    k = len(nbytes)
+                    if index.setdefault(o, k) == k:  # produced here: lives from this step
+                        tensors.append(t)
+                        first.append(step)
+                        last.append(step)
+                        if shape is None:
+                            unknown.append(k)
+                            nbytes.append(0)
+                        else:
+                            per = per_act.get(t.dtype)  # _tensor_bytes(t, ap), without the call
+                            if per is None:
+                                per = per_act[t.dtype] = ap.bytes if t.is_float else t.native_bytes_per_element
+                            b = prod(shape) * per
+                            nbytes.append(b)
+                            act_out += b
+                    else:
+                        act_out += nbytes[index[o]]
             if cost is None:
                 key = (node.domain, node.op_type)
                 entry = uncosted.setdefault(key, UncostedOp(node.op_type, node.domain, 0, [], reason))
@@ -437,10 +585,17 @@ class _Coster:
                                         int(weights), int(weight_bytes), int(act_in), int(act_out), False,
                                         "uncosted", [], [], node.domain, list(inputs), list(node.outputs)))
             else:
-                layers.append(LayerCost(node.name, node.op_type, input_shapes, output_shapes, int(cost.macs),
-                                        int(cost.other_ops), int(weights), int(weight_bytes), int(act_in),
-                                        int(act_out), bool(cost.winograd_eligible), cost.rule, list(cost.gemms),
-                                        list(cost.kernel), node.domain, list(inputs), list(node.outputs)))
+                layers.append(LayerCost(node.name, node.op_type, input_shapes, output_shapes, cost.macs,
+                                        cost.other_ops, int(weights), int(weight_bytes), int(act_in),
+                                        int(act_out), cost.winograd_eligible, cost.rule,
+                                        list(cost.gemms) if cost.gemms else [],
+                                        list(cost.kernel) if cost.kernel else [],
+                                        node.domain, list(inputs), list(node.outputs)))
+        end = max(len(graph.nodes) - 1, 0)
+        for name in graph.outputs:  # graph outputs live to the last step
+            k = index_get(name)
+            if k is not None:
+                last[k] = end
         return layers, uncosted
 
     def _cost_node(self, node, graph: Graph, cost_subgraph=None) -> tuple[OpCost | None, str]:
@@ -454,13 +609,17 @@ class _Coster:
         ctx = CostContext(node, graph)
         ctx.cost_subgraph = cost_subgraph or self.cost_subgraph  # type: ignore[attr-defined]
         try:
-            return rule(ctx), ""
+            cost = rule(ctx)
         except InvalidModel as exc:  # the node contradicts its own shapes: an invalid model, not a zero cost
             raise ShapeError(f"invalid model: node {node.name!r} ({node.op_type}): {exc}") from None
         except Uncostable as exc:
             return None, str(exc)
         except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:
             return None, f"malformed node ({type(exc).__name__}: {exc})"
+        # Python ints and bool once per rule result (not once per layer: results are shared through the cache)
+        cost.macs, cost.other_ops = int(cost.macs), int(cost.other_ops)
+        cost.winograd_eligible = bool(cost.winograd_eligible)
+        return cost, ""
 
     def _enter(self, node) -> None:
         self.depth += 1
@@ -490,38 +649,46 @@ class _Coster:
 
 
 def _liveness(
-    graph: Graph, prec: Precision, derived: set[str] | None = None, known_bytes: dict[str, int] | None = None
+    graph: Graph, prec: Precision, derived: set[str] | None = None, lifetimes: Lifetimes | None = None
 ) -> tuple[int, TensorRef | None, int, list[str]]:
     """Return (peak live bytes, largest tensor, sum of all activation bytes, activations of unknown shape).
 
     A tensor whose shape is unknown has no byte count: it is left out of the three figures and named in
-    the fourth, so the caller can say the figures are lower bounds (never a silent 0). ``known_bytes``: bytes
-    of tensors at ``prec`` already computed (the coster's), used instead of computing them again.
+    the fourth, so the caller can say the figures are lower bounds (never a silent 0). ``lifetimes``: the ones
+    the coster recorded for ``graph`` at ``prec`` (then the nodes are not walked again).
     """
-    derived = constant_derived(graph) if derived is None else derived
-    ranges = live_ranges(graph, derived)
+    if lifetimes is None:
+        lifetimes = _lifetimes(graph, prec, constant_derived(graph) if derived is None else derived)
+    nbytes, unknown = lifetimes.nbytes, lifetimes.unknown
+    names = list(lifetimes.index)
+    total = sum(nbytes)
     largest: TensorRef | None = None
-    largest_bytes = -1
-    total = 0
-    unknown: list[str] = []
-    nbytes: dict[str, int] = {}  # each tensor's bytes, computed once (the peak reads them again)
+    if len(unknown) < len(nbytes):
+        top = max(nbytes)
+        pos = nbytes.index(top)  # the first of the largest, as in the execution order
+        if top == 0 and unknown:  # the first tensor of 0 bytes may be one of unknown size
+            skip = set(unknown)
+            pos = next(i for i, b in enumerate(nbytes) if i not in skip)
+        t = graph.tensors[names[pos]]
+        largest = TensorRef(names[pos], list(t.shape), top)
+    return lifetimes.peak(), largest, total, [names[i] for i in unknown]
+
+
+def _lifetimes(graph: Graph, prec: Precision, derived: set[str]) -> Lifetimes:
+    """:func:`live_ranges` of ``graph`` with each tensor's bytes at ``prec``, as :class:`Lifetimes`."""
+    life = Lifetimes({}, [], [], [], [])
     get = graph.tensors.get
-    known = known_bytes or {}
-    for name in ranges:
+    for name, (s, e) in live_ranges(graph, derived).items():
         t = get(name) if name else None
+        life.index[name] = len(life.nbytes)
+        life.first.append(s)
+        life.last.append(e)
         if t is None or t.shape is None:
-            unknown.append(name)
-            nbytes[name] = 0
-            continue
-        b = known.get(name)
-        if b is None:
-            b = _tensor_bytes(t, prec)
-        nbytes[name] = b
-        total += b
-        if b > largest_bytes:
-            largest, largest_bytes = TensorRef(name, list(t.shape), b), b
-    peak = peak_bytes(ranges, nbytes.__getitem__)
-    return peak, largest, total, unknown
+            life.unknown.append(len(life.nbytes))
+            life.nbytes.append(0)
+        else:
+            life.nbytes.append(_tensor_bytes(t, prec))
+    return life
 
 
 def profile_model(
@@ -548,7 +715,7 @@ def profile_model(
         listing = ", ".join(f"{u.op_type} x{u.count} ({u.reason})" for u in uncosted)
         raise UncostedOpError(f"uncosted ops (strict mode): {listing}")
     peak, largest, act_total, unshaped = _liveness(model.graph, ap, coster.derived.get(id(model.graph)),
-                                                   coster.act_bytes.get(id(model.graph)))
+                                                   coster.lifetimes.get(id(model.graph)))
     macs = elig_macs = elig_weights = weights = weight_bytes = other_ops = 0
     op_mix: dict[str, int] = defaultdict(int)
     for x in layers:  # one pass: a 10^6-node graph has 10^6 layers

@@ -308,3 +308,279 @@ def test_layer_fields_by_name():
     odd = layers["odd"]
     assert (odd.macs, odd.other_ops, odd.rule, odd.domain, odd.gemms) == (None, None, "uncosted", "local", [])
     assert (odd.input_activation_bytes, odd.output_shapes) == (64, [None])
+
+
+# ------------------------------------------------------------------ lifetimes recorded while costing
+
+
+def _control_flow_and_unknown() -> onnx.ModelProto:
+    """What the lifetimes recorded in the costing pass must get right besides a chain: a Loop whose body reads an
+    outer activation ("early", otherwise dead after step 1) and an outer weight, an op without shape inference
+    (its output has no known shape, and so has what reads it), an initializer also listed as a graph input, a
+    Constant node, a graph output produced early, a tensor read twice by one node."""
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["xin", "wb"], ["xm"], name="body_mm"),
+         helper.make_node("Add", ["xm", "early"], ["xo"], name="body_add"),
+         helper.make_node("Identity", ["cin"], ["cout"], name="body_cond")],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cin", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("xin", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("cout", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("xo", TensorProto.FLOAT, [2, 4])])
+    nodes = [
+        helper.make_node("Relu", ["x"], ["early"], name="early"),
+        helper.make_node("Add", ["early", "early"], ["t1"], name="twice"),
+        helper.make_node("Constant", [], ["k"], name="const", value=numpy_helper.from_array(
+            np.ones((2, 4), np.float32))),
+        helper.make_node("Mul", ["t1", "k"], ["t2"], name="mul"),
+        helper.make_node("Add", ["t2", "w_in"], ["out_early"], name="add_w"),
+        helper.make_node("Mystery", ["t2"], ["odd"], name="odd", domain="local"),
+        helper.make_node("Relu", ["odd"], ["odd2"], name="after_odd"),
+        helper.make_node("Loop", ["M", "", "t2"], ["y"], name="loop", body=body),
+        helper.make_node("Relu", ["y"], ["z"], name="last"),
+    ]
+    w_in = numpy_helper.from_array(np.ones((2, 4), np.float32), "w_in")
+    g = helper.make_graph(
+        nodes, "cf", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4]),
+                      helper.make_tensor_value_info("w_in", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 4]),
+         helper.make_tensor_value_info("out_early", TensorProto.FLOAT, [2, 4]),
+         helper.make_tensor_value_info("odd2", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(3, np.int64), "M"), numpy_helper.from_array(np.ones((4, 4), np.float32),
+                                                                                      "wb"), w_in])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)])
+    m.ir_version = 8
+    return m
+
+
+def _derived_model() -> onnx.ModelProto:
+    """Tensors computed from constants only: a dequantised int8 kernel, a cast fp16 weight, a chain of two (the cast
+    times a constant), a Relu of a Constant node's output; and what is not one: a random tensor like a constant."""
+    f = lambda v, n, dt=np.float32: numpy_helper.from_array(np.full((4, 4), v, dt), n)  # noqa: E731
+    inits = [f(1, "wq", np.int8), numpy_helper.from_array(np.array(0.5, np.float32), "scale"),
+             numpy_helper.from_array(np.array(0, np.int8), "zp"), f(1, "w16", np.float16), f(2, "c2")]
+    nodes = [
+        helper.make_node("DequantizeLinear", ["wq", "scale", "zp"], ["wdq"], name="dq"),
+        helper.make_node("Cast", ["w16"], ["wc"], name="cast", to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["wc", "c2"], ["wcc"], name="mulc"),
+        helper.make_node("Constant", [], ["kc"], name="kc", value=f(3, "kcv")),
+        helper.make_node("Relu", ["kc"], ["kr"], name="relk"),
+        helper.make_node("RandomNormalLike", ["c2"], ["rn"], name="rnd"),
+        helper.make_node("MatMul", ["x", "wdq"], ["h1"], name="mm"),
+        helper.make_node("Add", ["h1", "wcc"], ["h2"], name="add1"),
+        helper.make_node("Add", ["h2", "kr"], ["h3"], name="add2"),
+        helper.make_node("Add", ["h3", "rn"], ["y"], name="add3"),
+    ]
+    g = helper.make_graph(nodes, "derived", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def _lifetime_models():
+    return [("resnet50", "resnet50"), ("bert-base", "bert-base"), ("large", _large(200)),
+            ("control-flow", _control_flow_and_unknown()), ("derived", _derived_model())]
+
+
+@pytest.mark.parametrize("which", ["resnet50", "bert-base", "large", "control-flow", "derived"])
+def test_lifetimes_recorded_while_costing_are_live_ranges(which):
+    """The costing pass records exactly ``live_ranges(graph, constant_derived(graph))``: the same tensors in the same
+    order, the same first and last steps, each one's bytes at the activation precision, the unknown-size ones."""
+    from fitbench.graph.liveness import live_ranges
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model(dict(_lifetime_models())[which])
+    g = model.graph
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP16)
+    coster.cost_graph(g)
+    life = coster.lifetimes[id(g)]
+    assert coster.derived[id(g)] == constant_derived(g)  # grown while costing, equal to the separate pass
+    if which == "derived":
+        assert constant_derived(g) == {"wdq", "wc", "wcc", "kr"}
+    ranges = ref_live_ranges(g, constant_derived(g))
+    assert live_ranges(g, constant_derived(g)) == ranges
+    assert list(life.index) == list(ranges)
+    assert list(zip(life.first, life.last)) == list(ranges.values())
+    unknown = [n for n in ranges if g.tensor(n) is None or g.tensor(n).shape is None]
+    assert [list(ranges)[i] for i in life.unknown] == unknown
+    assert life.nbytes == [ref_tensor_bytes(g.tensor(n), Precision.FP16) for n in ranges]
+    assert life.peak() == peak_bytes(ranges, lambda n: ref_tensor_bytes(g.tensor(n), Precision.FP16))
+    if which == "control-flow":
+        assert unknown == ["odd", "odd2"]
+        assert [n.name for n in g.nodes].index("loop") == 7
+        assert ranges["early"] == (0, 7)  # read by the Loop's body, at step 7 (by a node last at step 1)
+        assert ranges["out_early"][1] == len(g.nodes) - 1  # a graph output lives to the end
+
+
+def test_a_graph_with_constant_derived_tensors_is_unchanged(monkeypatch):
+    fast, ref = _both(_derived_model(), monkeypatch)
+    t = fast["totals"]
+    # weights where the graph reads them, floats at the weight precision (fp32) and integers at their native size:
+    # wq (16 x 1 byte), scale (4), zp (1), w16 (16 x 4), c2 (16 x 4; once, though the Mul and the RandomNormalLike
+    # read it), the Constant kc (16 x 4)
+    assert t["weight_bytes"] == 16 + 4 + 1 + 64 + 64 + 64
+    # activations: x, rn, h1, h2, h3, y of [4, 4] fp32 (64 bytes each); the derived wdq / wc / wcc / kr are not
+    assert t["activation_bytes"] == 6 * 64
+    assert fast == ref
+
+
+def test_a_control_flow_graph_with_unknown_shapes_is_unchanged(monkeypatch):
+    fast, ref = _both(_control_flow_and_unknown(), monkeypatch)
+    t = fast["totals"]
+    # live at the Loop (step 7): early (read in its body), t2, out_early (a graph output) and y, each [2, 4] fp32
+    # = 32 bytes; the unknown-size odd / odd2 count 0. Seven activations of known size in all; x is the first.
+    assert t["peak_live_activation_bytes"] == 4 * 32
+    assert t["activation_bytes"] == 7 * 32
+    assert t["largest_activation_tensor"] == {"name": "x", "shape": [2, 4], "bytes": 32}
+    assert any("no known shape" in n for n in fast["conditions"]["notes"])
+    assert fast == ref
+
+
+def test_peak_past_int64_is_exact():
+    """Byte counts whose sums pass int64 take Python's ints: two overlapping tensors of 2^62 bytes and a later one."""
+    from fitbench.graph.liveness import Lifetimes
+
+    big = 2**62
+    life = Lifetimes({"a": 0, "b": 1, "c": 2}, [0, 1, 3], [2, 2, 3], [big, big, 5], [])
+    assert life.peak() == 2 * big
+    assert Lifetimes({"a": 0, "b": 1}, [0, 1], [0, 1], [3, 4], []).peak() == 4
+    assert Lifetimes({}, [], [], [], []).peak() == 0
+
+
+# ------------------------------------------------------------------ the rule cache
+
+
+def _uncached(monkeypatch):
+    """No node's rule result is cached (every rule runs)."""
+    monkeypatch.setattr(prof_mod._Coster, "cache_rules", False)
+
+
+def _zoo_cases():
+    from fitbench.zoo import list_models
+
+    cases = [(e.name, {}) for e in list_models()]
+    return cases + [("llama-3.2-1b", {"phase": "prefill", "prompt": 64}), ("bert-base", {"precision": "int8"}),
+                    ("llama-3.2-1b", {"precision": "int4"})]
+
+
+@pytest.mark.parametrize("name, kw", _zoo_cases(), ids=lambda v: v if isinstance(v, str) else None)
+def test_the_rule_cache_gives_the_profile_without_it_on_every_zoo_model(name, kw, monkeypatch):
+    cached = profile(name, **kw).to_dict()
+    with monkeypatch.context() as m:
+        _uncached(m)
+        plain = profile(name, **kw).to_dict()
+    assert cached == plain
+
+
+def test_the_rule_cache_is_used_and_shares_nothing_mutable():
+    """bert-base's 12 equal encoder blocks: far fewer cache entries than costed nodes; layers that share an OpCost
+    get their own gemm and kernel lists."""
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model("bert-base")
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    layers, _ = coster.cost_graph(model.graph)
+    assert 0 < len(coster._cache) < len(model.graph.nodes) // 4
+    mm = [x for x in layers if x.op_type == "MatMul" and x.gemms]
+    assert len(mm) > 12
+    assert len({id(x.gemms) for x in mm}) == len(mm)
+    costs, _, _ = coster._node_rules(model.graph)
+    assert all(isinstance(c.gemms, tuple) and isinstance(c.kernel, tuple) for c, _ in costs if c is not None)
+
+
+def _value_op_model() -> onnx.ModelProto:
+    """Nodes of one test op on the same [2, 8] shapes that differ only in a small constant's values, an attribute
+    (an int, or a float's sign), an omitted optional input, or an input's constant flag."""
+    consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+              (("c12", [1, 2]), ("c21", [2, 1]), ("c12b", [1, 2]), ("c30", [3, 0]))]
+    specs = [  # (node, inputs, attributes)
+        ("n1", ["x", "c12"], {"k": 1}),
+        ("n2", ["x", "c21"], {"k": 1}),         # other values, same shape
+        ("n3", ["x", "c12"], {"k": 2}),         # other attribute
+        ("n4", ["x", "c12", ""], {"k": 1}),     # an omitted optional input
+        ("n5", ["x", "c12", "x"], {"k": 1}),    # a third input
+        ("n6", ["x", "c12b"], {"k": 1}),        # another tensor with n1's values: may share n1's entry
+        ("n7", ["x", "c30"], {"k": 1, "f": -0.0}),
+        ("n8", ["x", "c30"], {"k": 1, "f": 0.0}),
+        ("n9", ["x", "c30"], {"k": 1}),         # no f at all
+        ("n10", ["x", "ic"], {"k": 1}),         # a graph input of c12's shape: not constant, no value
+    ]
+    nodes = [helper.make_node("ValueOp", ins, [f"y_{name}"], name=name, domain="test.cache", **attrs)
+             for name, ins, attrs in specs]
+    outs = [helper.make_tensor_value_info(f"y_{name}", TensorProto.FLOAT, [2, 8]) for name, _, _ in specs]
+    g = helper.make_graph(nodes, "values", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8]),
+                                            helper.make_tensor_value_info("ic", TensorProto.INT64, [2])],
+                          outs, consts)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("test.cache", 1)])
+    m.ir_version = 8
+    return m
+
+
+def test_nodes_that_differ_only_in_constant_values_or_attributes_do_not_share_a_cache_entry(monkeypatch):
+    """A test rule reading what a rule may read -- a small constant's values, attributes, whether an optional input
+    is present -- gives each node its own count, cache or not: other_ops = 10 x value[0] + value[1] + 100 x k
+    (+1000 when input 2 is present, +5000 when f is -0.0, +7000 when input 1 has no known value)."""
+    import math as _math
+
+    from fitbench.costs import registry
+
+    def value_op(ctx):
+        v = ctx.value(1)
+        base = 7000 if v is None else 10 * int(v[0]) + int(v[1])
+        other = base + 100 * ctx.attr("k") + (1000 if ctx.has_input(2) else 0)
+        if _math.copysign(1.0, ctx.attr("f", 1.0)) < 0:
+            other += 5000
+        return registry.OpCost(rule="value-op", other_ops=other + 0 * ctx.out_elements(0))
+
+    monkeypatch.setitem(registry._RULES, ("test.cache", "ValueOp"), value_op)
+    want = {"n1": 112, "n2": 121, "n3": 212, "n4": 112, "n5": 1112, "n6": 112, "n7": 5130, "n8": 130, "n9": 130,
+            "n10": 7100}
+    got = {x.name: x.other_ops for x in profile(_value_op_model()).layers}
+    assert got == want
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model(_value_op_model())
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    coster.cost_graph(model.graph)
+    assert len(coster._cache) == 9  # ten nodes; only n6 (equal values in another tensor) shares n1's entry
+    with monkeypatch.context() as m:
+        _uncached(m)
+        assert {x.name: x.other_ops for x in profile(_value_op_model()).layers} == want
+
+
+def test_reshape_and_slice_with_equal_shapes_but_other_constants_get_their_own_entries():
+    """Reshape [4, 4] by (4, 4) and by (-1, 4), Slice rows 0:2 and 2:4 of [4, 4]: equal input and output shapes,
+    other constant values, so other cache keys (and the same MACs and other ops as without the cache)."""
+    from fitbench.model_source import resolve_model
+
+    i64 = lambda v, n: numpy_helper.from_array(np.array(v, np.int64), n)  # noqa: E731
+    consts = [i64([4, 4], "s44"), i64([-1, 4], "sm14"), i64([0], "st0"), i64([2], "st2"), i64([2], "en2"),
+              i64([4], "en4")]
+    nodes = [helper.make_node("Reshape", ["x", "s44"], ["r1"], name="r1"),
+             helper.make_node("Reshape", ["r1", "sm14"], ["r2"], name="r2"),
+             helper.make_node("Slice", ["r2", "st0", "en2"], ["a"], name="s1"),
+             helper.make_node("Slice", ["r2", "st2", "en4"], ["b"], name="s2"),
+             helper.make_node("Add", ["a", "b"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "rs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], consts)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    model, _ = resolve_model(m)
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    coster.cost_graph(model.graph)
+    kinds = [key[1] for key in coster._cache]
+    assert kinds.count("Reshape") == 2 and kinds.count("Slice") == 2
+    assert profile(m).totals.other_ops == 2 * 4  # the Add of two [2, 4] halves; data movement counts none
+
+
+def test_liveness_without_recorded_lifetimes_walks_the_graph_to_the_same_figures():
+    from fitbench.model_source import resolve_model
+
+    model, _ = resolve_model(_control_flow_and_unknown())
+    g = model.graph
+    coster = prof_mod._Coster(Precision.FP32, Precision.FP32)
+    coster.cost_graph(g)
+    recorded = prof_mod._liveness(g, Precision.FP32, coster.derived[id(g)], coster.lifetimes[id(g)])
+    assert prof_mod._liveness(g, Precision.FP32) == recorded == ref_liveness(g, Precision.FP32)
+    assert recorded[0] == 4 * 32 and recorded[3] == ["odd", "odd2"]  # as in the test above

@@ -8,6 +8,9 @@ Shared by the profile (activation bytes at a precision) and the measurement memo
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+import numpy as np
 
 from .ir import Graph
 
@@ -64,3 +67,44 @@ def peak_bytes(ranges: dict[str, tuple[int, int]], nbytes: Callable[[str], int])
         live += d
         peak = max(peak, live)
     return peak
+
+
+_INT64_SAFE = 2**62  # sums of non-negative byte counts below this cannot overflow numpy's int64
+
+
+@dataclass(slots=True)
+class Lifetimes:
+    """The lifetimes of :func:`live_ranges` in columns, as a pass over the nodes records them.
+
+    ``index[name]`` is the tensor's position (the order :func:`live_ranges` lists them in) in ``first`` / ``last``
+    (steps) and ``nbytes``; ``unknown`` holds the positions of tensors whose size is unknown (their ``nbytes`` is 0).
+    """
+
+    index: dict[str, int]
+    first: list[int]
+    last: list[int]
+    nbytes: list[int]
+    unknown: list[int]
+
+    def peak(self) -> int:
+        """:func:`peak_bytes` of these lifetimes: the max over the steps of the bytes alive at once (numpy's int64
+        when no sum can overflow it, Python's ints otherwise)."""
+        nbytes = self.nbytes
+        if not nbytes:
+            return 0
+        size = max(self.last) + 2
+        if sum(nbytes) < _INT64_SAFE:
+            b = np.array(nbytes, dtype=np.int64)
+            delta = np.zeros(size, dtype=np.int64)
+            np.add.at(delta, np.array(self.first, dtype=np.int64), b)
+            np.add.at(delta, np.array(self.last, dtype=np.int64) + 1, -b)
+            return max(int(np.cumsum(delta).max()), 0)
+        delta = [0] * size
+        for s, e, b in zip(self.first, self.last, nbytes):
+            delta[s] += b
+            delta[e + 1] -= b
+        peak = live = 0
+        for d in delta:
+            live += d
+            peak = max(peak, live)
+        return peak
