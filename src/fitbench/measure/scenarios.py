@@ -65,11 +65,6 @@ Track = Callable[[list], None] | None
 #: LoadGen's offline slack: it issues 10 % more samples than the expected rate needs for the minimum
 #: duration (``kSlack = 1.1`` in ``loadgen/test_settings_internal.cc``)
 OFFLINE_SLACK = 1.1
-#: seconds LoadGen's harness adds to each single-stream (and multi-stream) query beyond the inference itself: its
-#: issue, our SUT callback and QuerySamplesComplete. Measured here: 26.9 us a query (benchmarks/harness_overhead.py,
-#: LoadGen vs a bare session.run loop) and 29 us (the zoo's ``tiny`` at --quick: 65.9 us a query, 37.2 us an
-#: inference). The forecast adds it, or a sub-millisecond model's query count came out ~1.8x too high.
-LOADGEN_QUERY_TURNAROUND_S = 28e-6
 
 
 def forecast(per_unit_s: float, min_count: int, min_duration_s: float, max_duration_s: float,

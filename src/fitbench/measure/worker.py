@@ -142,8 +142,6 @@ def run_job(job: dict[str, Any], channel: ChildChannel | None = None) -> dict[st
     unit, per, runs = "queries", calib / 1e9, 1
     if scenario == "multi-stream":
         per *= settings.samples_per_query
-    if scenario in ("single-stream", "multi-stream") and job.get("driver") != "direct":
-        per += sc.LOADGEN_QUERY_TURNAROUND_S  # the harness's own time per query (matters below ~1 ms)
     elif scenario == "offline":
         # throughput: calibrate on the warm-up's mean time per run (tails included), not its median
         if warm:
