@@ -85,7 +85,7 @@ def test_sigkilled_ray_sweep_resumes_losing_duplicating_and_changing_nothing(tmp
                 target = len(seen) + (0 if killed == 0 else rng.randint(1, 2))
                 deadline = time.monotonic() + 60
                 while proc.poll() is None and time.monotonic() < deadline and (
-                        _count(db) < target or (target == len(seen) and len(_ours(tmp)) < 4)):
+                        _count(db, "soak") < target or (target == len(seen) and len(_ours(tmp)) < 4)):
                     time.sleep(0.05)
                 time.sleep(rng.uniform(0.0, 0.2))
                 if proc.poll() is None:
@@ -96,14 +96,14 @@ def test_sigkilled_ray_sweep_resumes_losing_duplicating_and_changing_nothing(tmp
             else:
                 out, err = proc.communicate(timeout=120)
                 assert proc.returncode == 0, err
-            now = _snapshot(db)
+            now = _snapshot(db, "soak")
             for key, row in seen.items():  # nothing committed is lost or changed
                 assert now.get(key) == row, key
             seen = now
             if killed >= KILLS and proc.returncode == 0 and len(now) == n_points:
                 break
         assert killed == KILLS
-        final = _snapshot(db)
+        final = _snapshot(db, "soak")
         assert len(final) == n_points  # nothing lost; one row per point: nothing duplicated
         assert {row[1] for row in final.values()} == {"ok"} and {row[2] for row in final.values()} == {1}
         with open_store(db, create=False) as store:
