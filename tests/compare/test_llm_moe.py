@@ -110,3 +110,25 @@ def test_moe_prefill_at_a_batch_is_that_many_prompts_of_compute():
     e = llm_estimate("mixtral-8x7b", chip, batch=[1, 8], prompt=16, context=16, precision="int8", layers=2)
     assert e.point(8).ttft_s / e.point(1).ttft_s == pytest.approx(8, rel=1e-2)
     assert e.parameters == 2 * (SHARED + E * EXPERT) + OUTER
+
+
+def test_moe_decode_at_a_batch_runs_its_shared_layers_as_one_gemm_of_b_rows():
+    """A decode step at batch B built at B: each linear layer ([B, 1, d] @ [d, n], the weight shared by the
+    B sequences) is ONE GEMM of B rows, as a batch-1 graph scaled to B is, not B GEMMs of one row. On a GPU
+    model of 1 SM with 8 x 8 output tiles, 10^12 MAC/s, DRAM far faster than needed and no vector or overhead
+    costs: every GEMM of >= 8 rows and a multiple of 8 columns fills its tiles (utilisation 1), while
+    attention's per-head GEMMs of 1 query row fill 1/8 of a tile. So TPOT = (B x the step's non-attention
+    MACs + 8 x its attention MACs) / 10^12. (With B one-row GEMMs the linear layers ran at 1/8: TPOT x ~8.)"""
+    chip = {"name": "hand-tiles", "source": "test", "clock": "1 GHz", "macs_per_cycle": {"fp16": 1000, "int8": 1000},
+            "sm_count": 1, "tile": "8x8", "sram": "1 MiB", "dram_bandwidth": "1000000 TB/s", "overlap": True,
+            "residency": "streamed"}
+    b, ctx, layers = 32, 7, 2
+    cfg = {**SMALL, "layers": layers}
+    d, a, kv, ffn, vocab = cfg["hidden"], cfg["heads"] * cfg["head_dim"], cfg["kv_heads"] * cfg["head_dim"], \
+        cfg["ffn"], cfg["vocab"]
+    assert closed_touched(b) == E  # 64 expert rows in chunks of 8: every expert GEMM has 8 rows
+    per_token = layers * (d * (a + 2 * kv) + a * d + d * E + K * 3 * d * ffn) + vocab * d  # LM head untied
+    attention = layers * 2 * cfg["heads"] * cfg["head_dim"] * (ctx + 1)  # scores and values over ctx + 1 keys
+    e = llm_estimate("mixtral-8x7b", chip, batch=b, prompt=8, context=ctx, precision="int8", **cfg)
+    assert e.decode_macs_per_token == per_token + attention  # the batch-1 graph: k experts per token
+    assert e.point(b).tpot_s == pytest.approx((b * per_token + 8 * b * attention) / 1e12, rel=1e-3)

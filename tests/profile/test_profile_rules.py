@@ -413,3 +413,14 @@ def test_ms_multi_head_attention_with_bias():
     assert mha.macs == 2 * b * s * length * hidden
     assert mha.other_ops == b * s * hidden + 2 * b * length * hidden + 4 * b * heads * s * length
     assert mha.weights == 3 * hidden
+
+
+def test_matmul_with_a_shared_right_operand_is_one_gemm_of_all_rows():
+    """[4, 1, 64] @ [64, 32] (a linear layer on 4 sequences of 1 token): one GEMM of 4 x 1 rows; a right operand
+    with its own batch ([4, 3, 8] @ [4, 8, 5], attention-like) stays 4 GEMMs of 3 rows. MACs are unchanged."""
+    from fitbench.costs.matmul import matmul_macs
+    from fitbench.costs.registry import GemmShape
+
+    assert matmul_macs((4, 1, 64), (64, 32)) == (4 * 64 * 32, GemmShape(batch=1, m=4, n=32, k=64))
+    assert matmul_macs((2, 3, 5, 8), (1, 8, 6)) == (2 * 3 * 5 * 8 * 6, GemmShape(batch=1, m=30, n=6, k=8))
+    assert matmul_macs((4, 3, 8), (4, 8, 5)) == (4 * 3 * 8 * 5, GemmShape(batch=4, m=3, n=5, k=8))

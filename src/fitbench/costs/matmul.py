@@ -10,7 +10,10 @@ from .registry import CostContext, GemmShape, InvalidModel, OpCost, Uncostable, 
 def matmul_macs(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, GemmShape]:
     """numpy.matmul semantics: 1-D operands are promoted, leading dims broadcast.
 
-    MACs = prod(broadcast batch dims) x M x N x K.
+    MACs = prod(broadcast batch dims) x M x N x K. When B has no batch dims above 1 (a weight shared by
+    every batch entry: a linear layer on ``[batch, tokens, K]``), the product is one GEMM of ``batch x M``
+    rows: the GEMM shape is ``(1, batch x M, N, K)``, not ``batch`` GEMMs of M rows (which a GPU's tile model
+    would count as ``batch`` M-row tiles: 1-row tiles in an LLM decode step at batch B).
     """
     a2 = (1,) + tuple(a) if len(a) == 1 else tuple(a)
     b2 = tuple(b) + (1,) if len(b) == 1 else tuple(b)
@@ -23,6 +26,8 @@ def matmul_macs(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, GemmShape]
     ba = (1,) * (rank - len(ba)) + ba
     bb = (1,) * (rank - len(bb)) + bb
     batch = math.prod(max(x, y) for x, y in zip(ba, bb))
+    if math.prod(bb) == 1:  # B shared across the batch: one GEMM of batch x M rows
+        m, batch = batch * m, 1
     g = GemmShape(batch=batch, m=m, n=n, k=k)
     return g.macs, g
 

@@ -36,8 +36,8 @@ per query token over ``T`` keys.
 (``d x E``) and E SwiGLU experts (``w1``/``w3``/``w2``), k per token. A graph of T tokens (batch x tokens per
 sequence) holds the experts those tokens touch, taken as the expected number of distinct experts under
 uniform routing, E (1 - (1 - k/E)^T), rounded (:func:`touched_experts`): k at decode batch 1 (the active
-parameters), towards E in prefill. The T x k token-expert rows are dispatched round-robin (a fixed stand-in
-for the router's choice, whose values do not change the cost), so MACs are exact. ``moe_parameters`` gives
+parameters), towards E in prefill. The T x k token-expert rows are dispatched in contiguous chunks (a fixed
+stand-in for the router's choice, whose values do not change the cost), so MACs are exact. ``moe_parameters`` gives
 the model's total and active counts.
 
 Presets: the ``config.json`` of each model's Hugging Face repository (cited per entry). ``llm-100m``
@@ -120,7 +120,7 @@ def build_llama(g: GraphBuilder, p: dict, notes: list) -> None:
         touched = touched_experts(n_exp, top_k, b * s)
         notes.append(f"MoE: {n_exp} experts, top-{top_k}; {b * s} token(s) per layer touch {touched} distinct "
                      f"experts (E (1 - (1 - k/E)^T) = {expected_experts(n_exp, top_k, b * s):.3f}, rounded), "
-                     "whose weights the graph holds; routing stands in as a fixed round-robin assignment")
+                     "whose weights the graph holds; routing stands in as a fixed contiguous assignment")
 
     def ffn_block(x: str, name: str) -> str:
         if not n_exp:
@@ -217,12 +217,16 @@ def moe_parameters(cfg: dict) -> tuple[int, int]:
 def _moe_mlp(g: GraphBuilder, x: str, d: int, ffn: int, name: str, eps: float, experts: int, top_k: int,
              tokens: int, touched: int) -> str:
     """RMSNorm, router (``d x experts`` logits, Softmax), then ``tokens x top_k`` token-expert rows
-    dispatched to ``touched`` SwiGLU experts (row i = token i // k, slot i % k goes to expert i mod touched:
-    a token's k slots reach k distinct experts; every touched expert gets >= 1 row), each expert's
-    ``down(silu(gate(h)) * up(h))`` on its rows, rows gathered back token-major and summed over the k slots
-    (gate weights 1/k: the routing weights' values do not change the cost), plus the residual; the router's
-    probabilities are an output of the graph. MACs are
-    exact (``tokens x k`` expert rows); weight bytes are the touched experts' (MoE serving reads only them)."""
+    dispatched to ``touched`` SwiGLU experts, each expert's ``down(silu(gate(h)) * up(h))`` on its rows, the
+    rows summed back over the k slots (gate weights 1/k: the routing weights' values do not change the cost),
+    plus the residual; the router's probabilities are an output of the graph.
+
+    Dispatch (a fixed stand-in for the router's choice): the rows are the tokens tiled k times, slot-major
+    (row r = token r mod T, slot r // T), split into ``touched`` contiguous chunks of near-equal size, chunk j
+    to expert j. A chunk holds at most ceil(k T / touched) <= T rows (``touched`` >= k), so a token's k slots
+    reach k distinct experts, and every touched expert gets >= 1 row (``touched`` <= k T). MACs are exact
+    (``tokens x k`` expert rows); weight bytes are the touched experts' (MoE serving reads only them). The
+    graph's size does not grow with T: no per-row index tensors (a batch-1231 prefill has 1.26 M rows)."""
     mlp = f"{name}.block_sparse_moe"
     h = _rmsnorm(g, x, d, f"{name}.post_attention_layernorm", eps)
     flat = g.reshape(h, [-1, d], f"{mlp}.flatten")
@@ -230,24 +234,23 @@ def _moe_mlp(g: GraphBuilder, x: str, d: int, ffn: int, name: str, eps: float, e
                     f"{mlp}.gate")
     probs = g.node("Softmax", [router], f"{mlp}.router_softmax", axis=-1)
     rows = tokens * top_k
-    owner = [i % touched for i in range(rows)]
-    outs, order = [], []
-    for j in range(touched):
-        idx = [i // top_k for i in range(rows) if owner[i] == j]
-        order += [i for i in range(rows) if owner[i] == j]
-        xj = g.node("Gather", [flat, g.const(f"{mlp}.experts.{j}.rows", idx)], f"{mlp}.experts.{j}.dispatch", axis=0)
+    slots = g.node("Tile", [flat, g.const(f"{mlp}.repeats", [top_k, 1])], f"{mlp}.dispatch") if top_k > 1 else flat
+    sizes = [rows // touched + (1 if j < rows % touched else 0) for j in range(touched)]
+    chunks = [f"{mlp}.experts.{j}.rows" for j in range(touched)]
+    if touched > 1:
+        g.node("Split", [slots, g.const(f"{mlp}.chunk_sizes", sizes)], f"{mlp}.split_rows", outputs=chunks, axis=0)
+    else:
+        chunks = [slots]
+    outs = []
+    for j, xj in enumerate(chunks):
         ex = f"{mlp}.experts.{j}"
         gate = g.linear(xj, d, ffn, f"{ex}.w1", bias=False)
         act = g.mul(gate, g.node("Sigmoid", [gate], f"{ex}.sigmoid"), f"{ex}.silu")
         y = g.mul(act, g.linear(xj, d, ffn, f"{ex}.w3", bias=False), f"{ex}.gate_up")
         outs.append(g.linear(y, ffn, d, f"{ex}.w2", bias=False))
     cat = g.concat(outs, 0, f"{mlp}.combine_rows") if len(outs) > 1 else outs[0]
-    inverse = [0] * rows
-    for pos, i in enumerate(order):
-        inverse[i] = pos
-    back = g.node("Gather", [cat, g.const(f"{mlp}.token_order", inverse)], f"{mlp}.token_major", axis=0)
-    back = g.reshape(back, [tokens, top_k, d], f"{mlp}.slots")
-    summed = g.node("ReduceSum", [back, g.const("axis1", [1])], f"{mlp}.sum_slots", keepdims=0)
+    back = g.reshape(cat, [top_k, tokens, d], f"{mlp}.slots")
+    summed = g.node("ReduceSum", [back, g.const(f"{mlp}.slot_axis", [0])], f"{mlp}.sum_slots", keepdims=0)
     summed = g.mul(summed, g.const(f"{mlp}.gate_scale", 1.0 / top_k, np.float32), f"{mlp}.weigh")
     g.output(probs)  # the router's probabilities (HF's router_logits): the router stays on the graph's path
     y = g.node("Reshape", [summed, g.node("Shape", [x], f"{mlp}.shape")], f"{mlp}.unflatten")
