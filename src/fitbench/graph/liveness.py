@@ -57,9 +57,14 @@ def peak_bytes(ranges: dict[str, tuple[int, int]], nbytes: Callable[[str], int])
     """Max over the steps of the summed ``nbytes`` of the tensors alive at that step."""
     if not ranges:
         return 0
-    delta = [0] * (max(e for _, e in ranges.values()) + 2)
-    for name, (s, e) in ranges.items():
-        b = nbytes(name)
+    spans = ranges.values()
+    return _running_peak([s for s, _ in spans], [e for _, e in spans], [nbytes(name) for name in ranges])
+
+
+def _running_peak(first: list[int], last: list[int], nbytes: list[int]) -> int:
+    """Max over the steps of the bytes alive, tensor ``i`` alive from ``first[i]`` to ``last[i]`` (Python ints)."""
+    delta = [0] * (max(last) + 2)
+    for s, e, b in zip(first, last, nbytes):
         delta[s] += b
         delta[e + 1] -= b
     peak = live = 0
@@ -99,12 +104,4 @@ class Lifetimes:
             np.add.at(delta, np.array(self.first, dtype=np.int64), b)
             np.add.at(delta, np.array(self.last, dtype=np.int64) + 1, -b)
             return max(int(np.cumsum(delta).max()), 0)
-        delta = [0] * size
-        for s, e, b in zip(self.first, self.last, nbytes):
-            delta[s] += b
-            delta[e + 1] -= b
-        peak = live = 0
-        for d in delta:
-            live += d
-            peak = max(peak, live)
-        return peak
+        return _running_peak(self.first, self.last, nbytes)
