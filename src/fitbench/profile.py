@@ -473,14 +473,7 @@ class _Coster:
             if name not in index:
                 t = get(name) if name else None
                 tensors.append(t)
-                index[name] = len(nbytes)
-                first.append(0)
-                last.append(0)
-                if t is None or t.shape is None:
-                    unknown.append(len(nbytes))
-                    nbytes.append(0)
-                else:
-                    nbytes.append(_tensor_bytes(t, ap))
+                life.add(name, 0, None if t is None or t.shape is None else _tensor_bytes(t, ap))
 
         for step, (node, (cost, reason), non_weight) in enumerate(zip(graph.nodes, costs, non_weights)):
             weights = weight_bytes = act_in = 0
@@ -543,12 +536,8 @@ class _Coster:
                 if t is None:
                     output_shapes.append(None)
                     if o and o not in index and o not in derived:  # a tensor without a type: alive, size unknown
-                        unknown.append(len(nbytes))
                         tensors.append(None)
-                        index[o] = len(nbytes)
-                        first.append(step)
-                        last.append(step)
-                        nbytes.append(0)
+                        life.add(o, step, None)
                     continue
                 shape = t.shape
                 output_shapes.append(None if shape is None else list(shape))
@@ -680,14 +669,8 @@ def _lifetimes(graph: Graph, prec: Precision, derived: set[str]) -> Lifetimes:
     get = graph.tensors.get
     for name, (s, e) in live_ranges(graph, derived).items():
         t = get(name) if name else None
-        life.index[name] = len(life.nbytes)
-        life.first.append(s)
-        life.last.append(e)
-        if t is None or t.shape is None:
-            life.unknown.append(len(life.nbytes))
-            life.nbytes.append(0)
-        else:
-            life.nbytes.append(_tensor_bytes(t, prec))
+        k = life.add(name, s, None if t is None or t.shape is None else _tensor_bytes(t, prec))
+        life.last[k] = e
     return life
 
 

@@ -20,9 +20,7 @@ import psutil
 import pytest
 import sweep_kinds
 import yaml
-from test_sweep_soak import _count, _snapshot
-
-from fitbench.store import open_store
+from test_sweep_soak import _count, _snapshot, assert_complete
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 pytest.importorskip("ray")
@@ -103,11 +101,7 @@ def test_sigkilled_ray_sweep_resumes_losing_duplicating_and_changing_nothing(tmp
             if killed >= KILLS and proc.returncode == 0 and len(now) == n_points:
                 break
         assert killed == KILLS
-        final = _snapshot(db, "soak")
-        assert len(final) == n_points  # nothing lost; one row per point: nothing duplicated
-        assert {row[1] for row in final.values()} == {"ok"} and {row[2] for row in final.values()} == {1}
-        with open_store(db, create=False) as store:
-            assert store.count(sweep_id="soak") == n_points
+        assert_complete(db, "soak", n_points)
         assert _gone(tmp, timeout=20) == []
         assert os.listdir(tmp) == []  # no fitbench-* folder, no Ray session folder
     finally:

@@ -54,6 +54,15 @@ def _count(db: str, sweep_id: str) -> int:
         return 0
 
 
+def assert_complete(db: str, sweep_id: str, n_points: int) -> None:
+    """After the last resume: one row per point (nothing lost or duplicated), each ``ok`` at its first attempt."""
+    final = _snapshot(db, sweep_id)
+    assert len(final) == n_points  # nothing lost; one row per point: nothing duplicated
+    assert {row[1] for row in final.values()} == {"ok"} and {row[2] for row in final.values()} == {1}
+    with open_store(db, create=False) as store:
+        assert store.count(sweep_id=sweep_id) == n_points
+
+
 def _measurement_child(proc: subprocess.Popen) -> psutil.Process | None:
     """The sweep's measurement child (``python -m fitbench.measure.worker``), while one runs."""
     try:
@@ -108,11 +117,7 @@ def _kill_and_resume(argv: list[str], env: dict[str, str], db: str, sweep_id: st
         if killed >= kills and proc.returncode == 0 and len(now) == n_points:
             break
     assert killed == kills
-    final = _snapshot(db, sweep_id)
-    assert len(final) == n_points  # nothing lost; one row per point: nothing duplicated
-    assert {row[1] for row in final.values()} == {"ok"} and {row[2] for row in final.values()} == {1}
-    with open_store(db, create=False) as store:
-        assert store.count(sweep_id=sweep_id) == n_points
+    assert_complete(db, sweep_id, n_points)
     return {"mid_sweep": mid_sweep, "in_measurement": in_measurement}
 
 

@@ -91,6 +91,19 @@ class Lifetimes:
     nbytes: list[int]
     unknown: list[int]
 
+    def add(self, name: str, step: int, nbytes: int | None) -> int:
+        """Record ``name`` as alive from ``step`` (to ``step`` until a later read moves ``last``), of ``nbytes``
+        bytes or of unknown size (``None``); return its position."""
+        k = len(self.nbytes)
+        self.index[name] = k
+        self.first.append(step)
+        self.last.append(step)
+        if nbytes is None:
+            self.unknown.append(k)
+            nbytes = 0
+        self.nbytes.append(nbytes)
+        return k
+
     def peak(self) -> int:
         """:func:`peak_bytes` of these lifetimes: the max over the steps of the bytes alive at once (numpy's int64
         when no sum can overflow it, Python's ints otherwise)."""

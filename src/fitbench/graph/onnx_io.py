@@ -240,8 +240,12 @@ NodeFields = tuple[str, str, str, tuple[str, ...], tuple[str, ...], Any]
 def read_node_fields(graph: onnx.GraphProto) -> list[NodeFields]:
     """Every node's :data:`NodeFields`, each proto field read once (a repeated field costs ~1 us to read: a
     10^6-node graph is read here once, not in every pass)."""
-    return [(n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output), n.attribute or None)
-            for n in graph.node]
+    return _node_fields(graph.node)
+
+
+def _node_fields(nodes) -> list[NodeFields]:
+    """:data:`NodeFields` of ``nodes``, in their order."""
+    return [(n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output), n.attribute or None) for n in nodes]
 
 
 def _topological_nodes(
@@ -271,13 +275,12 @@ def _topological_nodes(
                 )
             producers[out] = idx
     deps: list[set[int]] = []
-    graph_attr = (_A.GRAPH, _A.GRAPHS)
     in_order = True
     for idx, node in enumerate(graph.node):
         needed = node.input
         attrs = node.attribute
-        if attrs and any(a.type in graph_attr for a in attrs):
-            needed = set(needed) | _subgraph_outer_refs(node)
+        if attrs and _has_graph_attr(attrs):
+            needed = set(needed) | _attrs_outer_refs(attrs)
         d = set()
         for name in needed:
             p = producers.get(name)
@@ -394,6 +397,9 @@ def _skeleton(model: onnx.ModelProto, in_place: bool = False) -> tuple[onnx.Mode
     def large(t: onnx.TensorProto) -> bool:
         return math.prod(t.dims) > SMALL_CONSTANT_ELEMENTS or t.data_location == onnx.TensorProto.EXTERNAL
 
+    def stub(t: onnx.TensorProto) -> onnx.TensorProto:
+        return onnx.TensorProto(name=t.name, dims=list(t.dims), data_type=t.data_type)
+
     src = model.graph
     if in_place or model.ByteSize() <= STRIP_ABOVE_BYTES:  # no weights to speak of: one deep copy in C
         if in_place:
@@ -406,7 +412,7 @@ def _skeleton(model: onnx.ModelProto, in_place: bool = False) -> tuple[onnx.Mode
         if moved:
             kept = onnx.GraphProto()
             kept.initializer.extend(t for t in graph.initializer if not large(t))
-            stubs = [onnx.TensorProto(name=t.name, dims=list(t.dims), data_type=t.data_type) for t in moved]
+            stubs = [stub(t) for t in moved]
             del moved
             del graph.initializer[:]
             graph.initializer.extend(kept.initializer)
@@ -430,7 +436,7 @@ def _skeleton(model: onnx.ModelProto, in_place: bool = False) -> tuple[onnx.Mode
             if not large(t):
                 graph.initializer.append(t)
             else:
-                stubs.append(onnx.TensorProto(name=t.name, dims=list(t.dims), data_type=t.data_type))
+                stubs.append(stub(t))
     listed = {i.name for i in graph.input}
     for t in stubs:
         if t.name not in listed:
@@ -720,8 +726,7 @@ def build_graph(graph: onnx.GraphProto, outer: Mapping[str, Tensor] | None = Non
     ordered, fields = _topological_nodes(graph, set(outer), fields)
     read_ahead = read_ahead and fields is not None
     if fields is None:  # the nodes were sorted: read each one's fields in the new order
-        fields = [(n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output), n.attribute or None)
-                  for n in ordered]
+        fields = _node_fields(ordered)
     nodes: list[Node] = []
     used_names: set[str] = set()
     graph_type = onnx.AttributeProto.GRAPH
